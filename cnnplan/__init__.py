@@ -1,0 +1,35 @@
+"""cnnplan: exact shape arithmetic for convolutional networks.
+
+The public API a plugin or script needs: `solve`, `run_solver`, `render`, `Result`, `Table`,
+`Solver`, `Reporter`, `hookimpl`, and the errors `BadInput` and `NoSolution`.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .errors import BadInput, CnnplanError, NoSolution
+from .hookspecs import hookimpl
+from .layer import solve
+from .registry import Reporter, Solver
+from .result import Result, Table
+
+
+def run_solver(name: str, **kwargs) -> Result:
+    """Call the registered solver `name` (from the core or any plugin) with keyword arguments."""
+    from .plugins import get_host
+
+    return get_host().solvers.get(name).function(**kwargs)
+
+
+def render(result: Result, format: str = "table") -> str:
+    """Render a Result with the registered reporter `format` (table, json, csv, markdown, ...)."""
+    from .plugins import get_host
+
+    return get_host().reporters.get(format).render(result)
+
+
+__all__ = [
+    "BadInput", "CnnplanError", "NoSolution", "Reporter", "Result", "Solver", "Table",
+    "__version__", "hookimpl", "render", "run_solver", "solve",
+]

@@ -1,0 +1,93 @@
+"""Pure layer arithmetic along one spatial axis (PyTorch's rules; see DESIGN.md).
+
+Every function here is total over positive integers and has no I/O, so the solver, the planner,
+the library API and the tests share them.
+"""
+
+from __future__ import annotations
+
+MODES = ("exact", "floor")
+
+
+def effective_kernel(k: int, d: int) -> int:
+    """Span of a dilated window: k' = d(k-1) + 1."""
+    return d * (k - 1) + 1
+
+
+def max_padding(k: int, d: int, layer: str) -> int:
+    """Largest padding for which every window still touches the real input.
+
+    Convolution: p <= k' - 1. Pooling follows PyTorch's check p <= k // 2 (on the kernel size,
+    not the dilated span; torch raises "pad should be at most half of effective kernel size").
+    """
+    if layer == "pool":
+        return k // 2
+    return effective_kernel(k, d) - 1
+
+
+def conv_output(i: int, k: int, s: int, p: int, d: int, mode: str = "floor") -> int | None:
+    """Output size of a convolution or pooling window sweep, or None if it does not apply.
+
+    floor: o = floor((i + 2p - k') / s) + 1 (PyTorch); exact: also requires s | (i + 2p - k').
+    """
+    span = i + 2 * p - effective_kernel(k, d)
+    if span < 0:
+        return None
+    if mode == "exact" and span % s:
+        return None
+    return span // s + 1
+
+
+def pool_output_ceil(i: int, k: int, s: int, p: int, d: int) -> int | None:
+    """Pooling output with ceil_mode=True: the last window must start inside input or left padding."""
+    span = i + 2 * p - effective_kernel(k, d)
+    if span < 0:
+        return None
+    o = -(-span // s) + 1
+    if (o - 1) * s >= i + p:
+        o -= 1
+    return o
+
+
+def transposed_output(i: int, k: int, s: int, p: int, d: int, op: int = 0) -> int | None:
+    """Transposed convolution: o = (i-1)s - 2p + d(k-1) + op + 1, with op < max(s, d)."""
+    if op >= max(s, d):
+        return None
+    o = (i - 1) * s - 2 * p + d * (k - 1) + op + 1
+    return o if o >= 1 else None
+
+
+def stride_range(i: int, o: int, k: int, p: int, d: int, mode: str) -> tuple[int, int] | None:
+    """All strides s >= 1 giving output o, as an inclusive range (hi may be None: unbounded).
+
+    Closed form: with n = i + 2p - k', exact needs n = s(o-1) (any s when o = 1 and n = 0);
+    floor needs s(o-1) <= n < s*o.
+    """
+    n = i + 2 * p - effective_kernel(k, d)
+    if n < 0 or o < 1:
+        return None
+    if o == 1:
+        if mode == "exact":
+            return (1, None) if n == 0 else None
+        return (n + 1, None)
+    if mode == "exact":
+        if n % (o - 1):
+            return None
+        s = n // (o - 1)
+        return (s, s) if s >= 1 else None
+    lo = n // o + 1
+    hi = n // (o - 1)
+    return (max(lo, 1), hi) if hi >= max(lo, 1) else None
+
+
+def conv_weights(k: int, spatial_dims: int, c_in: int, c_out: int, groups: int = 1) -> int:
+    """Weights of a convolution (no bias): k^n * (C_in / groups) * C_out."""
+    return k**spatial_dims * (c_in // groups) * c_out
+
+
+def conv_macs(out_shape, c_in: int, k: int, groups: int = 1) -> int:
+    """Multiply-accumulates of a convolution: output elements x (C_in/groups) x k^n."""
+    elements = 1
+    for v in out_shape:
+        elements *= v
+    return elements * (c_in // groups) * k ** (len(out_shape) - 1)

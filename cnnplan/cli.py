@@ -1,0 +1,132 @@
+"""The `cnnplan` command line: click parses, a solver answers, a reporter renders."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from . import __version__
+from .errors import CnnplanError
+from .result import Result, Table
+
+FORMAT_HELP = "Output format: table, json, csv, markdown, latex, or one a plugin adds."
+
+
+def format_option(default: str = "table"):
+    """The `--format NAME` option every command shares (checked against registered reporters)."""
+    return click.option("--format", "fmt", default=default, show_default=True, metavar="NAME",
+                        help=FORMAT_HELP)
+
+
+def emit(result: Result, fmt: str = "table"):
+    """Render `result` on stdout with the reporter `fmt`; exit with the result's exit code."""
+    from .plugins import get_host
+
+    reporter = get_host().reporters.get(fmt)
+    click.echo(reporter.render(result))
+    if result.exit_code:
+        sys.exit(result.exit_code)
+
+
+class CnnplanGroup(click.Group):
+    """The root group: reports every error as one line on stderr, never a traceback."""
+
+    def main(self, args=None, prog_name="cnnplan", **extra):
+        try:
+            rv = super().main(args=args, prog_name=prog_name, standalone_mode=False, **extra)
+        except click.exceptions.Exit as exc:
+            sys.exit(exc.exit_code)
+        except click.UsageError as exc:
+            where = f" (see '{exc.ctx.command_path} --help')" if exc.ctx else ""
+            _fail(f"{exc.format_message()}{where}", exc.exit_code)
+        except click.ClickException as exc:
+            _fail(exc.format_message(), exc.exit_code)
+        except CnnplanError as exc:
+            _fail(str(exc), exc.exit_code)
+        except (click.Abort, KeyboardInterrupt):
+            _fail("interrupted", 130)
+        except BrokenPipeError:
+            sys.stderr.close()
+            sys.exit(1)
+        except Exception as exc:  # a bug: say so in one line (CNNPLAN_DEBUG=1 shows the trace)
+            if os.environ.get("CNNPLAN_DEBUG"):
+                raise
+            _fail(f"internal error ({type(exc).__name__}: {exc}); please report it", 70)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def _fail(message: str, code: int):
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(code)
+
+
+@click.group(cls=CnnplanGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="cnnplan")
+def cli():
+    """Exact shape arithmetic for convolutional networks."""
+
+
+@cli.command()
+@click.option("--in", "input_", required=True, metavar="SHAPE",
+              help="Input shape C x sizes: 3x64 (1-D), 3x64x64 (2-D), 3x16x64x64 (3-D).")
+@click.option("--out", "output", required=True, metavar="SHAPE", help="Output shape, same form.")
+@click.option("--layer", type=click.Choice(["conv", "pool"]), default="conv", show_default=True,
+              help="conv (any channels) or pool (max pooling: same channels, no parameters).")
+@click.option("--fix", multiple=True, metavar="NAME=VALUE",
+              help="Fix k, s, p or d (repeatable; also k=8,d=1).")
+@click.option("--max", "maxima", multiple=True, metavar="NAME=VALUE",
+              help="Upper bound for k, s, p or d (repeatable; p=0 means no padding).")
+@click.option("--mode", type=click.Choice(["exact", "floor"]), default="exact", show_default=True,
+              help="exact: s divides i+2p-k' (no input row dropped); floor: PyTorch's rule.")
+@click.option("--where", multiple=True, metavar="EXPR",
+              help="Extra constraint over k, s, p, d, e.g. 'k % 2 == 1' or 's == k' (repeatable).")
+@click.option("--sort", type=click.Choice(["simple", "weights", "params", "macs"]),
+              default="simple", show_default=True,
+              help="simple: d, then p, k, s ascending; or fewest weights, params, MACs first.")
+@click.option("--limit", type=click.IntRange(min=0), default=None, metavar="N",
+              help="Show at most N rows (the total count is always reported).")
+@click.option("--explain", is_flag=True, help="Show the output-size arithmetic for each row.")
+@format_option()
+def solve(input_, output, layer, fix, maxima, mode, where, sort, limit, explain, fmt):
+    """List every (kernel, stride, padding, dilation) that maps --in onto --out.
+
+    \b
+    cnnplan solve --in 3x64x64 --out 64x32x32 --fix k=8
+    cnnplan solve --in 64x32x32 --out 64x8x8 --layer pool --max p=0 --where "s == k"
+    """
+    from .layer import solve as solve_layer
+
+    emit(solve_layer(input_, output, layer=layer, fix=fix, max=maxima, mode=mode, where=where,
+                     sort=sort, limit=limit, explain=explain), fmt)
+
+
+@cli.command()
+@click.option("--all", "show_all", is_flag=True, help="Include the core's own default plugins.")
+@format_option()
+def plugins(show_all, fmt):
+    """List the loaded plugins: name, version and the hooks they implement."""
+    from .plugins import get_host
+
+    infos = [i for i in get_host().infos.values() if show_all or not i.default]
+    rows = tuple((i.name, i.version, ", ".join(i.hooks), i.error or "ok") for i in infos)
+    emit(Result(
+        title=f"{len(infos)} plugin{'s' if len(infos) != 1 else ''} loaded",
+        tables=(Table(("name", "version", "hooks", "status"), rows),) if rows else (),
+        data=[{"name": i.name, "version": i.version, "hooks": i.hooks} for i in infos],
+    ), fmt)
+
+
+def build_cli() -> click.Group:
+    """The command group with every plugin's commands added."""
+    from .plugins import get_host
+
+    host = get_host()
+    host.call_each("register_commands", lambda provider: {"cli": cli})
+    return cli
+
+
+def main(argv=None):
+    """Console-script entry point."""
+    build_cli().main(args=argv)

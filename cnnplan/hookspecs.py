@@ -1,0 +1,58 @@
+"""The hooks a cnnplan plugin may implement (markers and specs only)."""
+
+from __future__ import annotations
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("cnnplan")
+hookimpl = pluggy.HookimplMarker("cnnplan")
+
+
+@hookspec
+def register_solvers(register):
+    """Register solvers: functions that take keyword arguments and return a `cnnplan.Result`.
+
+    Call `register(Solver(name, description, function))` once per solver::
+
+        from cnnplan import Result, Solver, hookimpl
+
+        def count_windows(size: int, k: int) -> Result:
+            return Result(title="windows", facts=(("count", size - k + 1),))
+
+        @hookimpl
+        def register_solvers(register):
+            register(Solver("windows", "How many k-wide windows fit", count_windows))
+
+    `cnnplan.run_solver("windows", size=10, k=3)` then calls it.
+    """
+
+
+@hookspec
+def register_reporters(register):
+    """Register output formats: functions that turn any `cnnplan.Result` into text.
+
+    Call `register(Reporter(name, description, render))`; `--format NAME` then uses it::
+
+        from cnnplan import Reporter, hookimpl
+
+        @hookimpl
+        def register_reporters(register):
+            register(Reporter("titles", "Only the title", lambda result: result.title))
+    """
+
+
+@hookspec
+def register_commands(cli):
+    """Add click commands to the `cnnplan` command group::
+
+        import click
+        from cnnplan import hookimpl
+
+        @hookimpl
+        def register_commands(cli):
+            @cli.command()
+            @click.argument("name")
+            def hello(name):
+                "Say hello."
+                click.echo(f"hello {name}")
+    """

@@ -1,0 +1,290 @@
+"""`cnnplan solve`: every (k, s, p, d) that turns one shape into another, as a Result."""
+
+from __future__ import annotations
+
+import itertools
+import time
+
+from .arithmetic import MODES, conv_macs, conv_output, conv_weights, effective_kernel, max_padding
+from .errors import BadInput
+from .options import format_ranges, parse_assignments
+from .result import Result, Table
+from .search import VARIABLES, Geometry, solutions
+from .shapes import format_shape, parse_shape
+from .where import compile_condition
+
+LAYERS = ("conv", "pool")
+LOWER = {"k": 1, "s": 1, "p": 0, "d": 1}
+MAX_BOUND = 10_000          # largest --max accepted for any variable
+DEFAULT_CAP = 256           # default bounds follow the input size, up to this
+MAX_OUTER = 2_000_000       # (d, p) pairs the search may visit
+MAX_SOLUTIONS = 1_000_000   # solutions it may list
+NEAREST_SECONDS = 2.0
+SORTS = {
+    "simple": lambda r: (r["d"], r["p"], r["k"], r["s"]),
+    "weights": lambda r: (r["weights"], r["d"], r["p"], r["k"], r["s"]),
+    "params": lambda r: (r["params"], r["d"], r["p"], r["k"], r["s"]),
+    "macs": lambda r: (r["macs"], r["d"], r["p"], r["k"], r["s"]),
+}
+
+
+def default_bounds(inputs: tuple[int, ...]) -> dict[str, int]:
+    """Upper bounds used when none is given: the largest input size, capped at DEFAULT_CAP."""
+    top = min(max(inputs), DEFAULT_CAP)
+    return {"k": top, "s": top, "p": top, "d": top}
+
+
+def resolve_bounds(inputs, fixed: dict[str, int], maxima: dict[str, int]) -> dict[str, tuple[int, int]]:
+    """Inclusive (lo, hi) per variable: defaults, then --max, then room for --fix values."""
+    bounds = {}
+    defaults = default_bounds(inputs)
+    for name in VARIABLES:
+        lo = LOWER[name]
+        if name in maxima:
+            hi = maxima[name]
+            if hi < lo:
+                raise BadInput(f"--max {name}={hi} is below {lo}; {name} needs >= {lo}")
+            if hi > MAX_BOUND:
+                raise BadInput(f"--max {name}={hi} is above the limit {MAX_BOUND}")
+        else:
+            hi = defaults[name]
+        if name in fixed:
+            value = fixed[name]
+            if value < lo:
+                raise BadInput(f"--fix {name}={value} is below {lo}; {name} needs >= {lo}")
+            if value > hi:
+                if name in maxima:
+                    raise BadInput(f"--fix {name}={value} is outside --max {name}={hi}")
+                if value > MAX_BOUND:
+                    raise BadInput(f"--fix {name}={value} is above the limit {MAX_BOUND}")
+                hi = value
+        bounds[name] = (lo, hi)
+    return bounds
+
+
+def _domains(bounds, fixed):
+    return {
+        name: [fixed[name]] if name in fixed else list(range(lo, hi + 1))
+        for name, (lo, hi) in bounds.items()
+    }
+
+
+def solve(input, output, layer: str = "conv", fix=None, max=None, mode: str = "exact",
+          where=(), sort: str = "simple", limit: int | None = None, explain: bool = False) -> Result:
+    """Every (k, s, p, d) for which a `layer` maps `input` onto `output` (see DESIGN.md).
+
+    >>> solve("3x64x64", "64x32x32", fix={"k": 8, "d": 1}).data["count"]
+    1
+    """
+    shape_in, shape_out = parse_shape(input, "--in"), parse_shape(output, "--out")
+    if len(shape_in) != len(shape_out):
+        raise BadInput(
+            f"--in {format_shape(shape_in)} has {len(shape_in) - 1} spatial axes but "
+            f"--out {format_shape(shape_out)} has {len(shape_out) - 1}"
+        )
+    if layer not in LAYERS:
+        raise BadInput(f"unknown layer {layer!r}; choose one of: {', '.join(LAYERS)}")
+    if mode not in MODES:
+        raise BadInput(f"unknown mode {mode!r}; choose one of: {', '.join(MODES)}")
+    if sort not in SORTS:
+        raise BadInput(f"unknown sort {sort!r}; choose one of: {', '.join(SORTS)}")
+    if limit is not None and limit < 0:
+        raise BadInput(f"--limit {limit} is negative")
+    if layer == "pool" and shape_in[0] != shape_out[0]:
+        raise BadInput(
+            f"pooling keeps the channels: --in has {shape_in[0]}, --out has {shape_out[0]}"
+        )
+    fixed = parse_assignments(fix, VARIABLES, "--fix")
+    maxima = parse_assignments(max, VARIABLES, "--max")
+    conditions = [compile_condition(text, VARIABLES) for text in _as_list(where)]
+    for condition in conditions:
+        if not condition.names:
+            raise BadInput(f"--where {condition.text!r} mentions none of {', '.join(VARIABLES)}")
+    bounds = resolve_bounds(shape_in[1:], fixed, maxima)
+    domains = _domains(bounds, fixed)
+    _check_work(domains)
+
+    geometry = Geometry(layer, mode, shape_in[1:], shape_out[1:])
+    rows = _rows(geometry, shape_in, shape_out, domains, conditions)
+    rows.sort(key=SORTS[sort])
+    shown = rows if limit is None else rows[:limit]
+    nearest = [] if rows else nearest_outputs(geometry, shape_in, shape_out, domains, conditions)
+    return _result(layer, mode, shape_in, shape_out, bounds, fixed, conditions, sort, rows,
+                   shown, nearest, explain)
+
+
+def _as_list(value):
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _check_work(domains):
+    outer = len(domains["d"]) * len(domains["p"])
+    if outer > MAX_OUTER:
+        raise BadInput(
+            f"the search space is too large ({len(domains['d'])} dilations x "
+            f"{len(domains['p'])} paddings); lower --max d or --max p, or fix one"
+        )
+
+
+def _rows(geometry, shape_in, shape_out, domains, conditions) -> list[dict]:
+    rows = []
+    n_axes = len(shape_in) - 1
+    for k, s, p, d in solutions(geometry, domains, conditions):
+        if len(rows) >= MAX_SOLUTIONS:
+            raise BadInput(
+                f"more than {MAX_SOLUTIONS:,} solutions; narrow the search with --fix, --max or --where"
+            )
+        if geometry.layer == "conv":
+            weights = conv_weights(k, n_axes, shape_in[0], shape_out[0])
+            params = weights + shape_out[0]
+            macs = conv_macs(shape_out, shape_in[0], k)
+        else:
+            weights = params = macs = 0
+        rows.append({"k": k, "s": s, "p": p, "d": d, "output": list(shape_out),
+                     "weights": weights, "params": params, "macs": macs})
+    return rows
+
+
+def count(geometry, domains, conditions) -> int:
+    """How many configurations solve `geometry` within `domains`."""
+    return sum(1 for _ in solutions(geometry, domains, conditions))
+
+
+def nearest_outputs(geometry, shape_in, shape_out, domains, conditions) -> list[dict]:
+    """The reachable outputs nearest to the asked one, for the same fixes, bounds and --where.
+
+    Each distinct (input, output) axis is searched on its own for its nearest reachable sizes
+    below and above; their combinations are then checked jointly. Bounded by NEAREST_SECONDS.
+    """
+    deadline = time.monotonic() + NEAREST_SECONDS
+    pairs = sorted(set(zip(geometry.inputs, geometry.outputs)))
+    options = [_axis_nearest(geometry, i, o, domains, conditions, deadline) for i, o in pairs]
+    found = []
+    for choice in itertools.product(*options):
+        sizes = dict(zip(pairs, choice))
+        outs = tuple(sizes[(i, o)] for i, o in zip(geometry.inputs, geometry.outputs))
+        if outs == geometry.outputs:
+            continue
+        n = count(Geometry(geometry.layer, geometry.mode, geometry.inputs, outs), domains,
+                  conditions)
+        if n:
+            distance = sum(abs(a - b) for a, b in zip(outs, geometry.outputs))
+            found.append((distance, outs, n))
+    if not found:
+        found = _scan_outputs(geometry, domains, conditions, deadline)
+    found.sort()
+    return [{"output": [shape_out[0], *outs], "count": n} for _, outs, n in found[:3]]
+
+
+def _scan_outputs(geometry, domains, conditions, deadline) -> list[tuple]:
+    """Fallback: walk the bounded grid (until the deadline) and tally the outputs it reaches."""
+    tally: dict[tuple, int] = {}
+    names = ("k", "s", "p", "d")
+    for n, (k, s, p, d) in enumerate(itertools.product(*(domains[v] for v in names))):
+        if n % 4096 == 0 and time.monotonic() > deadline:
+            break
+        if (k == 1 and d != 1) or p > max_padding(k, d, geometry.layer):
+            continue
+        outs = tuple(conv_output(i, k, s, p, d, geometry.mode) for i in geometry.inputs)
+        if None in outs or not all(c(dict(zip(names, (k, s, p, d)))) for c in conditions):
+            continue
+        tally[outs] = tally.get(outs, 0) + 1
+    return [(sum(abs(a - b) for a, b in zip(outs, geometry.outputs)), outs, n)
+            for outs, n in tally.items()]
+
+
+def _axis_nearest(geometry, i, o, domains, conditions, deadline) -> list[int]:
+    """Sizes reachable from i along one axis: o itself if it is, and the nearest below and above."""
+    def reachable(size):
+        return count(Geometry(geometry.layer, geometry.mode, (i,), (size,)), domains, conditions)
+
+    near = [o] if reachable(o) else []
+    limit = max(4 * i, 2 * o, 16)
+    for direction in (-1, 1):
+        size = o + direction
+        while 1 <= size <= o + limit and time.monotonic() < deadline:
+            if reachable(size):
+                near.append(size)
+                break
+            size += direction
+    return near
+
+
+def _explain(geometry, row) -> str:
+    k, s, p, d = row["k"], row["s"], row["p"], row["d"]
+    ke = effective_kernel(k, d)
+    parts = []
+    for i, o in sorted(set(zip(geometry.inputs, geometry.outputs))):
+        op = "/" if geometry.mode == "exact" else "//"
+        parts.append(f"({i}+2*{p}-{ke}){op}{s}+1={o}")
+    return "; ".join(parts)
+
+
+def _result(layer, mode, shape_in, shape_out, bounds, fixed, conditions, sort, rows, shown,
+            nearest, explain) -> Result:
+    geometry = Geometry(layer, mode, shape_in[1:], shape_out[1:])
+    n = len(rows)
+    what = "convolution" if layer == "conv" else "max pooling"
+    title = (f"{what} {format_shape(shape_in)} -> {format_shape(shape_out)}: "
+             f"{n} solution{'s' if n != 1 else ''}")
+    facts = [
+        ("mode", "exact (s divides i + 2p - k')" if mode == "exact"
+         else "floor (PyTorch: o = floor((i + 2p - k')/s) + 1)"),
+        ("searched", format_ranges(bounds)),
+    ]
+    if fixed:
+        facts.append(("fixed", ", ".join(f"{k}={v}" for k, v in fixed.items())))
+    if conditions:
+        facts.append(("where", " and ".join(f"({c.text})" for c in conditions)))
+    facts.append(("solutions", n))
+    if len(shown) < n:
+        facts.append(("shown", f"{len(shown)} (sorted by {sort})"))
+    columns = ["k", "s", "p", "d", "output", "weights", "params", "macs"]
+    table_rows = []
+    for row in shown:
+        cells = [row["k"], row["s"], row["p"], row["d"], format_shape(row["output"]),
+                 row["weights"], row["params"], row["macs"]]
+        if explain:
+            cells.append(_explain(geometry, row))
+        table_rows.append(tuple(cells))
+    if explain:
+        columns.append("check: o = (i + 2p - k')/s + 1, k' = d(k-1)+1")
+    notes = []
+    if layer == "conv" and rows:
+        notes.append(f"weights exclude biases; params add {shape_out[0]} biases")
+    if not rows:
+        notes += _no_solution_notes(geometry, shape_out, nearest, bounds, fixed, conditions)
+    data = {
+        "layer": layer, "mode": mode, "input": list(shape_in), "output": list(shape_out),
+        "bounds": {name: list(b) for name, b in bounds.items()}, "count": n,
+        "solutions": shown,
+    }
+    if not rows:
+        data["nearest"] = nearest
+    return Result(title=title, facts=tuple(facts),
+                  tables=(Table(tuple(columns), tuple(table_rows)),) if rows else (),
+                  notes=tuple(notes), data=data, exit_code=0 if rows else 1)
+
+
+def _no_solution_notes(geometry, shape_out, nearest, bounds, fixed, conditions) -> list[str]:
+    notes = ["no configuration within these bounds gives this output"]
+    if nearest:
+        notes.append("nearest reachable outputs (same fixes and bounds): " + ", ".join(
+            f"{format_shape(n['output'])} ({n['count']} solution{'s' if n['count'] != 1 else ''})"
+            for n in nearest))
+    else:
+        notes.append("no nearby output is reachable with these fixes and bounds either")
+    axes = sorted(set(zip(geometry.inputs, geometry.outputs)))
+    if len(axes) > 1:
+        domains = _domains(bounds, fixed)
+        counts = [count(Geometry(geometry.layer, geometry.mode, (i,), (o,)), domains, conditions)
+                  for i, o in axes]
+        if all(counts):
+            notes.append(
+                "one (k, s, p, d) must serve every axis; solved separately the axes have "
+                + ", ".join(f"{i}->{o}: {c}" for (i, o), c in zip(axes, counts))
+                + " solutions (solve each axis as its own 1-D question)"
+            )
+    return notes

@@ -1,0 +1,84 @@
+"""Small typed records for what plugins register, and the registry that holds them."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable
+
+from .errors import BadInput
+from .result import Result
+
+_NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
+
+
+@dataclass(frozen=True)
+class Solver:
+    """A named function that answers a question with a Result (keyword arguments only)."""
+
+    name: str
+    description: str
+    function: Callable[..., Result]
+    provider: str = ""
+
+
+@dataclass(frozen=True)
+class Reporter:
+    """A named output format: a function from Result to text."""
+
+    name: str
+    description: str
+    render: Callable[[Result], str]
+    provider: str = ""
+
+
+class RegistrationError(Exception):
+    """A plugin registered something malformed or a name that is already taken."""
+
+
+class Registry:
+    """Records of one kind ('solver' or 'format'), unique by name."""
+
+    def __init__(self, kind: str, record_type: type):
+        self.kind = kind
+        self.record_type = record_type
+        self._records: dict[str, object] = {}
+
+    def add(self, record, provider: str):
+        """Validate and store `record` as provided by `provider`."""
+        if not isinstance(record, self.record_type):
+            raise RegistrationError(
+                f"{provider} registered {record!r}, not a cnnplan.{self.record_type.__name__}"
+            )
+        if not isinstance(record.name, str) or not _NAME_RE.match(record.name):
+            raise RegistrationError(
+                f"{provider} registered {self.kind} name {record.name!r}; names are lowercase "
+                "letters, digits, '-' and '_', starting with a letter, at most 40 characters"
+            )
+        if record.name in self._records:
+            other = self._records[record.name].provider
+            raise RegistrationError(
+                f"{self.kind} name {record.name!r} is registered by both {other} and {provider}"
+            )
+        self._records[record.name] = _with_provider(record, provider)
+
+    def get(self, name: str):
+        """The record called `name`; BadInput listing the choices if there is none."""
+        try:
+            return self._records[name]
+        except KeyError:
+            raise BadInput(
+                f"unknown {self.kind} {name!r}; choose one of: {', '.join(self.names())}"
+            ) from None
+
+    def names(self) -> list[str]:
+        return sorted(self._records)
+
+    def records(self) -> list:
+        return [self._records[n] for n in self.names()]
+
+
+def _with_provider(record, provider):
+    from dataclasses import replace
+
+    return replace(record, provider=provider)

@@ -1,0 +1,178 @@
+"""The core's reporters: table, json, csv, markdown and latex renderings of any Result.
+
+They are registered through the same `register_reporters` hook as any plugin's (see
+`default_plugin.py`), so a third-party solver's Result renders in every format.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .result import Result, Table
+
+
+def format_value(value: Any) -> str:
+    """A cell as text: floats to 10 significant digits, None as empty."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:.10g}"
+    return str(value)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def render_table(result: Result) -> str:
+    """Aligned plain-text columns for a terminal."""
+    lines = [result.title] if result.title else []
+    width = max((len(label) for label, _ in result.facts), default=0)
+    lines += [f"  {label + ':':<{width + 1}} {format_value(value)}" for label, value in result.facts]
+    for table in result.tables:
+        lines.append("")
+        if table.title:
+            lines.append(table.title)
+        lines += _aligned(table)
+    if result.notes:
+        lines.append("")
+        lines += list(result.notes)
+    return "\n".join(lines)
+
+
+def _aligned(table: Table) -> list[str]:
+    cells = [[format_value(v) for v in row] for row in table.rows]
+    widths = [len(c) for c in table.columns]
+    for row in cells:
+        widths = [max(w, len(c)) for w, c in zip(widths, row)]
+    numeric = [
+        all(_is_number(row[j]) or row[j] is None for row in table.rows) and bool(table.rows)
+        for j in range(len(table.columns))
+    ]
+
+    def line(row):
+        parts = [c.rjust(w) if num else c.ljust(w) for c, w, num in zip(row, widths, numeric)]
+        return "  ".join(parts).rstrip()
+
+    out = [line(list(table.columns)), "  ".join("-" * w for w in widths)]
+    out += [line(row) for row in cells]
+    return out
+
+
+def render_json(result: Result) -> str:
+    """The result's machine document (`Result.data`), or its parts when it has none."""
+    doc = result.data or {
+        "title": result.title,
+        "facts": {label: value for label, value in result.facts},
+        "tables": [
+            {"title": t.title, "columns": list(t.columns), "rows": [list(r) for r in t.rows]}
+            for t in result.tables
+        ],
+        "notes": list(result.notes),
+    }
+    return to_json(doc)
+
+
+def to_json(value, indent: str = "") -> str:
+    """JSON with two-space indents, but lists of plain values kept on one line."""
+    inner = indent + "  "
+    if isinstance(value, dict) and value:
+        items = [f"{inner}{json.dumps(str(k), ensure_ascii=False)}: {to_json(v, inner)}"
+                 for k, v in value.items()]
+        return "{\n" + ",\n".join(items) + "\n" + indent + "}"
+    if isinstance(value, (list, tuple)) and any(isinstance(v, (dict, list, tuple)) for v in value):
+        return "[\n" + ",\n".join(inner + to_json(v, inner) for v in value) + "\n" + indent + "]"
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def render_csv(result: Result) -> str:
+    """Each table as CSV with a header row (tables separated by a blank line); facts if none."""
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    tables = result.tables or (Table(("fact", "value"), tuple(result.facts)),)
+    for n, table in enumerate(tables):
+        if n:
+            buffer.write("\n")
+        writer.writerow(table.columns)
+        writer.writerows([format_value(v) for v in row] for row in table.rows)
+    return buffer.getvalue().rstrip("\n")
+
+
+def _md_cell(value: Any) -> str:
+    return format_value(value).replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(result: Result) -> str:
+    """GitHub-flavoured markdown: a heading, facts as a list, tables as pipe tables, notes."""
+    lines = [f"### {result.title}", ""] if result.title else []
+    lines += [f"- **{label}**: {_md_cell(value)}" for label, value in result.facts]
+    for table in result.tables:
+        lines.append("")
+        if table.title:
+            lines += [f"**{table.title}**", ""]
+        lines.append("| " + " | ".join(_md_cell(c) for c in table.columns) + " |")
+        lines.append(
+            "|" + "|".join("---:" if _numeric_column(table, j) else "---"
+                           for j in range(len(table.columns))) + "|"
+        )
+        lines += ["| " + " | ".join(_md_cell(v) for v in row) + " |" for row in table.rows]
+    if result.notes:
+        lines.append("")
+        lines += [f"{note}  " for note in result.notes]
+    return "\n".join(lines).rstrip()
+
+
+def _numeric_column(table: Table, j: int) -> bool:
+    return bool(table.rows) and all(_is_number(r[j]) or r[j] is None for r in table.rows)
+
+
+_LATEX_SPECIAL = {
+    "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+    "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+}
+
+
+def latex_escape(text: str) -> str:
+    """Escape LaTeX's special characters in plain text."""
+    return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in text)
+
+
+def latex_cell(value: Any) -> str:
+    """A cell for a LaTeX table: text is escaped unless it is already math ($...$)."""
+    text = format_value(value)
+    if len(text) > 1 and text.startswith("$") and text.endswith("$"):
+        return text
+    return latex_escape(text)
+
+
+def render_latex(result: Result) -> str:
+    """booktabs tables (\\usepackage{booktabs}); facts as a description list."""
+    lines = [f"% {latex_escape(result.title)}"] if result.title else []
+    if result.facts:
+        lines.append(r"\begin{description}")
+        lines += [
+            rf"  \item[{latex_escape(label)}] {latex_cell(value)}" for label, value in result.facts
+        ]
+        lines.append(r"\end{description}")
+    for table in result.tables:
+        align = "".join("r" if _numeric_column(table, j) else "l" for j in range(len(table.columns)))
+        lines.append(r"\begin{table}[h]" if table.title else "")
+        lines.append(r"\centering")
+        lines.append(rf"\begin{{tabular}}{{{align}}}")
+        lines.append(r"\toprule")
+        lines.append(" & ".join(latex_cell(c) for c in table.columns) + r" \\")
+        lines.append(r"\midrule")
+        lines += [" & ".join(latex_cell(v) for v in row) + r" \\" for row in table.rows]
+        lines.append(r"\bottomrule")
+        lines.append(r"\end{tabular}")
+        if table.title:
+            lines.append(rf"\caption{{{latex_escape(table.title)}}}")
+            lines.append(r"\end{table}")
+    lines += [latex_escape(note) + r" \par" for note in result.notes]
+    return "\n".join(line for line in lines if line != "").rstrip()

@@ -1,0 +1,39 @@
+"""The one Result type every solver returns and every reporter renders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Table:
+    """A titled table: column names and rows of plain values (str, int, float, None)."""
+
+    columns: tuple[str, ...]
+    rows: tuple[tuple[Any, ...], ...]
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a solver found.
+
+    title: one line naming the question; facts: ordered (label, value) pairs for people;
+    tables: the answer's rows; notes: sentences shown after the tables; data: the JSON
+    document (the stable machine interface); exit_code: 0 answered, 1 no solution.
+    """
+
+    title: str
+    facts: tuple[tuple[str, Any], ...] = ()
+    tables: tuple[Table, ...] = ()
+    notes: tuple[str, ...] = ()
+    data: Any = field(default_factory=dict)
+    exit_code: int = 0
+
+    def fact(self, label: str, default=None):
+        """The value of the fact named `label`."""
+        for key, value in self.facts:
+            if key == label:
+                return value
+        return default

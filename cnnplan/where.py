@@ -1,0 +1,159 @@
+"""Constraint expressions such as `k % 2 == 1` or `p == (k - 1) // 2`, parsed, never eval'ed.
+
+Only integer arithmetic (+ - * // % / **, unary minus), comparisons (chains allowed) and
+and/or/not over known names are accepted. The text is bounded in length and nesting; the result
+is a closure over a small tree, so nothing the user types is ever executed as Python.
+"""
+
+from __future__ import annotations
+
+import ast
+import operator
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Callable
+
+from .errors import BadInput
+
+MAX_LENGTH = 500
+MAX_DEPTH = 40
+MAX_EXPONENT = 64
+
+_BINARY = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.FloorDiv: operator.floordiv,
+    ast.Mod: operator.mod,
+    ast.Div: lambda a, b: Fraction(a) / Fraction(b),
+    ast.Pow: None,  # bounded, see _power
+}
+_COMPARE = {
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+}
+
+
+class _Undefined(ArithmeticError):
+    """Division by zero or an oversized power inside a constraint: the constraint is false."""
+
+
+def _power(a, b):
+    if not isinstance(b, int) or b < 0 or b > MAX_EXPONENT:
+        raise _Undefined
+    return a**b
+
+
+def _divide(op):
+    def apply(a, b):
+        if b == 0:
+            raise _Undefined
+        return op(a, b)
+
+    return apply
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A compiled constraint: call it with a mapping of names to integers."""
+
+    text: str
+    names: frozenset[str]
+    test: Callable[[dict], bool]
+
+    def __call__(self, env: dict) -> bool:
+        try:
+            return bool(self.test(env))
+        except _Undefined:
+            return False
+
+
+def compile_condition(text: str, allowed: tuple[str, ...], what: str = "--where") -> Condition:
+    """Parse `text` into a Condition over the names in `allowed` (BadInput if it is not one)."""
+    if len(text) > MAX_LENGTH:
+        raise BadInput(f"{what} expression is {len(text)} characters long; the limit is {MAX_LENGTH}")
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError as exc:
+        col = f" at column {exc.offset}" if exc.offset else ""
+        raise BadInput(f"{what} {text!r} is not an expression{col}: {exc.msg}") from None
+    except (RecursionError, MemoryError, ValueError):
+        raise BadInput(f"{what} {text!r} is nested too deeply") from None
+    names: set[str] = set()
+    body = tree.body
+    if not isinstance(body, (ast.Compare, ast.BoolOp)) and not (
+        isinstance(body, ast.UnaryOp) and isinstance(body.op, ast.Not)
+    ):
+        raise BadInput(
+            f"{what} {text!r} is not a constraint; compare something, e.g. 'k % 2 == 1' or 's == k'"
+        )
+    test = _build(body, allowed, names, text, what, 0)
+    return Condition(text=text, names=frozenset(names), test=test)
+
+
+def _build(node, allowed, names, text, what, depth):
+    if depth > MAX_DEPTH:
+        raise BadInput(f"{what} {text!r} is nested too deeply (limit {MAX_DEPTH})")
+
+    def sub(child):
+        return _build(child, allowed, names, text, what, depth + 1)
+
+    if isinstance(node, ast.Constant) and type(node.value) is int:
+        value = node.value
+        return lambda env: value
+    if isinstance(node, ast.Name):
+        if node.id not in allowed:
+            raise BadInput(
+                f"{what} {text!r} uses unknown name {node.id!r}; choose from {', '.join(allowed)}"
+            )
+        name = node.id
+        names.add(name)
+        return lambda env: env[name]
+    if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
+        left, right = sub(node.left), sub(node.right)
+        op = _BINARY[type(node.op)]
+        if op is None:
+            op = _power
+        elif type(node.op) in (ast.FloorDiv, ast.Mod, ast.Div):
+            op = _divide(op)
+        return lambda env: op(left(env), right(env))
+    if isinstance(node, ast.UnaryOp):
+        operand = sub(node.operand)
+        if isinstance(node.op, ast.USub):
+            return lambda env: -operand(env)
+        if isinstance(node.op, ast.UAdd):
+            return operand
+        if isinstance(node.op, ast.Not):
+            return lambda env: not operand(env)
+    if isinstance(node, ast.BoolOp):
+        parts = [sub(v) for v in node.values]
+        if isinstance(node.op, ast.And):
+            return lambda env: all(p(env) for p in parts)
+        return lambda env: any(p(env) for p in parts)
+    if isinstance(node, ast.Compare) and all(type(op) in _COMPARE for op in node.ops):
+        terms = [sub(node.left)] + [sub(c) for c in node.comparators]
+        ops = [_COMPARE[type(op)] for op in node.ops]
+
+        def compare(env):
+            values = [t(env) for t in terms]
+            return all(op(a, b) for op, a, b in zip(ops, values, values[1:]))
+
+        return compare
+    raise BadInput(
+        f"{what} {text!r}: {_describe(node)} is not allowed; use whole numbers, the names "
+        f"{', '.join(allowed)}, + - * / // % **, comparisons, and/or/not"
+    )
+
+
+def _describe(node) -> str:
+    if isinstance(node, ast.Attribute):
+        return f"attribute access '.{node.attr}'"
+    if isinstance(node, ast.Call):
+        return "a function call"
+    if isinstance(node, ast.Constant):
+        return f"the constant {node.value!r}"
+    return f"'{type(node).__name__}'"
