@@ -1,7 +1,8 @@
 """cnnplan: exact shape arithmetic for convolutional networks.
 
 The public API a plugin or script needs: `solve`, `run_solver`, `render`, `Result`, `Table`,
-`Solver`, `Reporter`, `hookimpl`, and the errors `BadInput` and `NoSolution`.
+`Solver`, `Reporter`, `hookimpl`, the errors `BadInput` and `NoSolution`, and for plugin
+commands `format_option` and `emit`.
 """
 
 from __future__ import annotations
@@ -29,7 +30,16 @@ def render(result: Result, format: str = "table") -> str:
     return get_host().reporters.get(format).render(result)
 
 
+def __getattr__(name):
+    """`cnnplan.emit` and `cnnplan.format_option` (for plugin commands) load click lazily."""
+    if name in ("emit", "format_option"):
+        from . import cli
+
+        return getattr(cli, name)
+    raise AttributeError(f"module 'cnnplan' has no attribute {name!r}")
+
+
 __all__ = [
     "BadInput", "CnnplanError", "NoSolution", "Reporter", "Result", "Solver", "Table",
-    "__version__", "hookimpl", "render", "run_solver", "solve",
+    "__version__", "emit", "format_option", "hookimpl", "render", "run_solver", "solve",
 ]
