@@ -1,8 +1,8 @@
 """cnnplan: exact shape arithmetic for convolutional networks.
 
-The public API a plugin or script needs: `solve`, `run_solver`, `render`, `Result`, `Table`,
-`Solver`, `Reporter`, `hookimpl`, the errors `BadInput` and `NoSolution`, and for plugin
-commands `format_option` and `emit`.
+The public API a plugin or script needs: `solve`, `shapes`, `plan`, `load_plan`, `run_solver`,
+`render`, `Result`, `Table`, `Solver`, `Reporter`, `hookimpl`, the errors `BadInput` and
+`NoSolution`, and for plugin commands `format_option` and `emit`.
 """
 
 from __future__ import annotations
@@ -12,6 +12,9 @@ __version__ = "0.1.0"
 from .errors import BadInput, CnnplanError, NoSolution
 from .hookspecs import hookimpl
 from .layer import solve
+from .network import shapes
+from .planfile import load_plan
+from .planner import plan
 from .registry import Reporter, Solver
 from .result import Result, Table
 
@@ -41,5 +44,6 @@ def __getattr__(name):
 
 __all__ = [
     "BadInput", "CnnplanError", "NoSolution", "Reporter", "Result", "Solver", "Table",
-    "__version__", "emit", "format_option", "hookimpl", "render", "run_solver", "solve",
+    "__version__", "emit", "format_option", "hookimpl", "load_plan", "plan", "render",
+    "run_solver", "shapes", "solve",
 ]

@@ -91,3 +91,51 @@ def conv_macs(out_shape, c_in: int, k: int, groups: int = 1) -> int:
     for v in out_shape:
         elements *= v
     return elements * (c_in // groups) * k ** (len(out_shape) - 1)
+
+
+def transposed_macs(in_shape, c_out: int, k: int, groups: int = 1) -> int:
+    """Multiply-accumulates of a transposed convolution, counted on the input positions:
+    input elements x (C_out/groups) x k^n (each input value is scattered through k^n weights
+    into C_out/groups channels)."""
+    elements = 1
+    for v in in_shape:
+        elements *= v
+    return elements * (c_out // groups) * k ** (len(in_shape) - 1)
+
+
+def transposed_padding(i: int, o: int, k: int, s: int, d: int, op: int = 0) -> int | None:
+    """The padding p >= 0 for which a transposed convolution maps i onto o, or None."""
+    twice = (i - 1) * s + d * (k - 1) + op + 1 - o
+    if twice < 0 or twice % 2:
+        return None
+    return twice // 2
+
+
+def pool_ceil_stride_ranges(i: int, o: int, k: int, p: int, d: int) -> list[tuple[int, int | None]]:
+    """Strides s >= 1 for which `pool_output_ceil(i, k, s, p, d) == o`, as inclusive ranges
+    (hi None: unbounded). Closed form of PyTorch's ceil_mode rule: with n = i + 2p - k' and
+    m = ceil(n/s), the output is m + 1, or m when the last window would start at or past
+    i + p (m*s >= i + p)."""
+    n = i + 2 * p - effective_kernel(k, d)
+    if n < 0 or o < 1:
+        return []
+    ranges = []
+    # not adjusted: o = m + 1 with m*s < i + p
+    m = o - 1
+    if m == 0:
+        if n == 0:
+            ranges.append((1, None))
+    elif n > 0:
+        lo = max(1, -(-n // m))
+        hi = (i + p - 1) // m
+        if m >= 2:
+            hi = min(hi, (n - 1) // (m - 1))
+        if hi >= lo:
+            ranges.append((lo, hi))
+    # adjusted: o = m with m*s >= i + p
+    if n > 0:
+        lo = max(1, -(-n // o), -(-(i + p) // o))
+        hi = None if o == 1 else (n - 1) // (o - 1)
+        if hi is None or hi >= lo:
+            ranges.append((lo, hi))
+    return ranges

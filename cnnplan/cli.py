@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 
 import click
 
@@ -100,6 +101,107 @@ def solve(input_, output, layer, fix, maxima, mode, where, sort, limit, explain,
 
     emit(solve_layer(input_, output, layer=layer, fix=fix, max=maxima, mode=mode, where=where,
                      sort=sort, limit=limit, explain=explain), fmt)
+
+
+def _plan_file(items):
+    """Split the arguments into (layer specs, plan file): one *.toml argument is a plan file."""
+    files = [item for item in items if item.lower().endswith(".toml")]
+    if not files:
+        return list(items), None
+    if len(items) != 1:
+        from .errors import BadInput
+
+        raise BadInput("give either one plan file (*.toml) or layer specs, not both")
+    return [], files[0]
+
+
+class _Progress:
+    """Progress on stderr, only once a plan has run for a second and stderr is a terminal."""
+
+    def __init__(self):
+        self.start = time.monotonic()
+        self.last = 0.0
+        self.shown = False
+        self.tty = sys.stderr.isatty()
+
+    def __call__(self, message: str):
+        now = time.monotonic()
+        if not self.tty or now - self.start < 1.0 or now - self.last < 0.1:
+            return
+        self.last = now
+        self.shown = True
+        click.echo(f"\r\033[Kcnnplan: {message}", err=True, nl=False)
+
+    def close(self):
+        if self.shown:
+            click.echo("\r\033[K", err=True, nl=False)
+
+
+@cli.command()
+@click.argument("layers", nargs=-1, metavar="SPEC... | PLAN.toml")
+@click.option("--in", "input_", metavar="SHAPE",
+              help="Input shape C x sizes, e.g. 3x256x256 (optional with a plan file).")
+@format_option()
+def shapes(layers, input_, fmt):
+    """Shapes, sizes, weights, params, MACs and receptive fields of a network, layer by layer.
+
+    \b
+    Layer specs: conv(64, k=8, s=2)  conv(128, k=3, p=1, d=2, groups=4, bias=false)
+                 convT(64, k=4, s=2, p=1, op=0)  maxpool(k=5)  avgpool(k=2, s=2)
+                 maxpool(k=3, s=2, ceil=true)  flatten  linear(10)  relu  tanh  sigmoid  bn
+    Omitted values: s=1, p=0, d=1; pooling s=k. "SPEC -> SHAPE" checks a layer's output.
+
+    \b
+    cnnplan shapes --in 3x256x256 "conv(64,k=8,s=2)" "maxpool(k=5)" "conv(128,k=4,p=1)"
+    cnnplan shapes examples/q6.toml --format torch
+    """
+    from .network import shapes as run_shapes
+
+    specs, plan_file = _plan_file(layers)
+    emit(run_shapes(input_, specs, plan_file), fmt)
+
+
+@cli.command()
+@click.argument("layers", nargs=-1, metavar="SPEC[->SHAPE]... | PLAN.toml")
+@click.option("--in", "input_", metavar="SHAPE",
+              help="Input shape C x sizes (optional with a plan file).")
+@click.option("--out", "output", metavar="SHAPE", help="Target of the last layer.")
+@click.option("--max", "maxima", multiple=True, metavar="NAME=VALUE",
+              help="Upper bound for free k, s, p or d in every layer (repeatable; k=11,s=4).")
+@click.option("--mode", type=click.Choice(["exact", "floor"]), default=None,
+              help="exact (default): s divides i+2p-k'; floor: PyTorch's rule.")
+@click.option("--where", multiple=True, metavar="[N:]EXPR",
+              help="Constraint over k, s, p, d for every window layer, or 'N: EXPR' for "
+                   "layer N only (repeatable).")
+@click.option("--rank", type=click.Choice(["params", "macs", "rf"]), default=None,
+              help="Order of the best chains (default params); ties simplest first.")
+@click.option("--top", type=click.IntRange(0, 1000), default=None, metavar="N",
+              help="How many best chains to list (default 10; 0: only count).")
+@click.option("--limit", type=click.IntRange(min=0), default=None, metavar="N",
+              help="Rows to show of each layer's solution set (default all).")
+@format_option()
+def plan(layers, input_, output, maxima, mode, where, rank, top, limit, fmt):
+    """Every chain of (k, s, p, d) choices that meets the targets: counted exactly, ranked.
+
+    Any k, s, p, d a spec leaves out is free (bounded as in `cnnplan solve`); any target may
+    be left out. Per-layer solution sets are listed where both sides of a layer are fixed.
+
+    \b
+    cnnplan plan --in 3x64x64 "conv(64, k=8, d=1) -> 64x32x32" \\
+        "maxpool(p=0, d=1) -> 64x8x8" "conv(128, p=0, d=1) -> 128x4x4" --where "2: s == k"
+    cnnplan plan --in 3x224x224 --out 512x7x7 "conv(64)" "conv(128)" "conv(256)" \\
+        "conv(512)" "conv(512)" --max k=11,s=4,p=5,d=3 --rank macs
+    """
+    from .planner import plan as run_plan
+
+    specs, plan_file = _plan_file(layers)
+    progress = _Progress()
+    try:
+        result = run_plan(input_, specs, plan_file, out=output, max=maxima, mode=mode,
+                          where=where, rank=rank, top=top, limit=limit, progress=progress)
+    finally:
+        progress.close()
+    emit(result, fmt)
 
 
 @cli.command()

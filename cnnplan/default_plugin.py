@@ -14,10 +14,23 @@ def register_reporters(register):
     register(Reporter("csv", "Comma-separated rows of each table", reporters.render_csv))
     register(Reporter("markdown", "GitHub-flavoured markdown tables", reporters.render_markdown))
     register(Reporter("latex", "booktabs LaTeX tables", reporters.render_latex))
+    register(Reporter("torch", "A torch.nn.Sequential snippet (networks and plan chains only)",
+                      _render_torch))
+
+
+def _render_torch(result):
+    from .export import render_torch
+
+    return render_torch(result)
 
 
 @hookimpl
 def register_solvers(register):
     from .layer import solve
+    from .network import shapes
+    from .planner import plan
 
     register(Solver("solve", "Every (k, s, p, d) turning one shape into another", solve))
+    register(Solver("shapes", "Shapes, params, MACs and receptive fields of a network", shapes))
+    register(Solver("plan", "Every chain of configurations meeting a plan's targets, counted "
+                            "and ranked", plan))

@@ -62,7 +62,8 @@ def resolve_bounds(inputs, fixed: dict[str, int], maxima: dict[str, int]) -> dic
     return bounds
 
 
-def _domains(bounds, fixed):
+def make_domains(bounds, fixed) -> dict[str, list[int]]:
+    """Search domains: a fixed value alone, else every value of its inclusive bounds."""
     return {
         name: [fixed[name]] if name in fixed else list(range(lo, hi + 1))
         for name, (lo, hi) in bounds.items()
@@ -101,7 +102,7 @@ def solve(input, output, layer: str = "conv", fix=None, max=None, mode: str = "e
         if not condition.names:
             raise BadInput(f"--where {condition.text!r} mentions none of {', '.join(VARIABLES)}")
     bounds = resolve_bounds(shape_in[1:], fixed, maxima)
-    domains = _domains(bounds, fixed)
+    domains = make_domains(bounds, fixed)
     _check_work(domains)
 
     geometry = Geometry(layer, mode, shape_in[1:], shape_out[1:])
@@ -159,23 +160,39 @@ def nearest_outputs(geometry, shape_in, shape_out, domains, conditions) -> list[
     below and above; their combinations are then checked jointly. Bounded by NEAREST_SECONDS.
     """
     deadline = time.monotonic() + NEAREST_SECONDS
-    pairs = sorted(set(zip(geometry.inputs, geometry.outputs)))
-    options = [_axis_nearest(geometry, i, o, domains, conditions, deadline) for i, o in pairs]
+
+    def counter(inputs, outputs):
+        return count(Geometry(geometry.layer, geometry.mode, inputs, outputs), domains,
+                     conditions)
+
+    found = nearest_reachable(geometry.inputs, geometry.outputs, counter, deadline)
+    if not found:
+        found = _scan_outputs(geometry, domains, conditions, deadline)
+        found.sort()
+    return [{"output": [shape_out[0], *outs], "count": n} for _, outs, n in found[:3]]
+
+
+def nearest_reachable(inputs, outputs, counter, deadline) -> list[tuple]:
+    """Reachable output sizes near `outputs`, as sorted (distance, sizes, count) triples.
+
+    `counter(inputs, outputs)` gives the number of configurations mapping the spatial sizes
+    `inputs` onto `outputs` (0 when unreachable); used by `solve` and by the chain planner.
+    """
+    inputs, outputs = tuple(inputs), tuple(outputs)
+    pairs = sorted(set(zip(inputs, outputs)))
+    options = [_axis_nearest(counter, i, o, deadline) for i, o in pairs]
     found = []
     for choice in itertools.product(*options):
         sizes = dict(zip(pairs, choice))
-        outs = tuple(sizes[(i, o)] for i, o in zip(geometry.inputs, geometry.outputs))
-        if outs == geometry.outputs:
+        outs = tuple(sizes[(i, o)] for i, o in zip(inputs, outputs))
+        if outs == outputs:
             continue
-        n = count(Geometry(geometry.layer, geometry.mode, geometry.inputs, outs), domains,
-                  conditions)
+        n = counter(inputs, outs)
         if n:
-            distance = sum(abs(a - b) for a, b in zip(outs, geometry.outputs))
+            distance = sum(abs(a - b) for a, b in zip(outs, outputs))
             found.append((distance, outs, n))
-    if not found:
-        found = _scan_outputs(geometry, domains, conditions, deadline)
     found.sort()
-    return [{"output": [shape_out[0], *outs], "count": n} for _, outs, n in found[:3]]
+    return found
 
 
 def _scan_outputs(geometry, domains, conditions, deadline) -> list[tuple]:
@@ -195,10 +212,10 @@ def _scan_outputs(geometry, domains, conditions, deadline) -> list[tuple]:
             for outs, n in tally.items()]
 
 
-def _axis_nearest(geometry, i, o, domains, conditions, deadline) -> list[int]:
+def _axis_nearest(counter, i, o, deadline) -> list[int]:
     """Sizes reachable from i along one axis: o itself if it is, and the nearest below and above."""
     def reachable(size):
-        return count(Geometry(geometry.layer, geometry.mode, (i,), (size,)), domains, conditions)
+        return counter((i,), (size,))
 
     near = [o] if reachable(o) else []
     limit = max(4 * i, 2 * o, 16)
@@ -278,7 +295,7 @@ def _no_solution_notes(geometry, shape_out, nearest, bounds, fixed, conditions) 
         notes.append("no nearby output is reachable with these fixes and bounds either")
     axes = sorted(set(zip(geometry.inputs, geometry.outputs)))
     if len(axes) > 1:
-        domains = _domains(bounds, fixed)
+        domains = make_domains(bounds, fixed)
         counts = [count(Geometry(geometry.layer, geometry.mode, (i,), (o,)), domains, conditions)
                   for i, o in axes]
         if all(counts):

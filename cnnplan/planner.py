@@ -1,0 +1,462 @@
+"""`cnnplan plan`: every chain of configurations that satisfies a chain's targets, counted
+exactly and ranked, by dynamic programming over reachable sizes (never the product of choices).
+
+1. Forward: the set of shapes reachable at each layer boundary from the input, keeping only
+   the shapes a layer's target allows; each input shape's transitions (windows.py) are kept.
+   The first layer whose reachable set becomes empty is where the chain breaks.
+2. Backward, from the last boundary: the number of chains from each live shape to the end
+   (exact Python ints: count(u) = sum over transitions of |configurations| x count(v)), and
+   its N best suffixes. Costs compose as cost(u) = alpha*w + b*cost(v) with b > 0 (additive for
+   params and MACs, the receptive-field extent for rf), so the N best at u are merged lazily
+   from the N best at each successor. Ties break simplest first: lexicographically by layer,
+   each layer by (d, p, k, s).
+3. Back-tracking the N best from the input, then a forward pass (network.py) of each chain
+   for its shapes, parameters, MACs and receptive field.
+
+Everything is iterative (no recursion) and bounded: MAX_LAYERS, MAX_STATES reachable shapes
+per boundary and WORK_LIMIT transition evaluations.
+"""
+
+from __future__ import annotations
+
+import heapq
+import re
+import time
+from dataclasses import dataclass, field
+
+from .arithmetic import MODES
+from .errors import BadInput
+from .layer import NEAREST_SECONDS, nearest_reachable, resolve_bounds
+from .network import apply_layer, forward
+from .options import format_ranges, parse_assignments
+from .planfile import PlanLayer, gather
+from .result import Result, Table
+from .search import VARIABLES
+from .shapes import format_shape, parse_shape, size_of
+from .specs import KINDS, MAX_LAYERS
+from .where import compile_condition
+from .windows import RANKS, WindowLayer
+
+MAX_STATES = 200_000
+WORK_LIMIT = 5_000_000
+MAX_TOP = 1000
+DEFAULT_TOP = 10
+_LAYER_WHERE = re.compile(r"^\s*(\d+)\s*:(.*)$", re.S)
+
+
+class FixedLayer:
+    """A layer without free values (activations, bn, flatten, linear): one transition."""
+
+    def __init__(self, index, spec, target, rank):
+        self.index, self.spec, self.kind, self.target, self.rank = index, spec, spec.kind, target, rank
+        self.free = ()
+        self.work = 0
+
+    def transitions(self, u, target=None):
+        v, _, params, macs, _ = apply_layer(self.spec, u, self.index)
+        self.work += 1
+        if target is not None and v != target:
+            return []
+        w = params if self.rank == "params" else macs if self.rank == "macs" else 0
+        return [(v, 1, 1, [(w, (), None)])]
+
+    def resolve(self, cfg):
+        return self.spec
+
+
+@dataclass
+class Outcome:
+    """What the planner found."""
+
+    input: tuple
+    layers: list
+    count: int = 0
+    chains: list = field(default_factory=list)        # [(cost, [cfg per layer])]
+    live: list = field(default_factory=list)          # live shapes per boundary
+    choices: list = field(default_factory=list)       # configurations on live edges per layer
+    sets: dict = field(default_factory=dict)          # layer index -> (u, v, [cfg])
+    failure: dict | None = None
+
+
+# -- building the chain ---------------------------------------------------------------------
+
+
+def build_layers(input_shape, plan_layers, mode, maxima, where_all, rank):
+    """Check the chain statically and make one planner layer per spec."""
+    if len(plan_layers) > MAX_LAYERS:
+        raise BadInput(f"{len(plan_layers)} layers; the limit is {MAX_LAYERS}")
+    if not plan_layers:
+        raise BadInput("a plan needs at least one layer")
+    layers = []
+    channels, dims = input_shape[0], len(input_shape) - 1  # dims 0: flat
+    for index, item in enumerate(plan_layers, start=1):
+        spec, target = item.spec, item.target
+        name = item.origin or f"layer {index} {spec.describe()}"
+        kind = KINDS[spec.kind]
+        conditions = [compile_condition(text, VARIABLES, f"{name}: where")
+                      for text in item.where]
+        for c in conditions:
+            if not c.names:
+                raise BadInput(f"{name}: where {c.text!r} mentions none of k, s, p, d")
+        if conditions and not kind.window:
+            raise BadInput(f"{name}: {spec.kind} has no k, s, p, d to constrain with where")
+        if target is not None and len(target) != max(dims, 0) + 1:
+            want = "a flat size such as 10" if dims == 0 else f"C plus {dims} size(s)"
+            raise BadInput(f"{name}: target {format_shape(target)} does not fit; this layer "
+                           f"gives {want}")
+        if kind.window:
+            if dims == 0:
+                raise BadInput(f"{name}: {spec.kind} needs a C x sizes input, but an earlier "
+                               "flatten or linear made it flat")
+            if spec.kind in ("conv", "convT"):
+                c_out = spec.get("channels")
+                if c_out is None:
+                    if target is None:
+                        raise BadInput(f"{name}: give the output channels, as in "
+                                       f"{spec.kind}(64), or a target '-> 64x...'")
+                    c_out = target[0]
+                elif target is not None and target[0] != c_out:
+                    raise BadInput(f"{name}: {c_out} output channels but the target "
+                                   f"{format_shape(target)} has {target[0]}")
+                groups = spec.get("groups", 1)
+                for what, value in (("input", channels), ("output", c_out)):
+                    if value % groups:
+                        raise BadInput(f"{name}: groups={groups} must divide the {what} "
+                                       f"channels {value}")
+            else:
+                c_out = channels
+                if target is not None and target[0] != channels:
+                    raise BadInput(f"{name}: pooling keeps the {channels} channels but the "
+                                   f"target {format_shape(target)} has {target[0]}")
+            layer = WindowLayer(index, spec, channels, c_out, dims, target,
+                                list(where_all) + conditions, mode, maxima, rank)
+            channels = c_out
+        else:
+            complete = spec.complete(name)
+            if spec.kind == "linear" and dims != 0:
+                raise BadInput(f"{name}: linear needs a flat input; put flatten before it")
+            if spec.kind in ("flatten", "linear"):
+                dims = 0
+                channels = complete.get("features") if spec.kind == "linear" else None
+                if spec.kind == "linear" and target is not None and target[0] != channels:
+                    raise BadInput(f"{name}: linear gives {channels} features but the target "
+                                   f"is {target[0]}")
+            layer = FixedLayer(index, complete, target, rank)
+        layer.target = target
+        layer.origin = name
+        layers.append(layer)
+    return layers
+
+
+# -- the dynamic programme ------------------------------------------------------------------
+
+
+def run(input_shape, layers, top: int = DEFAULT_TOP, progress=None) -> Outcome:
+    """Plan the chain: count every valid chain and keep the `top` best (see module docs)."""
+    outcome = Outcome(tuple(input_shape), layers)
+    n_layers = len(layers)
+    reach = [input_shape]
+    edges = []
+    work = 0
+    for j, layer in enumerate(layers):
+        if progress:
+            progress(f"layer {j + 1}/{n_layers}: {len(reach)} reachable input shape"
+                     f"{'s' if len(reach) != 1 else ''}")
+        step: dict = {}
+        nxt: set = set()
+        for u in reach:
+            found = layer.transitions(u, layer.target)
+            if found:
+                step[u] = found
+                for t in found:
+                    nxt.add(t[0])
+            if len(nxt) > MAX_STATES:
+                raise BadInput(f"{layer.origin}: more than {MAX_STATES:,} reachable shapes; "
+                               "give targets for intermediate layers or smaller --max bounds")
+        work += layer.work
+        layer.work = 0
+        if work > WORK_LIMIT:
+            raise BadInput(f"the plan is too large (over {WORK_LIMIT:,} transitions by "
+                           f"{layer.origin}); give targets for intermediate layers or smaller "
+                           "--max bounds")
+        if not nxt:
+            outcome.failure = _diagnose(j, layer, reach)
+            return outcome
+        edges.append(step)
+        reach = sorted(nxt)
+
+    counts = {v: 1 for v in reach}
+    best = {v: [(0, (), 0, None, None)] for v in reach}
+    bests = [None] * (n_layers + 1)
+    bests[n_layers] = best
+    live = [None] * (n_layers + 1)
+    live[n_layers] = sorted(reach)
+    choices = [0] * n_layers
+    for j in range(n_layers - 1, -1, -1):
+        if progress:
+            progress(f"counting: layer {j + 1} of {n_layers} (backward)")
+        new_counts, new_best = {}, {}
+        layer_choices = 0
+        for u, found in edges[j].items():
+            kept = [t for t in found if t[0] in counts]
+            if not kept:
+                continue
+            total = 0
+            for v, _, _, ranked in kept:
+                total += len(ranked) * counts[v]
+                layer_choices += len(ranked)
+            new_counts[u] = total
+            if top:
+                new_best[u] = _merge(kept, best, top)
+        counts, best = new_counts, new_best
+        bests[j] = best
+        live[j] = sorted(counts)
+        choices[j] = layer_choices
+    outcome.count = counts.get(tuple(input_shape), 0)
+    outcome.live, outcome.choices = live, choices
+    for entry in bests[0].get(tuple(input_shape), []) if top else []:
+        cfgs, e = [], entry
+        for j in range(n_layers):
+            cfgs.append(e[3])
+            e = bests[j + 1][e[4]][e[2]]
+        outcome.chains.append((entry[0], cfgs))
+    for j, layer in enumerate(layers):
+        if layer.free and len(live[j]) == 1 and len(live[j + 1]) == 1:
+            u, v = live[j][0], live[j + 1][0]
+            cfgs = sorted((c for t in edges[j][u] if t[0] == v for _, _, c in t[3]),
+                          key=lambda c: (c[3], c[2], c[0], c[1]))
+            outcome.sets[j] = (u, v, cfgs)
+    return outcome
+
+
+def _merge(kept, best, top):
+    """The `top` best (cost, simple, index, cfg, v) entries over the transitions `kept`."""
+    heap = []
+    for gi, (v, b, alpha, ranked) in enumerate(kept):
+        w, simple, _ = ranked[0]
+        heap.append((alpha * w + b * best[v][0][0], simple, 0, gi, 0))
+    heapq.heapify(heap)
+    out = []
+    while heap and len(out) < top:
+        cost, simple, ei, gi, ci = heapq.heappop(heap)
+        v, b, alpha, ranked = kept[gi]
+        suffix = best[v]
+        out.append((cost, simple, ei, ranked[ci][2], v))
+        if ei == 0 and ci + 1 < len(ranked):
+            w, s2, _ = ranked[ci + 1]
+            heapq.heappush(heap, (alpha * w + b * suffix[0][0], s2, 0, gi, ci + 1))
+        if ei + 1 < len(suffix):
+            heapq.heappush(heap, (alpha * ranked[ci][0] + b * suffix[ei + 1][0], simple, ei + 1,
+                                  gi, ci))
+    return out
+
+
+def _diagnose(j, layer, reach) -> dict:
+    """Why layer j has no way forward: its target is unreachable, or it cannot apply at all."""
+    target = layer.target
+    info = {"layer": j + 1, "spec": layer.spec.describe(), "origin": layer.origin,
+            "target": list(target) if target is not None else None,
+            "inputs": [list(u) for u in reach[:20]], "n_inputs": len(reach), "nearest": []}
+    if target is None:
+        return info
+    deadline = time.monotonic() + NEAREST_SECONDS
+    tally: dict = {}
+    ordered = sorted(reach, key=lambda u: sum(abs(a - b) for a, b in zip(u[1:], target[1:])))
+    for u in ordered[:64]:
+        if time.monotonic() > deadline:
+            break
+        if isinstance(layer, FixedLayer) or layer.can_template(u):
+            for v, _, _, ranked in layer.transitions(u, None):
+                if len(v) == len(target):
+                    tally[v] = tally.get(v, 0) + len(ranked)
+        elif target[0] == layer.c_out:
+            for _, outs, n in nearest_reachable(u[1:], target[1:], layer.counter(u), deadline):
+                v = (layer.c_out, *outs)
+                tally[v] = tally.get(v, 0) + n
+    near = sorted(tally.items(), key=lambda item: (
+        sum(abs(a - b) for a, b in zip(item[0], target)), item[0]))
+    info["nearest"] = [{"output": list(v), "count": n} for v, n in near[:3]]
+    return info
+
+
+# -- the question as the CLI and the library ask it ---------------------------------------
+
+
+def parse_where(items, n_layers: int):
+    """--where texts: 'EXPR' for every window layer, 'N: EXPR' for layer N only."""
+    everywhere, per_layer = [], {}
+    for text in items or ():
+        m = _LAYER_WHERE.match(text)
+        if m:
+            n = int(m.group(1))
+            if not 1 <= n <= n_layers:
+                raise BadInput(f"--where {text!r} names layer {n}; the plan has layers 1 to "
+                               f"{n_layers}")
+            per_layer.setdefault(n, []).append(m.group(2).strip())
+        else:
+            everywhere.append(text)
+    conditions = [compile_condition(text, VARIABLES) for text in everywhere]
+    for c in conditions:
+        if not c.names:
+            raise BadInput(f"--where {c.text!r} mentions none of {', '.join(VARIABLES)}")
+    return conditions, per_layer
+
+
+def plan(input=None, layers=(), plan_file=None, out=None, max=None, mode=None, where=(),
+         rank=None, top=None, limit=None, progress=None) -> Result:
+    """Count and rank every chain of configurations that satisfies the plan's targets.
+
+    >>> plan("3x64x64", ["conv(64, k=8, d=1) -> 64x32x32"]).data["count"]
+    1
+    """
+    shape, items, options, title = gather(input, layers, plan_file, out)
+    mode = mode or options.get("mode", "exact")
+    rank = rank or options.get("rank", "params")
+    top = options.get("top", DEFAULT_TOP) if top is None else top
+    if mode not in MODES:
+        raise BadInput(f"unknown mode {mode!r}; choose one of: {', '.join(MODES)}")
+    if rank not in RANKS:
+        raise BadInput(f"unknown rank {rank!r}; choose one of: {', '.join(RANKS)}")
+    if type(top) is not int or not 0 <= top <= MAX_TOP:
+        raise BadInput(f"--top {top!r} must be a whole number from 0 to {MAX_TOP}")
+    if limit is not None and (type(limit) is not int or limit < 0):
+        raise BadInput(f"--limit {limit!r} must be a whole number >= 0")
+    maxima = dict(options.get("max", {}))
+    maxima.update(parse_assignments(max, VARIABLES, "--max"))
+    maxima = parse_assignments(maxima, VARIABLES, "--max")
+    resolve_bounds((1,), {}, maxima)  # checks the --max values
+    where_texts = list(options.get("where", ())) + list(
+        [where] if isinstance(where, str) else where or ())
+    everywhere, per_layer = parse_where(where_texts, len(items))
+    for n, texts in per_layer.items():
+        item = items[n - 1]
+        items[n - 1] = PlanLayer(item.spec, item.target, tuple(item.where) + tuple(texts),
+                                 item.origin)
+    layers = build_layers(shape, items, mode, maxima, everywhere, rank)
+    outcome = run(shape, layers, top, progress)
+    return plan_result(outcome, mode, rank, maxima, everywhere, title, limit)
+
+
+def chain_network(outcome: Outcome, cfgs):
+    specs = [layer.resolve(cfg) for layer, cfg in zip(outcome.layers, cfgs)]
+    return forward(outcome.input, specs)
+
+
+def _cfg_row(cfg):
+    if cfg is None:
+        return {"k": None, "s": None, "p": None, "d": None}
+    k, s, p, d = cfg
+    return {"k": k, "s": s, "p": p, "d": d}
+
+
+def _rank_value(rank, net):
+    return {"params": net.params, "macs": net.macs, "rf": net.rf}[rank]
+
+
+def plan_result(outcome: Outcome, mode, rank, maxima, everywhere, title="", limit=None) -> Result:
+    layers = outcome.layers
+    shape = outcome.input
+    n = outcome.count
+    last_target = layers[-1].target
+    goal = format_shape(last_target) if last_target is not None else "?"
+    head = title or "plan"
+    facts = [("input", format_shape(shape)), ("layers", len(layers)),
+             ("mode", "exact (s divides i + 2p - k')" if mode == "exact"
+              else "floor (PyTorch: o = floor((i + 2p - k')/s) + 1)"),
+             ("free values bounded by", format_ranges({v: (1 if v != "p" else 0, maxima[v])
+                                                     for v in maxima}) + ("; " if maxima else "")
+              + ("other bounds follow each layer's input (up to 256)" if len(maxima) < 4
+                 else ""))]
+    if everywhere:
+        facts.append(("where (all window layers)", " and ".join(f"({c.text})"
+                                                                for c in everywhere)))
+    per_layer_where = [(layer.index, layer.conditions[len(everywhere):]) for layer in layers
+                       if isinstance(layer, WindowLayer)
+                       and len(layer.conditions) > len(everywhere)]
+    for index, conds in per_layer_where:
+        facts.append((f"where (layer {index})", " and ".join(f"({c.text})" for c in conds)))
+    facts.append(("chains", n))
+    if n >= 10**6:
+        facts.append(("chains (approx.)", f"{n:.3e}"))
+    data = {"input": list(shape), "output": list(last_target) if last_target else None,
+            "mode": mode, "rank": rank, "count": n}
+    tables, notes = [], []
+    if outcome.failure:
+        f = outcome.failure
+        inputs = [tuple(u) for u in f["inputs"]]
+        where_from = (format_shape(inputs[0]) if f["n_inputs"] == 1 else
+                      f"any of its {f['n_inputs']} reachable inputs (e.g. "
+                      f"{', '.join(format_shape(u) for u in inputs[:3])})")
+        if f["target"] is not None:
+            notes.append(f"no chain: {f['origin']} cannot give its target "
+                         f"{format_shape(f['target'])} from {where_from}")
+            if f["nearest"]:
+                notes.append("nearest reachable outputs there: " + ", ".join(
+                    f"{format_shape(x['output'])} ({x['count']} configuration"
+                    f"{'s' if x['count'] != 1 else ''})" for x in f["nearest"]))
+            else:
+                notes.append("no nearby output is reachable there with these bounds either")
+        else:
+            notes.append(f"no chain: {f['origin']} has no valid configuration within the "
+                         f"bounds for {where_from}")
+        data["chains"] = []
+        data["unreachable"] = {"layer": f["layer"], "spec": f["spec"], "target": f["target"],
+                               "nearest": f["nearest"]}
+        return Result(title=f"{head} {format_shape(shape)} -> {goal}: 0 chains",
+                      facts=tuple(facts), notes=tuple(notes), data=data, exit_code=1)
+
+    summary = []
+    for j, layer in enumerate(layers):
+        target = format_shape(layer.target) if layer.target is not None else ""
+        summary.append((layer.index, layer.spec.describe(), target, len(outcome.live[j]),
+                        len(outcome.live[j + 1]), outcome.choices[j]))
+    tables.append(Table(("#", "layer", "target", "inputs", "outputs", "choices"),
+                        tuple(summary), "layers (live shapes at each side, configurations on "
+                                        "live transitions)"))
+    sets_data = []
+    for j, (u, v, cfgs) in sorted(outcome.sets.items()):
+        layer = layers[j]
+        rows, solutions = [], []
+        for cfg in cfgs:
+            spec = layer.resolve(cfg)
+            _, weights, params, macs, _ = apply_layer(spec, u, layer.index)
+            solutions.append({**_cfg_row(cfg), "output": list(v), "weights": weights,
+                              "params": params, "macs": macs})
+        shown = solutions if limit is None else solutions[:limit]
+        for s in shown:
+            rows.append((s["k"], s["s"], s["p"], s["d"], format_shape(v), s["weights"],
+                         s["params"], s["macs"]))
+        more = f", first {len(shown)} shown" if len(shown) < len(solutions) else ""
+        tables.append(Table(("k", "s", "p", "d", "output", "weights", "params", "macs"),
+                            tuple(rows),
+                            f"layer {layer.index} {layer.spec.describe()}: {format_shape(u)} -> "
+                            f"{format_shape(v)}, {len(cfgs)} solution"
+                            f"{'s' if len(cfgs) != 1 else ''}{more}"))
+        sets_data.append({"layer": layer.index, "spec": layer.spec.describe(),
+                          "input": list(u), "output": list(v), "count": len(cfgs),
+                          "solutions": shown})
+    chains_data = []
+    for r, (cost, cfgs) in enumerate(outcome.chains, start=1):
+        net = chain_network(outcome, cfgs)
+        rows = []
+        entries = []
+        for step, cfg in zip(net.steps, cfgs):
+            rows.append((step.index, step.spec.canonical(), format_shape(step.output)))
+            entries.append({"spec": step.spec.canonical(), "kind": step.spec.kind,
+                            **_cfg_row(cfg), "output": list(step.output)})
+        chains_data.append({"layers": entries, "params": net.params, "macs": net.macs,
+                            "rf": net.rf, "weights": net.weights})
+        tables.append(Table(("#", "layer", "output"), tuple(rows),
+                            f"chain {r}: params {net.params}, macs {net.macs}, rf {net.rf}"))
+    if outcome.chains:
+        notes.append(f"chains ranked by {rank}, ties simplest first (earlier layers first, "
+                     "each by d, p, k, s)")
+    data["chains"] = chains_data
+    data["solution_sets"] = sets_data
+    data["layers"] = [{"layer": layer.index, "spec": layer.spec.describe(),
+                       "target": list(layer.target) if layer.target is not None else None,
+                       "inputs": len(outcome.live[j]), "outputs": len(outcome.live[j + 1]),
+                       "choices": outcome.choices[j]} for j, layer in enumerate(layers)]
+    return Result(title=f"{head} {format_shape(shape)} -> {goal}: {n} chain"
+                        f"{'s' if n != 1 else ''}",
+                  facts=tuple(facts), tables=tuple(tables), notes=tuple(notes), data=data)

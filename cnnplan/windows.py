@@ -1,0 +1,335 @@
+"""The configurations (k, s, p, d) of one window layer in a chain, grouped for the planner.
+
+A window layer is a convolution, a transposed convolution or a pooling layer whose k, s, p, d
+are each fixed by its spec or free within bounds (as in `cnnplan solve`: the default bound of a
+free value is the layer's largest input size, capped at 256; `--max` overrides it; `--where`
+filters). Two ways to list what the layer can do from an input shape `u`:
+
+- templates (free outputs): every valid configuration within the bounds, grouped once by what
+  decides the output size (2p - k' and s for conv/pool, k'-1-2p and s for convT, k', p, s for
+  ceil-mode pooling). A group maps any input to one output, so a state costs one evaluation
+  per group, not per configuration. Needs small bounds (at most TEMPLATE_LIMIT combinations).
+- pinned (a target output): the closed-form enumeration of `cnnplan solve` (`search.solutions`
+  on a `Geometry`) for conv and floor/exact pooling, and closed forms for ceil-mode pooling and
+  transposed convolutions; its cost follows the number of solutions, so default bounds work.
+
+Each transition is returned as (v, b, alpha, ranked): the output shape v, the configurations
+`ranked` as (w, simple, (k, s, p, d)) sorted by w then simplicity (d, p, k, s), and the affine
+cost map the ranking uses: cost(u) = alpha * w + b * cost(v). Configurations of one group share
+s, so for `--rank rf` (extent E_u = k'-1 + s E_v; for convT (k'-1 + E_v)/s) b is one number.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from .arithmetic import (effective_kernel, max_padding, pool_ceil_stride_ranges,
+                         pool_output_ceil, transposed_output, transposed_padding)
+from .errors import BadInput
+from .layer import MAX_SOLUTIONS, resolve_bounds, make_domains
+from .search import Geometry, solutions
+from .shapes import format_shape, size_of
+from .specs import WINDOW_VARS, LayerSpec
+
+TEMPLATE_LIMIT = 200_000  # k x s x p x d combinations a free-output layer may enumerate
+RANKS = ("params", "macs", "rf")
+
+
+def simple_key(cfg) -> tuple:
+    k, s, p, d = cfg
+    return (d, p, k, s)
+
+
+class WindowLayer:
+    """One conv/convT/maxpool/avgpool layer of a plan, with its free variables."""
+
+    def __init__(self, index: int, spec: LayerSpec, c_in: int, c_out: int, dims: int,
+                 target, conditions, mode: str, maxima: dict, rank: str):
+        self.index, self.spec, self.kind = index, spec, spec.kind
+        self.c_in, self.c_out, self.dims = c_in, c_out, dims
+        self.target, self.conditions, self.mode = target, tuple(conditions), mode
+        self.maxima, self.rank = maxima, rank
+        self.fixed = {name: spec.get(name) for name in WINDOW_VARS if spec.has(name)}
+        if self.kind == "avgpool":
+            self.fixed["d"] = 1
+        self.groups = spec.get("groups", 1)
+        self.bias = spec.get("bias", True)
+        self.op = spec.get("op", 0)
+        self.ceil = self.kind in ("maxpool", "avgpool") and spec.get("ceil", False)
+        self.rule = ("convT" if self.kind == "convT" else "ceil" if self.ceil else "window")
+        self.pad_rule = "conv" if self.kind in ("conv", "convT") else "pool"
+        self.work = 0
+        self._domains: dict = {}
+        self._templates: dict = {}
+
+    # -- configurations -----------------------------------------------------------------
+
+    @property
+    def free(self) -> tuple:
+        return tuple(v for v in WINDOW_VARS if v not in self.fixed)
+
+    def domains(self, u) -> dict:
+        """Domains of k, s, p, d for input shape u (defaults follow the input size)."""
+        sizes = tuple(u[1:])
+        if self.kind == "convT" and self.target is not None:
+            sizes += tuple(self.target[1:])
+        top = max(sizes)
+        doms = self._domains.get(top)
+        if doms is None:
+            bounds = resolve_bounds((top,), {}, self.maxima)
+            key = tuple((name, self.fixed.get(name, bounds[name])) for name in WINDOW_VARS)
+            doms = self._domains.get(key)
+            if doms is None:
+                doms = self._domains[key] = make_domains(bounds, self.fixed)
+            self._domains[top] = doms
+        return doms
+
+    def valid(self, k: int, s: int, p: int, d: int) -> bool:
+        if k == 1 and d != 1:
+            return False
+        if p > max_padding(k, d, self.pad_rule):
+            return False
+        if self.kind == "convT" and self.op >= max(s, d):
+            return False
+        if self.conditions:
+            env = {"k": k, "s": s, "p": p, "d": d}
+            return all(c(env) for c in self.conditions)
+        return True
+
+    def weight(self, cfg) -> int:
+        """The configuration's own cost for the rank (see the module docstring)."""
+        k, s, p, d = cfg
+        if self.rank == "rf":
+            return effective_kernel(k, d) - 1
+        if self.kind in ("maxpool", "avgpool"):
+            return 0
+        kn = k ** self.dims
+        if self.rank == "macs":
+            return kn
+        g = self.groups
+        return kn * self.c_in * self.c_out // g + (self.c_out if self.bias else 0)
+
+    def factors(self, u, v, s: int):
+        """(b, alpha) of the affine cost map for input u, output v and stride s."""
+        if self.rank == "rf":
+            if self.kind == "convT":
+                f = Fraction(1, s)
+                return f, f
+            return s, 1
+        if self.rank == "macs":
+            if self.kind == "conv":
+                return 1, size_of(v) * (self.c_in // self.groups)
+            if self.kind == "convT":
+                return 1, size_of(u) * (self.c_out // self.groups)
+        return 1, 1
+
+    def _ranked(self, cfgs) -> list:
+        return sorted((self.weight(c), simple_key(c), c) for c in cfgs)
+
+    # -- free outputs: templates ----------------------------------------------------------
+
+    def combinations(self, doms) -> int:
+        n = 1
+        for name in WINDOW_VARS:
+            n *= len(doms[name])
+        return n
+
+    def templates(self, doms) -> list:
+        """[(key, s, ranked)]: every valid configuration, grouped by its output rule."""
+        cache_key = id(doms)
+        found = self._templates.get(cache_key)
+        if found is not None:
+            return found
+        groups: dict = {}
+        for d in doms["d"]:
+            for k in doms["k"]:
+                if k == 1 and d != 1:
+                    continue
+                ke = effective_kernel(k, d)
+                pmax = max_padding(k, d, self.pad_rule)
+                for p in doms["p"]:
+                    if p > pmax:
+                        break
+                    for s in doms["s"]:
+                        if not self.valid(k, s, p, d):
+                            continue
+                        if self.rule == "window":
+                            key = (2 * p - ke, s)
+                        elif self.rule == "convT":
+                            key = (ke - 1 - 2 * p, s)
+                        else:
+                            key = (ke, p, s)
+                        groups.setdefault(key, []).append((k, s, p, d))
+        found = [(key, key[-1], self._ranked(cfgs)) for key, cfgs in sorted(groups.items())]
+        self._templates[cache_key] = found
+        return found
+
+    def _out(self, i: int, key) -> int | None:
+        if self.rule == "window":
+            n = i + key[0]
+            if n < 0 or (self.mode == "exact" and n % key[1]):
+                return None
+            return n // key[1] + 1
+        if self.rule == "convT":
+            o = (i - 1) * key[1] + key[0] + self.op + 1
+            return o if o >= 1 else None
+        return pool_output_ceil(i, key[0], key[2], key[1], 1)
+
+    def can_template(self, u) -> bool:
+        return self.combinations(self.domains(u)) <= TEMPLATE_LIMIT
+
+    def transitions(self, u, target=None) -> list:
+        """Every (v, b, alpha, ranked) from input shape u (only v == target if given)."""
+        doms = self.domains(u)
+        if target is not None and not self.can_template(u):
+            return self._pinned_transitions(u, target, doms)
+        if not self.can_template(u):
+            raise BadInput(
+                f"layer {self.index} {self.spec.describe()}: its output is free and k, s, p, d "
+                f"range over {' x '.join(str(len(doms[v])) for v in WINDOW_VARS)} values from "
+                f"input {format_shape(u)}; give --max bounds (e.g. --max k=11,s=4,p=5,d=3), "
+                "fix values in the spec, or give this layer a target")
+        sizes = u[1:]
+        distinct = sorted(set(sizes))
+        out = []
+        templates = self.templates(doms)
+        self.work += len(templates)
+        for key, s, ranked in templates:
+            if len(distinct) == 1:
+                o = self._out(distinct[0], key)
+                if o is None:
+                    continue
+                v = (self.c_out,) + (o,) * len(sizes)
+            else:
+                outs = tuple(self._out(i, key) for i in sizes)
+                if None in outs:
+                    continue
+                v = (self.c_out,) + outs
+            if target is not None and v != target:
+                continue
+            b, alpha = self.factors(u, v, s)
+            out.append((v, b, alpha, ranked))
+        return out
+
+    # -- pinned outputs: closed forms -------------------------------------------------------
+
+    def pinned(self, u_sizes, v_sizes, doms) -> list:
+        """Every valid (k, s, p, d) mapping the spatial sizes u_sizes onto v_sizes."""
+        u_sizes, v_sizes = tuple(u_sizes), tuple(v_sizes)
+        if self.rule == "window":
+            geometry = Geometry("conv" if self.kind == "conv" else "pool", self.mode, u_sizes,
+                                v_sizes)
+            found = []
+            for k, s, p, d in solutions(geometry, doms, self.conditions):
+                found.append((k, s, p, d))
+                if len(found) > MAX_SOLUTIONS:
+                    self._too_many()
+            return found
+        if self.rule == "convT":
+            return self._pinned_convT(u_sizes, v_sizes, doms)
+        return self._pinned_ceil(u_sizes, v_sizes, doms)
+
+    def _too_many(self):
+        raise BadInput(f"layer {self.index} {self.spec.describe()}: more than {MAX_SOLUTIONS:,} "
+                       "configurations for one input and output; narrow it with --max or --where")
+
+    def _pinned_convT(self, u_sizes, v_sizes, doms) -> list:
+        i, o = u_sizes[0], v_sizes[0]
+        found = []
+        dom_p = set(doms["p"])
+        k_lo, k_hi = doms["k"][0], doms["k"][-1]
+        p_hi = doms["p"][-1]
+        for d in doms["d"]:
+            for s in doms["s"]:
+                # p = ((i-1)s + k' + op - o) / 2 within [0, p_hi]
+                base = o - self.op - (i - 1) * s     # k' - 2p
+                if base > d * (k_hi - 1) + 1:
+                    continue
+                if i > 1 and (i - 1) * s > o - self.op + 2 * p_hi:
+                    break
+                ke_lo, ke_hi = max(base, 1), base + 2 * p_hi
+                k_from = max(k_lo, -(-(ke_lo - 1) // d) + 1)
+                k_to = min(k_hi, (ke_hi - 1) // d + 1)
+                for k in range(k_from, k_to + 1):
+                    p = transposed_padding(i, o, k, s, d, self.op)
+                    if p is None or p not in dom_p or not self.valid(k, s, p, d):
+                        continue
+                    if all(transposed_output(a, k, s, p, d, self.op) == b
+                           for a, b in zip(u_sizes, v_sizes)):
+                        found.append((k, s, p, d))
+                        if len(found) > MAX_SOLUTIONS:
+                            self._too_many()
+        return sorted(found, key=simple_key)
+
+    def _pinned_ceil(self, u_sizes, v_sizes, doms) -> list:
+        found = []
+        s_lo, s_hi = doms["s"][0], doms["s"][-1]
+        axes = sorted(set(zip(u_sizes, v_sizes)))
+        small = min(u_sizes)
+        for d in doms["d"]:
+            for p in doms["p"]:
+                k_from = max(doms["k"][0], 2 * p, 2 if d > 1 else 1)
+                # every axis needs n = i + 2p - k' >= o - 1
+                ke_top = min(i + 2 * p - (o - 1) for i, o in axes)
+                k_to = min(doms["k"][-1], (ke_top - 1) // d + 1) if ke_top >= 1 else 0
+                if k_from > doms["k"][-1] or (2 * p > doms["k"][-1]):
+                    break
+                for k in range(k_from, k_to + 1):
+                    if effective_kernel(k, d) > small + 2 * p:
+                        continue
+                    strides = [(s_lo, s_hi)]
+                    for i, o in axes:
+                        strides = _intersect(strides, pool_ceil_stride_ranges(i, o, k, p, d))
+                        if not strides:
+                            break
+                    for lo, hi in strides:
+                        for s in range(lo, hi + 1):
+                            if self.valid(k, s, p, d):
+                                found.append((k, s, p, d))
+                                if len(found) > MAX_SOLUTIONS:
+                                    self._too_many()
+        return sorted(found, key=simple_key)
+
+    def _pinned_transitions(self, u, target, doms) -> list:
+        if target[0] != self.c_out:
+            return []
+        cfgs = self.pinned(u[1:], target[1:], doms)
+        self.work += len(cfgs) + 1
+        by_stride: dict = {}
+        for cfg in cfgs:
+            by_stride.setdefault(cfg[1], []).append(cfg)
+        out = []
+        for s, group in sorted(by_stride.items()):
+            b, alpha = self.factors(u, target, s)
+            out.append((target, b, alpha, self._ranked(group)))
+        return out
+
+    def counter(self, u):
+        """counter(inputs, outputs) -> number of configurations (for nearest-output search)."""
+        doms = self.domains(u)
+
+        def count(inputs, outputs):
+            return len(self.pinned(inputs, outputs, doms))
+
+        return count
+
+    def resolve(self, cfg) -> LayerSpec:
+        """The complete spec of this layer with configuration cfg."""
+        k, s, p, d = cfg
+        values = {"k": k, "s": s, "p": p}
+        if self.kind != "avgpool":
+            values["d"] = d
+        if self.kind in ("conv", "convT"):
+            values["channels"] = self.c_out
+        return self.spec.with_values(**values).complete()
+
+
+def _intersect(ranges, others) -> list:
+    out = []
+    for lo, hi in ranges:
+        for olo, ohi in others:
+            a = max(lo, olo)
+            b = hi if ohi is None else min(hi, ohi)
+            if a <= b:
+                out.append((a, b))
+    return out
