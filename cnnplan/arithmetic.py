@@ -39,14 +39,17 @@ def conv_output(i: int, k: int, s: int, p: int, d: int, mode: str = "floor") -> 
 
 
 def pool_output_ceil(i: int, k: int, s: int, p: int, d: int) -> int | None:
-    """Pooling output with ceil_mode=True: the last window must start inside input or left padding."""
+    """Pooling output with ceil_mode=True: o = ceil((i + 2p - k')/s) + 1, minus one if the last
+    window would start at or past i + p (it must start inside the input or the left padding).
+
+    As in PyTorch (pooling_output_shape), the span i + 2p - k' may be negative: a single window
+    may overhang the padded input by less than s; None when no window fits at all.
+    """
     span = i + 2 * p - effective_kernel(k, d)
-    if span < 0:
-        return None
     o = -(-span // s) + 1
-    if (o - 1) * s >= i + p:
+    if o >= 2 and (o - 1) * s >= i + p:
         o -= 1
-    return o
+    return o if o >= 1 else None
 
 
 def transposed_output(i: int, k: int, s: int, p: int, d: int, op: int = 0) -> int | None:
@@ -115,10 +118,12 @@ def pool_ceil_stride_ranges(i: int, o: int, k: int, p: int, d: int) -> list[tupl
     """Strides s >= 1 for which `pool_output_ceil(i, k, s, p, d) == o`, as inclusive ranges
     (hi None: unbounded). Closed form of PyTorch's ceil_mode rule: with n = i + 2p - k' and
     m = ceil(n/s), the output is m + 1, or m when the last window would start at or past
-    i + p (m*s >= i + p)."""
+    i + p (m*s >= i + p); for n < 0 it is 1 when s > -n."""
     n = i + 2 * p - effective_kernel(k, d)
-    if n < 0 or o < 1:
+    if o < 1:
         return []
+    if n < 0:  # one window overhanging the padded input by less than s
+        return [(1 - n, None)] if o == 1 else []
     ranges = []
     # not adjusted: o = m + 1 with m*s < i + p
     m = o - 1

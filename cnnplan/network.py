@@ -154,12 +154,18 @@ def apply_layer(spec: LayerSpec, shape: tuple, index: int):
         raise BadInput(f"{name}: padding {p} is more than half the kernel {k} "
                        f"(PyTorch requires p <= k // 2 = {k // 2})")
     ceil = pooling and spec.get("ceil")
+    if kind == "avgpool" and len(sizes) == 3 and min(sizes) < k:
+        raise BadInput(f"{name}: PyTorch's 3-D average pooling needs every input size to be at "
+                       f"least the kernel {k}, but the input is {format_shape(shape)}")
     outs, dropped = [], set()
     for i in sizes:
-        if i + 2 * p < ke:
-            pad = f" ({i} + 2*{p})" if p else ""
-            raise BadInput(f"{name}: {kernel_text} larger than padded input {i + 2 * p}{pad}")
         o = pool_output_ceil(i, k, s, p, d) if ceil else conv_output(i, k, s, p, d, "floor")
+        if o is None:
+            pad = f" ({i} + 2*{p})" if p else ""
+            more = (f", even with ceil mode's overhang of less than the stride {s}"
+                    if ceil else "")
+            raise BadInput(f"{name}: {kernel_text} larger than padded input "
+                           f"{i + 2 * p}{pad}{more}")
         outs.append(o)
         if not ceil and (i + 2 * p - ke) % s:
             dropped.add((i, (i + 2 * p - ke) % s))

@@ -20,7 +20,9 @@ per boundary and WORK_LIMIT transition evaluations.
 from __future__ import annotations
 
 import heapq
+import math
 import re
+import sys
 import time
 from dataclasses import dataclass, field
 
@@ -38,7 +40,7 @@ from .where import compile_condition
 from .windows import RANKS, WindowLayer
 
 MAX_STATES = 200_000
-WORK_LIMIT = 5_000_000
+WORK_LIMIT = 1_500_000
 MAX_TOP = 1000
 DEFAULT_TOP = 10
 _LAYER_WHERE = re.compile(r"^\s*(\d+)\s*:(.*)$", re.S)
@@ -353,6 +355,37 @@ def _rank_value(rank, net):
     return {"params": net.params, "macs": net.macs, "rf": net.rf}[rank]
 
 
+def scientific(n: int) -> str:
+    """'1.234e+5678' for any positive int, however large (no float overflow)."""
+    shift = max(n.bit_length() - 64, 0)
+    log10 = math.log10(n >> shift) + shift * math.log10(2)
+    exponent = math.floor(log10)
+    mantissa = round(10 ** (log10 - exponent), 3)
+    if mantissa >= 10:
+        mantissa, exponent = mantissa / 10, exponent + 1
+    return f"{mantissa:.3f}e+{exponent}"
+
+
+def allow_digits(n: int):
+    """Let Python print an exact count of more than 4300 digits (its default guard against
+    parsing huge untrusted numbers; these counts are computed, never parsed)."""
+    digits = int(n.bit_length() * 0.30103) + 2
+    limit = sys.get_int_max_str_digits()
+    if limit and digits > limit:
+        sys.set_int_max_str_digits(digits)
+
+
+def describe_bounds(maxima: dict) -> str:
+    """'k 1-11, s 1-4; p, d: up to each layer's largest input size (at most 256)'."""
+    given = format_ranges({v: (0 if v == "p" else 1, maxima[v]) for v in VARIABLES
+                           if v in maxima})
+    rest = [v for v in VARIABLES if v not in maxima]
+    if not rest:
+        return given
+    tail = f"{', '.join(rest)}: up to each layer's largest input size (at most 256)"
+    return f"{given}; {tail}" if given else tail
+
+
 def plan_result(outcome: Outcome, mode, rank, maxima, everywhere, title="", limit=None) -> Result:
     layers = outcome.layers
     shape = outcome.input
@@ -363,10 +396,7 @@ def plan_result(outcome: Outcome, mode, rank, maxima, everywhere, title="", limi
     facts = [("input", format_shape(shape)), ("layers", len(layers)),
              ("mode", "exact (s divides i + 2p - k')" if mode == "exact"
               else "floor (PyTorch: o = floor((i + 2p - k')/s) + 1)"),
-             ("free values bounded by", format_ranges({v: (1 if v != "p" else 0, maxima[v])
-                                                     for v in maxima}) + ("; " if maxima else "")
-              + ("other bounds follow each layer's input (up to 256)" if len(maxima) < 4
-                 else ""))]
+             ("bounds", describe_bounds(maxima))]
     if everywhere:
         facts.append(("where (all window layers)", " and ".join(f"({c.text})"
                                                                 for c in everywhere)))
@@ -377,7 +407,8 @@ def plan_result(outcome: Outcome, mode, rank, maxima, everywhere, title="", limi
         facts.append((f"where (layer {index})", " and ".join(f"({c.text})" for c in conds)))
     facts.append(("chains", n))
     if n >= 10**6:
-        facts.append(("chains (approx.)", f"{n:.3e}"))
+        facts.append(("chains (approx.)", scientific(n)))
+    allow_digits(n)
     data = {"input": list(shape), "output": list(last_target) if last_target else None,
             "mode": mode, "rank": rank, "count": n}
     tables, notes = [], []

@@ -58,6 +58,8 @@ class WindowLayer:
         self.ceil = self.kind in ("maxpool", "avgpool") and spec.get("ceil", False)
         self.rule = ("convT" if self.kind == "convT" else "ceil" if self.ceil else "window")
         self.pad_rule = "conv" if self.kind in ("conv", "convT") else "pool"
+        # PyTorch's avg_pool3d also needs every unpadded input size >= k
+        self.input_ge_k = self.kind == "avgpool" and dims == 3
         self.work = 0
         self._domains: dict = {}
         self._templates: dict = {}
@@ -154,13 +156,13 @@ class WindowLayer:
                         if not self.valid(k, s, p, d):
                             continue
                         if self.rule == "window":
-                            key = (2 * p - ke, s)
+                            key = (2 * p - ke, s, k) if self.input_ge_k else (2 * p - ke, s)
                         elif self.rule == "convT":
                             key = (ke - 1 - 2 * p, s)
                         else:
                             key = (ke, p, s)
                         groups.setdefault(key, []).append((k, s, p, d))
-        found = [(key, key[-1], self._ranked(cfgs)) for key, cfgs in sorted(groups.items())]
+        found = [(key, cfgs[0][1], self._ranked(cfgs)) for key, cfgs in sorted(groups.items())]
         self._templates[cache_key] = found
         return found
 
@@ -169,10 +171,14 @@ class WindowLayer:
             n = i + key[0]
             if n < 0 or (self.mode == "exact" and n % key[1]):
                 return None
+            if self.input_ge_k and i < key[2]:
+                return None
             return n // key[1] + 1
         if self.rule == "convT":
             o = (i - 1) * key[1] + key[0] + self.op + 1
             return o if o >= 1 else None
+        if self.input_ge_k and i < key[0]:  # avgpool: d = 1, so k' = k
+            return None
         return pool_output_ceil(i, key[0], key[2], key[1], 1)
 
     def can_template(self, u) -> bool:
@@ -221,6 +227,8 @@ class WindowLayer:
                                 v_sizes)
             found = []
             for k, s, p, d in solutions(geometry, doms, self.conditions):
+                if self.input_ge_k and k > min(u_sizes):
+                    continue
                 found.append((k, s, p, d))
                 if len(found) > MAX_SOLUTIONS:
                     self._too_many()
@@ -269,13 +277,14 @@ class WindowLayer:
         for d in doms["d"]:
             for p in doms["p"]:
                 k_from = max(doms["k"][0], 2 * p, 2 if d > 1 else 1)
-                # every axis needs n = i + 2p - k' >= o - 1
-                ke_top = min(i + 2 * p - (o - 1) for i, o in axes)
+                # n = i + 2p - k' >= o - 1 on every axis; for o = 1 it may be down to 1 - s
+                ke_top = min(i + 2 * p - (o - 1) if o > 1 else i + 2 * p + s_hi - 1
+                             for i, o in axes)
                 k_to = min(doms["k"][-1], (ke_top - 1) // d + 1) if ke_top >= 1 else 0
                 if k_from > doms["k"][-1] or (2 * p > doms["k"][-1]):
                     break
                 for k in range(k_from, k_to + 1):
-                    if effective_kernel(k, d) > small + 2 * p:
+                    if self.input_ge_k and k > small:
                         continue
                     strides = [(s_lo, s_hi)]
                     for i, o in axes:
