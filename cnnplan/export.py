@@ -98,7 +98,7 @@ def _networks(data: dict):
             return [(net, f"params {net.params}, macs {net.macs}")]
     except CnnplanError:
         raise
-    except (TypeError, KeyError, ValueError):
+    except (TypeError, KeyError, ValueError, AttributeError):
         pass
     raise BadInput(NOT_A_NETWORK)
 

@@ -90,6 +90,7 @@ def build_layers(input_shape, plan_layers, mode, maxima, where_all, rank):
     if not plan_layers:
         raise BadInput("a plan needs at least one layer")
     layers = []
+    shared: dict = {}
     channels, dims = input_shape[0], len(input_shape) - 1  # dims 0: flat
     for index, item in enumerate(plan_layers, start=1):
         spec, target = item.spec, item.target
@@ -131,7 +132,7 @@ def build_layers(input_shape, plan_layers, mode, maxima, where_all, rank):
                     raise BadInput(f"{name}: pooling keeps the {channels} channels but the "
                                    f"target {format_shape(target)} has {target[0]}")
             layer = WindowLayer(index, spec, channels, c_out, dims, target,
-                                list(where_all) + conditions, mode, maxima, rank)
+                                list(where_all) + conditions, mode, maxima, rank, shared)
             channels = c_out
         else:
             complete = spec.complete(name)
@@ -336,6 +337,8 @@ def plan(input=None, layers=(), plan_file=None, out=None, max=None, mode=None, w
                                  item.origin)
     layers = build_layers(shape, items, mode, maxima, everywhere, rank)
     outcome = run(shape, layers, top, progress)
+    if progress:
+        progress(f"writing the answer ({len(outcome.chains)} chains)")
     return plan_result(outcome, mode, rank, maxima, everywhere, title, limit)
 
 

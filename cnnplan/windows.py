@@ -44,7 +44,7 @@ class WindowLayer:
     """One conv/convT/maxpool/avgpool layer of a plan, with its free variables."""
 
     def __init__(self, index: int, spec: LayerSpec, c_in: int, c_out: int, dims: int,
-                 target, conditions, mode: str, maxima: dict, rank: str):
+                 target, conditions, mode: str, maxima: dict, rank: str, shared=None):
         self.index, self.spec, self.kind = index, spec, spec.kind
         self.c_in, self.c_out, self.dims = c_in, c_out, dims
         self.target, self.conditions, self.mode = target, tuple(conditions), mode
@@ -62,7 +62,12 @@ class WindowLayer:
         self.input_ge_k = self.kind == "avgpool" and dims == 3
         self.work = 0
         self._domains: dict = {}
-        self._templates: dict = {}
+        # layers that agree on everything templates depend on share them (long chains)
+        self._shared = {} if shared is None else shared
+        self.signature = (self.kind, tuple(sorted(self.fixed.items())),
+                          tuple(c.text for c in self.conditions), mode, c_in, c_out, dims,
+                          self.groups, self.bias, self.op, self.ceil, rank,
+                          tuple(sorted(maxima.items())))
 
     # -- configurations -----------------------------------------------------------------
 
@@ -79,10 +84,11 @@ class WindowLayer:
         doms = self._domains.get(top)
         if doms is None:
             bounds = resolve_bounds((top,), {}, self.maxima)
-            key = tuple((name, self.fixed.get(name, bounds[name])) for name in WINDOW_VARS)
-            doms = self._domains.get(key)
+            key = ("domains", self.signature,
+                   tuple((name, self.fixed.get(name, bounds[name])) for name in WINDOW_VARS))
+            doms = self._shared.get(key)
             if doms is None:
-                doms = self._domains[key] = make_domains(bounds, self.fixed)
+                doms = self._shared[key] = make_domains(bounds, self.fixed)
             self._domains[top] = doms
         return doms
 
@@ -138,8 +144,8 @@ class WindowLayer:
 
     def templates(self, doms) -> list:
         """[(key, s, ranked)]: every valid configuration, grouped by its output rule."""
-        cache_key = id(doms)
-        found = self._templates.get(cache_key)
+        cache_key = ("templates", self.signature, id(doms))
+        found = self._shared.get(cache_key)
         if found is not None:
             return found
         groups: dict = {}
@@ -163,7 +169,7 @@ class WindowLayer:
                             key = (ke, p, s)
                         groups.setdefault(key, []).append((k, s, p, d))
         found = [(key, cfgs[0][1], self._ranked(cfgs)) for key, cfgs in sorted(groups.items())]
-        self._templates[cache_key] = found
+        self._shared[cache_key] = found
         return found
 
     def _out(self, i: int, key) -> int | None:
