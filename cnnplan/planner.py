@@ -394,7 +394,14 @@ def plan_result(outcome: Outcome, mode, rank, maxima, everywhere, title="", limi
     shape = outcome.input
     n = outcome.count
     last_target = layers[-1].target
-    goal = format_shape(last_target) if last_target is not None else "?"
+    if last_target is not None:
+        goal = format_shape(last_target)
+    elif outcome.live and len(outcome.live[-1]) == 1:
+        goal = format_shape(outcome.live[-1][0])
+    elif outcome.live:
+        goal = f"{len(outcome.live[-1])} output shapes"
+    else:
+        goal = "?"
     head = title or "plan"
     facts = [("input", format_shape(shape)), ("layers", len(layers)),
              ("mode", "exact (s divides i + 2p - k')" if mode == "exact"
