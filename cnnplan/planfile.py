@@ -135,6 +135,8 @@ def parse_plan_document(doc: dict, path: str = "plan", lines: list[str] | None =
         if not isinstance(doc["max"], dict):
             raise BadInput(f"{at('max')}: max must be a table such as [max] with k = 11")
         for name, value in doc["max"].items():
+            if name not in ("k", "s", "p", "d"):
+                raise BadInput(f"{at('max')}: max.{name} is not one of k, s, p, d")
             if type(value) is not int:
                 raise BadInput(f"{at('max')}: max.{name} must be a whole number, not {value!r}")
         options["max"] = dict(doc["max"])

@@ -113,6 +113,8 @@ def test_shapes_reads_plan_files_and_checks_their_targets(tmp_path):
     ('input = "3x64x64"\ntop = -1\n[[layers]]\nspec = "relu"\n', "line 2: top must be"),
     ('input = "3x64x64"\n[max]\nk = "big"\n[[layers]]\nspec = "relu"\n',
      "line 2: max.k must be a whole number"),
+    ('input = "3x64x64"\n[max]\nq = 3\n[[layers]]\nspec = "relu"\n',
+     "line 2: max.q is not one of k, s, p, d"),
     ('input = "3x64x64"\nwhere = 3\n[[layers]]\nspec = "relu"\n',
      "line 2: where must be text or a list of texts"),
     ('input = "3x64x64"\nlayers = [1]\n', "layer 1: each layer must be a table"),
