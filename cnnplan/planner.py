@@ -167,7 +167,9 @@ def run(input_shape, layers, top: int = DEFAULT_TOP, progress=None) -> Outcome:
                      f"{'s' if len(reach) != 1 else ''}")
         step: dict = {}
         nxt: set = set()
-        for u in reach:
+        for n, u in enumerate(reach):
+            if progress and n and n % 256 == 0:
+                progress(f"layer {j + 1}/{n_layers}: input shape {n} of {len(reach)}")
             found = layer.transitions(u, layer.target)
             if found:
                 step[u] = found
