@@ -13,6 +13,9 @@ filters). Two ways to list what the layer can do from an input shape `u`:
   on a `Geometry`) for conv and floor/exact pooling, and closed forms for ceil-mode pooling and
   transposed convolutions; its cost follows the number of solutions, so default bounds work.
 
+Domains are contiguous ranges of values, or one fixed value (`layer.make_domains`), which the
+closed forms rely on.
+
 Each transition is returned as (v, b, alpha, ranked): the output shape v, the configurations
 `ranked` as (w, simple, (k, s, p, d)) sorted by w then simplicity (d, p, k, s), and the affine
 cost map the ranking uses: cost(u) = alpha * w + b * cost(v). Configurations of one group share

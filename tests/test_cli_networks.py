@@ -10,7 +10,6 @@ import pty
 import select
 import subprocess
 import sys
-import time
 
 import pytest
 from click.testing import CliRunner
