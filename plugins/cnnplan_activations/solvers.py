@@ -67,12 +67,12 @@ def _verdict(passed: bool) -> str:
     return "holds" if passed else "FAILS"
 
 
-def identity_check(name: str = "all", samples: int = DEFAULT_SAMPLES, seed: int = 0,
+def identity_check(identity: str = "all", samples: int = DEFAULT_SAMPLES, seed: int = 0,
                    notation: str = "text") -> Result:
-    """Check one identity (or "all") numerically; exit code 1 if any check fails."""
+    """Check the identity named `identity` (or "all") numerically; exit code 1 if any fails."""
     from .identities import select
 
-    identities = select(name)
+    identities = select(identity)
     samples, seed, notation = check_samples(samples), check_seed(seed), _notation(notation)
     checked = [(identity, run_check(identity, samples, seed)) for identity in identities]
     failed = [i.name for i, e in checked if not e.passed]
