@@ -12,9 +12,11 @@ def _notation(fmt: str) -> str:
     return "latex" if fmt == "latex" else "text"
 
 
-samples_option = click.option(
-    "--samples", type=int, default=DEFAULT_SAMPLES, show_default=True, metavar="N",
-    help=f"Random samples (1 to {MAX_SAMPLES}).")
+def samples_option(what: str):
+    return click.option("--samples", type=int, default=DEFAULT_SAMPLES, show_default=True,
+                        metavar="N", help=f"{what} (1 to {MAX_SAMPLES}).")
+
+
 seed_option = click.option(
     "--seed", type=int, default=0, show_default=True, metavar="S",
     help="Seed of the random samples (the same seed gives the same numbers).")
@@ -42,7 +44,7 @@ def list_identities(fmt):
 
 @identity.command("check")
 @click.argument("name")
-@samples_option
+@samples_option("Random samples per identity")
 @seed_option
 @format_option()
 def check_identity(name, samples, seed, fmt):
@@ -65,7 +67,7 @@ def check_identity(name, samples, seed, fmt):
 @click.argument("weights", metavar="WEIGHTS")
 @click.option("-o", "--output", metavar="OUT",
               help="Write the converted W1, b1, W2, b2 here (.npz or .json, by its suffix).")
-@samples_option
+@samples_option("Random inputs on which both networks are compared")
 @seed_option
 @format_option()
 def convert(source, target, weights, output, samples, seed, fmt):
