@@ -193,3 +193,12 @@ def test_a_failed_check_exits_1_and_writes_nothing(tmp_path, monkeypatch):
     assert result.exit_code == 1
     assert "NOT equivalent" in result.stdout and "nothing (check failed)" in result.stdout
     assert not (tmp_path / "out.json").exists()
+
+
+def test_an_unknown_format_is_refused_before_anything_is_written(tmp_path):
+    src = write_json(tmp_path / "net.json", small_network())
+    result = CliRunner().invoke(build_cli(), ["convert", "--from", "sigmoid", "--to", "tanh",
+                                              str(src), "-o", str(tmp_path / "out.json"),
+                                              "--format", "pdf"])
+    assert result.exit_code == 2 and "unknown format 'pdf'" in result.output
+    assert not (tmp_path / "out.json").exists()

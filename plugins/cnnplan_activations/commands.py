@@ -5,10 +5,12 @@ from __future__ import annotations
 import click
 from cnnplan import emit, format_option
 
-from .limits import ACTIVATIONS, DEFAULT_SAMPLES, MAX_SAMPLES
+from .limits import ACTIVATIONS, DEFAULT_SAMPLES, MAX_SAMPLES, check_format
 
 
 def _notation(fmt: str) -> str:
+    """LaTeX statements for the latex format; checks the format exists before any work."""
+    check_format(fmt)
     return "latex" if fmt == "latex" else "text"
 
 

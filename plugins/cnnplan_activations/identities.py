@@ -101,6 +101,7 @@ def select(name: str) -> tuple[Identity, ...]:
     try:
         return (BY_NAME[name],)
     except KeyError:
+        shown = name if len(name) <= 60 else name[:60] + "..."
         raise BadInput(
-            f"unknown identity {name!r}; choose one of: all, {', '.join(BY_NAME)}"
+            f"unknown identity {shown!r}; choose one of: all, {', '.join(BY_NAME)}"
         ) from None

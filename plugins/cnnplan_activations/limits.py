@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import operator
+
 from cnnplan import BadInput
 
 DEFAULT_SAMPLES = 1000
@@ -10,19 +12,31 @@ MAX_SEED = 2**32 - 1
 ACTIVATIONS = ("sigmoid", "tanh")
 
 
+def _whole(value, option: str, low: int, high: int) -> int:
+    if isinstance(value, bool):
+        raise BadInput(f"{option} must be a whole number, not {value!r}")
+    try:
+        number = operator.index(value)
+    except TypeError:
+        raise BadInput(f"{option} must be a whole number, not {value!r}") from None
+    if not low <= number <= high:
+        raise BadInput(f"{option} must be between {low} and {high} (got {number})")
+    return number
+
+
 def check_samples(samples) -> int:
     """`samples` as an int in 1..MAX_SAMPLES, or BadInput."""
-    if isinstance(samples, bool) or not isinstance(samples, int):
-        raise BadInput(f"--samples must be a whole number, not {samples!r}")
-    if not 1 <= samples <= MAX_SAMPLES:
-        raise BadInput(f"--samples must be between 1 and {MAX_SAMPLES} (got {samples})")
-    return samples
+    return _whole(samples, "--samples", 1, MAX_SAMPLES)
 
 
 def check_seed(seed) -> int:
     """`seed` as an int in 0..MAX_SEED, or BadInput."""
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise BadInput(f"--seed must be a whole number, not {seed!r}")
-    if not 0 <= seed <= MAX_SEED:
-        raise BadInput(f"--seed must be between 0 and {MAX_SEED} (got {seed})")
-    return seed
+    return _whole(seed, "--seed", 0, MAX_SEED)
+
+
+def check_format(fmt: str) -> str:
+    """BadInput unless `fmt` is a registered format (checked before any file is written)."""
+    from cnnplan import Result, render
+
+    render(Result(title=""), fmt)
+    return fmt

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import zlib
+from dataclasses import replace
 
 from cnnplan import BadInput, Result, Table
 
@@ -72,53 +73,57 @@ def identity_check(identity: str = "all", samples: int = DEFAULT_SAMPLES, seed: 
     """Check the identity named `identity` (or "all") numerically; exit code 1 if any fails."""
     from .identities import select
 
-    identities = select(identity)
+    chosen = select(identity)
     samples, seed, notation = check_samples(samples), check_seed(seed), _notation(notation)
-    checked = [(identity, run_check(identity, samples, seed)) for identity in identities]
-    failed = [i.name for i, e in checked if not e.passed]
+    checked = [(one, run_check(one, samples, seed)) for one in chosen]
+    failed = [one.name for one, evidence in checked if not evidence.passed]
     data = {"samples": samples, "seed": seed, "passed": not failed,
-            "identities": [_finite(_identity_data(i, e)) for i, e in checked]}
-    exit_code = 1 if failed else 0
-    if len(checked) == 1:
-        identity, evidence = checked[0]
-        return Result(
-            title=f"{identity.name} (question {identity.question}): {_verdict(evidence.passed)}",
-            facts=(("statement", _statement(identity, notation)),
-                   ("assignment", f"wrong: {identity.sheet}" if identity.sheet else "right"),
-                   ("evidence", evidence.method),
-                   ("seed", seed),
-                   (evidence.measure, evidence.max_error),
-                   ("tolerance", evidence.tolerance),
-                   ("verdict", _verdict(evidence.passed))),
-            tables=evidence.tables, notes=evidence.notes, data=data, exit_code=exit_code)
+            "identities": [_finite(_identity_data(*pair)) for pair in checked]}
+    result = _one_result(*checked[0], seed, notation) if len(checked) == 1 else \
+        _all_result(checked, failed, samples, seed, notation)
+    return replace(result, data=data, exit_code=1 if failed else 0)
+
+
+def _one_result(identity, evidence, seed: int, notation: str) -> Result:
+    return Result(
+        title=f"{identity.name} (question {identity.question}): {_verdict(evidence.passed)}",
+        facts=(("statement", _statement(identity, notation)),
+               ("assignment", f"wrong: {identity.sheet}" if identity.sheet else "right"),
+               ("evidence", evidence.method),
+               ("seed", seed),
+               (evidence.measure, evidence.max_error),
+               ("tolerance", evidence.tolerance),
+               ("verdict", _verdict(evidence.passed))),
+        tables=evidence.tables, notes=evidence.notes)
+
+
+def _all_result(checked, failed, samples: int, seed: int, notation: str) -> Result:
     summary = tuple((i.name, i.question, _statement(i, notation), e.max_error, e.tolerance,
                      _verdict(e.passed)) for i, e in checked)
     relative = [i.name for i, e in checked if e.measure == "max relative error"]
-    title = "summary" + (f" (max error is relative for {', '.join(relative)}, absolute for the "
-                         "rest)" if relative else "")
+    heading = "summary" + (f" (max error is relative for {', '.join(relative)}, absolute for "
+                           "the rest)" if relative else "")
     tables = [Table(("identity", "question", "statement", "max error", "tolerance", "verdict"),
-                    summary, title)]
+                    summary, heading)]
     notes = []
     for identity, evidence in checked:
         tables += [Table(t.columns, t.rows, f"{identity.name}: {t.title}") for t in evidence.tables]
         notes += [f"{identity.name}: {note}" for note in evidence.notes]
         if identity.sheet:
-            notes.append(f"{identity.name}: assignment sheet is wrong: {identity.sheet}.")
-    title = (f"{len(checked)} identities checked: all hold" if not failed else
-             f"{len(checked)} identities checked: {len(failed)} FAIL ({', '.join(failed)})")
+            notes.append(f"{identity.name}: the assignment sheet is wrong here: {identity.sheet}.")
+    verdict = "all hold" if not failed else f"{len(failed)} FAIL ({', '.join(failed)})"
     return Result(
-        title=title,
-        facts=(("samples", samples), ("seed", seed),
-               ("verdict", "all hold" if not failed else f"{len(failed)} fail")),
-        tables=tuple(tables), notes=tuple(notes), data=data, exit_code=exit_code)
+        title=f"{len(checked)} identities checked: {verdict}",
+        facts=(("samples", samples), ("seed", seed), ("verdict", verdict)),
+        tables=tuple(tables), notes=tuple(notes))
 
 
 def _identity_data(identity, evidence) -> dict:
     return {"name": identity.name, "question": identity.question,
             "statement": identity.statement, "latex": identity.latex,
             "sheet_error": identity.sheet or None, "method": evidence.method,
-            "measure": evidence.measure, "max_error": evidence.max_error, "tolerance": evidence.tolerance,
-            "passed": evidence.passed,
+            "measure": evidence.measure, "max_error": evidence.max_error,
+            "tolerance": evidence.tolerance, "passed": evidence.passed,
             "tables": [{"title": t.title, "columns": list(t.columns),
                         "rows": [list(r) for r in t.rows]} for t in evidence.tables],
             "notes": list(evidence.notes), **evidence.data}
@@ -167,8 +172,8 @@ def convert(weights, source: str = "sigmoid", target: str = "tanh", output=None,
         weight_files.save(converted, output)
     _, identity_text, identity_latex, rules = network.CONVERSIONS[(source, target)]
     d, m, k = net.sizes
-    math_ = notation == "latex"
-    rows = tuple((r.parameter, " x ".join(map(str, p.shape)), f"${r.latex}$" if math_ else r.text)
+    latex = notation == "latex"
+    rows = tuple((r.parameter, " x ".join(map(str, p.shape)), f"${r.latex}$" if latex else r.text)
                  for r, p in zip(rules, converted))
     written = (str(output) if check.passed else "nothing (check failed)") if output is not None \
         else "nothing (no -o OUT given)"
@@ -180,7 +185,7 @@ def convert(weights, source: str = "sigmoid", target: str = "tanh", output=None,
         title=f"{source} -> {target}: {'equivalent' if check.passed else 'NOT equivalent'}",
         facts=(("weights", origin),
                ("network", f"D = {d}, M = {m}, K = {k} (inputs, hidden units, outputs)"),
-               ("identity used", f"${identity_latex}$" if math_ else identity_text),
+               ("identity used", f"${identity_latex}$" if latex else identity_text),
                ("check", f"{samples} random inputs x ~ N(0, I), seed {seed}"),
                ("max |y|", check.max_abs_output),
                ("max |y - y'|", check.max_abs_error),
