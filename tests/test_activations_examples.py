@@ -12,7 +12,8 @@ HANDWRITTEN = {"README.md", "regenerate.py"}
 
 
 def load_generator():
-    spec = importlib.util.spec_from_file_location("activations_examples", EXAMPLES / "regenerate.py")
+    spec = importlib.util.spec_from_file_location("activations_examples",
+                                                  EXAMPLES / "regenerate.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

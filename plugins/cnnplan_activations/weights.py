@@ -26,7 +26,8 @@ def file_format(path, what: str = "weights file") -> str:
     """The suffix of `path` (.npz or .json), or BadInput."""
     suffix = Path(path).suffix.lower()
     if suffix not in FORMATS:
-        raise BadInput(f"{what} {str(path)!r} must end in .npz or .json (got {suffix or 'no suffix'!r})")
+        raise BadInput(f"{what} {str(path)!r} must end in .npz or .json "
+                       f"(got {suffix or 'no suffix'!r})")
     return suffix
 
 
