@@ -202,3 +202,25 @@ def test_an_unknown_format_is_refused_before_anything_is_written(tmp_path):
                                               "--format", "pdf"])
     assert result.exit_code == 2 and "unknown format 'pdf'" in result.output
     assert not (tmp_path / "out.json").exists()
+
+
+def test_batched_comparison_matches_one_batch(monkeypatch):
+    net = small_network(seed=3, d=6, m=5, k=4)
+    other = network.sigmoid_to_tanh(net)
+    whole = np.random.default_rng(8).standard_normal((37, 6))
+    batches = list(network.random_inputs(np.random.default_rng(8), 37, 6, rows=5))
+    assert [len(b) for b in batches] == [5] * 7 + [2]
+    assert np.array_equal(np.concatenate(batches), whole)
+    assert network.compare(net, "sigmoid", other, "tanh", iter(batches)) == \
+        network.compare(net, "sigmoid", other, "tanh", whole)
+    monkeypatch.setattr(network, "BATCH_VALUES", 12)     # 2 inputs per batch for these sizes
+    assert network.batch_rows(net) == 2
+    a = run_solver("activation-convert", weights=dict(zip(network.KEYS, net)), samples=37)
+    monkeypatch.setattr(network, "BATCH_VALUES", 2**21)
+    b = run_solver("activation-convert", weights=dict(zip(network.KEYS, net)), samples=37)
+    assert a.data["check"] == b.data["check"]
+
+
+def test_a_nan_output_is_a_failure_not_a_pass():
+    check = network.agreement(float("nan"), 1.0)
+    assert not check.passed

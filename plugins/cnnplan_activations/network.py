@@ -14,6 +14,7 @@ import numpy as np
 from .functions import ACTIVATIONS
 
 TOLERANCE = 1e-9            # largest accepted max|y - y'| / max|y|
+BATCH_VALUES = 2**21        # floats per intermediate array when comparing (16 MiB)
 KEYS = ("W1", "b1", "W2", "b2")
 
 
@@ -97,23 +98,41 @@ class Agreement:
         return self.relative_error <= TOLERANCE
 
 
-def agreement(y, y2) -> Agreement:
-    """Compare two output arrays of the same shape."""
-    err = float(np.max(np.abs(y - y2))) if np.size(y) else 0.0
-    scale = float(np.max(np.abs(y))) if np.size(y) else 0.0
-    relative = err / scale if scale > 0 else (0.0 if err == 0 else float("inf"))
-    return Agreement(err, scale, relative)
+def agreement(error: float, scale: float) -> Agreement:
+    """An Agreement from max |y - y'| and max |y| (nan stays nan: a failure)."""
+    relative = error / scale if scale > 0 else (0.0 if error == 0 else float("inf"))
+    return Agreement(error, scale, relative)
 
 
-def random_inputs(rng, samples: int, inputs: int) -> np.ndarray:
-    """`samples` standard-normal input vectors of length `inputs`."""
-    return rng.standard_normal((samples, inputs))
+def batch_rows(*nets: Network) -> int:
+    """Inputs per batch so that no intermediate array exceeds BATCH_VALUES floats."""
+    return max(1, BATCH_VALUES // max(max(net.sizes) for net in nets))
 
 
-def compare(net: Network, source: str, other: Network, target: str, x) -> Agreement:
-    """Evaluate `net` with `source` and `other` with `target` on x and compare the outputs.
+def random_inputs(rng, samples: int, inputs: int, rows: int | None = None):
+    """`samples` standard-normal input vectors of length `inputs`, in batches of `rows`.
+
+    The batches concatenate to the single draw rng.standard_normal((samples, inputs)).
+    """
+    rows = rows or samples
+    for start in range(0, samples, rows):
+        yield rng.standard_normal((min(rows, samples - start), inputs))
+
+
+def compare(net: Network, source: str, other: Network, target: str, batches) -> Agreement:
+    """Evaluate `net` with `source` and `other` with `target` on each batch of inputs (an
+    array, or an iterable of arrays) and compare the outputs.
 
     Outputs that overflow become inf/nan and make the relative error non-finite (a failure).
     """
+    if isinstance(batches, np.ndarray):
+        batches = [batches]
+    error = scale = 0.0
     with np.errstate(over="ignore", invalid="ignore"):
-        return agreement(forward(net, source, x), forward(other, target, x))
+        for x in batches:
+            if not len(x):
+                continue
+            y, y2 = forward(net, source, x), forward(other, target, x)
+            error = float(np.maximum(error, np.max(np.abs(y - y2))))
+            scale = float(np.maximum(scale, np.max(np.abs(y))))
+    return agreement(error, scale)

@@ -163,8 +163,8 @@ def convert(weights, source: str = "sigmoid", target: str = "tanh", output=None,
         raise BadInput("the converted parameters overflow float64; the weights are too large "
                        "to convert")
     rng = np.random.default_rng(seed)
-    x = network.random_inputs(rng, samples, net.sizes[0])
-    check = network.compare(net, source, converted, target, x)
+    inputs = network.random_inputs(rng, samples, net.sizes[0], network.batch_rows(net))
+    check = network.compare(net, source, converted, target, inputs)
     if not math.isfinite(check.max_abs_output):
         raise BadInput("the weights are too large: the network's outputs overflow float64 on "
                        "the check inputs, so the conversion cannot be verified")
