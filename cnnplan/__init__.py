@@ -11,7 +11,6 @@ __version__ = "0.1.0"
 
 from .errors import BadInput, CnnplanError, NoSolution
 from .hookspecs import hookimpl
-from .layer import solve
 from .registry import Reporter, Solver
 from .result import Result, Table
 
@@ -31,7 +30,12 @@ def render(result: Result, format: str = "table") -> str:
 
 
 def __getattr__(name):
-    """`cnnplan.emit` and `cnnplan.format_option` (for plugin commands) load click lazily."""
+    """Load heavier parts on first use: `solve` (the constraint engine), and `emit` and
+    `format_option` (click, for plugin commands)."""
+    if name == "solve":
+        from .layer import solve
+
+        return solve
     if name in ("emit", "format_option"):
         from . import cli
 

@@ -11,7 +11,6 @@ from .options import format_ranges, parse_assignments
 from .result import Result, Table
 from .search import VARIABLES, Geometry, solutions
 from .shapes import format_shape, parse_shape
-from .where import compile_condition
 
 LAYERS = ("conv", "pool")
 LOWER = {"k": 1, "s": 1, "p": 0, "d": 1}
@@ -96,7 +95,7 @@ def solve(input, output, layer: str = "conv", fix=None, max=None, mode: str = "e
         )
     fixed = parse_assignments(fix, VARIABLES, "--fix")
     maxima = parse_assignments(max, VARIABLES, "--max")
-    conditions = [compile_condition(text, VARIABLES) for text in _as_list(where)]
+    conditions = _conditions(where)
     for condition in conditions:
         if not condition.names:
             raise BadInput(f"--where {condition.text!r} mentions none of {', '.join(VARIABLES)}")
@@ -113,10 +112,14 @@ def solve(input, output, layer: str = "conv", fix=None, max=None, mode: str = "e
                    shown, nearest, explain)
 
 
-def _as_list(value):
-    if value is None:
+def _conditions(where) -> list:
+    """Compile --where texts (the parser is imported only when there are some)."""
+    texts = [where] if isinstance(where, str) else list(where or ())
+    if not texts:
         return []
-    return [value] if isinstance(value, str) else list(value)
+    from .where import compile_condition
+
+    return [compile_condition(text, VARIABLES) for text in texts]
 
 
 def _check_work(domains):

@@ -39,10 +39,12 @@ def strict() -> bool:
 
 
 def _wanted() -> set[str] | None:
+    from .entrypoints import normalize
+
     value = os.environ.get("CNNPLAN_LOAD_PLUGINS")
     if value is None:
         return None
-    return {part.strip() for part in value.split(",") if part.strip()}
+    return {normalize(part.strip()) for part in value.split(",") if part.strip()}
 
 
 def warn(message: str):
@@ -61,16 +63,16 @@ class PluginHost:
 
     def load_entry_points(self):
         """Import and register each entry point of group `cnnplan`, isolating failures."""
-        from importlib.metadata import entry_points
+        from .entrypoints import entry_points, normalize
 
         wanted = _wanted()
-        for ep in entry_points(group=ENTRY_POINT_GROUP):
-            dist = ep.dist.name if ep.dist else ""
-            if wanted is not None and ep.name not in wanted and dist not in wanted:
+        for ep in entry_points(ENTRY_POINT_GROUP):
+            dist = ep.distribution
+            if wanted is not None and not {normalize(ep.name), normalize(dist)} & wanted:
                 continue
             if ep.name in self.infos or self.pm.has_plugin(ep.name):
                 continue
-            info = PluginInfo(ep.name, dist, ep.dist.version if ep.dist else "")
+            info = PluginInfo(ep.name, dist, ep.version)
             self.infos[ep.name] = info
             try:
                 self.pm.register(ep.load(), name=ep.name)
