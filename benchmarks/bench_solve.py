@@ -100,6 +100,9 @@ def main():
     print(f"  python -c 'import click, pluggy, constraint': {imports * 1000:6.1f} ms")
     print(f"  cnnplan solve --in 3x64x64 --out 64x32x32 --fix k=8: {solve * 1000:6.1f} ms")
     print(f"  ratio: {solve / imports:.2f}x (budget: <= 1.5x); {probe.stderr.strip()}")
+    for command in (["--help"], ["plugins"]):
+        t = wall([exe, *command], args.repeat)
+        print(f"  cnnplan {' '.join(command)}: {t * 1000:6.1f} ms ({t / imports:.2f}x)")
 
 
 if __name__ == "__main__":
