@@ -19,7 +19,7 @@ def run_solver(name: str, **kwargs) -> Result:
     """Call the registered solver `name` (from the core or any plugin) with keyword arguments."""
     from .plugins import get_host
 
-    return get_host().solvers.get(name).function(**kwargs)
+    return get_host().solvers.get(name)(**kwargs)
 
 
 def render(result: Result, format: str = "table") -> str:

@@ -120,13 +120,16 @@ def plugins(show_all, fmt):
     """List the loaded plugins: name, version and the hooks they implement."""
     from .plugins import get_host
 
-    infos = [i for i in get_host().infos.values() if show_all or not i.default]
+    host = get_host()
+    host.check()  # run the registration hooks, so a failing one shows in the status
+    infos = [i for i in host.infos.values() if show_all or not i.default]
     rows = tuple((i.name, i.version, ", ".join(i.hooks), "; ".join(i.errors) or "ok")
                  for i in infos)
     emit(Result(
         title=f"{len(infos)} plugin{'s' if len(infos) != 1 else ''} loaded",
         tables=(Table(("name", "version", "hooks", "status"), rows),) if rows else (),
-        data=[{"name": i.name, "version": i.version, "hooks": i.hooks} for i in infos],
+        data=[{"name": i.name, "version": i.version, "hooks": i.hooks, "errors": i.errors}
+              for i in infos],
     ), fmt)
 
 
@@ -145,16 +148,16 @@ def solvers(fmt):
     """List the solvers callable from Python (cnnplan.run_solver) and who provides them."""
     from .plugins import get_host
 
-    _list_records(get_host().solvers.records(), "solver", fmt)
+    _list_records(get_host().solvers.records(), "solver", fmt, arguments=True)
 
 
-def _list_records(records, kind: str, fmt: str):
+def _list_records(records, kind: str, fmt: str, arguments: bool = False):
+    columns = ("name", "description", "provider") + (("arguments",) if arguments else ())
+    rows = [{c: getattr(r, c) for c in columns} for r in records]
     emit(Result(
-        title=f"{len(records)} {kind}s",
-        tables=(Table(("name", "description", "provider"),
-                      tuple((r.name, r.description, r.provider) for r in records)),),
-        data=[{"name": r.name, "description": r.description, "provider": r.provider}
-              for r in records],
+        title=f"{len(records)} {kind}{'s' if len(records) != 1 else ''}",
+        tables=(Table(columns, tuple(tuple(row.values()) for row in rows)),),
+        data=rows,
     ), fmt)
 
 
@@ -167,9 +170,11 @@ def build_cli() -> click.Group:
     A plugin whose register_commands raises, that replaces a command someone else provides, or
     that failed to load shows as a broken command that explains itself when run.
     """
-    from .plugins import get_host
+    from .plugins import get_host, strict
 
     host = get_host()
+    if strict():
+        host.check()
     group = CnnplanGroup(name="cnnplan", callback=cli.callback, params=cli.params,
                          help=cli.help, context_settings=cli.context_settings,
                          commands=dict(CORE_COMMANDS))

@@ -31,7 +31,8 @@ class EntryPoint:
 
 
 def entry_points(group: str, paths=None) -> list[EntryPoint]:
-    """Entry points of `group` from the .dist-info/.egg-info folders on sys.path (first wins)."""
+    """Entry points of `group` from the .dist-info/.egg-info folders on sys.path, sorted by
+    name (a distribution found twice on the path: the first one wins)."""
     found: dict[str, EntryPoint] = {}
     seen_dists: set[str] = set()
     for folder in paths if paths is not None else sys.path:
@@ -43,18 +44,17 @@ def entry_points(group: str, paths=None) -> list[EntryPoint]:
             stem, dot, suffix = entry.rpartition(".")
             if suffix not in ("dist-info", "egg-info") or not dot:
                 continue
-            dist, _, version = stem.partition("-")
-            key = normalize(dist)
+            key = normalize(stem.partition("-")[0])
             if key in seen_dists:
                 continue
             seen_dists.add(key)
             path = os.path.join(folder or ".", entry)
             pairs = list(_section(_read(os.path.join(path, "entry_points.txt")), group))
-            if pairs and not version:
-                version = _metadata_version(path)
+            if pairs:
+                dist, version = _name_and_version(path, stem)
             for name, value in pairs:
                 found.setdefault(name, EntryPoint(name, value, dist, version))
-    return list(found.values())
+    return [found[name] for name in sorted(found)]
 
 
 def normalize(name: str) -> str:
@@ -62,14 +62,18 @@ def normalize(name: str) -> str:
     return name.lower().replace("-", "_").replace(".", "_")
 
 
-def _metadata_version(path: str) -> str:
+def _name_and_version(path: str, stem: str) -> tuple[str, str]:
+    """The distribution's own spelling of its name, and its version, from its metadata
+    headers (falling back on the folder name)."""
+    dist, _, version = stem.partition("-")
+    fields = {}
     for filename in ("METADATA", "PKG-INFO"):
         for line in _read(os.path.join(path, filename)).splitlines():
-            if line.startswith("Version:"):
-                return line.partition(":")[2].strip()
             if not line:
                 break
-    return ""
+            key, _, value = line.partition(":")
+            fields.setdefault(key, value.strip())
+    return fields.get("Name") or dist, fields.get("Version") or version
 
 
 def _read(path: str) -> str:

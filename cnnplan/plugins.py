@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -75,9 +76,12 @@ class PluginHost:
         from .entrypoints import entry_points, normalize
 
         wanted = _wanted()
+        matched: set[str] = set()
         for ep in entry_points(ENTRY_POINT_GROUP, paths):
-            if wanted is not None and not {normalize(ep.name), normalize(ep.distribution)} & wanted:
+            names = {normalize(ep.name), normalize(ep.distribution)}
+            if wanted is not None and not names & wanted:
                 continue
+            matched |= names
             if ep.name in self.infos or self.pm.has_plugin(ep.name):
                 continue
             info = PluginInfo(ep.name, ep.distribution, ep.version)
@@ -87,6 +91,8 @@ class PluginHost:
             except Exception as exc:  # a broken plugin must not take the CLI down
                 info.loaded = False
                 self.failed(ep.name, "failed to load", exc)
+        for name in sorted((wanted or set()) - matched):
+            warn(f"CNNPLAN_LOAD_PLUGINS names {name!r}, but no installed plugin is called that")
         self._changed()
 
     def load_defaults(self):
@@ -113,6 +119,22 @@ class PluginHost:
         self.pm.unregister(name=name)
         self.infos.pop(name, None)
         self._changed()
+
+    @contextmanager
+    def registered(self, plugin, name: str):
+        """Within the block, `plugin` is registered (unless it is already, e.g. installed)."""
+        if self.pm.is_registered(plugin):
+            yield self
+            return
+        self.register(plugin, name)
+        try:
+            yield self
+        finally:
+            self.unregister(name)
+
+    def check(self):
+        """Run every registration hook now, so failures surface (used in strict mode)."""
+        return self.solvers, self.reporters
 
     def _changed(self):
         for name, info in self.infos.items():

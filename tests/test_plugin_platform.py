@@ -59,7 +59,7 @@ def test_example_plugin_is_listed_and_works(cnnplan_cmd, example_installed):
     listed = json.loads(cnnplan_cmd("plugins", "--format", "json", env=env).stdout)
     mine = [p for p in listed if p["name"] == "separable"]
     assert mine == [{"name": "separable", "version": "0.1.0", "hooks": [
-        "register_commands", "register_reporters", "register_solvers"]}]
+        "register_commands", "register_reporters", "register_solvers"], "errors": []}]
     proc = cnnplan_cmd("separable", "--in", "32x56x56", "--out-channels", "64", "--format",
                        "json", env=env)
     assert proc.returncode == 0, proc.stderr
@@ -285,3 +285,61 @@ def test_every_hook_is_tested_and_documented():
         assert f"test_hook_{name}" in globals(), f"no test for hook {name}"
         signature = f"{name}{inspect.signature(getattr(hookspecs, name))}"
         assert f"## {signature}" in docs, f"docs/plugins.md has no section '## {signature}'"
+
+
+SOLVER_HOOK_RAISES = """
+    from cnnplan import hookimpl
+    @hookimpl
+    def register_solvers(register):
+        raise RuntimeError("boom in solvers")
+"""
+
+
+def test_strict_mode_fails_early_on_any_hook(cnnplan_cmd, site):
+    fake_dist(site, "solver_raises", "1.0", {"solver_raises": "solver_raises"},
+              {"solver_raises": SOLVER_HOOK_RAISES})
+    proc = cnnplan_cmd("--help", env=env_for(site, CNNPLAN_STRICT_PLUGINS="1"))
+    assert proc.returncode == 1 and "boom in solvers" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    listed = cnnplan_cmd("plugins", "--format", "json", env=env_for(site))
+    mine = [p for p in json.loads(listed.stdout) if p["name"] == "solver_raises"][0]
+    assert mine["errors"] == ["register_solvers failed: RuntimeError: boom in solvers"]
+
+
+def test_load_plugins_typo_is_reported(cnnplan_cmd, site):
+    proc = cnnplan_cmd("plugins", env=env_for(site, CNNPLAN_LOAD_PLUGINS="nosuchplugin"))
+    assert proc.returncode == 0
+    assert "CNNPLAN_LOAD_PLUGINS names 'nosuchplugin', but no installed plugin" in proc.stderr
+
+
+def test_clash_order_is_alphabetical_by_entry_point(cnnplan_cmd, site):
+    source = """
+        from cnnplan import hookimpl, Reporter
+        @hookimpl
+        def register_reporters(register):
+            register(Reporter("same", "from {name}", lambda r: "{name}"))
+    """
+    for name in ("zeta", "alpha"):
+        fake_dist(site, f"{name}_dist", "1.0", {name: name}, {name: source.format(name=name)})
+    proc = cnnplan_cmd("solve", "--in", "3x8", "--out", "3x4", "--fix", "k=2,d=1", "--format",
+                       "same", env=env_for(site))
+    assert proc.stdout.strip() == "alpha"
+    assert "format name 'same' is registered by both alpha and zeta" in proc.stderr
+
+
+def test_run_solver_checks_arguments():
+    with pytest.raises(cnnplan.BadInput, match="solver 'solve': no argument 'in'; it takes "
+                                               "\\(input, output, layer='conv'"):
+        cnnplan.run_solver("solve", **{"in": "3x8", "output": "3x4"})
+    with pytest.raises(cnnplan.BadInput, match="missing a required argument: 'output'"):
+        cnnplan.run_solver("solve", input="3x8")
+
+
+def test_registered_context_manager_leaves_installed_plugins_alone():
+    host = get_host()
+    default = host.pm.get_plugin("cnnplan.default_plugin")
+    with host.registered(default, name="again"):
+        assert "again" not in host.infos
+    with host.registered(ExamplePlugin, name="temporary"):
+        assert "windows" in host.solvers.names()
+    assert "windows" not in host.solvers.names()
