@@ -219,7 +219,9 @@ def _parse_brackets(tokens: list[str], what: str):
         raise BadInput(f"{what} has an unclosed '['")
 
     if tokens[0] != "[":
-        raise BadInput(f"{what}: text before '[' ({tokens[0]!r})")
+        if "[" not in tokens:
+            raise BadInput(f"{what} has a ']' without a matching '['")
+        raise BadInput(f"{what}: unexpected {tokens[0]!r} before the first '['")
     result = parse_list(1)
     if pos != len(tokens):
         raise BadInput(f"{what}: unexpected {tokens[pos]!r} after the closing ']'")

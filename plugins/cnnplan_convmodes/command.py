@@ -31,7 +31,8 @@ def conv(signal, kernel, mode, correlate, same, steps, stride, dilation, fmt):
     """Full, same and valid convolution of SIGNAL with KERNEL, step by step.
 
     SIGNAL and KERNEL are 1-D lists (1,2,3,4 or [1,2,3,4]), 2-D matrices ("[[1,2],[3,4]]" or
-    "1,2;3,4") or @file.csv. A list starting with a minus sign needs brackets: [-1,2].
+    "1,2;3,4") or @file.csv (one line per row; one line, or one value per line, is a 1-D
+    list). Integers stay integers; floats are allowed.
 
     \b
     cnnplan conv 1,2,3,4 1,0,2 --mode all --steps
