@@ -149,3 +149,12 @@ def test_library_api_rejects_bad_values_with_badinput():
                    {"signal": [1, 2], "kernel": [1], "correlate": True, "stride": 2.0}):
         with pytest.raises(cnnplan.BadInput):
             cnnplan.run_solver("conv", **kwargs)
+
+
+def test_numpy_arrays_are_accepted_by_the_library_api():
+    import numpy as np
+
+    data = cnnplan.run_solver("conv", signal=np.array([1, 2, 3, 4]), kernel=np.array([1, 0, 2])).data
+    assert data["full"] == [1, 2, 5, 8, 6, 8] and type(data["full"][0]) is int
+    data = cnnplan.run_solver("conv", signal=np.eye(2), kernel=np.ones((1, 1)), mode="valid").data
+    assert data["valid"] == [[1.0, 0.0], [0.0, 1.0]]

@@ -19,7 +19,9 @@ import cnnplan
 from cnnplan.arithmetic import conv_output, effective_kernel
 from cnnplan_convmodes.padding import MODES, plan_mode, solve_arguments
 from cnnplan_convmodes.solver import conv
+from cnnplan_convmodes.steps import MAX_STEPS
 
+pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same':UserWarning")
 SETTINGS = settings(max_examples=60, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
 values = st.integers(-20, 20)
@@ -259,3 +261,22 @@ def test_padding_and_size_agree_with_the_core(shapes, mode, convention, correlat
         assert found.data["count"] == 1, (label, arguments)
         solution = found.data["solutions"][0]
         assert solution["output"][1:] == [int(n) for n in arguments["output"].split("x")[1:]]
+
+
+@SETTINGS
+@given(st.one_of(st.tuples(vectors(), vectors()), st.tuples(matrices(), matrices(3))),
+       st.booleans(), st.sampled_from(("numpy", "torch")))
+def test_steps_sum_to_the_outputs(arrays, correlate, convention):
+    x, w = arrays
+    found = conv(x, w, correlate=correlate, same=convention, steps=True)
+    for mode in MODES:
+        tables = [t for t in found.tables if t.title.startswith(f"{mode}, step by step")]
+        flat = found.data[mode]
+        if flat and isinstance(flat[0], list):
+            flat = [v for row in flat for v in row]
+        if not flat:
+            assert not tables
+            continue
+        sums = [row[-1] for row in tables[0].rows]
+        assert sums == flat[:len(sums)]
+        assert len(sums) == len(flat) or 0 < len(sums) <= MAX_STEPS

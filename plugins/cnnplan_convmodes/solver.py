@@ -235,9 +235,9 @@ def _differences(a, b) -> str:
 
 def _valid_notes(q: Question, axes) -> list[str]:
     if axes is None and q.deep:
-        return ["valid: no output: the dilated kernel spans more than the signal on some axis, "
-                "so no window fits (PyTorch raises an error here; numpy's and scipy's swap of "
-                "the arrays applies only without stride and dilation)."]
+        return ["valid: no output: the kernel's span d(k-1) + 1 exceeds the signal on some "
+                "axis, so no window fits (PyTorch raises an error here; numpy's and scipy's "
+                "swap of the arrays applies only with stride 1 and dilation 1)."]
     if axes is None:
         return ["valid: no output: the kernel is larger than the signal on one axis and "
                 "smaller on the other, so neither fits inside the other (scipy.signal "

@@ -42,10 +42,10 @@ def _steps_1d(mode, signal, kernel, axes, what):
     for j in range(shown):
         start = j * axis.stride - axis.before
         end = start + axis.span - 1
-        lo, hi = min(0, start), max(len(x) - 1, end)
+        full_lo, full_hi = min(0, start), max(len(x) - 1, end)  # signal and window together
+        lo, hi = full_lo, full_hi
         if hi - lo + 1 > MAX_WIDTH:
             lo, hi, cut = start, min(end, start + MAX_WIDTH - 1), True
-        full_lo, full_hi = min(0, start), max(len(x) - 1, end)
         seg = [x[t] if 0 <= t < len(x) else 0 for t in range(lo, hi + 1)]
         under = [w[(t - start) // axis.dilation]
                  if start <= t <= end and (t - start) % axis.dilation == 0 else 0
