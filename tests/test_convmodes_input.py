@@ -23,6 +23,8 @@ from cnnplan_convmodes.arrays import MAX_ELEMENTS, parse_array, parse_csv
     ("1,2;3,4", [[1, 2], [3, 4]]),
     ("[[5]]", [[5]]),
     ("[[1, 2, 3]]", [[1, 2, 3]]),
+    ("1 2\n3 4\n", [[1, 2], [3, 4]]),
+    ("[[1, 2],\n [3, 4]]", [[1, 2], [3, 4]]),
 ])
 def test_array_text(text, expected):
     grid = parse_array(text, "signal")
@@ -40,6 +42,7 @@ def _flat(values):
     ("1\n2\n3\n", [1, 2, 3]),
     ("# comment\n1, 2\n3, 4\n\n", [[1, 2], [3, 4]]),
     ("[[1],[2]]", [[1], [2]]),
+    ("\ufeff1,2\r\n3,4\r\n", [[1, 2], [3, 4]]),
 ])
 def test_csv_text(text, expected):
     assert parse_csv(text, "signal").tolist() == expected

@@ -1,7 +1,7 @@
 """Arrays as users type them: parsing, validation and display of 1-D lists and 2-D matrices.
 
-Accepted text: `1,2,3,4`, `1 2 3 4`, `[1,2,3,4]`, `[[1,2],[3,4]]`, `1,2;3,4` (rows split by `;`),
-and CSV (one line per row). Numbers are parsed by hand, never evaluated: integers stay Python
+Accepted text: `1,2,3,4`, `1 2 3 4`, `[1,2,3,4]`, `[[1,2],[3,4]]`, `1,2;3,4` (rows split by `;`
+or by line breaks), and CSV (one line per row). Numbers are parsed by hand, never evaluated: integers stay Python
 ints, anything with a point or exponent becomes a float; NaN and infinities are refused.
 """
 
@@ -81,6 +81,8 @@ def parse_array(text: str, what: str = "array") -> Grid:
     tokens = _TOKEN_RE.findall(text)
     if not tokens:
         raise BadInput(f"{what} is empty")
+    if "[" not in tokens and "]" not in tokens and "\n" in text.strip():
+        tokens = _TOKEN_RE.findall(";".join(line for line in text.splitlines() if line.strip()))
     if "[" in tokens or "]" in tokens:
         if ";" in tokens:
             raise BadInput(f"{what}: use either brackets [[1,2],[3,4]] or ';' between rows, not both")
@@ -93,20 +95,19 @@ def parse_array(text: str, what: str = "array") -> Grid:
 def parse_csv(text: str, what: str = "array") -> Grid:
     """CSV text: one line is a 1-D list, one value per line is a 1-D list, else a matrix.
 
-    Text that starts with '[' is read in bracket syntax instead.
+    Blank lines and lines starting with '#' are skipped; text that starts with '[' is read in
+    bracket syntax instead.
     """
-    if text.lstrip().startswith("["):
-        return parse_array(text, what)
-    if len(text) > MAX_TEXT:
-        raise BadInput(f"{what} is too long ({len(text):,} characters; limit {MAX_TEXT:,})")
-    lines = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    lines = [line for line in text.lstrip("\ufeff").splitlines()
+             if line.strip() and not line.lstrip().startswith("#")]
     if not lines:
         raise BadInput(f"{what} is empty")
-    rows = [[parse_number(cell.strip(), what) for cell in _csv_cells(line, what, n)]
-            for n, line in enumerate(lines, 1)]
-    if len(rows) > 1 and all(len(row) == 1 for row in rows):
-        return _grid([[row[0] for row in rows]], 1, what)
-    return _grid(rows, 1 if len(rows) == 1 else 2, what)
+    if lines[0].lstrip().startswith("["):
+        return parse_array("\n".join(lines), what)
+    grid = parse_array(";".join(lines), what)
+    if grid.ndim == 2 and len(grid.rows[0]) == 1:
+        return Grid((tuple(row[0] for row in grid.rows),), 1)
+    return grid
 
 
 def load_argument(value: str, what: str) -> Grid:
@@ -151,13 +152,6 @@ def format_array(values) -> str:
 def format_shape(shape: tuple[int, ...]) -> str:
     """(4,) -> '4', (2, 3) -> '2x3'."""
     return "x".join(str(n) for n in shape)
-
-
-def _csv_cells(line: str, what: str, n: int) -> list[str]:
-    cells = line.split(",")
-    if any(not c.strip() for c in cells):
-        raise BadInput(f"{what}: line {n} has an empty cell")
-    return cells
 
 
 def _split(tokens: list[str], separator: str, what: str, part: str) -> list[list[str]]:
