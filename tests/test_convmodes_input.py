@@ -6,6 +6,8 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import cnnplan
 from cnnplan.cli import build_cli
@@ -161,3 +163,17 @@ def test_numpy_arrays_are_accepted_by_the_library_api():
     assert data["full"] == [1, 2, 5, 8, 6, 8] and type(data["full"][0]) is int
     data = cnnplan.run_solver("conv", signal=np.eye(2), kernel=np.ones((1, 1)), mode="valid").data
     assert data["valid"] == [[1.0, 0.0], [0.0, 1.0]]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text("0123456789-+.,; []eEnaif\n", max_size=30), st.text("0123456789-,[] ", max_size=12),
+       st.sampled_from(("all", "full", "same", "valid")), st.booleans(), st.booleans())
+def test_any_text_gives_an_answer_or_badinput(signal, kernel, mode, correlate, steps):
+    try:
+        result = cnnplan.run_solver("conv", signal=signal, kernel=kernel, mode=mode,
+                                    correlate=correlate, steps=steps)
+    except cnnplan.BadInput as exc:
+        assert str(exc) and "\n" not in str(exc)
+        return
+    for fmt in ("table", "json", "csv", "markdown", "latex"):
+        assert cnnplan.render(result, fmt)

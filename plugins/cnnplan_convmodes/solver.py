@@ -182,12 +182,12 @@ def _notes(q: Question, modes, plans) -> list[str]:
         "Convolution flips the kernel and slides it along the zero-padded signal; --correlate "
         "slides it unflipped, as deep-learning layers do.",
         "size = floor((i + before + after - k')/s) + 1 with k' = d(k-1) + 1, from "
-        "cnnplan.arithmetic.conv_output; the last column is the same layer for `cnnplan solve` "
+        "cnnplan.arithmetic.conv_output; the last column is the same layer for cnnplan solve "
         "(one channel).",
     ]
     if any(p and any(a.extra for a in p) for p in plans.values()):
         notes.append("The core pads both sides equally, so an uneven padding is given to "
-                     "`cnnplan solve` as p = min(before, after) on a signal lengthened by the "
+                     "cnnplan solve as p = min(before, after) on a signal lengthened by the "
                      "difference.")
     return notes
 
