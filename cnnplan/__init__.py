@@ -11,7 +11,6 @@ __version__ = "0.1.0"
 
 from .errors import BadInput, CnnplanError, NoSolution
 from .hookspecs import hookimpl
-from .layer import solve
 from .registry import Reporter, Solver
 from .result import Result, Table
 
@@ -20,7 +19,7 @@ def run_solver(name: str, **kwargs) -> Result:
     """Call the registered solver `name` (from the core or any plugin) with keyword arguments."""
     from .plugins import get_host
 
-    return get_host().solvers.get(name).function(**kwargs)
+    return get_host().solvers.get(name)(**kwargs)
 
 
 def render(result: Result, format: str = "table") -> str:
@@ -31,7 +30,12 @@ def render(result: Result, format: str = "table") -> str:
 
 
 def __getattr__(name):
-    """`cnnplan.emit` and `cnnplan.format_option` (for plugin commands) load click lazily."""
+    """Load heavier parts on first use: `solve` (the constraint engine), and `emit` and
+    `format_option` (click, for plugin commands)."""
+    if name == "solve":
+        from .layer import solve
+
+        return solve
     if name in ("emit", "format_option"):
         from . import cli
 

@@ -21,6 +21,31 @@ class Solver:
     function: Callable[..., Result]
     provider: str = ""
 
+    @property
+    def arguments(self) -> str:
+        """The function's parameters, e.g. "input, output, layer='conv'"."""
+        import inspect
+
+        return ", ".join(
+            p.name if p.default is p.empty else f"{p.name}={p.default!r}"
+            for p in inspect.signature(self.function).parameters.values()
+        )
+
+    def __call__(self, **kwargs) -> Result:
+        """Call the solver; arguments it does not take are BadInput, not a TypeError."""
+        import inspect
+
+        signature = inspect.signature(self.function)
+        takes_any = any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values())
+        unknown = sorted(set(kwargs) - set(signature.parameters))
+        try:
+            if unknown and not takes_any:
+                raise TypeError(f"no argument {', '.join(map(repr, unknown))}")
+            signature.bind(**kwargs)
+        except TypeError as exc:
+            raise BadInput(f"solver {self.name!r}: {exc}; it takes ({self.arguments})") from None
+        return self.function(**kwargs)
+
 
 @dataclass(frozen=True)
 class Reporter:

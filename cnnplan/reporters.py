@@ -6,7 +6,6 @@ They are registered through the same `register_reporters` hook as any plugin's (
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from .result import Result, Table
@@ -64,7 +63,7 @@ def _aligned(table: Table) -> list[str]:
 
 def render_json(result: Result) -> str:
     """The result's machine document (`Result.data`), or its parts when it has none."""
-    doc = result.data or {
+    doc = result.data if result.data is not None else {
         "title": result.title,
         "facts": {label: value for label, value in result.facts},
         "tables": [
@@ -78,6 +77,8 @@ def render_json(result: Result) -> str:
 
 def to_json(value, indent: str = "") -> str:
     """JSON with two-space indents, but lists of plain values kept on one line."""
+    import json
+
     inner = indent + "  "
     if isinstance(value, dict) and value:
         items = [f"{inner}{json.dumps(str(k), ensure_ascii=False)}: {to_json(v, inner)}"
