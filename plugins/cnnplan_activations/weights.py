@@ -174,13 +174,23 @@ def save(net: Network, path) -> None:
     try:
         with open(tmp, "wb") as handle:
             if suffix == ".npz":
-                np.savez(handle, **dict(zip(KEYS, net)))
+                write_npz(handle, dict(zip(KEYS, net)))
             else:
                 handle.write(to_json(net).encode("utf-8"))
         os.replace(tmp, path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise BadInput(f"cannot write {str(path)!r}: {exc.strerror or exc}") from None
+
+
+def write_npz(handle, arrays: dict) -> None:
+    """An uncompressed .npz, as np.savez writes it but with fixed member dates, so the same
+    arrays always give the same bytes."""
+    with zipfile.ZipFile(handle, "w", zipfile.ZIP_STORED) as archive:
+        for key, value in arrays.items():
+            info = zipfile.ZipInfo(f"{key}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            with archive.open(info, "w") as member:
+                np.lib.format.write_array(member, np.asarray(value), allow_pickle=False)
 
 
 def to_json(net: Network) -> str:
