@@ -1,42 +1,67 @@
-"""examples/activations/ is what the real commands print today (regenerate.py rebuilds it)."""
+"""examples/activations/: the sample network is what sample_weights.py writes, and the files
+that q3.md's `cnnplan convert -o` commands wrote follow the conversion rules (computed here
+with plain numpy). The transcripts themselves are checked by tests/test_transcripts.py."""
 
 from __future__ import annotations
 
 import importlib.util
+import json
+import re
 from pathlib import Path
 
 import numpy as np
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "activations"
-HANDWRITTEN = {"README.md", "regenerate.py"}
 
 
-def load_generator():
-    spec = importlib.util.spec_from_file_location("activations_examples",
-                                                  EXAMPLES / "regenerate.py")
+def load(name: str) -> dict:
+    path = EXAMPLES / name
+    if path.suffix == ".json":
+        return {k: np.array(v, dtype=float) for k, v in json.loads(path.read_text()).items()}
+    with np.load(path) as npz:
+        return {k: npz[k] for k in npz.files}
+
+
+def sample() -> dict:
+    spec = importlib.util.spec_from_file_location("activations_sample",
+                                                  EXAMPLES / "sample_weights.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module
+    return dict(zip(("W1", "b1", "W2", "b2"), module.sample_network()))
 
 
-def test_examples_are_up_to_date(tmp_path):
-    written = load_generator().regenerate(tmp_path)
-    names = {p.name for p in written}
-    committed = {p.name for p in EXAMPLES.iterdir() if p.is_file()} - HANDWRITTEN
-    assert names == committed, "run: python examples/activations/regenerate.py"
-    for name in sorted(names):
-        fresh, kept = tmp_path / name, EXAMPLES / name
-        if name.endswith(".npz"):
-            with np.load(fresh) as a, np.load(kept) as b:
-                assert sorted(a.files) == sorted(b.files), name
-                assert all(np.array_equal(a[k], b[k]) for k in a.files), name
-        else:
-            assert fresh.read_text() == kept.read_text(), (
-                f"{name} is out of date; run: python examples/activations/regenerate.py")
+def test_sample_weights_are_up_to_date():
+    expected = sample()
+    for name in ("sigmoid_net.json", "sigmoid_net.npz"):
+        got = load(name)
+        assert sorted(got) == sorted(expected), name
+        assert all(np.array_equal(got[k], expected[k]) for k in expected), (
+            f"{name} is stale: run python examples/activations/sample_weights.py")
 
 
-def test_examples_show_the_corrected_statements():
-    q1, q3 = (EXAMPLES / "q1.md").read_text(), (EXAMPLES / "q3.md").read_text()
-    assert "integral of H(t) dt from -inf to x" in q1 and "the upper limit must be x" in q1
-    assert "b2' = b2 + 1/2 sum_j W2[:, j]" in q3 and "it must be the new bias" in q3
-    assert "softmax([1000, 1001])" in (EXAMPLES / "q2.md").read_text()
+def test_converted_weight_files_follow_the_rules():
+    s = sample()
+    tanh = {"W1": s["W1"] / 2, "b1": s["b1"] / 2, "W2": s["W2"] / 2,
+            "b2": s["b2"] + 0.5 * s["W2"].sum(axis=1)}
+    for name in ("tanh_net.json", "tanh_net.npz"):
+        got = load(name)
+        for key in tanh:
+            assert np.allclose(got[key], tanh[key], rtol=1e-15, atol=1e-15), (name, key)
+    again = load("sigmoid_net_again.json")
+    for key in s:
+        assert np.allclose(again[key], s[key], rtol=1e-15, atol=1e-15), key
+
+
+def test_examples_cover_questions_1_to_3_with_the_corrected_statements():
+    text = {n: (EXAMPLES / n).read_text() for n in ("q1.md", "q2.md", "q3.md")}
+    commands = {n: re.findall(r"^\$ (cnnplan .*)$", t, re.M) for n, t in text.items()}
+    checked = {c.split()[3] for cs in commands.values() for c in cs if c.startswith(
+        "cnnplan identity check ")}
+    from cnnplan_activations.identities import BY_NAME
+
+    assert checked == set(BY_NAME)
+    assert "integral of H(t) dt from -inf to x" in text["q1.md"]
+    assert "the upper limit must be x" in text["q1.md"]
+    assert "softmax([1000, 1001])" in text["q2.md"] and "0.7310585786" in text["q2.md"]
+    assert "b2' = b2 + 1/2 sum_j W2[:, j]" in text["q3.md"] and "new bias" in text["q3.md"]
+    assert sum(c.startswith("cnnplan convert") for c in commands["q3.md"]) == 3
