@@ -136,12 +136,16 @@ def _numeric_column(table: Table, j: int) -> bool:
 _LATEX_SPECIAL = {
     "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
     "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+    "`": r"\textasciigrave{}",
 }
 
 
 def latex_escape(text: str) -> str:
-    """Escape LaTeX's special characters in plain text."""
-    return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in text)
+    """Escape LaTeX's special characters in plain text ('--' stays two hyphens, not a dash)."""
+    escaped = "".join(_LATEX_SPECIAL.get(ch, ch) for ch in text)
+    while "--" in escaped:
+        escaped = escaped.replace("--", "-{}-")
+    return escaped
 
 
 def latex_cell(value: Any) -> str:
@@ -163,8 +167,8 @@ def render_latex(result: Result) -> str:
         lines.append(r"\end{description}")
     for table in result.tables:
         align = "".join("r" if _numeric_column(table, j) else "l" for j in range(len(table.columns)))
-        lines.append(r"\begin{table}[h]" if table.title else "")
-        lines.append(r"\centering")
+        if table.title:
+            lines += [r"\begin{table}[h]", r"\centering"]
         lines.append(rf"\begin{{tabular}}{{{align}}}")
         lines.append(r"\toprule")
         lines.append(" & ".join(latex_cell(c) for c in table.columns) + r" \\")

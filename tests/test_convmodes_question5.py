@@ -106,7 +106,7 @@ def test_every_core_format_renders_it(fmt):
     text = cnnplan.render(result, fmt)
     assert "1, 2, 5, 8, 6, 8" in text
     if fmt == "latex":
-        assert r"\begin{tabular}" in text and "cnnplan solve --in 1x4" in text
+        assert r"\begin{tabular}" in text and "cnnplan solve -{}-in 1x4" in text
     if fmt == "markdown":
         assert "| full | [1, 2, 5, 8, 6, 8] | 6 |" in text
 
