@@ -15,7 +15,7 @@ from .registry import Reporter, Solver
 from .result import Result, Table
 
 
-def run_solver(name: str, **kwargs) -> Result:
+def run_solver(name: str, /, **kwargs) -> Result:
     """Call the registered solver `name` (from the core or any plugin) with keyword arguments."""
     from .plugins import get_host
 

@@ -16,9 +16,16 @@ FORMAT_HELP = "Output format: table, json, csv, markdown, latex, or one a plugin
 
 
 def format_option(default: str = "table"):
-    """The `--format NAME` option every command shares (checked against registered reporters)."""
+    """The `--format NAME` option every command shares, checked against the registered
+    reporters while the command line is parsed (before the command does any work)."""
     return click.option("--format", "fmt", default=default, show_default=True, metavar="NAME",
-                        help=FORMAT_HELP)
+                        help=FORMAT_HELP, callback=_check_format, is_eager=False)
+
+
+def _check_format(ctx, param, value):
+    from .plugins import get_host
+
+    return get_host().reporters.get(value).name
 
 
 def emit(result: Result, fmt: str = "table"):

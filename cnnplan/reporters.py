@@ -112,7 +112,7 @@ def _md_cell(value: Any) -> str:
 def render_markdown(result: Result) -> str:
     """GitHub-flavoured markdown: a heading, facts as a list, tables as pipe tables, notes."""
     lines = [f"### {result.title}", ""] if result.title else []
-    lines += [f"- **{label}**: {_md_cell(value)}" for label, value in result.facts]
+    lines += [f"- **{_md_cell(label)}**: {_md_cell(value)}" for label, value in result.facts]
     for table in result.tables:
         lines.append("")
         if table.title:
