@@ -7,7 +7,7 @@ import click
 from cnnplan import emit, format_option
 
 
-@click.command("ad")
+@click.command("ad", context_settings={"ignore_unknown_options": True})
 @click.argument("expression")
 @click.option("--at", "at", multiple=True, metavar="NAME=VALUE,...",
               help="The point: a value for every variable, e.g. --at x1=3,x2=6 (repeatable).")

@@ -11,12 +11,22 @@ from cnnplan import BadInput, Result
 _KEYS = ("expression", "point", "mode", "primal", "tangent", "adjoint")
 
 
-def _quote(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+def _escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
 def _num(value: float, decimals: int) -> str:
     return f"{round(value, decimals) + 0.0:.10g}"
+
+
+def _node_label(entry: dict, tangent: dict, adjoint: dict, d: int) -> str:
+    name = entry["name"]
+    lines = [f"{name} = {entry['definition']}", f"= {_num(entry['value'], d)}"]
+    if name in tangent:
+        lines.append(f"{tangent[name]['name']} = {_num(tangent[name]['value'], d)}")
+    if name in adjoint:
+        lines.append(f"v\u0304{name[1:]} = {_num(adjoint[name]['value'], d)}")
+    return "\\n".join(_escape(line) for line in lines)
 
 
 def render_dot(result: Result) -> str:
@@ -28,7 +38,7 @@ def render_dot(result: Result) -> str:
     d = data.get("decimals", 4)
     tangent = {e["of"]: e for e in data["tangent"]}
     adjoint: dict[str, dict] = {}
-    for entry in data["adjoint"]:          # Table 3 order: the first line of a name is final
+    for entry in data["adjoint"]:          # Table 3 order: a name's first line is its final value
         adjoint.setdefault(entry["of"], entry)
     lines = [f"// y = {data['expression']}",
              "digraph autodiff {",
@@ -36,25 +46,15 @@ def render_dot(result: Result) -> str:
              '  node [shape=box, fontname="Helvetica"];',
              '  edge [fontname="Helvetica", fontsize=10];']
     for entry in data["primal"]:
-        name = entry["name"]
-        if entry["op"] == "output":
-            label = [f"y = {entry['definition']}", f"= {_num(entry['value'], d)}"]
-            shape = ", shape=ellipse"
-        else:
-            label = [f"{name} = {entry['definition']}", f"= {_num(entry['value'], d)}"]
-            shape = ", style=rounded" if entry["op"] == "input" else ""
-        if name in tangent:
-            label.append(f"{tangent[name]['name']} = {_num(tangent[name]['value'], d)}")
-        if name in adjoint and entry["op"] != "output":
-            bar = adjoint[name]["name"] if adjoint[name]["expanded"] is not None or \
-                adjoint[name]["rule"] == "ȳ" else "v\u0304" + name[1:]
-            label.append(f"{bar} = {_num(adjoint[name]['value'], d)}")
-        lines.append(f"  {_quote(name)} [label={_quote(chr(10).join(label))}{shape}];")
+        shape = {"output": ", shape=ellipse", "input": ", style=rounded"}.get(entry["op"], "")
+        lines.append(f'  "{_escape(entry["name"])}" '
+                     f'[label="{_node_label(entry, tangent, adjoint, d)}"{shape}];')
     for entry in data["primal"]:
         for operand in entry["operands"]:
             partial = entry["partials"].get(operand)
-            attrs = "" if partial is None else \
-                f" [label={_quote('∂ = ' + _num(partial, d))}]"
-            lines.append(f"  {_quote(operand)} -> {_quote(entry['name'])}{attrs};")
+            label = f"∂{entry['name']}/∂{operand} = {_num(partial, d)}" if partial is not None \
+                else ""
+            attrs = f' [label="{_escape(label)}"]' if label else ""
+            lines.append(f'  "{_escape(operand)}" -> "{_escape(entry["name"])}"{attrs};')
     lines.append("}")
     return "\n".join(lines)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from cnnplan import BadInput
 
 MAX_LENGTH = 1000
-MAX_DEPTH = 40
+MAX_DEPTH = 100
 FUNCTIONS = ("abs", "cos", "exp", "ln", "log", "relu", "sigmoid", "sin", "sqrt", "tan", "tanh")
 ALIASES = {"log": "ln"}
 CONSTANTS = {"pi": math.pi, "e": math.e}

@@ -53,7 +53,8 @@ def autodiff(expression: str, at=None, mode: str = "both", seed=None, decimals: 
     data = _data(expression.strip(), mode, decimals, sweep, notes, warnings)
     n = NOTATIONS[notation]
     return Result(
-        title=f"Automatic differentiation ({mode} mode) of y = {expression.strip()} "
+        title=f"Automatic differentiation "
+              f"({'forward and reverse' if mode == 'both' else mode} mode) of y = {expression.strip()} "
               f"at {_pairs(point, names, TEXT.x, MAX_DECIMALS)}",
         facts=_facts(expression.strip(), sweep, n, decimals),
         tables=_tables(sweep, n, decimals),
@@ -123,12 +124,31 @@ def _notes(tree, mode: str, decimals: int) -> list[str]:
     return notes
 
 
-def _round(value: float, decimals: int) -> float:
-    return round(value, decimals) + 0.0
+class Fixed(float):
+    """A table value rounded to `decimals` places that prints all of them (-0.9900, not -0.99),
+    so a reader sees the precision asked for; exact integers print as integers (3).
+    A float subclass, so every reporter still treats it as a number (right-aligned)."""
+
+    def __new__(cls, value: float, decimals: int):
+        rounded = round(value, decimals) + 0.0
+        self = super().__new__(cls, rounded)
+        exact = value == int(value) and abs(value) < 1e15
+        self.text = str(int(value)) if exact else \
+            f"{rounded:.{decimals}f}" if abs(rounded) < 1e15 else f"{value:.{decimals}e}"
+        return self
+
+    def __format__(self, spec: str) -> str:
+        return self.text
+
+    __str__ = __repr__ = lambda self: self.text
+
+
+def _round(value: float, decimals: int) -> Fixed:
+    return Fixed(value, decimals)
 
 
 def _show(value: float, decimals: int) -> str:
-    return f"{_round(value, decimals):.10g}"
+    return _round(value, decimals).text
 
 
 def _pairs(values: dict[str, float], names: list[str], symbol, decimals: int) -> str:
