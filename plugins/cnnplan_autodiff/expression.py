@@ -144,7 +144,7 @@ def _number(value, col: int) -> float:
 
 def _call(node: ast.Call, shift: int, col: int) -> Apply:
     if not isinstance(node.func, ast.Name):
-        raise BadInput(f"{_describe(node.func)} at column {col} cannot be called; only the "
+        raise BadInput(f"{_describe(node.func)} at column {_col(node.func, shift)} cannot be called; only the "
                        f"functions {', '.join(FUNCTIONS)} can")
     name = node.func.id
     if name not in FUNCTIONS:

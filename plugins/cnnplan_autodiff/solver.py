@@ -45,7 +45,7 @@ def autodiff(expression: str, at=None, mode: str = "both", seed=None, decimals: 
         raise BadInput("the expression is a single constant: there is nothing to differentiate")
     trace = build(tree, names)
     primal = evaluate(trace, point)
-    seeds = _seed(seed, names, mode, warnings)
+    seeds = _seed(seed, names, point, mode, warnings)
     tangents = forward(trace, primal, seeds) if mode != "reverse" else None
     adjoints, lines = reverse(trace, primal) if mode != "forward" else (None, None)
     sweep = _Sweep(trace, primal, seeds, tangents, adjoints, lines)
@@ -98,11 +98,14 @@ def _inputs(tree, point: dict[str, float]) -> tuple[list[str], list[str]]:
     return input_order(names, list(point)), warnings
 
 
-def _seed(seed, names: list[str], mode: str, warnings: list[str]) -> dict[str, float]:
+def _seed(seed, names: list[str], point: dict[str, float], mode: str,
+          warnings: list[str]) -> dict[str, float]:
+    """ẋ for every input: as given (names from --at; unused ones are already warned about),
+    else 1 for the first input and 0 for the others."""
     given = parse_assignments(seed, "--seed")
     for name in given:
-        if name not in names:
-            raise BadInput(f"--seed names {name}, which is not an input of the expression "
+        if name not in point:
+            raise BadInput(f"--seed names {name}, which --at does not give "
                            f"(inputs: {', '.join(names) or 'none'})")
     if given and mode == "reverse":
         warnings.append("--seed is ignored in reverse mode (the reverse sweep starts from ȳ = 1)")
