@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from cnnplan import BadInput, Result
 
+from .rounding import Fixed
+
 _KEYS = ("expression", "point", "mode", "primal", "tangent", "adjoint")
 
 
@@ -16,7 +18,7 @@ def _escape(text: str) -> str:
 
 
 def _num(value: float, decimals: int) -> str:
-    return f"{round(value, decimals) + 0.0:.10g}"
+    return Fixed(value, decimals).text
 
 
 def _node_label(entry: dict, tangent: dict, adjoint: dict, d: int) -> str:

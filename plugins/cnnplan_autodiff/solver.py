@@ -12,6 +12,7 @@ from . import expression as ex
 from .assignments import input_order, parse_assignments
 from .notation import LATEX, TEXT, Notation
 from .primal import Primal, evaluate
+from .rounding import Fixed
 from .rules import adjoint_expanded, adjoint_rule, tangent_rule
 from .sweeps import forward, reverse
 from .trace import Trace, build, definition
@@ -125,25 +126,6 @@ def _notes(tree, mode: str, decimals: int) -> list[str]:
     if "abs" in used:
         notes.append("abs'(x) = sgn(x), with the convention sgn(0) = 0 (as in PyTorch).")
     return notes
-
-
-class Fixed(float):
-    """A table value rounded to `decimals` places that prints all of them (-0.9900, not -0.99),
-    so a reader sees the precision asked for; exact integers print as integers (3).
-    A float subclass, so every reporter still treats it as a number (right-aligned)."""
-
-    def __new__(cls, value: float, decimals: int):
-        rounded = round(value, decimals) + 0.0
-        self = super().__new__(cls, rounded)
-        exact = value == int(value) and abs(value) < 1e15
-        self.text = str(int(value)) if exact else \
-            f"{rounded:.{decimals}f}" if abs(rounded) < 1e15 else f"{value:.{decimals}e}"
-        return self
-
-    def __format__(self, spec: str) -> str:
-        return self.text
-
-    __str__ = __repr__ = lambda self: self.text
 
 
 def _round(value: float, decimals: int) -> Fixed:
