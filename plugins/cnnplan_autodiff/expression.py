@@ -144,8 +144,8 @@ def _number(value, col: int) -> float:
 
 def _call(node: ast.Call, shift: int, col: int) -> Apply:
     if not isinstance(node.func, ast.Name):
-        raise BadInput(f"{_describe(node.func)} at column {_col(node.func, shift)} cannot be called; only the "
-                       f"functions {', '.join(FUNCTIONS)} can")
+        raise BadInput(f"{_describe(node.func)} at column {_col(node.func, shift)} cannot be "
+                       f"called; only the functions {', '.join(FUNCTIONS)} can")
     name = node.func.id
     if name not in FUNCTIONS:
         raise BadInput(f"unknown function '{name}' at column {col}; known functions: "

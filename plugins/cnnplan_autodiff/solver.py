@@ -1,7 +1,7 @@
 """The `ad` solver: expression and point in, the three-part traces out as a cnnplan Result.
 
-Pure: no I/O. Warnings (unused variables, an ignored seed) are returned in the Result's notes
-and in `data["warnings"]`; the command prints them on stderr.
+Pure: no I/O. Warnings (unused variables, an ignored seed) are returned in
+`data["warnings"]`; the command prints them on stderr.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from cnnplan import BadInput, Result, Table
 
 from . import expression as ex
 from .assignments import input_order, parse_assignments
-from .notation import LATEX, TEXT, Notation
+from .notation import LATEX, TEXT, Notation, number_text
 from .primal import Primal, evaluate
 from .rounding import Fixed
 from .rules import adjoint_expanded, adjoint_rule, tangent_rule
@@ -40,23 +40,23 @@ def autodiff(expression: str, at=None, mode: str = "both", seed=None, decimals: 
             or not 0 <= decimals <= MAX_DECIMALS:
         raise BadInput(f"decimals must be a whole number from 0 to {MAX_DECIMALS}")
     tree = ex.parse(expression)
-    point = parse_assignments(at, "--at")
-    names, warnings = _inputs(tree, point)
     if isinstance(tree, (ex.Number, ex.Constant)):
         raise BadInput("the expression is a single constant: there is nothing to differentiate")
+    point = parse_assignments(at, "--at")
+    names, warnings = _inputs(tree, point)
     trace = build(tree, names)
     primal = evaluate(trace, point)
     seeds = _seed(seed, names, point, mode, warnings)
     tangents = forward(trace, primal, seeds) if mode != "reverse" else None
     adjoints, lines = reverse(trace, primal) if mode != "forward" else (None, None)
     sweep = _Sweep(trace, primal, seeds, tangents, adjoints, lines)
-    notes = _notes(tree, mode, decimals) + [f"warning: {w}" for w in warnings]
+    notes = _notes(tree, mode, decimals)
     data = _data(expression.strip(), mode, decimals, sweep, notes, warnings)
     n = NOTATIONS[notation]
+    modes = "forward and reverse" if mode == "both" else mode
     return Result(
-        title=f"Automatic differentiation "
-              f"({'forward and reverse' if mode == 'both' else mode} mode) of y = {expression.strip()} "
-              f"at {_pairs(point, names, TEXT.x, MAX_DECIMALS)}",
+        title=f"Automatic differentiation ({modes} mode) of y = {expression.strip()} "
+              f"at {_pairs(point, names, TEXT.x)}",
         facts=_facts(expression.strip(), sweep, n, decimals),
         tables=_tables(sweep, n, decimals),
         notes=tuple(notes),
@@ -128,17 +128,12 @@ def _notes(tree, mode: str, decimals: int) -> list[str]:
     return notes
 
 
-def _round(value: float, decimals: int) -> Fixed:
-    return Fixed(value, decimals)
+def _pairs(values: dict[str, float], names: list[str], symbol, decimals: int | None = None) -> str:
+    """x1 = 2, x2 = 5: each name written by `symbol`, numbers as given (or rounded)."""
+    def number(value):
+        return number_text(value) if decimals is None else Fixed(value, decimals).text
 
-
-def _show(value: float, decimals: int) -> str:
-    return _round(value, decimals).text
-
-
-def _pairs(values: dict[str, float], names: list[str], symbol, decimals: int) -> str:
-    """x1 = 2, x2 = 5 (each name written by `symbol`)."""
-    return ", ".join(f"{symbol(name)} = {_show(values[name], decimals)}" for name in names) \
+    return ", ".join(f"{symbol(name)} = {number(values[name])}" for name in names) \
         or "no variables"
 
 
@@ -213,12 +208,12 @@ def _data(expression: str, mode: str, decimals: int, s: _Sweep, notes, warnings)
 def _facts(expression: str, s: _Sweep, n: Notation, d: int) -> tuple:
     point = {name: s.primal.values[node.index] for name, node in zip(s.names, s.trace.inputs)}
     facts = [("expression", expression),
-             ("point", n.math(_pairs(point, s.names, n.x, d))),
-             ("y", _round(s.value, d))]
+             ("point", n.math(_pairs(point, s.names, n.x))),
+             ("y", Fixed(s.value, d))]
     if s.tangents is not None:
-        facts.append(("seed", n.math(_pairs(s.seed, s.names, n.xdot, d))))
+        facts.append(("seed", n.math(_pairs(s.seed, s.names, n.xdot))))
         facts.append(("derivative",
-                      n.math(f"{n.ydot} = {_show(s.tangents[s.trace.output], d)}")))
+                      n.math(f"{n.ydot} = {Fixed(s.tangents[s.trace.output], d)}")))
     if s.adjoints is not None:
         partial = (lambda name: rf"\partial y/\partial {n.x(name)}") if n.latex \
             else (lambda name: f"∂y/∂{name}")
@@ -227,7 +222,7 @@ def _facts(expression: str, s: _Sweep, n: Notation, d: int) -> tuple:
 
 
 def _cells(entry: dict, keys: tuple[str, ...], n: Notation, d: int) -> tuple:
-    return tuple(_round(entry[k], d) if k == "value" else
+    return tuple(Fixed(entry[k], d) if k == "value" else
                  None if entry[k] is None else n.math(entry[k]) for k in keys)
 
 
@@ -236,7 +231,7 @@ def _tables(s: _Sweep, n: Notation, d: int) -> tuple[Table, ...]:
     tables = []
     if s.tangents is not None:
         tangent = [_cells(e, ("name", "rule", "value"), n, d) for e in tangent_entries(s, n)]
-        seed = ", ".join(f"{name} = {_show(s.seed[name], d)}" for name in s.names)
+        seed = _pairs(s.seed, s.names, str)
         tables.append(Table(FORWARD_COLUMNS, tuple(p + t for p, t in zip(primal, tangent)),
                             f"Forward mode: evaluation trace and tangent trace (seed {seed})"))
     if s.adjoints is not None:
