@@ -134,6 +134,7 @@ BAD = [
     (["x1", "--at", "x1=1,x1=2"], "--at gives x1 twice (1 and 2)"),
     (["x1", "--at", "sin=1"], "--at name 'sin' is a function"),
     (["x1", "--at", "pi=1"], "--at name 'pi' is a constant"),
+    (["v1", "--at", "v1=1"], "--at name 'v1' looks like a trace variable"),
     (["x1", "--at", "x1=1", "--seed", "x2=1"], "--seed names x2, which --at does not give "
                                                "(inputs: x1)"),
     (["x1", "--at", "x1=1", "--mode", "sideways"], "Invalid value for '--mode'"),

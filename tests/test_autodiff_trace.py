@@ -281,3 +281,12 @@ def test_solver_is_registered_with_the_others():
 def test_api_argument_checks(kwargs, message):
     with pytest.raises(cnnplan.BadInput, match=message):
         ad("x1", "x1=1", **kwargs)
+
+
+def test_results_copy_and_pickle():
+    import copy
+    import pickle
+
+    result = ad(Q4, "x1=3,x2=6")
+    for clone in (copy.deepcopy(result), pickle.loads(pickle.dumps(result))):
+        assert cnnplan.render(clone, "table") == cnnplan.render(result, "table")

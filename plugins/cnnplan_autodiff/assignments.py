@@ -13,6 +13,7 @@ from .expression import CONSTANTS, FUNCTIONS
 MAX_TEXT = 1000
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,31}$")
 _INDEXED = re.compile(r"^x(\d{1,6})$")
+_TRACE_NAME = re.compile(r"^v-?\d+$")
 
 
 def parse_assignments(items, option: str) -> dict[str, float]:
@@ -52,6 +53,9 @@ def _check_name(name: str, option: str):
         raise BadInput(f"{option} name {name!r} is a function; choose another variable name")
     if name in CONSTANTS:
         raise BadInput(f"{option} name {name!r} is a constant; choose another variable name")
+    if _TRACE_NAME.match(name):
+        raise BadInput(f"{option} name {name!r} looks like a trace variable (v-1, v0, v1, ...); "
+                       "choose another variable name")
 
 
 def _to_float(value, what: str) -> float:

@@ -19,4 +19,16 @@ class Fixed(float):
     def __format__(self, spec: str) -> str:
         return self.text
 
-    __str__ = __repr__ = lambda self: self.text
+    def __str__(self) -> str:
+        return self.text
+
+    __repr__ = __str__
+
+    def __reduce__(self):            # copy and pickle keep the text
+        return _restore, (float(self), self.text)
+
+
+def _restore(value: float, text: str) -> Fixed:
+    self = float.__new__(Fixed, value)
+    self.text = text
+    return self
