@@ -109,6 +109,12 @@ BAD = [
     (["2**2**2**2**2**2"], "overflow at v4 = 2^v3 (v3 = 65536): the value is too large"),
     (["exp(x1) * 1e300", "--at", "x1=100"], "overflow at v2 = v1 × 1e+300"),
     (["x1**400", "--at", "x1=10"], "overflow at v1 = v0^400 (v0 = 10)"),
+    (["1/x1", "--at", "x1=1e-200"], "overflow at v1 = 1 / v0 (v0 = 1e-200): the derivative is "
+                                     "too large for a float"),
+    (["x1*1e10", "--at", "x1=1", "--mode", "forward", "--seed", "x1=1e300"],
+     "overflow in the tangent trace at v̇1 (the tangent of v1 = v0 × 10000000000)"),
+    (["1e200*(1e200*x1)", "--at", "x1=1e-300", "--mode", "reverse"],
+     "overflow in the adjoint trace at v̄0 (from v1 = 1e+200 × v0)"),
     (["1e400 * x1"], "the number at column 1 is too large for a float"),
     # forbidden constructs
     (["__import__('os')"], "unknown function '__import__' at column 1"),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Mapping
+from collections.abc import Mapping
 
 from cnnplan import BadInput
 
@@ -32,9 +32,10 @@ def step_text(trace: Trace, node: Node) -> str:
 
 
 def _where(trace: Trace, node: Node, values: dict[int, float]) -> str:
+    """`v2 = ln v1 (v1 = -1)`: the step and the values of its variable arguments."""
     shown = [f"{TEXT.v(a)} = {number_text(values[a])}" for a in dict.fromkeys(node.args)
              if isinstance(a, int)]
-    return f" ({', '.join(shown)})" if shown else ""
+    return step_text(trace, node) + (f" ({', '.join(shown)})" if shown else "")
 
 
 def evaluate(trace: Trace, point: Mapping[str, float]) -> Primal:
@@ -42,35 +43,44 @@ def evaluate(trace: Trace, point: Mapping[str, float]) -> Primal:
     values = {node.index: float(point[node.name]) for node in trace.inputs}
     partials: dict[int, tuple] = {}
     for node in trace.steps:
-        op = OPS[node.op]
         args = [a.value if isinstance(a, Leaf) else values[a] for a in node.args]
-        where = lambda: f"{step_text(trace, node)}{_where(trace, node, values)}"  # noqa: E731
-        try:
-            value = op.value(*args)
-        except DomainError as exc:
-            raise BadInput(f"domain error at {where()}: {exc}") from None
-        except ValueError:
-            raise BadInput(f"domain error at {where()}: outside the domain of {node.op}") from None
-        except (OverflowError, ZeroDivisionError):
-            value = math.inf
-        if not math.isfinite(value):
-            raise BadInput(f"overflow at {where()}: the value is too large for a float")
-        values[node.index] = value
-        active = {p for p, _ in trace.active_args(node)}
-        if not active:
-            partials[node.index] = (None,) * len(args)
-            continue
-        try:
-            local = op.partials(*args, value)
-        except (ZeroDivisionError, ValueError):
-            local = (math.nan,) * len(args)
-        except OverflowError:
-            local = (math.inf,) * len(args)
-        local = tuple(d if p in active else None for p, d in enumerate(local))
-        if any(d is not None and math.isnan(d) for d in local):
-            raise BadInput(f"not differentiable at {where()}: the derivative of "
-                           f"{node.op} does not exist there")
-        if any(d is not None and math.isinf(d) for d in local):
-            raise BadInput(f"overflow at {where()}: the derivative is too large for a float")
-        partials[node.index] = local
+        values[node.index] = _value(trace, node, args, values)
+        partials[node.index] = _partials(trace, node, args, values)
     return Primal(values, partials)
+
+
+def _value(trace: Trace, node: Node, args: list[float], values: dict[int, float]) -> float:
+    try:
+        value = OPS[node.op].value(*args)
+    except DomainError as exc:
+        raise BadInput(f"domain error at {_where(trace, node, values)}: {exc}") from None
+    except ValueError:
+        raise BadInput(f"domain error at {_where(trace, node, values)}: outside the domain "
+                       f"of {node.op}") from None
+    except (OverflowError, ZeroDivisionError):
+        value = math.inf
+    if not math.isfinite(value):
+        raise BadInput(f"overflow at {_where(trace, node, values)}: the value is too large "
+                       "for a float")
+    return value
+
+
+def _partials(trace: Trace, node: Node, args: list[float], values: dict[int, float]) -> tuple:
+    """∂v_i/∂argument for the arguments that depend on an input, None for the others."""
+    active = {p for p, _ in trace.active_args(node)}
+    if not active:
+        return (None,) * len(args)
+    try:
+        local = OPS[node.op].partials(*args, values[node.index])
+    except (ZeroDivisionError, ValueError):
+        local = (math.nan,) * len(args)
+    except OverflowError:
+        local = (math.inf,) * len(args)
+    local = tuple(d if p in active else None for p, d in enumerate(local))
+    if any(d is not None and math.isnan(d) for d in local):
+        raise BadInput(f"not differentiable at {_where(trace, node, values)}: the derivative "
+                       f"of {node.op} does not exist there")
+    if any(d is not None and math.isinf(d) for d in local):
+        raise BadInput(f"overflow at {_where(trace, node, values)}: the derivative is too "
+                       "large for a float")
+    return local

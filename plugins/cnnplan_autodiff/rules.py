@@ -10,7 +10,7 @@ from .trace import Leaf, Node, Trace, sym
 
 
 def _forms(trace: Trace, node: Node, primal: Primal, n: Notation) -> tuple:
-    syms = tuple(sym(trace, a, n) for a in node.args)
+    syms = tuple(sym(a, n) for a in node.args)
     values = tuple(a.value if isinstance(a, Leaf) else primal.values[a] for a in node.args)
     return forms(OPS[node.op], n, syms, values)
 

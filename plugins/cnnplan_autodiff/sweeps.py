@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Mapping
+from collections.abc import Mapping
 
 from cnnplan import BadInput
 
 from .notation import TEXT
-from .primal import Primal
+from .primal import Primal, step_text
 from .trace import Trace
 
 
@@ -25,8 +25,9 @@ def forward(trace: Trace, primal: Primal, seed: Mapping[str, float]) -> dict[int
         local = primal.partials[node.index]
         value = sum((local[p] * tangents[a] for p, a in trace.active_args(node)), 0.0)
         if not math.isfinite(value):
-            raise BadInput(f"overflow in the tangent trace at {TEXT.vdot(node.index)}: "
-                           "the value is too large for a float")
+            raise BadInput(f"overflow in the tangent trace at {TEXT.vdot(node.index)} (the "
+                           f"tangent of {step_text(trace, node)}): the value is too large "
+                           "for a float")
         tangents[node.index] = value
     return tangents
 
@@ -59,8 +60,8 @@ def reverse(trace: Trace, primal: Primal) -> tuple[dict[int, float], list[Contri
             accumulate = target in adjoints
             value = adjoints.get(target, 0.0) + adjoints[node.index] * partial
             if not math.isfinite(value):
-                raise BadInput(f"overflow in the adjoint trace at {TEXT.vbar(target)}: "
-                               "the value is too large for a float")
+                raise BadInput(f"overflow in the adjoint trace at {TEXT.vbar(target)} (from "
+                               f"{step_text(trace, node)}): the value is too large for a float")
             adjoints[target] = value
             lines.append(Contribution(target, node.index, tuple(positions), partial,
                                       accumulate, value))

@@ -104,7 +104,7 @@ def build(tree, names: list[str]) -> Trace:
                                     order, any(active))
         return key, key
 
-    root_key, root = visit(tree)
+    _, root = visit(tree)
     ranked = sorted(pending, key=lambda k: (pending[k].level, pending[k].order))
     index = {key: i + 1 for i, key in enumerate(ranked)}
 
@@ -118,7 +118,7 @@ def build(tree, names: list[str]) -> Trace:
     return Trace(inputs, steps, resolve(root))
 
 
-def sym(trace: Trace, operand, n: Notation) -> Sym:
+def sym(operand, n: Notation) -> Sym:
     """An operand as written: v_k for a trace variable, the number or constant otherwise."""
     if isinstance(operand, Leaf):
         return n.constant(operand.name) if operand.name else n.number(operand.value)
@@ -129,4 +129,4 @@ def definition(trace: Trace, node: Node, n: Notation) -> str:
     """The right-hand side of v_i = ...: `x1` for an input, `ln v-1` for a step."""
     if node.is_input:
         return n.x(node.name)
-    return OPS[node.op].show(n, *(sym(trace, a, n) for a in node.args))
+    return OPS[node.op].show(n, *(sym(a, n) for a in node.args))
