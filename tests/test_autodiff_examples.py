@@ -38,18 +38,10 @@ def test_question_4_examples_hold_the_correct_values():
     assert r"$\bar{x}_{2}$ & $\bar{v}_{0}$ &  & 11.9877" in reverse
 
 
-def test_docs_show_real_output():
-    docs = Path(regenerate.DOCS)
-    text = docs.read_text(encoding="utf-8")
-    assert text.count("```console") >= 8
-    assert regenerate.console_blocks(text) == text, (
-        "docs/autodiff.md is out of date: run python examples/autodiff/regenerate.py")
-
-
 def test_docs_python_api_example():
     import cnnplan
 
-    text = Path(regenerate.DOCS).read_text(encoding="utf-8")
+    text = (HERE.parent.parent / "docs" / "autodiff.md").read_text(encoding="utf-8")
     result = cnnplan.run_solver("ad", expression="ln(x1) + x1*x2 - sin(x2)",
                                 at={"x1": 2, "x2": 5}, mode="reverse")
     assert f'result.data["gradient"]        # {result.data["gradient"]!r}' in text

@@ -1,17 +1,15 @@
-"""Regenerate the autodiff examples, and the outputs shown in docs/autodiff.md, from the
-installed `cnnplan` command.
+"""Regenerate the autodiff examples from the installed `cnnplan` command.
 
     python examples/autodiff/regenerate.py
 
-Each file below is exactly the standard output of its command, and each ```console block of
-the docs holds `$ cnnplan ...` lines followed by what they print (stderr, then stdout);
-tests/test_autodiff_examples.py fails when either no longer matches.
+Each file below is exactly the standard output of its command; tests/test_autodiff_examples.py
+fails when a file no longer matches what the command prints. (The console transcripts in
+docs/autodiff.md are refreshed by `python tests/transcripts.py docs/autodiff.md`.)
 """
 
 from __future__ import annotations
 
 import os
-import re
 import shlex
 import shutil
 import subprocess
@@ -40,43 +38,14 @@ def command_line(args: list[str]) -> str:
     return shlex.join(["cnnplan", *args])
 
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-DOCS = os.path.join(HERE, "..", "..", "docs", "autodiff.md")
-_CONSOLE = re.compile(r"^```console\n(.*?)^```$", re.S | re.M)
-
-
-def run(args: list[str]) -> subprocess.CompletedProcess:
-    """The installed command (the one next to this Python if it is not on PATH)."""
-    exe = shutil.which("cnnplan") or os.path.join(os.path.dirname(sys.executable), "cnnplan")
-    return subprocess.run([exe, *args], capture_output=True, text=True, timeout=120)
-
-
-def console_blocks(text: str) -> str:
-    """`text` with every ```console block's `$ cnnplan ...` lines followed by their output."""
-    def fill(match):
-        commands = [line for line in match.group(1).splitlines() if line.startswith("$ ")]
-        body = ""
-        for line in commands:
-            done = run(shlex.split(line[2:])[1:])
-            body += f"{line}\n{done.stderr}{done.stdout}"
-        return f"```console\n{body}```"
-
-    return _CONSOLE.sub(fill, text)
-
-
 def main() -> int:
+    here = os.path.dirname(os.path.abspath(__file__))
+    exe = shutil.which("cnnplan") or os.path.join(os.path.dirname(sys.executable), "cnnplan")
     for name, args in EXAMPLES.items():
-        done = run(args)
-        if done.returncode:
-            raise SystemExit(f"{command_line(args)} failed: {done.stderr}")
-        with open(os.path.join(HERE, name), "w", encoding="utf-8") as out:
+        done = subprocess.run([exe, *args], capture_output=True, text=True, check=True)
+        with open(os.path.join(here, name), "w", encoding="utf-8") as out:
             out.write(done.stdout)
         print(f"{name}: {command_line(args)}")
-    with open(DOCS, encoding="utf-8") as doc:
-        text = doc.read()
-    with open(DOCS, "w", encoding="utf-8") as doc:
-        doc.write(console_blocks(text))
-    print("docs/autodiff.md: console blocks refreshed")
     return 0
 
 
