@@ -11,12 +11,6 @@ from __future__ import annotations
 from cnnplan import Reporter, Solver, hookimpl
 
 
-def _autodiff(**kwargs):
-    from .solver import autodiff
-
-    return autodiff(**kwargs)
-
-
 def _render_dot(result):
     from .dot import render_dot
 
@@ -25,8 +19,10 @@ def _render_dot(result):
 
 @hookimpl
 def register_solvers(register):
+    from .solver import autodiff     # the solver registry is built only when solvers are used
+
     register(Solver("ad", "Forward and reverse automatic-differentiation traces of an "
-                          "expression (three-part notation)", _autodiff))
+                          "expression (three-part notation)", autodiff))
 
 
 @hookimpl
