@@ -269,6 +269,10 @@ def test_solver_is_registered_with_the_others():
     host = get_host()
     assert "ad" in host.solvers.names() and "solve" in host.solvers.names()
     assert host.solvers.get("ad").provider == "autodiff"
+    assert host.solvers.get("ad").arguments == (
+        "expression, at=None, mode='both', seed=None, decimals=4, notation='text'")
+    with pytest.raises(cnnplan.BadInput, match="solver 'ad': no argument 'expr'"):
+        cnnplan.run_solver("ad", expr="x1")
     assert host.reporters.get("dot").provider == "autodiff"
 
 
