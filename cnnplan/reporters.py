@@ -42,18 +42,30 @@ def render_table(result: Result) -> str:
     return "\n".join(lines)
 
 
+def _width(text: str) -> int:
+    """Columns `text` takes on a terminal: combining marks (the dot of v\u0307) take none."""
+    import unicodedata
+
+    return sum(1 for ch in text if not unicodedata.combining(ch))
+
+
+def _pad(text: str, width: int, right: bool) -> str:
+    fill = " " * (width - _width(text))
+    return fill + text if right else text + fill
+
+
 def _aligned(table: Table) -> list[str]:
     cells = [[format_value(v) for v in row] for row in table.rows]
-    widths = [len(c) for c in table.columns]
+    widths = [_width(c) for c in table.columns]
     for row in cells:
-        widths = [max(w, len(c)) for w, c in zip(widths, row)]
+        widths = [max(w, _width(c)) for w, c in zip(widths, row)]
     numeric = [
         all(_is_number(row[j]) or row[j] is None for row in table.rows) and bool(table.rows)
         for j in range(len(table.columns))
     ]
 
     def line(row):
-        parts = [c.rjust(w) if num else c.ljust(w) for c, w, num in zip(row, widths, numeric)]
+        parts = [_pad(c, w, num) for c, w, num in zip(row, widths, numeric)]
         return "  ".join(parts).rstrip()
 
     out = [line(list(table.columns)), "  ".join("-" * w for w in widths)]

@@ -33,13 +33,15 @@ def blocks(text: str):
 
 
 def run(command: str, cwd: str) -> str:
-    """Run a transcript command (argv split like a shell, no shell) and return stdout+stderr."""
+    """Run a transcript command (argv split like a shell, no shell) and return what a terminal
+    shows: stdout and stderr interleaved in the order they were written."""
     argv = shlex.split(command)
-    env = dict(os.environ, COLUMNS="100", CNNPLAN_STRICT_PLUGINS="")
+    env = dict(os.environ, COLUMNS="100", CNNPLAN_STRICT_PLUGINS="", PYTHONUNBUFFERED="1")
     if argv and argv[0] == "cnnplan":
         argv[0] = os.path.join(os.path.dirname(sys.executable), "cnnplan")
-    proc = subprocess.run(argv, capture_output=True, text=True, cwd=cwd, env=env, timeout=300)
-    return (proc.stdout + proc.stderr).rstrip("\n")
+    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          cwd=cwd, env=env, timeout=300)
+    return proc.stdout.rstrip("\n")
 
 
 def update(path: str) -> bool:
