@@ -6,18 +6,13 @@ plugin at start-up costs one small module.
 
 from __future__ import annotations
 
-from cnnplan import Result, Solver, hookimpl
-
-
-def conv(**kwargs) -> Result:
-    """The `conv` solver (see cnnplan_convmodes.solver.conv for its arguments)."""
-    from .solver import conv as solve_conv
-
-    return solve_conv(**kwargs)
+from cnnplan import Solver, hookimpl
 
 
 @hookimpl
 def register_solvers(register):
+    from .solver import conv  # imported only when solvers are collected
+
     register(Solver("conv", "Full, same and valid convolution or cross-correlation, step by step",
                     conv))
 
