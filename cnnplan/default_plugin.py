@@ -18,6 +18,5 @@ def register_reporters(register):
 
 @hookimpl
 def register_solvers(register):
-    from .layer import solve
-
-    register(Solver("solve", "Every (k, s, p, d) turning one shape into another", solve))
+    register(Solver("solve", "Every (k, s, p, d) turning one shape into another",
+                    "cnnplan.layer:solve"))

@@ -87,7 +87,7 @@ def core_results():
         cnnplan.solve("3x8", "5x4", layer="conv", limit=0),
         Result(title="empty"),
         Result(title="<&>", facts=(("a|b", "x & y"),), notes=("50% \\ done_",)),
-    ] + [r.function.__name__ and Result(title=r.name) for r in host.solvers.records()]
+    ] + [Result(title=r.name, facts=(("provider", r.provider),)) for r in host.solvers.records()]
 
 
 def test_example_html_renders_every_core_result(monkeypatch):
@@ -333,6 +333,23 @@ def test_run_solver_checks_arguments():
         cnnplan.run_solver("solve", **{"in": "3x8", "output": "3x4"})
     with pytest.raises(cnnplan.BadInput, match="missing a required argument: 'output'"):
         cnnplan.run_solver("solve", input="3x8")
+
+
+def test_solver_by_reference_is_imported_on_first_use():
+    host = PluginHost()
+
+    class Plugin:
+        @hookimpl
+        def register_solvers(register):
+            register(Solver("lazy", "a reference", "cnnplan.layer:solve"))
+            register(Solver("broken-ref", "not a reference", "no colon here"))
+
+    host.register(Plugin, "refs")
+    lazy = host.solvers.get("lazy")
+    assert lazy.arguments.startswith("input, output, layer='conv'")
+    assert lazy(input="3x8", output="4x4", fix="k=2,d=1").data["count"] == 1
+    assert host.solvers.names() == ["lazy"]
+    assert "give a callable or 'module:function'" in host.infos["refs"].errors[0]
 
 
 def test_registered_context_manager_leaves_installed_plugins_alone():

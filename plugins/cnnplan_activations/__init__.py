@@ -8,14 +8,12 @@ from cnnplan import Solver, hookimpl
 
 @hookimpl
 def register_solvers(register):
-    from . import solvers
-
     register(Solver("identity-list", "Activation-function identities and their statements",
-                    solvers.identity_list))
+                    "cnnplan_activations.solvers:identity_list"))
     register(Solver("identity-check", "Check an activation-function identity numerically",
-                    solvers.identity_check))
+                    "cnnplan_activations.solvers:identity_check"))
     register(Solver("activation-convert", "Convert a 2-layer network between sigmoid and tanh",
-                    solvers.convert))
+                    "cnnplan_activations.solvers:convert"))
 
 
 @hookimpl

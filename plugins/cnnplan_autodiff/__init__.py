@@ -19,10 +19,8 @@ def _render_dot(result):
 
 @hookimpl
 def register_solvers(register):
-    from .solver import autodiff     # the solver registry is built only when solvers are used
-
     register(Solver("ad", "Forward and reverse automatic-differentiation traces of an "
-                          "expression (three-part notation)", autodiff))
+                          "expression (three-part notation)", "cnnplan_autodiff.solver:autodiff"))
 
 
 @hookimpl

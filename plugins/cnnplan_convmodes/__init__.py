@@ -11,10 +11,8 @@ from cnnplan import Solver, hookimpl
 
 @hookimpl
 def register_solvers(register):
-    from .solver import conv  # imported only when solvers are collected
-
     register(Solver("conv", "Full, same and valid convolution or cross-correlation, step by step",
-                    conv))
+                    "cnnplan_convmodes.solver:conv"))
 
 
 @hookimpl
