@@ -33,27 +33,26 @@ def resolve_bounds(inputs, fixed: dict[str, int], maxima: dict[str, int]) -> dic
     bounds = {}
     defaults = default_bounds(inputs)
     for name in VARIABLES:
-        lo = LOWER[name]
+        lo, hi = LOWER[name], maxima.get(name, defaults[name])
         if name in maxima:
-            hi = maxima[name]
-            if hi < lo:
-                raise BadInput(f"--max {name}={hi} is below {lo}; {name} needs >= {lo}")
-            if hi > MAX_BOUND:
-                raise BadInput(f"--max {name}={hi} is above the limit {MAX_BOUND}")
-        else:
-            hi = defaults[name]
+            _check_value("--max", name, hi)
         if name in fixed:
-            value = fixed[name]
-            if value < lo:
-                raise BadInput(f"--fix {name}={value} is below {lo}; {name} needs >= {lo}")
-            if value > hi:
-                if name in maxima:
-                    raise BadInput(f"--fix {name}={value} is outside --max {name}={hi}")
-                if value > MAX_BOUND:
-                    raise BadInput(f"--fix {name}={value} is above the limit {MAX_BOUND}")
-                hi = value
+            value = _check_value("--fix", name, fixed[name])
+            if value > hi and name in maxima:
+                raise BadInput(f"--fix {name}={value} is outside --max {name}={hi}")
+            hi = max(hi, value)
         bounds[name] = (lo, hi)
     return bounds
+
+
+def _check_value(option: str, name: str, value: int) -> int:
+    """A --max or --fix value within [LOWER, MAX_BOUND]."""
+    if value < LOWER[name]:
+        raise BadInput(f"{option} {name}={value} is below {LOWER[name]}; "
+                       f"{name} needs >= {LOWER[name]}")
+    if value > MAX_BOUND:
+        raise BadInput(f"{option} {name}={value} is above the limit {MAX_BOUND}")
+    return value
 
 
 def _domains(bounds, fixed):
