@@ -11,19 +11,29 @@ __version__ = "0.1.0"
 
 from .errors import BadInput, CnnplanError, NoSolution
 from .hookspecs import hookimpl
-from .layer import solve
-from .network import shapes
-from .planfile import load_plan
-from .planner import plan
 from .registry import Reporter, Solver
 from .result import Result, Table
 
 
-def run_solver(name: str, **kwargs) -> Result:
+def run_solver(name: str, /, **kwargs) -> Result:
     """Call the registered solver `name` (from the core or any plugin) with keyword arguments."""
     from .plugins import get_host
 
-    return get_host().solvers.get(name).function(**kwargs)
+    return get_host().solvers.get(name)(**kwargs)
+
+
+# `cnnplan.shapes` is the function below, not the small module cnnplan/shapes.py: that module is
+# loaded first, so later imports of it (`from cnnplan.shapes import parse_shape`) keep working
+# without rebinding the package attribute.
+from . import shapes as _shapes_module  # noqa: E402,F401
+
+
+def shapes(input=None, layers=(), plan_file=None) -> Result:
+    """Shapes, sizes, weights, params, MACs and receptive fields of a network (`cnnplan shapes`);
+    see `cnnplan.network.shapes`."""
+    from .network import shapes as network_shapes
+
+    return network_shapes(input, layers, plan_file)
 
 
 def render(result: Result, format: str = "table") -> str:
@@ -34,7 +44,20 @@ def render(result: Result, format: str = "table") -> str:
 
 
 def __getattr__(name):
-    """`cnnplan.emit` and `cnnplan.format_option` (for plugin commands) load click lazily."""
+    """Load heavier parts on first use: `solve`, `plan` and `load_plan` (the constraint
+    engine, the planner), and `emit` and `format_option` (click, for plugin commands)."""
+    if name == "solve":
+        from .layer import solve
+
+        return solve
+    if name == "plan":
+        from .planner import plan
+
+        return plan
+    if name == "load_plan":
+        from .planfile import load_plan
+
+        return load_plan
     if name in ("emit", "format_option"):
         from . import cli
 

@@ -10,15 +10,23 @@ import click
 
 from . import __version__
 from .errors import CnnplanError
+from .registry import RegistrationError
 from .result import Result, Table
 
 FORMAT_HELP = "Output format: table, json, csv, markdown, latex, or one a plugin adds."
 
 
 def format_option(default: str = "table"):
-    """The `--format NAME` option every command shares (checked against registered reporters)."""
+    """The `--format NAME` option every command shares, checked against the registered
+    reporters while the command line is parsed (before the command does any work)."""
     return click.option("--format", "fmt", default=default, show_default=True, metavar="NAME",
-                        help=FORMAT_HELP)
+                        help=FORMAT_HELP, callback=_check_format, is_eager=False)
+
+
+def _check_format(ctx, param, value):
+    from .plugins import get_host
+
+    return get_host().reporters.get(value).name
 
 
 def emit(result: Result, fmt: str = "table"):
@@ -58,6 +66,12 @@ class CnnplanGroup(click.Group):
         sys.exit(rv if isinstance(rv, int) else 0)
 
 
+class PluginBroken(CnnplanError):
+    """Running the stand-in command of a plugin that failed (exit 1)."""
+
+    exit_code = 1
+
+
 def _fail(message: str, code: int):
     click.echo(f"Error: {message}", err=True)
     sys.exit(code)
@@ -66,7 +80,11 @@ def _fail(message: str, code: int):
 @click.group(cls=CnnplanGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="cnnplan")
 def cli():
-    """Exact shape arithmetic for convolutional networks."""
+    """Exact shape arithmetic for convolutional networks.
+
+    Plugins add commands and formats; `cnnplan plugins` lists them. Set CNNPLAN_LOAD_PLUGINS
+    (comma-separated names; empty for none) to load only some.
+    """
 
 
 @cli.command()
@@ -211,24 +229,110 @@ def plugins(show_all, fmt):
     """List the loaded plugins: name, version and the hooks they implement."""
     from .plugins import get_host
 
-    infos = [i for i in get_host().infos.values() if show_all or not i.default]
-    rows = tuple((i.name, i.version, ", ".join(i.hooks), i.error or "ok") for i in infos)
+    host = get_host()
+    host.check()  # run the registration hooks, so a failing one shows in the status
+    infos = [i for i in host.infos.values() if show_all or not i.default]
+    rows = tuple((i.name, i.version, ", ".join(i.hooks), "; ".join(i.errors) or "ok")
+                 for i in infos)
     emit(Result(
         title=f"{len(infos)} plugin{'s' if len(infos) != 1 else ''} loaded",
         tables=(Table(("name", "version", "hooks", "status"), rows),) if rows else (),
-        data=[{"name": i.name, "version": i.version, "hooks": i.hooks} for i in infos],
+        data=[{"name": i.name, "version": i.version, "hooks": i.hooks, "errors": i.errors}
+              for i in infos],
     ), fmt)
 
 
-def build_cli() -> click.Group:
-    """The command group with every plugin's commands added."""
+@cli.command()
+@format_option()
+def formats(fmt):
+    """List the output formats (reporters) and who provides them."""
     from .plugins import get_host
 
+    _list_records(get_host().reporters.records(), "format", fmt)
+
+
+@cli.command()
+@format_option()
+def solvers(fmt):
+    """List the solvers callable from Python (cnnplan.run_solver) and who provides them."""
+    from .plugins import get_host
+
+    _list_records(get_host().solvers.records(), "solver", fmt, arguments=True)
+
+
+def _list_records(records, kind: str, fmt: str, arguments: bool = False):
+    columns = ("name", "description", "provider") + (("arguments",) if arguments else ())
+    rows = [{c: getattr(r, c) for c in columns} for r in records]
+    emit(Result(
+        title=f"{len(records)} {kind}{'s' if len(records) != 1 else ''}",
+        tables=(Table(columns, tuple(tuple(row.values()) for row in rows)),),
+        data=rows,
+    ), fmt)
+
+
+CORE_COMMANDS = dict(cli.commands)
+
+
+def build_cli() -> click.Group:
+    """A fresh command group: the core's commands plus every plugin's, isolated.
+
+    A plugin whose register_commands raises, that replaces a command someone else provides, or
+    that failed to load shows as a broken command that explains itself when run.
+    """
+    from .plugins import get_host, strict
+
     host = get_host()
-    host.call_each("register_commands", lambda provider: {"cli": cli})
-    return cli
+    if strict():
+        host.check()
+    group = CnnplanGroup(name="cnnplan", callback=cli.callback, params=cli.params,
+                         help=cli.help, context_settings=cli.context_settings,
+                         commands=dict(CORE_COMMANDS))
+    owner = {name: "cnnplan" for name in group.commands}
+    for provider, function in host.implementations("register_commands"):
+        before = dict(group.commands)
+        try:
+            function(cli=group)
+        except Exception as exc:
+            group.commands = before
+            host.failed(provider, "register_commands failed", exc)
+            _add_broken(group, provider, host.infos[provider].errors[-1])
+            continue
+        for name, command in list(group.commands.items()):
+            if name in before and before[name] is not command:
+                group.commands[name] = before[name]
+                host.failed(provider, "register_commands", RegistrationError(
+                    f"command name {name!r} is registered by both {owner[name]} and {provider}"))
+            elif name not in before:
+                owner[name] = provider
+    for info in host.infos.values():
+        if not info.loaded:
+            _add_broken(group, info.name, info.errors[-1] if info.errors else "failed to load")
+    return group
+
+
+def _add_broken(group: click.Group, name: str, error: str):
+    """A stand-in command for a plugin that could not load (click-plugins' idea)."""
+    if name in group.commands:
+        return
+
+    def explain(args):
+        raise PluginBroken(f"plugin {name!r} is broken: {error}. Fix or uninstall it, or run "
+                           f"with CNNPLAN_LOAD_PLUGINS set to the plugins you want")
+
+    group.add_command(click.Command(
+        name, callback=explain, help=f"[broken plugin] {error}", short_help="[broken plugin] "
+        "run it to see why", context_settings={"ignore_unknown_options": True},
+        params=[click.Argument(["args"], nargs=-1, type=click.UNPROCESSED)],
+    ))
 
 
 def main(argv=None):
     """Console-script entry point."""
-    build_cli().main(args=argv)
+    try:
+        group = build_cli()
+    except Exception as exc:  # only with CNNPLAN_STRICT_PLUGINS=1
+        if os.environ.get("CNNPLAN_DEBUG"):
+            raise
+        _fail(f"a plugin failed with CNNPLAN_STRICT_PLUGINS set: {type(exc).__name__}: {exc} "
+              "(CNNPLAN_DEBUG=1 shows the traceback)", 1)
+    group.main(args=argv)

@@ -26,11 +26,9 @@ def _render_torch(result):
 
 @hookimpl
 def register_solvers(register):
-    from .layer import solve
-    from .network import shapes
-    from .planner import plan
-
-    register(Solver("solve", "Every (k, s, p, d) turning one shape into another", solve))
-    register(Solver("shapes", "Shapes, params, MACs and receptive fields of a network", shapes))
+    register(Solver("solve", "Every (k, s, p, d) turning one shape into another",
+                    "cnnplan.layer:solve"))
+    register(Solver("shapes", "Shapes, params, MACs and receptive fields of a network",
+                    "cnnplan.network:shapes"))
     register(Solver("plan", "Every chain of configurations meeting a plan's targets, counted "
-                            "and ranked", plan))
+                            "and ranked", "cnnplan.planner:plan"))

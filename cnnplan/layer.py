@@ -11,21 +11,15 @@ from .options import format_ranges, parse_assignments
 from .result import Result, Table
 from .search import VARIABLES, Geometry, solutions
 from .shapes import format_shape, parse_shape
-from .where import compile_condition
 
 LAYERS = ("conv", "pool")
 LOWER = {"k": 1, "s": 1, "p": 0, "d": 1}
 MAX_BOUND = 10_000          # largest --max accepted for any variable
 DEFAULT_CAP = 256           # default bounds follow the input size, up to this
 MAX_OUTER = 2_000_000       # (d, p) pairs the search may visit
-MAX_SOLUTIONS = 1_000_000   # solutions it may list
+MAX_SOLUTIONS = 250_000     # solutions it may enumerate
 NEAREST_SECONDS = 2.0
-SORTS = {
-    "simple": lambda r: (r["d"], r["p"], r["k"], r["s"]),
-    "weights": lambda r: (r["weights"], r["d"], r["p"], r["k"], r["s"]),
-    "params": lambda r: (r["params"], r["d"], r["p"], r["k"], r["s"]),
-    "macs": lambda r: (r["macs"], r["d"], r["p"], r["k"], r["s"]),
-}
+SORTS = ("simple", "weights", "params", "macs")  # simple: d, then p, k, s ascending
 
 
 def default_bounds(inputs: tuple[int, ...]) -> dict[str, int]:
@@ -39,27 +33,26 @@ def resolve_bounds(inputs, fixed: dict[str, int], maxima: dict[str, int]) -> dic
     bounds = {}
     defaults = default_bounds(inputs)
     for name in VARIABLES:
-        lo = LOWER[name]
+        lo, hi = LOWER[name], maxima.get(name, defaults[name])
         if name in maxima:
-            hi = maxima[name]
-            if hi < lo:
-                raise BadInput(f"--max {name}={hi} is below {lo}; {name} needs >= {lo}")
-            if hi > MAX_BOUND:
-                raise BadInput(f"--max {name}={hi} is above the limit {MAX_BOUND}")
-        else:
-            hi = defaults[name]
+            _check_value("--max", name, hi)
         if name in fixed:
-            value = fixed[name]
-            if value < lo:
-                raise BadInput(f"--fix {name}={value} is below {lo}; {name} needs >= {lo}")
-            if value > hi:
-                if name in maxima:
-                    raise BadInput(f"--fix {name}={value} is outside --max {name}={hi}")
-                if value > MAX_BOUND:
-                    raise BadInput(f"--fix {name}={value} is above the limit {MAX_BOUND}")
-                hi = value
+            value = _check_value("--fix", name, fixed[name])
+            if value > hi and name in maxima:
+                raise BadInput(f"--fix {name}={value} is outside --max {name}={hi}")
+            hi = max(hi, value)
         bounds[name] = (lo, hi)
     return bounds
+
+
+def _check_value(option: str, name: str, value: int) -> int:
+    """A --max or --fix value within [LOWER, MAX_BOUND]."""
+    if value < LOWER[name]:
+        raise BadInput(f"{option} {name}={value} is below {LOWER[name]}; "
+                       f"{name} needs >= {LOWER[name]}")
+    if value > MAX_BOUND:
+        raise BadInput(f"{option} {name}={value} is above the limit {MAX_BOUND}")
+    return value
 
 
 def make_domains(bounds, fixed) -> dict[str, list[int]]:
@@ -97,7 +90,7 @@ def solve(input, output, layer: str = "conv", fix=None, max=None, mode: str = "e
         )
     fixed = parse_assignments(fix, VARIABLES, "--fix")
     maxima = parse_assignments(max, VARIABLES, "--max")
-    conditions = [compile_condition(text, VARIABLES) for text in _as_list(where)]
+    conditions = _conditions(where)
     for condition in conditions:
         if not condition.names:
             raise BadInput(f"--where {condition.text!r} mentions none of {', '.join(VARIABLES)}")
@@ -106,18 +99,31 @@ def solve(input, output, layer: str = "conv", fix=None, max=None, mode: str = "e
     _check_work(domains)
 
     geometry = Geometry(layer, mode, shape_in[1:], shape_out[1:])
-    rows = _rows(geometry, shape_in, shape_out, domains, conditions)
-    rows.sort(key=SORTS[sort])
-    shown = rows if limit is None else rows[:limit]
-    nearest = [] if rows else nearest_outputs(geometry, shape_in, shape_out, domains, conditions)
-    return _result(layer, mode, shape_in, shape_out, bounds, fixed, conditions, sort, rows,
-                   shown, nearest, explain)
+    configs = _configurations(geometry, domains, conditions)
+
+    def costs(k):
+        return layer_costs(layer, shape_in, shape_out, k)
+
+    def simple(c):
+        return c[3], c[2], c[0], c[1]
+
+    configs.sort(key=simple if sort == "simple" else lambda c: (costs(c[0])[sort], *simple(c)))
+    shown = [{"k": k, "s": s_, "p": p, "d": d, "output": list(shape_out), **costs(k)}
+             for k, s_, p, d in (configs if limit is None else configs[:limit])]
+    nearest = [] if configs else nearest_outputs(geometry, shape_in, shape_out, domains,
+                                                 conditions)
+    return _result(layer, mode, shape_in, shape_out, bounds, fixed, conditions, sort,
+                   len(configs), shown, nearest, explain)
 
 
-def _as_list(value):
-    if value is None:
+def _conditions(where) -> list:
+    """Compile --where texts (the parser is imported only when there are some)."""
+    texts = [where] if isinstance(where, str) else list(where or ())
+    if not texts:
         return []
-    return [value] if isinstance(value, str) else list(value)
+    from .where import compile_condition
+
+    return [compile_condition(text, VARIABLES) for text in texts]
 
 
 def _check_work(domains):
@@ -129,23 +135,24 @@ def _check_work(domains):
         )
 
 
-def _rows(geometry, shape_in, shape_out, domains, conditions) -> list[dict]:
-    rows = []
-    n_axes = len(shape_in) - 1
-    for k, s, p, d in solutions(geometry, domains, conditions):
-        if len(rows) >= MAX_SOLUTIONS:
-            raise BadInput(
-                f"more than {MAX_SOLUTIONS:,} solutions; narrow the search with --fix, --max or --where"
-            )
-        if geometry.layer == "conv":
-            weights = conv_weights(k, n_axes, shape_in[0], shape_out[0])
-            params = weights + shape_out[0]
-            macs = conv_macs(shape_out, shape_in[0], k)
-        else:
-            weights = params = macs = 0
-        rows.append({"k": k, "s": s, "p": p, "d": d, "output": list(shape_out),
-                     "weights": weights, "params": params, "macs": macs})
-    return rows
+def _configurations(geometry, domains, conditions) -> list[tuple]:
+    """All solutions as (k, s, p, d), refusing more than MAX_SOLUTIONS."""
+    configs = []
+    for config in solutions(geometry, domains, conditions):
+        if len(configs) >= MAX_SOLUTIONS:
+            raise BadInput(f"more than {MAX_SOLUTIONS:,} solutions; narrow the search with "
+                           "--fix, --max or --where")
+        configs.append(config)
+    return configs
+
+
+def layer_costs(layer, shape_in, shape_out, k) -> dict:
+    """Weights (no bias), params (with bias) and MACs of one layer with kernel k."""
+    if layer != "conv":
+        return {"weights": 0, "params": 0, "macs": 0}
+    weights = conv_weights(k, len(shape_in) - 1, shape_in[0], shape_out[0])
+    return {"weights": weights, "params": weights + shape_out[0],
+            "macs": conv_macs(shape_out, shape_in[0], k)}
 
 
 def count(geometry, domains, conditions) -> int:
@@ -239,10 +246,9 @@ def _explain(geometry, row) -> str:
     return "; ".join(parts)
 
 
-def _result(layer, mode, shape_in, shape_out, bounds, fixed, conditions, sort, rows, shown,
+def _result(layer, mode, shape_in, shape_out, bounds, fixed, conditions, sort, n, shown,
             nearest, explain) -> Result:
     geometry = Geometry(layer, mode, shape_in[1:], shape_out[1:])
-    n = len(rows)
     what = "convolution" if layer == "conv" else "max pooling"
     title = (f"{what} {format_shape(shape_in)} -> {format_shape(shape_out)}: "
              f"{n} solution{'s' if n != 1 else ''}")
@@ -269,20 +275,20 @@ def _result(layer, mode, shape_in, shape_out, bounds, fixed, conditions, sort, r
     if explain:
         columns.append("check: o = (i + 2p - k')/s + 1, k' = d(k-1)+1")
     notes = []
-    if layer == "conv" and rows:
+    if layer == "conv" and n:
         notes.append(f"weights exclude biases; params add {shape_out[0]} biases")
-    if not rows:
+    if not n:
         notes += _no_solution_notes(geometry, shape_out, nearest, bounds, fixed, conditions)
     data = {
         "layer": layer, "mode": mode, "input": list(shape_in), "output": list(shape_out),
         "bounds": {name: list(b) for name, b in bounds.items()}, "count": n,
         "solutions": shown,
     }
-    if not rows:
+    if not n:
         data["nearest"] = nearest
     return Result(title=title, facts=tuple(facts),
-                  tables=(Table(tuple(columns), tuple(table_rows)),) if rows else (),
-                  notes=tuple(notes), data=data, exit_code=0 if rows else 1)
+                  tables=(Table(tuple(columns), tuple(table_rows)),) if n else (),
+                  notes=tuple(notes), data=data, exit_code=0 if n else 1)
 
 
 def _no_solution_notes(geometry, shape_out, nearest, bounds, fixed, conditions) -> list[str]:

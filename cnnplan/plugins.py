@@ -1,15 +1,16 @@
 """The plugin manager: entry points of group `cnnplan`, loaded one at a time, in isolation.
 
-A plugin that fails to import, or whose hook raises, is reported once on stderr and skipped;
-CNNPLAN_STRICT_PLUGINS=1 re-raises instead. CNNPLAN_LOAD_PLUGINS=a,b loads only those
-plugins (entry-point or distribution names; empty loads none). The core's own defaults are
-registered last, through the same hooks.
+A plugin that fails to import, or whose hook raises, is reported once on stderr (with its
+distribution) and skipped; CNNPLAN_STRICT_PLUGINS=1 re-raises instead. CNNPLAN_LOAD_PLUGINS=a,b
+loads only those plugins (entry-point or distribution names; empty loads none). The core's own
+default plugins are registered last, through the same hooks.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -24,28 +25,39 @@ DEFAULT_PLUGINS = ("cnnplan.default_plugin",)
 
 @dataclass
 class PluginInfo:
-    """One loaded (or failed) plugin: its name, distribution, version and hooks."""
+    """One plugin: its name, distribution, version, hooks, and what went wrong with it."""
 
     name: str
     distribution: str = ""
     version: str = ""
     hooks: list[str] = field(default_factory=list)
     default: bool = False
-    error: str = ""
+    errors: list[str] = field(default_factory=list)
+    loaded: bool = True
+
+    @property
+    def label(self) -> str:
+        """'name (distribution version)' for messages."""
+        dist = " ".join(filter(None, (self.distribution, self.version)))
+        return f"{self.name} ({dist})" if dist else self.name
 
 
 def strict() -> bool:
+    """CNNPLAN_STRICT_PLUGINS=1: a plugin failure is raised, not reported and skipped."""
     return os.environ.get("CNNPLAN_STRICT_PLUGINS", "") not in ("", "0")
 
 
 def _wanted() -> set[str] | None:
+    from .entrypoints import normalize
+
     value = os.environ.get("CNNPLAN_LOAD_PLUGINS")
     if value is None:
         return None
-    return {part.strip() for part in value.split(",") if part.strip()}
+    return {normalize(part.strip()) for part in value.split(",") if part.strip()}
 
 
 def warn(message: str):
+    """A message for the user on stderr."""
     print(f"cnnplan: {message}", file=sys.stderr)
 
 
@@ -59,97 +71,125 @@ class PluginHost:
         self._solvers: Registry | None = None
         self._reporters: Registry | None = None
 
-    def load_entry_points(self):
+    def load_entry_points(self, paths=None):
         """Import and register each entry point of group `cnnplan`, isolating failures."""
-        from importlib.metadata import entry_points
+        from .entrypoints import entry_points, normalize
 
         wanted = _wanted()
-        for ep in entry_points(group=ENTRY_POINT_GROUP):
-            dist = ep.dist.name if ep.dist else ""
-            if wanted is not None and ep.name not in wanted and dist not in wanted:
+        matched: set[str] = set()
+        for ep in entry_points(ENTRY_POINT_GROUP, paths):
+            names = {normalize(ep.name), normalize(ep.distribution)}
+            if wanted is not None and not names & wanted:
                 continue
+            matched |= names
             if ep.name in self.infos or self.pm.has_plugin(ep.name):
                 continue
-            info = PluginInfo(ep.name, dist, ep.dist.version if ep.dist else "")
+            info = PluginInfo(ep.name, ep.distribution, ep.version)
             self.infos[ep.name] = info
             try:
                 self.pm.register(ep.load(), name=ep.name)
             except Exception as exc:  # a broken plugin must not take the CLI down
-                info.error = f"{type(exc).__name__}: {exc}"
-                self._fail(f"plugin {ep.name} ({dist or 'unknown distribution'}) failed to load: "
-                           f"{info.error}", exc)
-        self._refresh_hooks()
+                info.loaded = False
+                self.failed(ep.name, "failed to load", exc)
+        for name in sorted((wanted or set()) - matched):
+            warn(f"CNNPLAN_LOAD_PLUGINS names {name!r}, but no installed plugin is called that")
+        self._changed()
 
     def load_defaults(self):
         """Register the core's own default plugins (reporters, solvers)."""
         import importlib
 
+        from . import __version__
+
         for module_name in DEFAULT_PLUGINS:
             if not self.pm.has_plugin(module_name):
                 self.pm.register(importlib.import_module(module_name), name=module_name)
-                self.infos[module_name] = PluginInfo(module_name, "cnnplan", _version(), default=True)
-        self._refresh_hooks()
+                self.infos[module_name] = PluginInfo(module_name, "cnnplan", __version__,
+                                                     default=True)
+        self._changed()
 
     def register(self, plugin, name: str):
-        """Register a plugin object directly (tests and embedding applications)."""
+        """Register a plugin object (a module or class with hookimpls) directly, e.g. in tests."""
         self.pm.register(plugin, name=name)
         self.infos[name] = PluginInfo(name)
-        self._refresh_hooks()
+        self._changed()
 
     def unregister(self, name: str):
+        """Remove a plugin registered with `register`."""
         self.pm.unregister(name=name)
         self.infos.pop(name, None)
-        self._refresh_hooks()
+        self._changed()
 
-    def _refresh_hooks(self):
+    @contextmanager
+    def registered(self, plugin, name: str):
+        """Within the block, `plugin` is registered (unless it is already, e.g. installed)."""
+        if self.pm.is_registered(plugin):
+            yield self
+            return
+        self.register(plugin, name)
+        try:
+            yield self
+        finally:
+            self.unregister(name)
+
+    def check(self):
+        """Run every registration hook now, so failures surface (used in strict mode)."""
+        return self.solvers, self.reporters
+
+    def _changed(self):
         for name, info in self.infos.items():
             plugin = self.pm.get_plugin(name)
             if plugin is not None:
                 info.hooks = sorted(h.name for h in self.pm.get_hookcallers(plugin) or [])
         self._solvers = self._reporters = None
 
-    def _fail(self, message: str, exc: BaseException):
+    def failed(self, provider: str, what: str, exc: BaseException):
+        """Report a plugin's failure once on stderr (or raise it when strict)."""
         if strict():
             raise exc
-        warn(message)
+        info = self.infos.setdefault(provider, PluginInfo(provider))
+        message = f"{what}: {type(exc).__name__}: {exc}" if not isinstance(
+            exc, RegistrationError) else str(exc)
+        info.errors.append(message)
+        warn(f"plugin {info.label} {message}; skipped")
 
-    def call_each(self, hook_name: str, args_for):
-        """Call every implementation of a hook on its own, so a failure skips only its plugin.
-
-        `args_for(provider_name)` gives the keyword arguments for that plugin's implementation.
-        """
-        caller = getattr(self.pm.hook, hook_name)
-        for impl in reversed(caller.get_hookimpls()):
-            args = args_for(impl.plugin_name)
-            try:
-                impl.function(**{name: args[name] for name in impl.argnames})
-            except Exception as exc:
-                self._fail(f"plugin {impl.plugin_name}: {hook_name} failed: "
-                           f"{type(exc).__name__}: {exc}", exc)
+    def implementations(self, hook_name: str):
+        """(plugin name, function) for each implementation of a hook: the core's defaults
+        first (so their names are theirs), then plugins in the order they were loaded."""
+        impls = getattr(self.pm.hook, hook_name).get_hookimpls()
+        return sorted(((i.plugin_name, i.function) for i in impls),
+                      key=lambda pair: pair[0] not in DEFAULT_PLUGINS)
 
     def _collect(self, hook_name: str, kind: str, record_type) -> Registry:
+        """Call each implementation on its own: one that raises registers nothing."""
         registry = Registry(kind, record_type)
-        self.call_each(hook_name, lambda provider: {
-            "register": lambda record: registry.add(record, provider)})
+        for provider, function in self.implementations(hook_name):
+            staged: list = []
+            try:
+                function(register=staged.append)
+            except Exception as exc:
+                self.failed(provider, f"{hook_name} failed", exc)
+                continue
+            for record in staged:
+                try:
+                    registry.add(record, provider)
+                except RegistrationError as exc:
+                    self.failed(provider, hook_name, exc)
         return registry
 
     @property
     def solvers(self) -> Registry:
+        """Every registered Solver, by name."""
         if self._solvers is None:
             self._solvers = self._collect("register_solvers", "solver", Solver)
         return self._solvers
 
     @property
     def reporters(self) -> Registry:
+        """Every registered Reporter (output format), by name."""
         if self._reporters is None:
             self._reporters = self._collect("register_reporters", "format", Reporter)
         return self._reporters
-
-
-def _version() -> str:
-    from . import __version__
-
-    return __version__
 
 
 @lru_cache(maxsize=1)
@@ -161,4 +201,4 @@ def get_host() -> PluginHost:
     return host
 
 
-__all__ = ["PluginHost", "PluginInfo", "RegistrationError", "get_host"]
+__all__ = ["PluginHost", "PluginInfo", "RegistrationError", "get_host", "strict", "warn"]

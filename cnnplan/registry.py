@@ -10,16 +10,56 @@ from .errors import BadInput
 from .result import Result
 
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
+_REF_RE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 
 
 @dataclass(frozen=True)
 class Solver:
-    """A named function that answers a question with a Result (keyword arguments only)."""
+    """A named function that answers a question with a Result (keyword arguments only).
+
+    `function` is the callable, or a 'package.module:function' reference that is imported only
+    when the solver is first used (so registering it costs nothing at start-up).
+    """
 
     name: str
     description: str
-    function: Callable[..., Result]
+    function: Callable[..., Result] | str
     provider: str = ""
+
+    def resolve(self) -> Callable[..., Result]:
+        """The callable behind `function` (importing it if it is a reference)."""
+        if callable(self.function):
+            return self.function
+        import importlib
+
+        module, _, attr = self.function.partition(":")
+        return getattr(importlib.import_module(module), attr)
+
+    @property
+    def arguments(self) -> str:
+        """The function's parameters, e.g. "input, output, layer='conv'"."""
+        import inspect
+
+        return ", ".join(
+            p.name if p.default is p.empty else f"{p.name}={p.default!r}"
+            for p in inspect.signature(self.resolve()).parameters.values()
+        )
+
+    def __call__(self, **kwargs) -> Result:
+        """Call the solver; arguments it does not take are BadInput, not a TypeError."""
+        import inspect
+
+        function = self.resolve()
+        signature = inspect.signature(function)
+        takes_any = any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values())
+        unknown = sorted(set(kwargs) - set(signature.parameters))
+        try:
+            if unknown and not takes_any:
+                raise TypeError(f"no argument {', '.join(map(repr, unknown))}")
+            signature.bind(**kwargs)
+        except TypeError as exc:
+            raise BadInput(f"solver {self.name!r}: {exc}; it takes ({self.arguments})") from None
+        return function(**kwargs)
 
 
 @dataclass(frozen=True)
@@ -50,6 +90,10 @@ class Registry:
             raise RegistrationError(
                 f"{provider} registered {record!r}, not a cnnplan.{self.record_type.__name__}"
             )
+        target = getattr(record, "function", getattr(record, "render", None))
+        if not callable(target) and not (isinstance(target, str) and _REF_RE.match(target)):
+            raise RegistrationError(f"{provider} registered {self.kind} {record.name!r} with "
+                                    f"{target!r}: give a callable or 'module:function'")
         if not isinstance(record.name, str) or not _NAME_RE.match(record.name):
             raise RegistrationError(
                 f"{provider} registered {self.kind} name {record.name!r}; names are lowercase "

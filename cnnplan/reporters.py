@@ -6,7 +6,6 @@ They are registered through the same `register_reporters` hook as any plugin's (
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from .result import Result, Table
@@ -43,18 +42,30 @@ def render_table(result: Result) -> str:
     return "\n".join(lines)
 
 
+def _width(text: str) -> int:
+    """Columns `text` takes on a terminal: combining marks (the dot of v\u0307) take none."""
+    import unicodedata
+
+    return sum(1 for ch in text if not unicodedata.combining(ch))
+
+
+def _pad(text: str, width: int, right: bool) -> str:
+    fill = " " * (width - _width(text))
+    return fill + text if right else text + fill
+
+
 def _aligned(table: Table) -> list[str]:
     cells = [[format_value(v) for v in row] for row in table.rows]
-    widths = [len(c) for c in table.columns]
+    widths = [_width(c) for c in table.columns]
     for row in cells:
-        widths = [max(w, len(c)) for w, c in zip(widths, row)]
+        widths = [max(w, _width(c)) for w, c in zip(widths, row)]
     numeric = [
         all(_is_number(row[j]) or row[j] is None for row in table.rows) and bool(table.rows)
         for j in range(len(table.columns))
     ]
 
     def line(row):
-        parts = [c.rjust(w) if num else c.ljust(w) for c, w, num in zip(row, widths, numeric)]
+        parts = [_pad(c, w, num) for c, w, num in zip(row, widths, numeric)]
         return "  ".join(parts).rstrip()
 
     out = [line(list(table.columns)), "  ".join("-" * w for w in widths)]
@@ -64,7 +75,7 @@ def _aligned(table: Table) -> list[str]:
 
 def render_json(result: Result) -> str:
     """The result's machine document (`Result.data`), or its parts when it has none."""
-    doc = result.data or {
+    doc = result.data if result.data is not None else {
         "title": result.title,
         "facts": {label: value for label, value in result.facts},
         "tables": [
@@ -78,6 +89,8 @@ def render_json(result: Result) -> str:
 
 def to_json(value, indent: str = "") -> str:
     """JSON with two-space indents, but lists of plain values kept on one line."""
+    import json
+
     inner = indent + "  "
     if isinstance(value, dict) and value:
         items = [f"{inner}{json.dumps(str(k), ensure_ascii=False)}: {to_json(v, inner)}"
@@ -111,7 +124,7 @@ def _md_cell(value: Any) -> str:
 def render_markdown(result: Result) -> str:
     """GitHub-flavoured markdown: a heading, facts as a list, tables as pipe tables, notes."""
     lines = [f"### {result.title}", ""] if result.title else []
-    lines += [f"- **{label}**: {_md_cell(value)}" for label, value in result.facts]
+    lines += [f"- **{_md_cell(label)}**: {_md_cell(value)}" for label, value in result.facts]
     for table in result.tables:
         lines.append("")
         if table.title:
@@ -135,12 +148,16 @@ def _numeric_column(table: Table, j: int) -> bool:
 _LATEX_SPECIAL = {
     "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
     "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+    "`": r"\textasciigrave{}",
 }
 
 
 def latex_escape(text: str) -> str:
-    """Escape LaTeX's special characters in plain text."""
-    return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in text)
+    """Escape LaTeX's special characters in plain text ('--' stays two hyphens, not a dash)."""
+    escaped = "".join(_LATEX_SPECIAL.get(ch, ch) for ch in text)
+    while "--" in escaped:
+        escaped = escaped.replace("--", "-{}-")
+    return escaped
 
 
 def latex_cell(value: Any) -> str:
@@ -162,8 +179,8 @@ def render_latex(result: Result) -> str:
         lines.append(r"\end{description}")
     for table in result.tables:
         align = "".join("r" if _numeric_column(table, j) else "l" for j in range(len(table.columns)))
-        lines.append(r"\begin{table}[h]" if table.title else "")
-        lines.append(r"\centering")
+        if table.title:
+            lines += [r"\begin{table}[h]", r"\centering"]
         lines.append(rf"\begin{{tabular}}{{{align}}}")
         lines.append(r"\toprule")
         lines.append(" & ".join(latex_cell(c) for c in table.columns) + r" \\")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -28,7 +28,7 @@ class Result:
     facts: tuple[tuple[str, Any], ...] = ()
     tables: tuple[Table, ...] = ()
     notes: tuple[str, ...] = ()
-    data: Any = field(default_factory=dict)
+    data: Any = None
     exit_code: int = 0
 
     def fact(self, label: str, default=None):

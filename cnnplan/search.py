@@ -55,6 +55,20 @@ class Geometry:
             hi = hi_axis if hi is None else min(hi, hi_axis)
         return lo, hi
 
+    def padding_range(self, d: int, k_lo: int, k_hi: int, s_hi: int) -> tuple[int, int]:
+        """Inclusive (lo, hi) of paddings that can still work for d, kernels in [k_lo, k_hi] and
+        strides up to s_hi (may be empty)."""
+        if d > 1:
+            k_lo = max(k_lo, 2)
+        span_lo, span_hi = d * (k_lo - 1) + 1, d * (k_hi - 1) + 1
+        lo, hi = 0, max_padding(k_hi, d, self.layer)
+        for i, o in zip(self.inputs, self.outputs):
+            # i + 2p - k' must lie in [o-1, s(o-1)] (exact) or [s(o-1), s*o - 1] (floor)
+            lo = max(lo, -(-(o - 1 - i + span_lo) // 2))
+            top = s_hi * (o - 1) if self.mode == "exact" else s_hi * o - 1
+            hi = min(hi, (top - i + span_hi) // 2)
+        return lo, hi
+
     def stride_range(self, k: int, p: int, d: int) -> tuple[int, int | None] | None:
         """Strides that give every axis its output, as an inclusive range (hi None: unbounded)."""
         lo, hi = 1, None
@@ -112,15 +126,21 @@ class ShapeSolver(constraint.Solver):
         def ok(level, assignment):
             return all(c(variables, domains, assignment) for c, variables in checks[level])
 
+        if not all(dom.values()):
+            return
+        k_min, k_max, s_max = dom["k"][0], dom["k"][-1], dom["s"][-1]
         assignment: dict[str, int] = {}
         for d in dom["d"]:
+            p_lo, p_hi = geometry.padding_range(d, k_min, k_max, s_max)
+            if p_lo > dom["p"][-1] and (d > 1 or k_min > 1):
+                break  # p_lo only grows with d
             assignment["d"] = d
-            if not ok(0, assignment):
+            if p_hi < p_lo or not ok(0, assignment):
                 continue
-            for p in dom["p"]:
+            for p in _in_domain(dom["p"], p_lo, p_hi):
                 assignment["p"] = p
                 k_lo, k_hi = geometry.kernel_range(p, d)
-                if not dom["k"] or k_lo > dom["k"][-1]:
+                if k_lo > k_max:
                     break  # k_lo only grows with p
                 if k_hi < k_lo or not ok(1, assignment):
                     continue

@@ -10,7 +10,6 @@ from __future__ import annotations
 import ast
 import operator
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import Callable
 
 from .errors import BadInput
@@ -25,7 +24,7 @@ _BINARY = {
     ast.Mult: operator.mul,
     ast.FloorDiv: operator.floordiv,
     ast.Mod: operator.mod,
-    ast.Div: lambda a, b: Fraction(a) / Fraction(b),
+    ast.Div: lambda a, b: _fraction(a) / _fraction(b),
     ast.Pow: None,  # bounded, see _power
 }
 _COMPARE = {
@@ -36,6 +35,12 @@ _COMPARE = {
     ast.Gt: operator.gt,
     ast.GtE: operator.ge,
 }
+
+
+def _fraction(value):
+    from fractions import Fraction  # exact division; imported only when a constraint uses '/'
+
+    return Fraction(value)
 
 
 class _Undefined(ArithmeticError):
@@ -80,16 +85,16 @@ def compile_condition(text: str, allowed: tuple[str, ...], what: str = "--where"
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
         col = f" at column {exc.offset}" if exc.offset else ""
-        raise BadInput(f"{what} {text!r} is not an expression{col}: {exc.msg}") from None
+        raise BadInput(f"{what} {_quote(text)} is not an expression{col}: {exc.msg}") from None
     except (RecursionError, MemoryError, ValueError):
-        raise BadInput(f"{what} {text!r} is nested too deeply") from None
+        raise BadInput(f"{what} {_quote(text)} is nested too deeply") from None
     names: set[str] = set()
     body = tree.body
     if not isinstance(body, (ast.Compare, ast.BoolOp)) and not (
         isinstance(body, ast.UnaryOp) and isinstance(body.op, ast.Not)
     ):
         raise BadInput(
-            f"{what} {text!r} is not a constraint; compare something, e.g. 'k % 2 == 1' or 's == k'"
+            f"{what} {_quote(text)} is not a constraint; compare something, e.g. 'k % 2 == 1' or 's == k'"
         )
     test = _build(body, allowed, names, text, what, 0)
     return Condition(text=text, names=frozenset(names), test=test)
@@ -97,7 +102,7 @@ def compile_condition(text: str, allowed: tuple[str, ...], what: str = "--where"
 
 def _build(node, allowed, names, text, what, depth):
     if depth > MAX_DEPTH:
-        raise BadInput(f"{what} {text!r} is nested too deeply (limit {MAX_DEPTH})")
+        raise BadInput(f"{what} {_quote(text)} is nested too deeply (limit {MAX_DEPTH})")
 
     def sub(child):
         return _build(child, allowed, names, text, what, depth + 1)
@@ -108,7 +113,7 @@ def _build(node, allowed, names, text, what, depth):
     if isinstance(node, ast.Name):
         if node.id not in allowed:
             raise BadInput(
-                f"{what} {text!r} uses unknown name {node.id!r}; choose from {', '.join(allowed)}"
+                f"{what} {_quote(text)} uses unknown name {node.id!r}; choose from {', '.join(allowed)}"
             )
         name = node.id
         names.add(name)
@@ -144,9 +149,14 @@ def _build(node, allowed, names, text, what, depth):
 
         return compare
     raise BadInput(
-        f"{what} {text!r}: {_describe(node)} is not allowed; use whole numbers, the names "
+        f"{what} {_quote(text)}: {_describe(node)} is not allowed; use whole numbers, the names "
         f"{', '.join(allowed)}, + - * / // % **, comparisons, and/or/not"
     )
+
+
+def _quote(text: str) -> str:
+    """The user's text for a message, shortened when long."""
+    return repr(text if len(text) <= 60 else text[:57] + "...")
 
 
 def _describe(node) -> str:

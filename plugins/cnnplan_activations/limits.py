@@ -1,0 +1,42 @@
+"""Defaults and bounds shared by the commands and the solvers (no numpy here)."""
+
+from __future__ import annotations
+
+import operator
+
+from cnnplan import BadInput
+
+DEFAULT_SAMPLES = 1000
+MAX_SAMPLES = 100_000       # random samples per identity / inputs per conversion check
+MAX_SEED = 2**32 - 1
+ACTIVATIONS = ("sigmoid", "tanh")
+
+
+def _whole(value, option: str, low: int, high: int) -> int:
+    if isinstance(value, bool):
+        raise BadInput(f"{option} must be a whole number, not {value!r}")
+    try:
+        number = operator.index(value)
+    except TypeError:
+        raise BadInput(f"{option} must be a whole number, not {value!r}") from None
+    if not low <= number <= high:
+        raise BadInput(f"{option} must be between {low} and {high} (got {number})")
+    return number
+
+
+def check_samples(samples) -> int:
+    """`samples` as an int in 1..MAX_SAMPLES, or BadInput."""
+    return _whole(samples, "--samples", 1, MAX_SAMPLES)
+
+
+def check_seed(seed) -> int:
+    """`seed` as an int in 0..MAX_SEED, or BadInput."""
+    return _whole(seed, "--seed", 0, MAX_SEED)
+
+
+def check_format(fmt: str) -> str:
+    """BadInput unless `fmt` is a registered format (checked before any file is written)."""
+    from cnnplan import Result, render
+
+    render(Result(title=""), fmt)
+    return fmt

@@ -1,0 +1,36 @@
+"""cnnplan plugin: automatic-differentiation traces in the three-part notation.
+
+`cnnplan ad EXPR --at ...` prints the evaluation trace beside the tangent (forward mode) or
+adjoint (reverse mode) trace as in Baydin et al., "Automatic Differentiation in Machine
+Learning: a Survey" (JMLR 2018), Tables 2 and 3. Only hook implementations live here; the
+work is imported when it is needed, so loading the plugin costs almost nothing at start-up.
+"""
+
+from __future__ import annotations
+
+from cnnplan import Reporter, Solver, hookimpl
+
+
+def _render_dot(result):
+    from .dot import render_dot
+
+    return render_dot(result)
+
+
+@hookimpl
+def register_solvers(register):
+    register(Solver("ad", "Forward and reverse automatic-differentiation traces of an "
+                          "expression (three-part notation)", "cnnplan_autodiff.solver:autodiff"))
+
+
+@hookimpl
+def register_reporters(register):
+    register(Reporter("dot", "Graphviz DOT computational graph (autodiff results only)",
+                      _render_dot))
+
+
+@hookimpl
+def register_commands(cli):
+    from .command import ad
+
+    cli.add_command(ad)

@@ -1,0 +1,53 @@
+"""Every console transcript in README.md, docs/ and examples/ is what the command prints today."""
+
+from __future__ import annotations
+
+import glob
+import os
+
+import pytest
+
+from transcripts import blocks, run
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FILES = sorted(
+    [os.path.join(ROOT, "README.md")]
+    + glob.glob(os.path.join(ROOT, "docs", "**", "*.md"), recursive=True)
+    + glob.glob(os.path.join(ROOT, "examples", "**", "*.md"), recursive=True)
+)
+CASES = [
+    pytest.param(path, command, expected, id=f"{os.path.relpath(path, ROOT)}: {command[:60]}")
+    for path in FILES if os.path.exists(path)
+    for _, _, runs in blocks(open(path, encoding="utf-8").read())
+    for command, expected in runs
+]
+
+
+@pytest.mark.parametrize("path, command, expected", CASES)
+def test_transcript(path, command, expected):
+    assert run(command, os.path.dirname(path)) == expected.rstrip("\n"), (
+        f"out of date: run `python tests/transcripts.py {os.path.relpath(path, ROOT)}`")
+
+
+def python_blocks(path):
+    text = open(path, encoding="utf-8").read()
+    return [block.split("```", 1)[0] for block in text.split("```python\n")[1:]]
+
+
+@pytest.mark.parametrize("code", python_blocks(os.path.join(ROOT, "README.md")))
+def test_readme_python_runs_and_comments_hold(code):
+    """Each README python block runs; a trailing `# value` comment on a line is its result."""
+    namespace: dict = {}
+    for line in code.splitlines():
+        statement, _, comment = line.partition("  # ")
+        if not statement.strip():
+            continue
+        if comment and not statement.startswith(("import", "from", " ")) and "=" not in statement.split("(")[0]:
+            value = eval(statement, namespace)  # trusted: the repository's own README
+            shown = comment.strip()
+            if shown.endswith("...}"):
+                assert repr(value).startswith(shown[:-4].rstrip(", "))
+            elif shown[0].isdigit() or shown[0] in "[{'":
+                assert repr(value) == shown
+        else:
+            exec(statement, namespace)  # trusted: the repository's own README
