@@ -22,12 +22,6 @@ def run_solver(name: str, /, **kwargs) -> Result:
     return get_host().solvers.get(name)(**kwargs)
 
 
-# `cnnplan.shapes` is the function below, not the small module cnnplan/shapes.py: that module is
-# loaded first, so later imports of it (`from cnnplan.shapes import parse_shape`) keep working
-# without rebinding the package attribute.
-from . import shapes as _shapes_module  # noqa: E402,F401
-
-
 def shapes(input=None, layers=(), plan_file=None) -> Result:
     """Shapes, sizes, weights, params, MACs and receptive fields of a network (`cnnplan shapes`);
     see `cnnplan.network.shapes`."""

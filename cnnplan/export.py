@@ -13,7 +13,7 @@ from . import __version__
 from .errors import BadInput, CnnplanError, NoSolution
 from .network import forward
 from .result import Result
-from .shapes import format_shape
+from .tensor_shape import format_shape
 
 NOT_A_NETWORK = ("--format torch exports networks (cnnplan shapes) and chains (cnnplan plan); "
                  "this result is neither")

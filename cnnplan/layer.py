@@ -10,7 +10,7 @@ from .errors import BadInput
 from .options import format_ranges, parse_assignments
 from .result import Result, Table
 from .search import VARIABLES, Geometry, solutions
-from .shapes import format_shape, parse_shape
+from .tensor_shape import format_shape, parse_shape
 
 LAYERS = ("conv", "pool")
 LOWER = {"k": 1, "s": 1, "p": 0, "d": 1}

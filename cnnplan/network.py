@@ -22,7 +22,7 @@ from .arithmetic import (conv_macs, conv_output, conv_weights, effective_kernel,
                          pool_output_ceil, transposed_output)
 from .errors import BadInput
 from .result import Result, Table
-from .shapes import format_shape, parse_shape, size_of
+from .tensor_shape import format_shape, parse_shape, size_of
 from .specs import MAX_LAYERS, LayerSpec, parse_spec
 
 

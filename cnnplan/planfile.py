@@ -30,8 +30,7 @@ import re
 from dataclasses import dataclass, field
 
 from .errors import BadInput
-from .shapes import parse_shape
-from .shapes import format_shape
+from .tensor_shape import format_shape, parse_shape
 from .specs import MAX_LAYERS, LayerSpec, parse_spec, parse_target, spec_from_mapping
 
 MAX_FILE_BYTES = 5_000_000

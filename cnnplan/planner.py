@@ -34,7 +34,7 @@ from .options import format_ranges, parse_assignments
 from .planfile import PlanLayer, gather
 from .result import Result, Table
 from .search import VARIABLES
-from .shapes import format_shape
+from .tensor_shape import format_shape
 from .specs import KINDS, MAX_LAYERS
 from .where import compile_condition
 from .windows import RANKS, WindowLayer

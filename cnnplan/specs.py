@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 
 from .errors import BadInput
-from .shapes import MAX_SIZE, format_shape, parse_shape
+from .tensor_shape import MAX_SIZE, format_shape, parse_shape
 
 MAX_SPEC_LENGTH = 500
 MAX_ARGS = 16

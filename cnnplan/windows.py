@@ -31,7 +31,7 @@ from .arithmetic import (effective_kernel, max_padding, pool_ceil_stride_ranges,
 from .errors import BadInput
 from .layer import MAX_SOLUTIONS, resolve_bounds, make_domains
 from .search import Geometry, solutions
-from .shapes import format_shape, size_of
+from .tensor_shape import format_shape, size_of
 from .specs import WINDOW_VARS, LayerSpec
 
 TEMPLATE_LIMIT = 200_000  # k x s x p x d combinations a free-output layer may enumerate

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from cnnplan import BadInput, Result, Table
 from cnnplan.arithmetic import conv_macs, conv_output, conv_weights
-from cnnplan.shapes import format_shape, parse_shape
+from cnnplan.tensor_shape import format_shape, parse_shape
 
 
 def compare(input: str, out_channels: int, k: int = 3, s: int = 1, p: int | None = None) -> Result:
