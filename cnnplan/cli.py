@@ -13,7 +13,7 @@ from .errors import CnnplanError
 from .registry import RegistrationError
 from .result import Result, Table
 
-FORMAT_HELP = "Output format: table, json, csv, markdown, latex, or one a plugin adds."
+FORMAT_HELP = "Output format: table, json, csv, markdown, latex, or one a plugin adds (cnnplan formats)."
 
 
 def format_option(default: str = "table"):
