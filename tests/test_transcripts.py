@@ -1,4 +1,5 @@
-"""Every console transcript in README.md, docs/ and examples/ is what the command prints today."""
+"""Every console transcript in README.md, docs/ and examples/, and every example file listed in
+an examples/*/outputs.toml, is what the command prints today."""
 
 from __future__ import annotations
 
@@ -7,33 +8,47 @@ import os
 
 import pytest
 
-from transcripts import blocks, run
+from transcripts import blocks, manifest, run
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FILES = sorted(
+MARKDOWN = sorted(
     [os.path.join(ROOT, "README.md")]
     + glob.glob(os.path.join(ROOT, "docs", "**", "*.md"), recursive=True)
     + glob.glob(os.path.join(ROOT, "examples", "**", "*.md"), recursive=True)
 )
-CASES = [
+MANIFESTS = sorted(glob.glob(os.path.join(ROOT, "examples", "**", "outputs.toml"), recursive=True))
+TRANSCRIPTS = [
     pytest.param(path, command, expected, id=f"{os.path.relpath(path, ROOT)}: {command[:60]}")
-    for path in FILES if os.path.exists(path)
+    for path in MARKDOWN
     for _, _, runs in blocks(open(path, encoding="utf-8").read())
     for command, expected in runs
 ]
+FILES = [
+    pytest.param(os.path.join(os.path.dirname(path), name), command,
+                 id=os.path.relpath(os.path.join(os.path.dirname(path), name), ROOT))
+    for path in MANIFESTS
+    for name, command in manifest(path).items()
+]
 
 
-@pytest.mark.parametrize("path, command, expected", CASES)
+@pytest.mark.parametrize("path, command, expected", TRANSCRIPTS)
 def test_transcript(path, command, expected):
     assert run(command, os.path.dirname(path)) == expected.rstrip("\n"), (
         f"out of date: run `python tests/transcripts.py {os.path.relpath(path, ROOT)}`")
 
 
+@pytest.mark.parametrize("path, command", FILES)
+def test_example_file(path, command):
+    with open(path, encoding="utf-8") as handle:
+        shown = handle.read()
+    manifest_path = os.path.relpath(os.path.join(os.path.dirname(path), "outputs.toml"), ROOT)
+    assert run(command, os.path.dirname(path), terminal=False) == shown, (
+        f"out of date: run `python tests/transcripts.py {manifest_path}`")
+
+
 def python_blocks(path):
     text = open(path, encoding="utf-8").read()
     return [block.split("```", 1)[0] for block in text.split("```python\n")[1:]]
-
-
 @pytest.mark.parametrize("code", python_blocks(os.path.join(ROOT, "README.md")))
 def test_readme_python_runs_and_comments_hold(code):
     """Each README python block runs; a trailing `# value` comment on a line is its result."""

@@ -1,8 +1,14 @@
-"""Console transcripts in markdown: ```console blocks of `$ cnnplan ...` lines and their output.
+"""Real command output shown in the repository, and how to refresh it.
 
-README.md, docs/ and examples/ show real runs this way; `python tests/transcripts.py FILE...`
-re-runs every command and rewrites the output, and tests/test_transcripts.py checks that they
-still match.
+Two forms:
+- ```console blocks in markdown (README.md, docs/, examples/): `$ cnnplan ...` lines, each
+  followed by what a terminal shows (stdout and stderr, interleaved);
+- `outputs.toml` manifests in examples/ folders: `"FILE" = "cnnplan ..."`, FILE holding exactly
+  the command's stdout.
+
+`python tests/transcripts.py PATH...` re-runs the commands of each markdown file or manifest
+and rewrites the output; tests/test_transcripts.py checks that they all still match.
+Commands run in the folder of the file that shows them, split like a shell (no shell).
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import re
 import shlex
 import subprocess
 import sys
+import tomllib
 
 FENCE = re.compile(r"^```console\n(.*?)^```$", re.S | re.M)
 
@@ -32,36 +39,57 @@ def blocks(text: str):
         yield match.start(1), match.end(1), runs
 
 
-def run(command: str, cwd: str) -> str:
-    """Run a transcript command (argv split like a shell, no shell) and return what a terminal
-    shows: stdout and stderr interleaved in the order they were written."""
+def manifest(path: str) -> dict[str, str]:
+    """FILE -> command, from an outputs.toml manifest."""
+    with open(path, "rb") as handle:
+        return tomllib.load(handle)
+
+
+def run(command: str, cwd: str, terminal: bool = True) -> str:
+    """Run a command; return what a terminal shows (stdout and stderr interleaved in the order
+    they were written, final newlines dropped), or with terminal=False stdout exactly."""
     argv = shlex.split(command)
     env = dict(os.environ, COLUMNS="100", CNNPLAN_STRICT_PLUGINS="", PYTHONUNBUFFERED="1")
     if argv and argv[0] == "cnnplan":
         argv[0] = os.path.join(os.path.dirname(sys.executable), "cnnplan")
-    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                          cwd=cwd, env=env, timeout=300)
-    return proc.stdout.rstrip("\n")
+    proc = subprocess.run(argv, stdout=subprocess.PIPE, text=True, cwd=cwd, env=env,
+                          stderr=subprocess.STDOUT if terminal else subprocess.PIPE, timeout=300)
+    if not terminal and proc.returncode not in (0, 1):
+        raise RuntimeError(f"{command} failed: {proc.stderr.strip()}")
+    return proc.stdout.rstrip("\n") if terminal else proc.stdout
 
 
 def update(path: str) -> bool:
-    """Rewrite the outputs of every console block in `path`; True if anything changed."""
+    """Refresh the outputs of a markdown file or an outputs.toml manifest; True if any changed."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if path.endswith(".toml"):
+        changed = False
+        for name, command in manifest(path).items():
+            changed |= _write(os.path.join(folder, name), run(command, folder, terminal=False))
+        return changed
     with open(path, encoding="utf-8") as handle:
         text = handle.read()
-    cwd = os.path.dirname(os.path.abspath(path))
     pieces, last = [], 0
     for start, end, runs in blocks(text):
         lines = []
         for command, _ in runs:
-            output = run(command, cwd)
+            output = run(command, folder)
             lines += [f"$ {command}"] + ([output] if output else [])
         pieces += [text[last:start], "\n".join(lines) + "\n"]
         last = end
-    new = "".join(pieces) + text[last:]
-    if new != text:
-        with open(path, "w", encoding="utf-8") as handle:
-            handle.write(new)
-    return new != text
+    return _write(path, "".join(pieces) + text[last:])
+
+
+def _write(path: str, text: str) -> bool:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            if handle.read() == text:
+                return False
+    except OSError:
+        pass
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    return True
 
 
 if __name__ == "__main__":
