@@ -171,7 +171,7 @@ def shapes(layers, input_, fmt):
 
     \b
     cnnplan shapes --in 3x256x256 "conv(64,k=8,s=2)" "maxpool(k=5)" "conv(128,k=4,p=1)"
-    cnnplan shapes examples/q6.toml --format torch
+    cnnplan shapes examples/networks/q6.toml --format torch
     """
     from .network import shapes as run_shapes
 
