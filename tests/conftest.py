@@ -20,6 +20,13 @@ def torch():
     return pytest.importorskip("torch")
 
 
+def pytest_collection_modifyitems(items):
+    """A test that uses the torch fixture is an oracle test, marked or not."""
+    for item in items:
+        if "torch" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.oracle)
+
+
 def pytest_runtest_logreport(report):
     if report.skipped and "oracle" in report.keywords:
         _skipped_oracles.append(report.nodeid)
