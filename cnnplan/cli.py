@@ -107,8 +107,10 @@ def cli():
 @click.option("--limit", type=click.IntRange(min=0), default=None, metavar="N",
               help="Show at most N rows (the total count is always reported).")
 @click.option("--explain", is_flag=True, help="Show the output-size arithmetic for each row.")
+@click.option("--per-axis", is_flag=True,
+              help="Solve each spatial axis on its own (rectangular windows, e.g. k=(3, 5)).")
 @format_option()
-def solve(input_, output, layer, fix, maxima, mode, where, sort, limit, explain, fmt):
+def solve(input_, output, layer, fix, maxima, mode, where, sort, limit, explain, per_axis, fmt):
     """List every (kernel, stride, padding, dilation) that maps --in onto --out.
 
     \b
@@ -118,7 +120,7 @@ def solve(input_, output, layer, fix, maxima, mode, where, sort, limit, explain,
     from .layer import solve as solve_layer
 
     emit(solve_layer(input_, output, layer=layer, fix=fix, max=maxima, mode=mode, where=where,
-                     sort=sort, limit=limit, explain=explain), fmt)
+                     sort=sort, limit=limit, explain=explain, per_axis=per_axis), fmt)
 
 
 def _plan_file(items):

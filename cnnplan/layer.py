@@ -64,8 +64,10 @@ def make_domains(bounds, fixed) -> dict[str, list[int]]:
 
 
 def solve(input, output, layer: str = "conv", fix=None, max=None, mode: str = "exact",
-          where=(), sort: str = "simple", limit: int | None = None, explain: bool = False) -> Result:
-    """Every (k, s, p, d) for which a `layer` maps `input` onto `output` (see DESIGN.md).
+          where=(), sort: str = "simple", limit: int | None = None, explain: bool = False,
+          per_axis: bool = False) -> Result:
+    """Every (k, s, p, d) for which a `layer` maps `input` onto `output` (see DESIGN.md);
+    with `per_axis`, every axis solved on its own (rectangular windows).
 
     >>> solve("3x64x64", "64x32x32", fix={"k": 8, "d": 1}).data["count"]
     1
@@ -98,6 +100,9 @@ def solve(input, output, layer: str = "conv", fix=None, max=None, mode: str = "e
     domains = make_domains(bounds, fixed)
     _check_work(domains)
 
+    if per_axis:
+        return _per_axis(layer, mode, shape_in, shape_out, bounds, fixed, conditions, domains,
+                         limit)
     geometry = Geometry(layer, mode, shape_in[1:], shape_out[1:])
     configs = _configurations(geometry, domains, conditions)
 
@@ -252,16 +257,7 @@ def _result(layer, mode, shape_in, shape_out, bounds, fixed, conditions, sort, n
     what = "convolution" if layer == "conv" else "max pooling"
     title = (f"{what} {format_shape(shape_in)} -> {format_shape(shape_out)}: "
              f"{n} solution{'s' if n != 1 else ''}")
-    facts = [
-        ("mode", "exact (s divides i + 2p - k')" if mode == "exact"
-         else "floor (PyTorch: o = floor((i + 2p - k')/s) + 1)"),
-        ("searched", format_ranges(bounds)),
-    ]
-    if fixed:
-        facts.append(("fixed", ", ".join(f"{k}={v}" for k, v in fixed.items())))
-    if conditions:
-        facts.append(("where", " and ".join(f"({c.text})" for c in conditions)))
-    facts.append(("solutions", n))
+    facts = [*_question_facts(mode, bounds, fixed, conditions), ("solutions", n)]
     if len(shown) < n:
         facts.append(("shown", f"{len(shown)} (sorted by {sort})"))
     columns = ["k", "s", "p", "d", "output", "weights", "params", "macs"]
@@ -291,6 +287,55 @@ def _result(layer, mode, shape_in, shape_out, bounds, fixed, conditions, sort, n
                   notes=tuple(notes), data=data, exit_code=0 if n else 1)
 
 
+def _question_facts(mode, bounds, fixed, conditions) -> list[tuple]:
+    """The facts that restate the question: mode, bounds searched, fixes, conditions."""
+    facts = [("mode", "exact (s divides i + 2p - k')" if mode == "exact"
+              else "floor (PyTorch: o = floor((i + 2p - k')/s) + 1)"),
+             ("searched", format_ranges(bounds))]
+    if fixed:
+        facts.append(("fixed", ", ".join(f"{k}={v}" for k, v in fixed.items())))
+    if conditions:
+        facts.append(("where", " and ".join(f"({c.text})" for c in conditions)))
+    return facts
+
+
+def _per_axis(layer, mode, shape_in, shape_out, bounds, fixed, conditions, domains,
+              limit) -> Result:
+    """Each spatial axis solved on its own: a rectangular window takes one row per axis."""
+    axes, tables, notes, total = [], [], [], 1
+    for n, (i, o) in enumerate(zip(shape_in[1:], shape_out[1:]), start=1):
+        geometry = Geometry(layer, mode, (i,), (o,))
+        configs = sorted(_configurations(geometry, domains, conditions),
+                         key=lambda c: (c[3], c[2], c[0], c[1]))
+        shown = configs if limit is None else configs[:limit]
+        axes.append({"axis": n, "input": i, "output": o, "count": len(configs),
+                     "solutions": [dict(zip("kspd", c)) for c in shown]})
+        if configs:
+            tables.append(Table(("k", "s", "p", "d"), tuple(shown),
+                                title=f"axis {n}: {i} -> {o} ({len(configs)} solutions)"))
+        total *= len(configs)
+        if not configs:
+            near = nearest_outputs(geometry, (shape_in[0], i), (shape_out[0], o), domains,
+                                   conditions)
+            notes.append(f"axis {n} ({i} -> {o}) has no solution; nearest reachable sizes: "
+                         + (", ".join(str(x["output"][1]) for x in near) or "none nearby"))
+    if total and layer == "conv":
+        ks = " x ".join(f"k{n}" for n in range(1, len(axes) + 1))
+        notes.append(f"a layer takes one row from each axis: kernel_size=(k1, k2, ...), "
+                     f"stride=(s1, s2, ...) and so on; weights = {shape_in[0]} x "
+                     f"{shape_out[0]} x {ks}, params add {shape_out[0]} biases")
+    what = "convolution" if layer == "conv" else "max pooling"
+    facts = (*_question_facts(mode, bounds, fixed, conditions), ("combinations", total))
+    data = {"layer": layer, "mode": mode, "input": list(shape_in), "output": list(shape_out),
+            "bounds": {name: list(b) for name, b in bounds.items()}, "count": total,
+            "axes": axes}
+    return Result(
+        title=f"{what} {format_shape(shape_in)} -> {format_shape(shape_out)}, each axis on its "
+              f"own: {total} combination{'s' if total != 1 else ''}",
+        facts=facts, tables=tuple(tables), notes=tuple(notes), data=data,
+        exit_code=0 if total else 1)
+
+
 def _no_solution_notes(geometry, shape_out, nearest, bounds, fixed, conditions) -> list[str]:
     notes = ["no configuration within these bounds gives this output"]
     if nearest:
@@ -308,6 +353,6 @@ def _no_solution_notes(geometry, shape_out, nearest, bounds, fixed, conditions) 
             notes.append(
                 "one (k, s, p, d) must serve every axis; solved separately the axes have "
                 + ", ".join(f"{i}->{o}: {c}" for (i, o), c in zip(axes, counts))
-                + " solutions (solve each axis as its own 1-D question)"
+                + " solutions (--per-axis lists them: rectangular windows)"
             )
     return notes

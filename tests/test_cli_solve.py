@@ -182,3 +182,37 @@ def test_version_and_help(cnnplan_cmd):
     assert cnnplan_cmd("--version").stdout.startswith("cnnplan, version")
     proc = cnnplan_cmd("solve", "--help")
     assert proc.returncode == 0 and "--where" in proc.stdout
+
+
+def test_per_axis_lists_each_axis_completely():
+    doc = json.loads(run("solve", "--in", "3x20x12", "--out", "4x10x5", "--max", "k=7,s=4,p=3,d=2",
+                         "--per-axis", "--format", "json").output)
+    counts = []
+    for axis, (i, o) in zip(doc["axes"], [(20, 10), (12, 5)]):
+        expected = brute_force("conv", "exact", [i], [o],
+                               {"k": (1, 7), "s": (1, 4), "p": (0, 3), "d": (1, 2)})
+        assert {(r["k"], r["s"], r["p"], r["d"]) for r in axis["solutions"]} == expected
+        assert (axis["input"], axis["output"], axis["count"]) == (i, o, len(expected))
+        counts.append(len(expected))
+    assert doc["count"] == counts[0] * counts[1] > 0
+
+
+@pytest.mark.oracle
+def test_per_axis_combinations_run_in_torch(torch):
+    doc = json.loads(run("solve", "--in", "3x20x12", "--out", "4x10x5", "--max", "k=7,s=4,p=3,d=2",
+                         "--per-axis", "--format", "json").output)
+    first, second = (axis["solutions"] for axis in doc["axes"])
+    for a in first[::3]:
+        for b in second[::3]:
+            layer = torch.nn.Conv2d(3, 4, (a["k"], b["k"]), stride=(a["s"], b["s"]),
+                                    padding=(a["p"], b["p"]), dilation=(a["d"], b["d"]))
+            with torch.no_grad():
+                assert tuple(layer(torch.zeros(1, 3, 20, 12)).shape) == (1, 4, 10, 5)
+            assert layer.weight.numel() == 3 * 4 * a["k"] * b["k"]
+
+
+def test_per_axis_no_solution_names_the_axis():
+    result = run("solve", "--in", "3x20x12", "--out", "4x10x40", "--max", "k=3,s=2,p=1,d=1",
+                 "--per-axis")
+    assert result.exit_code == 1
+    assert "axis 2 (12 -> 40) has no solution; nearest reachable sizes: 13" in result.output  # 12+2*1-2+1
