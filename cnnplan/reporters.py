@@ -118,12 +118,16 @@ def render_csv(result: Result) -> str:
 
 
 def _md_cell(value: Any) -> str:
-    return format_value(value).replace("|", "\\|").replace("\n", " ")
+    """A markdown table cell: pipes and asterisks escaped (not inside $...$ math)."""
+    text = format_value(value).replace("|", "\\|").replace("\n", " ")
+    if not (len(text) > 1 and text.startswith("$") and text.endswith("$")):
+        text = text.replace("*", "\\*")
+    return text
 
 
 def render_markdown(result: Result) -> str:
     """GitHub-flavoured markdown: a heading, facts as a list, tables as pipe tables, notes."""
-    lines = [f"### {result.title}", ""] if result.title else []
+    lines = [f"### {_md_cell(result.title)}", ""] if result.title else []
     lines += [f"- **{_md_cell(label)}**: {_md_cell(value)}" for label, value in result.facts]
     for table in result.tables:
         lines.append("")
