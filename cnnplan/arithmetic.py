@@ -6,6 +6,8 @@ the library API and the tests share them.
 
 from __future__ import annotations
 
+import math
+
 MODES = ("exact", "floor")
 
 
@@ -90,20 +92,14 @@ def conv_weights(k: int, spatial_dims: int, c_in: int, c_out: int, groups: int =
 
 def conv_macs(out_shape, c_in: int, k: int, groups: int = 1) -> int:
     """Multiply-accumulates of a convolution: output elements x (C_in/groups) x k^n."""
-    elements = 1
-    for v in out_shape:
-        elements *= v
-    return elements * (c_in // groups) * k ** (len(out_shape) - 1)
+    return math.prod(out_shape) * (c_in // groups) * k ** (len(out_shape) - 1)
 
 
 def transposed_macs(in_shape, c_out: int, k: int, groups: int = 1) -> int:
     """Multiply-accumulates of a transposed convolution, counted on the input positions:
     input elements x (C_out/groups) x k^n (each input value is scattered through k^n weights
     into C_out/groups channels)."""
-    elements = 1
-    for v in in_shape:
-        elements *= v
-    return elements * (c_out // groups) * k ** (len(in_shape) - 1)
+    return math.prod(in_shape) * (c_out // groups) * k ** (len(in_shape) - 1)
 
 
 def transposed_padding(i: int, o: int, k: int, s: int, d: int, op: int = 0) -> int | None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from .arithmetic import (conv_macs, conv_output, conv_weights, effective_kernel,
-                         pool_output_ceil, transposed_output)
+                         pool_output_ceil, transposed_macs, transposed_output)
 from .errors import BadInput
 from .result import Result, Table
 from .tensor_shape import format_shape, parse_shape, size_of
@@ -146,8 +146,8 @@ def apply_layer(spec: LayerSpec, shape: tuple, index: int):
             notes.append(f"layer {index}: padding {p} exceeds k'-1 = {ke - 1}, so real outputs "
                          "are cropped")
         out = (c_out, *outs)
-        weights = c_in * (c_out // groups) * k ** len(sizes)
-        macs = size_of(shape) * (c_out // groups) * k ** len(sizes)
+        weights = conv_weights(k, len(sizes), c_in, c_out, groups)  # (C_in, C_out/g, k^n)
+        macs = transposed_macs(shape, c_out, k, groups)
         return out, weights, weights + (c_out if spec.get("bias") else 0), macs, tuple(notes)
     pooling = kind in ("maxpool", "avgpool")
     if pooling and p > k // 2:

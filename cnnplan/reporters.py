@@ -6,6 +6,7 @@ They are registered through the same `register_reporters` hook as any plugin's (
 
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
 from .result import Result, Table
@@ -23,7 +24,8 @@ def format_value(value: Any) -> str:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    """Numbers align right: int, float, and Decimal (printed as it is, trailing zeros kept)."""
+    return isinstance(value, numbers.Number) and not isinstance(value, bool)
 
 
 def render_table(result: Result) -> str:

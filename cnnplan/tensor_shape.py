@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 from .errors import BadInput
@@ -40,7 +41,4 @@ def format_shape(shape) -> str:
 
 def size_of(shape) -> int:
     """Number of elements of a shape."""
-    total = 1
-    for v in shape:
-        total *= v
-    return total
+    return math.prod(shape)

@@ -5,12 +5,11 @@ from __future__ import annotations
 import click
 from cnnplan import emit, format_option
 
-from .limits import ACTIVATIONS, DEFAULT_SAMPLES, MAX_SAMPLES, check_format
+from .limits import ACTIVATIONS, DEFAULT_SAMPLES, MAX_SAMPLES
 
 
 def _notation(fmt: str) -> str:
-    """LaTeX statements for the latex format; checks the format exists before any work."""
-    check_format(fmt)
+    """LaTeX statements for the latex format (format_option has already checked `fmt`)."""
     return "latex" if fmt == "latex" else "text"
 
 

@@ -32,11 +32,3 @@ def check_samples(samples) -> int:
 def check_seed(seed) -> int:
     """`seed` as an int in 0..MAX_SEED, or BadInput."""
     return _whole(seed, "--seed", 0, MAX_SEED)
-
-
-def check_format(fmt: str) -> str:
-    """BadInput unless `fmt` is a registered format (checked before any file is written)."""
-    from cnnplan import Result, render
-
-    render(Result(title=""), fmt)
-    return fmt

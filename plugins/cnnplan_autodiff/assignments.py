@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
 
 from cnnplan import BadInput
+from cnnplan.options import merge_assignments, split_assignments
 
 from .expression import CONSTANTS, FUNCTIONS
 
-MAX_TEXT = 1000
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,31}$")
 _INDEXED = re.compile(r"^x(\d{1,6})$")
 _TRACE_NAME = re.compile(r"^v-?\d+$")
@@ -18,31 +17,11 @@ _TRACE_NAME = re.compile(r"^v-?\d+$")
 
 def parse_assignments(items, option: str) -> dict[str, float]:
     """`"x1=3,x2=6"`, a list of such strings, or a mapping -> {"x1": 3.0, "x2": 6.0} (ordered)."""
-    if items is None:
-        return {}
-    if isinstance(items, Mapping):
-        pairs = [(str(name), value) for name, value in items.items()]
-    else:
-        pairs = []
-        for item in [items] if isinstance(items, str) else items:
-            if len(item) > MAX_TEXT:
-                raise BadInput(f"{option} is too long ({len(item):,} characters)")
-            for part in item.split(","):
-                if part.strip():
-                    name, sep, value = part.partition("=")
-                    if not sep:
-                        raise BadInput(f"{option} {part.strip()!r} is not NAME=NUMBER "
-                                       f"(e.g. {option} x1=3,x2=6)")
-                    pairs.append((name.strip(), value.strip()))
-    result: dict[str, float] = {}
-    for name, value in pairs:
+    pairs = []
+    for name, value in split_assignments(items, option, "NAME=NUMBER", "x1=3,x2=6"):
         _check_name(name, option)
-        number = _to_float(value, f"{option} {name}")
-        if name in result and result[name] != number:
-            raise BadInput(f"{option} gives {name} twice ({_short(result[name])} and "
-                           f"{_short(number)})")
-        result[name] = number
-    return result
+        pairs.append((name, _to_float(value, f"{option} {name}")))
+    return merge_assignments(pairs, option, show=lambda value: f"{value:g}")
 
 
 def _check_name(name: str, option: str):
@@ -66,10 +45,6 @@ def _to_float(value, what: str) -> float:
     if isinstance(value, bool) or not math.isfinite(number):
         raise BadInput(f"{what}={value!r} is not a finite number")
     return number
-
-
-def _short(value: float) -> str:
-    return f"{value:g}"
 
 
 def input_order(names, given: list[str]) -> list[str]:

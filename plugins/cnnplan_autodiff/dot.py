@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from cnnplan import BadInput, Result
 
-from .rounding import Fixed
+from .rounding import fixed
 
 _KEYS = ("expression", "point", "mode", "primal", "tangent", "adjoint")
 
@@ -18,7 +18,7 @@ def _escape(text: str) -> str:
 
 
 def _num(value: float, decimals: int) -> str:
-    return Fixed(value, decimals).text
+    return str(fixed(value, decimals))
 
 
 def _node_label(entry: dict, tangent: dict, adjoint: dict, d: int) -> str:

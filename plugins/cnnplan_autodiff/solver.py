@@ -12,7 +12,7 @@ from . import expression as ex
 from .assignments import input_order, parse_assignments
 from .notation import LATEX, TEXT, Notation, number_text
 from .primal import Primal, evaluate
-from .rounding import Fixed
+from .rounding import fixed
 from .rules import adjoint_expanded, adjoint_rule, tangent_rule
 from .sweeps import forward, reverse
 from .trace import Trace, build, definition
@@ -131,7 +131,7 @@ def _notes(tree, mode: str, decimals: int) -> list[str]:
 def _pairs(values: dict[str, float], names: list[str], symbol, decimals: int | None = None) -> str:
     """x1 = 2, x2 = 5: each name written by `symbol`, numbers as given (or rounded)."""
     def number(value):
-        return number_text(value) if decimals is None else Fixed(value, decimals).text
+        return number_text(value) if decimals is None else str(fixed(value, decimals))
 
     return ", ".join(f"{symbol(name)} = {number(values[name])}" for name in names) \
         or "no variables"
@@ -209,11 +209,11 @@ def _facts(expression: str, s: _Sweep, n: Notation, d: int) -> tuple:
     point = {name: s.primal.values[node.index] for name, node in zip(s.names, s.trace.inputs)}
     facts = [("expression", expression),
              ("point", n.math(_pairs(point, s.names, n.x))),
-             ("y", Fixed(s.value, d))]
+             ("y", fixed(s.value, d))]
     if s.tangents is not None:
         facts.append(("seed", n.math(_pairs(s.seed, s.names, n.xdot))))
         facts.append(("derivative",
-                      n.math(f"{n.ydot} = {Fixed(s.tangents[s.trace.output], d)}")))
+                      n.math(f"{n.ydot} = {fixed(s.tangents[s.trace.output], d)}")))
     if s.adjoints is not None:
         partial = (lambda name: rf"\partial y/\partial {n.x(name)}") if n.latex \
             else (lambda name: f"∂y/∂{name}")
@@ -222,7 +222,7 @@ def _facts(expression: str, s: _Sweep, n: Notation, d: int) -> tuple:
 
 
 def _cells(entry: dict, keys: tuple[str, ...], n: Notation, d: int) -> tuple:
-    return tuple(Fixed(entry[k], d) if k == "value" else
+    return tuple(fixed(entry[k], d) if k == "value" else
                  None if entry[k] is None else n.math(entry[k]) for k in keys)
 
 
