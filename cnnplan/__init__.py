@@ -19,7 +19,7 @@ def run_solver(name: str, /, **kwargs) -> Result:
     """Call the registered solver `name` (from the core or any plugin) with keyword arguments."""
     from .plugins import get_host
 
-    return get_host().solvers.get(name)(**kwargs)
+    return get_host().solvers[name](**kwargs)
 
 
 def shapes(input=None, layers=(), plan_file=None) -> Result:
@@ -34,7 +34,7 @@ def render(result: Result, format: str = "table") -> str:
     """Render a Result with the registered reporter `format` (table, json, csv, markdown, ...)."""
     from .plugins import get_host
 
-    return get_host().reporters.get(format).render(result)
+    return get_host().reporters[format](result)
 
 
 def __getattr__(name):
@@ -52,7 +52,7 @@ def __getattr__(name):
         from .planfile import load_plan
 
         return load_plan
-    if name in ("emit", "format_option"):
+    if name in ("emit", "format_option", "LazyCommand"):
         from . import cli
 
         return getattr(cli, name)
@@ -60,7 +60,7 @@ def __getattr__(name):
 
 
 __all__ = [
-    "BadInput", "CnnplanError", "NoSolution", "Reporter", "Result", "Solver", "Table",
+    "BadInput", "CnnplanError", "LazyCommand", "NoSolution", "Reporter", "Result", "Solver", "Table",
     "__version__", "emit", "format_option", "hookimpl", "load_plan", "plan", "render",
     "run_solver", "shapes", "solve",
 ]

@@ -2,26 +2,22 @@
 
 from __future__ import annotations
 
-from . import reporters
 from .hookspecs import hookimpl
 from .registry import Reporter, Solver
 
 
 @hookimpl
 def register_reporters(register):
-    register(Reporter("table", "Aligned plain-text columns for a terminal", reporters.render_table))
-    register(Reporter("json", "The stable machine-readable document", reporters.render_json))
-    register(Reporter("csv", "Comma-separated rows of each table", reporters.render_csv))
-    register(Reporter("markdown", "GitHub-flavoured markdown tables", reporters.render_markdown))
-    register(Reporter("latex", "booktabs LaTeX tables", reporters.render_latex))
-    register(Reporter("torch", "A torch.nn.Sequential snippet (networks and plan chains only)",
-                      _render_torch))
-
-
-def _render_torch(result):
-    from .export import render_torch
-
-    return render_torch(result)
+    register(Reporter("table", "Aligned plain-text columns for a terminal",
+                      "cnnplan.reporters:render_table"))
+    register(Reporter("json", "The stable machine-readable document",
+                      "cnnplan.reporters:render_json"))
+    register(Reporter("csv", "Comma-separated rows of each table", "cnnplan.reporters:render_csv"))
+    register(Reporter("markdown", "GitHub-flavoured markdown tables",
+                      "cnnplan.reporters:render_markdown"))
+    register(Reporter("latex", "booktabs LaTeX tables", "cnnplan.reporters:render_latex"))
+    register(Reporter("torch", "A torch.nn.Sequential snippet (networks and plan chains)",
+                      "cnnplan.export:render_torch", kinds=("shapes", "plan")))
 
 
 @hookimpl

@@ -284,7 +284,7 @@ def _result(layer, mode, shape_in, shape_out, bounds, fixed, conditions, sort, n
         data["nearest"] = nearest
     return Result(title=title, facts=tuple(facts),
                   tables=(Table(tuple(columns), tuple(table_rows)),) if n else (),
-                  notes=tuple(notes), data=data, exit_code=0 if n else 1)
+                  notes=tuple(notes), data=data, exit_code=0 if n else 1, kind="solve")
 
 
 def _question_facts(mode, bounds, fixed, conditions) -> list[tuple]:
@@ -333,7 +333,7 @@ def _per_axis(layer, mode, shape_in, shape_out, bounds, fixed, conditions, domai
         title=f"{what} {format_shape(shape_in)} -> {format_shape(shape_out)}, each axis on its "
               f"own: {total} combination{'s' if total != 1 else ''}",
         facts=facts, tables=tuple(tables), notes=tuple(notes), data=data,
-        exit_code=0 if total else 1)
+        exit_code=0 if total else 1, kind="solve-per-axis")
 
 
 def _no_solution_notes(geometry, shape_out, nearest, bounds, fixed, conditions) -> list[str]:

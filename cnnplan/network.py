@@ -272,7 +272,8 @@ def network_result(net: Network, targets=None, title_prefix: str = "network") ->
     return Result(title=title, facts=facts,
                   tables=(Table(("#", "layer", "output", "size", "weights", "params", "macs",
                                  "rf", "jump"), tuple(rows)),),
-                  notes=tuple(notes), data=data, exit_code=1 if mismatches else 0)
+                  notes=tuple(notes), data=data, exit_code=1 if mismatches else 0,
+                  kind="shapes")
 
 
 def shapes(input=None, layers=(), plan_file=None) -> Result:

@@ -124,7 +124,7 @@ def test_2d_renders_matrices_as_tables():
 def test_the_solver_and_plugin_are_registered(cnnplan_cmd):
     from cnnplan.plugins import get_host
 
-    solver = get_host().solvers.get("conv")
+    solver = get_host().solvers["conv"]
     assert solver.provider == "convmodes"
     done = cnnplan_cmd("plugins", "--format", "json")
     (info,) = [p for p in json.loads(done.stdout) if p["name"] == "convmodes"]
