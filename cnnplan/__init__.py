@@ -1,8 +1,9 @@
 """cnnplan: exact shape arithmetic for convolutional networks.
 
 The public API a plugin or script needs: `solve`, `shapes`, `plan`, `load_plan`, `run_solver`,
-`render`, `Result`, `Table`, `Solver`, `Reporter`, `hookimpl`, the errors `BadInput` and
-`NoSolution`, and for plugin commands `format_option` and `emit`.
+`render`, `schema`, `format_value`, `Result`, `Table`, `Solver`, `Reporter`, `hookimpl`, the
+errors `BadInput` and `NoSolution`, and for plugin commands `format_option`, `emit` and
+`LazyCommand`.
 """
 
 from __future__ import annotations
@@ -37,9 +38,24 @@ def render(result: Result, format: str = "table") -> str:
     return get_host().reporters[format](result)
 
 
+def schema(kind: str) -> dict:
+    """The JSON Schema of the `data` of Results of `kind` (e.g. "solve"), from the core or the
+    plugin that ships it; BadInput naming the kinds that have one."""
+    import json
+
+    from .plugins import get_host
+
+    paths = get_host().schemas()
+    if kind not in paths:
+        raise BadInput(f"no schema for kind {kind!r}; there are: {', '.join(paths)}")
+    with open(paths[kind], encoding="utf-8") as handle:
+        return json.load(handle)
+
+
 def __getattr__(name):
     """Load heavier parts on first use: `solve`, `plan` and `load_plan` (the constraint
-    engine, the planner), and `emit` and `format_option` (click, for plugin commands)."""
+    engine, the planner), `format_value` (the reporters), and `emit`, `format_option` and
+    `LazyCommand` (click, for plugin commands)."""
     if name == "solve":
         from .layer import solve
 
@@ -48,6 +64,10 @@ def __getattr__(name):
         from .planner import plan
 
         return plan
+    if name == "format_value":
+        from .reporters import format_value
+
+        return format_value
     if name == "load_plan":
         from .planfile import load_plan
 
@@ -60,7 +80,7 @@ def __getattr__(name):
 
 
 __all__ = [
-    "BadInput", "CnnplanError", "LazyCommand", "NoSolution", "Reporter", "Result", "Solver", "Table",
-    "__version__", "emit", "format_option", "hookimpl", "load_plan", "plan", "render",
-    "run_solver", "shapes", "solve",
+    "BadInput", "CnnplanError", "LazyCommand", "NoSolution", "Reporter", "Result", "Solver",
+    "Table", "__version__", "emit", "format_option", "format_value", "hookimpl", "load_plan",
+    "plan", "render", "run_solver", "schema", "shapes", "solve",
 ]

@@ -151,6 +151,25 @@ class PluginHost:
         finally:
             self.unregister(name)
 
+    def schemas(self) -> dict[str, str]:
+        """Result kind -> path of its JSON Schema: the core's `cnnplan/schemas/KIND.json`, and
+        each plugin's `schemas/KIND.json` next to its module (the core's win a clash)."""
+        folders = [os.path.join(os.path.dirname(__file__), "schemas")]
+        for name in self.infos:
+            module_file = getattr(self.pm.get_plugin(name), "__file__", None)
+            if module_file and name not in DEFAULT_PLUGINS:
+                folders.append(os.path.join(os.path.dirname(module_file), "schemas"))
+        found: dict[str, str] = {}
+        for folder in folders:
+            try:
+                names = sorted(os.listdir(folder))
+            except OSError:
+                continue
+            for filename in names:
+                if filename.endswith(".json"):
+                    found.setdefault(filename[:-5], os.path.join(folder, filename))
+        return dict(sorted(found.items()))
+
     def check(self):
         """Run every registration hook now, so failures surface (used in strict mode)."""
         return self.solvers, self.reporters
