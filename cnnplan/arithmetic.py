@@ -1,7 +1,8 @@
-"""Pure layer arithmetic along one spatial axis (PyTorch's rules; see DESIGN.md).
+"""Pure layer arithmetic along one spatial axis (PyTorch's rules; see README.md, `cnnplan solve`).
 
 Every function here is total over positive integers and has no I/O, so the solver, the planner,
-the library API and the tests share them.
+the library API, plugins and the tests share them. docs/reference.md lists them, generated from
+these docstrings; each example is run as a test.
 """
 
 from __future__ import annotations
@@ -12,7 +13,11 @@ MODES = ("exact", "floor")
 
 
 def effective_kernel(k: int, d: int) -> int:
-    """Span of a dilated window: k' = d(k-1) + 1."""
+    """Span of a dilated window: k' = d(k-1) + 1.
+
+    >>> effective_kernel(3, 2)
+    5
+    """
     return d * (k - 1) + 1
 
 
@@ -21,6 +26,9 @@ def max_padding(k: int, d: int, layer: str) -> int:
 
     Convolution: p <= k' - 1. Pooling follows PyTorch's check p <= k // 2 (on the kernel size,
     not the dilated span; torch raises "pad should be at most half of effective kernel size").
+
+    >>> max_padding(3, 2, "conv"), max_padding(3, 2, "pool")
+    (4, 1)
     """
     if layer == "pool":
         return k // 2
@@ -31,6 +39,9 @@ def conv_output(i: int, k: int, s: int, p: int, d: int, mode: str = "floor") -> 
     """Output size of a convolution or pooling window sweep, or None if it does not apply.
 
     floor: o = floor((i + 2p - k') / s) + 1 (PyTorch); exact: also requires s | (i + 2p - k').
+
+    >>> conv_output(64, 8, 2, 3, 1), conv_output(64, 8, 3, 3, 1, "exact")
+    (32, None)
     """
     span = i + 2 * p - effective_kernel(k, d)
     if span < 0:
@@ -46,6 +57,9 @@ def pool_output_ceil(i: int, k: int, s: int, p: int, d: int) -> int | None:
 
     As in PyTorch (pooling_output_shape), the span i + 2p - k' may be negative: a single window
     may overhang the padded input by less than s; None when no window fits at all.
+
+    >>> pool_output_ceil(5, 2, 2, 0, 1)  # floor mode would give 2
+    3
     """
     span = i + 2 * p - effective_kernel(k, d)
     o = -(-span // s) + 1
@@ -55,7 +69,11 @@ def pool_output_ceil(i: int, k: int, s: int, p: int, d: int) -> int | None:
 
 
 def transposed_output(i: int, k: int, s: int, p: int, d: int, op: int = 0) -> int | None:
-    """Transposed convolution: o = (i-1)s - 2p + d(k-1) + op + 1, with op < max(s, d)."""
+    """Transposed convolution: o = (i-1)s - 2p + d(k-1) + op + 1, with op < max(s, d).
+
+    >>> transposed_output(32, 4, 2, 1, 1)
+    64
+    """
     if op >= max(s, d):
         return None
     o = (i - 1) * s - 2 * p + d * (k - 1) + op + 1
@@ -67,6 +85,9 @@ def stride_range(i: int, o: int, k: int, p: int, d: int, mode: str) -> tuple[int
 
     Closed form: with n = i + 2p - k', exact needs n = s(o-1) (any s when o = 1 and n = 0);
     floor needs s(o-1) <= n < s*o.
+
+    >>> stride_range(11, 2, 3, 0, 1, "floor"), stride_range(11, 2, 3, 0, 1, "exact")
+    ((5, 8), (8, 8))
     """
     n = i + 2 * p - effective_kernel(k, d)
     if n < 0 or o < 1:
@@ -86,24 +107,40 @@ def stride_range(i: int, o: int, k: int, p: int, d: int, mode: str) -> tuple[int
 
 
 def conv_weights(k: int, spatial_dims: int, c_in: int, c_out: int, groups: int = 1) -> int:
-    """Weights of a convolution (no bias): k^n * (C_in / groups) * C_out."""
+    """Weights of a convolution (no bias): k^n * (C_in / groups) * C_out.
+
+    >>> conv_weights(3, 2, 64, 128), conv_weights(3, 2, 64, 128, groups=64)
+    (73728, 1152)
+    """
     return k**spatial_dims * (c_in // groups) * c_out
 
 
 def conv_macs(out_shape, c_in: int, k: int, groups: int = 1) -> int:
-    """Multiply-accumulates of a convolution: output elements x (C_in/groups) x k^n."""
+    """Multiply-accumulates of a convolution: output elements x (C_in/groups) x k^n.
+
+    >>> conv_macs((64, 32, 32), 3, 8)
+    12582912
+    """
     return math.prod(out_shape) * (c_in // groups) * k ** (len(out_shape) - 1)
 
 
 def transposed_macs(in_shape, c_out: int, k: int, groups: int = 1) -> int:
     """Multiply-accumulates of a transposed convolution, counted on the input positions:
     input elements x (C_out/groups) x k^n (each input value is scattered through k^n weights
-    into C_out/groups channels)."""
+    into C_out/groups channels).
+
+    >>> transposed_macs((16, 8, 8), 3, 4)
+    49152
+    """
     return math.prod(in_shape) * (c_out // groups) * k ** (len(in_shape) - 1)
 
 
 def transposed_padding(i: int, o: int, k: int, s: int, d: int, op: int = 0) -> int | None:
-    """The padding p >= 0 for which a transposed convolution maps i onto o, or None."""
+    """The padding p >= 0 for which a transposed convolution maps i onto o, or None.
+
+    >>> transposed_padding(32, 64, 4, 2, 1), transposed_padding(32, 65, 4, 2, 1)
+    (1, None)
+    """
     twice = (i - 1) * s + d * (k - 1) + op + 1 - o
     if twice < 0 or twice % 2:
         return None
@@ -114,7 +151,11 @@ def pool_ceil_stride_ranges(i: int, o: int, k: int, p: int, d: int) -> list[tupl
     """Strides s >= 1 for which `pool_output_ceil(i, k, s, p, d) == o`, as inclusive ranges
     (hi None: unbounded). Closed form of PyTorch's ceil_mode rule: with n = i + 2p - k' and
     m = ceil(n/s), the output is m + 1, or m when the last window would start at or past
-    i + p (m*s >= i + p); for n < 0 it is 1 when s > -n."""
+    i + p (m*s >= i + p); for n < 0 it is 1 when s > -n.
+
+    >>> pool_ceil_stride_ranges(5, 3, 2, 0, 1)
+    [(2, 2)]
+    """
     n = i + 2 * p - effective_kernel(k, d)
     if o < 1:
         return []

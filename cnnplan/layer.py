@@ -66,7 +66,7 @@ def make_domains(bounds, fixed) -> dict[str, list[int]]:
 def solve(input, output, layer: str = "conv", fix=None, max=None, mode: str = "exact",
           where=(), sort: str = "simple", limit: int | None = None, explain: bool = False,
           per_axis: bool = False) -> Result:
-    """Every (k, s, p, d) for which a `layer` maps `input` onto `output` (see DESIGN.md);
+    """Every (k, s, p, d) for which a `layer` maps `input` onto `output` (see README.md, `cnnplan solve`);
     with `per_axis`, every axis solved on its own (rectangular windows).
 
     >>> solve("3x64x64", "64x32x32", fix={"k": 8, "d": 1}).data["count"]

@@ -31,7 +31,7 @@ class Geometry:
     outputs: tuple[int, ...]
 
     def accepts(self, k: int, s: int, p: int, d: int) -> bool:
-        """The definition of a valid configuration (DESIGN.md), checked directly."""
+        """The definition of a valid configuration (README.md, `cnnplan solve`), checked directly."""
         if k == 1 and d != 1:
             return False
         if p > max_padding(k, d, self.layer):

@@ -13,7 +13,12 @@ _SHAPE_RE = re.compile(r"^\s*\d+(\s*[x×]\s*\d+)+\s*$")
 
 
 def parse_shape(text: str, what: str = "shape") -> tuple[int, ...]:
-    """Parse `3x64x64` into (3, 64, 64): a channel count and 1 to 3 spatial sizes, all >= 1."""
+    """Parse `3x64x64` into (3, 64, 64): a channel count and 1 to 3 spatial sizes, all >= 1
+    (BadInput, naming `what`, for anything else).
+
+    >>> parse_shape("3x64x64")
+    (3, 64, 64)
+    """
     if not isinstance(text, str):
         text = "x".join(str(v) for v in text)
     if len(text) > 200:
@@ -35,10 +40,18 @@ def parse_shape(text: str, what: str = "shape") -> tuple[int, ...]:
 
 
 def format_shape(shape) -> str:
-    """(64, 32, 32) -> '64x32x32'."""
+    """A shape as cnnplan writes it.
+
+    >>> format_shape((64, 32, 32))
+    '64x32x32'
+    """
     return "x".join(str(v) for v in shape)
 
 
 def size_of(shape) -> int:
-    """Number of elements of a shape."""
+    """Number of elements of a shape.
+
+    >>> size_of((3, 4, 4))
+    48
+    """
     return math.prod(shape)
