@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Union
 
 from cnnplan import BadInput
-from cnnplan.reporters import format_value
+from cnnplan import format_value
 
 Number = Union[int, float]
 
