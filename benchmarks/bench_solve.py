@@ -64,13 +64,13 @@ def best_of(fn, repeat: int):
     return min(times), value
 
 
-def wall(cmd: list[str], repeat: int) -> float:
+def wall(cmd: list[str], repeat: int, env=None) -> float:
     """Median wall time of a command (one warm-up run first)."""
-    subprocess.run(cmd, capture_output=True, check=False)
+    subprocess.run(cmd, capture_output=True, check=False, env=env)
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
-        subprocess.run(cmd, capture_output=True, check=False)
+        subprocess.run(cmd, capture_output=True, check=False, env=env)
         times.append(time.perf_counter() - start)
     return statistics.median(times)
 
