@@ -224,7 +224,10 @@ def parse_layers(text: str, what: str = "layer"):
     _check_length(text, what)
     out = []
     offset = 0
-    for piece in text.split(";"):
+    pieces = text.split(";")
+    if len(pieces) > 1 and not pieces[-1].strip():
+        pieces.pop()                      # a trailing ';' is harmless
+    for piece in pieces:
         if len(out) >= MAX_LAYERS:
             raise BadInput(f"{what}: more than {MAX_LAYERS} layers")
         body, name, shift = piece, None, 0
