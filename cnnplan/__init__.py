@@ -12,6 +12,7 @@ __version__ = "0.1.0"
 
 from .errors import BadInput, CnnplanError, NoSolution
 from .hookspecs import hookimpl
+from .kinds import Applied, LayerKind, RfStep
 from .registry import Reporter, Solver
 from .result import Result, Table
 
@@ -23,12 +24,12 @@ def run_solver(name: str, /, **kwargs) -> Result:
     return get_host().solvers[name](**kwargs)
 
 
-def shapes(input=None, layers=(), plan_file=None) -> Result:
+def shapes(input=None, layers=(), plan_file=None, plan_text=None) -> Result:
     """Shapes, sizes, weights, params, MACs and receptive fields of a network (`cnnplan shapes`);
     see `cnnplan.network.shapes`."""
     from .network import shapes as network_shapes
 
-    return network_shapes(input, layers, plan_file)
+    return network_shapes(input, layers, plan_file, plan_text)
 
 
 def render(result: Result, format: str = "table") -> str:
@@ -80,7 +81,8 @@ def __getattr__(name):
 
 
 __all__ = [
-    "BadInput", "CnnplanError", "LazyCommand", "NoSolution", "Reporter", "Result", "Solver",
-    "Table", "__version__", "emit", "format_option", "format_value", "hookimpl", "load_plan",
-    "plan", "render", "run_solver", "schema", "shapes", "solve",
+    "Applied", "BadInput", "CnnplanError", "LayerKind", "LazyCommand", "NoSolution", "Reporter",
+    "Result", "RfStep", "Solver", "Table", "__version__", "emit", "format_option",
+    "format_value", "hookimpl", "load_plan", "plan", "render", "run_solver", "schema", "shapes",
+    "solve",
 ]
