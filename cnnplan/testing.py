@@ -38,6 +38,11 @@ class Harness:
         """The registered formats (a read-only mapping by name)."""
         return self.host.reporters
 
+    @property
+    def layer_kinds(self):
+        """The registered layer kinds (the core's and these plugins')."""
+        return self.host.layer_kinds
+
     def cli(self):
         """A fresh `cnnplan` command group with the core's and these plugins' commands."""
         from .cli import build_cli
