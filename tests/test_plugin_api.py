@@ -307,3 +307,25 @@ def test_fixture_is_strict(cnnplan_host):
         cnnplan_host(Raises)
     with pytest.raises(ValueError, match="implements no cnnplan hook"):
         cnnplan_host(object())
+
+
+def test_prefer_settles_layer_kinds_too(monkeypatch):
+    from cnnplan import Applied, LayerKind
+    from cnnplan.plugins import PluginHost
+
+    def plugin(tag):
+        class Plugin:
+            @hookimpl
+            def register_layer_kinds(register):
+                register(LayerKind("twice", tag, lambda spec, inputs, where: Applied(inputs[0]),
+                                   lambda spec, inputs: "nn.Identity()"))
+        return Plugin
+
+    monkeypatch.setenv("CNNPLAN_PREFER", "zeta")
+    host = PluginHost()
+    host.register(plugin("from alpha"), "alpha")
+    host.register(plugin("from zeta"), "zeta")
+    host.load_defaults()
+    assert host.layer_kinds["twice"].help == "from zeta" and host.layer_kinds.get("nope") is None
+    assert host.infos["alpha"].shadowed == ["layer kind 'twice' shadowed by zeta (CNNPLAN_PREFER)"]
+    assert host.infos["alpha"].errors == []
