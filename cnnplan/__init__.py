@@ -33,10 +33,16 @@ def shapes(input=None, layers=(), plan_file=None, plan_text=None) -> Result:
 
 
 def render(result: Result, format: str = "table") -> str:
-    """Render a Result with the registered reporter `format` (table, json, csv, markdown, ...)."""
+    """Render a Result with the registered reporter `format` (table, json, csv, markdown, ...);
+    BadInput if that format cannot render `result.kind`."""
     from .plugins import get_host
+    from .registry import cannot_render
 
-    return get_host().reporters[format](result)
+    reporters = get_host().reporters
+    reporter = reporters[format]
+    if not reporter.can_render(result.kind):
+        raise cannot_render(reporters, reporter, (result.kind,))
+    return reporter(result)
 
 
 def schema(kind: str) -> dict:

@@ -55,15 +55,10 @@ def _check_format(ctx, param, value):
 
 
 def _cannot_render(reporter, kinds):
-    """BadInput: `reporter` renders none of `kinds`; it names the formats that can."""
-    from .errors import BadInput
     from .plugins import get_host
+    from .registry import cannot_render
 
-    able = [name for name, other in get_host().reporters.items()
-            if any(map(other.can_render, kinds))]
-    what = " or ".join(f"{kind!r}" for kind in kinds) or "unnamed"
-    return BadInput(f"format {reporter.name!r} cannot render {what} results (it renders "
-                    f"{', '.join(map(repr, reporter.kinds))}); choose one of: {', '.join(able)}")
+    return cannot_render(get_host().reporters, reporter, kinds)
 
 
 def emit(result: Result, fmt: str = "table"):

@@ -98,6 +98,15 @@ class Reporter:
         return resolve(self.render)(result)
 
 
+def cannot_render(reporters, reporter: Reporter, kinds) -> BadInput:
+    """The error for `reporter` asked to render none of `kinds`: it names the formats in
+    `reporters` that can."""
+    able = [name for name, other in reporters.items() if any(map(other.can_render, kinds))]
+    what = " or ".join(f"{kind!r}" for kind in kinds) if any(kinds) else "unnamed"
+    return BadInput(f"format {reporter.name!r} cannot render {what} results (it renders "
+                    f"{', '.join(map(repr, reporter.kinds))}); choose one of: {', '.join(able)}")
+
+
 class RegistrationError(Exception):
     """A plugin registered something malformed or a name that is already taken."""
 
