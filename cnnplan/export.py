@@ -166,6 +166,8 @@ def _network(data: dict, layers: list):
     """The network of a shapes document or of one plan chain (graphs through name and from)."""
     items = []
     for layer in layers:
+        if not isinstance(layer.get("spec"), str):
+            raise BadInput(NOT_A_NETWORK)
         spec = parse_spec(layer["spec"], "layer")
         sources = tuple(layer["from"]) if "from" in layer else None
         items.append((layer.get("name"), spec, sources))
