@@ -267,7 +267,7 @@ def inputs(layers, input_, range_, fmt):
     """Which square input sizes the network accepts: a list, a rule, and why others fail.
 
     \b
-    cnnplan inputs examples/networks/q6.toml --range 1..1024
+    cnnplan inputs examples/networks/unet.toml --range 1..1024
     cnnplan inputs --in 3x64x64 "conv(8, k=3, s=2); conv(8, k=3, s=2)" --range 1..32
     """
     from .inputs import inputs as run_inputs

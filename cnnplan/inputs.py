@@ -136,7 +136,7 @@ def inputs(input=None, layers=(), plan_file=None, range=(1, 4096), plan_text=Non
     facts = [("input", example), ("range", f"{lo}..{hi}"), ("accepted", len(sizes)),
              ("rule", rule or "no short rule (see the list)")]
     groups = _group_refusals(refused)
-    rows = tuple((_ranges_text(ns), reason) for reason, ns in groups)
+    rows = tuple((_ranges_text(ns, 4), reason) for reason, ns in groups)
     notes = []
     if sizes:
         notes.append("accepted: " + _ranges_text(sizes))
@@ -148,16 +148,18 @@ def inputs(input=None, layers=(), plan_file=None, range=(1, 4096), plan_text=Non
     what = title or "network"
     return Result(title=f"{what}: {len(sizes)} of {hi - lo + 1} input sizes accepted",
                   facts=tuple(facts),
-                  tables=(Table(("refused sizes", "first failure"), rows,
-                                "refused sizes, by reason"),) if rows else (),
+                  tables=(Table(("refused sizes", "first failure (at the first size listed)"),
+                                rows, "refused sizes, by reason"),) if rows else (),
                   notes=tuple(notes), data=data, exit_code=0 if sizes else 1, kind="inputs")
 
 
 def _group_refusals(refused):
-    """[(reason with the size abstracted, [sizes])], in order of first appearance."""
+    """[(reason at the first size, [sizes])]: sizes refused by the same layer for the same
+    reason (numbers abstracted), in order of first appearance."""
     import re
 
     groups: dict[str, list[int]] = {}
+    first: dict[str, str] = {}
     for n, reason in refused:
         key = re.sub(r"\binput (is )?\d+(x\d+)+", "input", reason)
         key = re.sub(r"\d+(x\d+)+", "SHAPE", key)
@@ -165,7 +167,8 @@ def _group_refusals(refused):
         key = re.sub(r"\d+ \+ 2\*\d+", "N + 2p", key)
         key = re.sub(r"padded input \d+", "padded input N", key)
         groups.setdefault(key, []).append(n)
-    return list(groups.items())
+        first.setdefault(key, reason)
+    return [(first[key], sizes) for key, sizes in groups.items()]
 
 
 def _ranges_text(numbers: list[int], limit: int = 12) -> str:
