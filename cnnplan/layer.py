@@ -5,7 +5,7 @@ from __future__ import annotations
 from .arithmetic import MODES, conv_macs, conv_weights, effective_kernel
 from .bounds import MAX_SOLUTIONS, make_domains, resolve_bounds
 from .errors import BadInput
-from .nearest import nearest_outputs
+from .nearest import CUT_SHORT, nearest_outputs
 from .options import format_ranges, parse_assignments
 from .result import Result, Table
 from .search import VARIABLES, Geometry, count, solutions
@@ -68,8 +68,8 @@ def solve(input, output, layer: str = "conv", fix=None, max=None, mode: str = "e
     configs.sort(key=simple if sort == "simple" else lambda c: (costs(c[0])[sort], *simple(c)))
     shown = [{"k": k, "s": s_, "p": p, "d": d, "output": list(shape_out), **costs(k)}
              for k, s_, p, d in (configs if limit is None else configs[:limit])]
-    nearest = [] if configs else nearest_outputs(geometry, shape_in, shape_out, domains,
-                                                 conditions)
+    nearest = None if configs else nearest_outputs(geometry, shape_in, shape_out, domains,
+                                                   conditions)
     return _result(layer, mode, shape_in, shape_out, bounds, fixed, conditions, sort,
                    len(configs), shown, nearest, explain)
 
@@ -153,7 +153,8 @@ def _result(layer, mode, shape_in, shape_out, bounds, fixed, conditions, sort, n
         "solutions": shown,
     }
     if not n:
-        data["nearest"] = nearest
+        data["nearest"] = nearest.as_data()
+        data["nearest_distance"], data["nearest_complete"] = nearest.distance, nearest.complete
     return Result(title=title, facts=tuple(facts),
                   tables=(Table(tuple(columns), tuple(table_rows)),) if n else (),
                   notes=tuple(notes), data=data, exit_code=0 if n else 1)
@@ -190,7 +191,8 @@ def _per_axis(layer, mode, shape_in, shape_out, bounds, fixed, conditions, domai
             near = nearest_outputs(geometry, (shape_in[0], i), (shape_out[0], o), domains,
                                    conditions)
             notes.append(f"axis {n} ({i} -> {o}) has no solution; nearest reachable sizes: "
-                         + (", ".join(str(x["output"][1]) for x in near) or "none nearby"))
+                         + (", ".join(str(v[1]) for v, _ in near.outputs) or "none")
+                         + ("" if near.complete else f" ({CUT_SHORT})"))
     if total and layer == "conv":
         ks = " x ".join(f"k{n}" for n in range(1, len(axes) + 1))
         notes.append(f"a layer takes one row from each axis: kernel_size=(k1, k2, ...), "
@@ -210,12 +212,7 @@ def _per_axis(layer, mode, shape_in, shape_out, bounds, fixed, conditions, domai
 
 def _no_solution_notes(geometry, shape_out, nearest, bounds, fixed, conditions) -> list[str]:
     notes = ["no configuration within these bounds gives this output"]
-    if nearest:
-        notes.append("nearest reachable outputs (same fixes and bounds): " + ", ".join(
-            f"{format_shape(n['output'])} ({n['count']} solution{'s' if n['count'] != 1 else ''})"
-            for n in nearest))
-    else:
-        notes.append("no nearby output is reachable with these fixes and bounds either")
+    notes += nearest.notes(" with the same fixes and bounds", "solution")
     axes = sorted(set(zip(geometry.inputs, geometry.outputs)))
     if len(axes) > 1:
         domains = make_domains(bounds, fixed)

@@ -55,7 +55,7 @@ def test_unreachable_plan_exits_1_with_the_reason_on_stdout():
                     "maxpool(k=8, s=4, p=0, d=1) -> 64x8x8")
     assert result.exit_code == 1
     assert "layer 2 maxpool(k=8, s=4, p=0, d=1) cannot give its target 64x8x8" in result.output
-    assert "nearest reachable outputs there: 64x7x7" in result.output
+    assert "nearest reachable outputs there (distance 2): 64x7x7" in result.output
 
 
 def test_progress_only_on_a_terminal_and_after_a_second(tmp_path):
