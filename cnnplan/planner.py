@@ -53,7 +53,7 @@ class FixedLayer:
 
     def __init__(self, index, spec, target, rank):
         self.index, self.spec, self.kind, self.target, self.rank = index, spec, spec.kind, target, rank
-        self.free = ()
+        self.free = self.conditions = ()
         self.work = 0
 
     def transitions(self, u, target=None):
@@ -304,11 +304,9 @@ def _diagnose(j, layer, reach) -> dict:
             found.add_sweep(layer.sweep, u, layer.c_out, layer.domains(u), until)
 
     def counter(u, v):
-        if isinstance(layer, FixedLayer):
-            return 1
         return len(layer.pinned(u[1:], v[1:], layer.domains(u)))
 
-    near = found.nearest(counter, until)
+    near = found.nearest(counter if layer.conditions else None, until)
     info["nearest"], info["near"] = near.as_data(), near
     return info
 

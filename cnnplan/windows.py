@@ -18,8 +18,9 @@ closed forms rely on.
 
 Each transition is a `Transition` (v, b, alpha, ranked): the output shape v, the
 configurations `ranked` as `Ranked` (w, simple, (k, s, p, d)) sorted by w then simplicity
-(d, p, k, s), and the affine cost map the ranking uses: cost(u) = alpha * w + b * cost(v). Configurations of one group share
-s, so for `--rank rf` (extent E_u = k'-1 + s E_v; for convT (k'-1 + E_v)/s) b is one number.
+(d, p, k, s), and the affine cost map the ranking uses: cost(u) = alpha * w + b * cost(v).
+Configurations of one group share s, so for `--rank rf` (extent E_u = k'-1 + s E_v; for convT
+(k'-1 + E_v)/s) b is one number.
 """
 
 from __future__ import annotations
