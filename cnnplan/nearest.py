@@ -9,13 +9,14 @@ most configurations first, then by size.
 
 How: a window sweep's output sizes depend only on a short key and the stride s: c = 2p - k'
 for convolution and floor/exact pooling, e = k' - 1 - 2p (and whether d > op) for transposed
-convolution, (c, p) for ceil-mode pooling. The keys the bounds allow are collected without
-visiting the (k, s, p, d) grid, every (key, s) is evaluated at once with numpy (vectorised
-forms of arithmetic.conv_output, transposed_output and pool_output_ceil), and the outputs so
-found, a superset of the reachable ones when --where filters, are visited in order of distance,
-each counted exactly by the layer's own enumerator (which applies --where), until one distance
-has an output with a configuration. Bounded by NEAREST_SECONDS and by CANDIDATES outputs; if
-either cuts the search short, the answer says so (`complete` is False).
+convolution, (c, p) for ceil-mode pooling. The keys the bounds allow, and how many (k, p, d)
+give each, are collected without visiting the (k, s, p, d) grid; every (key, s) is evaluated at
+once with numpy (vectorised forms of arithmetic.conv_output, transposed_output and
+pool_output_ceil), which gives every reachable output with its number of configurations. They
+are taken in order of distance; with --where (which the keys do not see) each candidate is
+counted again by the layer's own enumerator, until one distance has an output with a
+configuration. Bounded by NEAREST_SECONDS and by CANDIDATES outputs; if either cuts the search
+short, the answer says so (`complete` is False).
 """
 
 from __future__ import annotations
@@ -31,8 +32,7 @@ NEAREST_SECONDS = 2.0  # of processor time: answers do not depend on the machine
 CANDIDATES = 4096      # distinct candidate outputs kept (those nearest the target)
 CHUNK = 1 << 19        # (key, s) cells evaluated at once
 CUT_SHORT = (f"the search for nearby outputs was cut short (after {NEAREST_SECONDS:g} s of "
-             f"processor time or "
-             f"{CANDIDATES} candidates); nearer ones may exist")
+             f"processor time or {CANDIDATES} candidates); nearer ones may exist")
 
 
 def clock() -> float:
