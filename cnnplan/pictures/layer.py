@@ -5,7 +5,7 @@ first window, the stride step to the next window (outlined), the input rows no w
 (floor's dropped rows, and rows skipped between windows) hatched, and the output grid with the
 first window's output cell. Transposed convolutions are drawn as in the guide: the input
 zero-stretched (s-1 zeros between cells) and padded by k'-1-p, swept with stride 1.
-Inputs larger than FULL cells per axis are cropped to their top-left corner (said in the caption).
+Inputs of more than FULL cells per axis are cropped to their top-left corner (said in the caption).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ FULL = 64            # axes up to this many padded cells are drawn whole
 CROP = 24            # else this many cells (or two windows' worth) of the top-left corner
 MAX_DIAGRAMS = 12    # diagrams in one SVG (use --limit to choose fewer)
 MAX_FRAMES = 400     # window positions in one animation
-WIDTH = 360          # pixels for the larger grid's side
+WIDTH = 480          # pixels for the larger grid's side
 STYLE = (".pad{fill:#eee;stroke:#999;stroke-dasharray:3 2}.input{fill:#cfe0f5}"
          ".zero{fill:#fff}.unused{fill:url(#hatch);stroke:#c33;stroke-width:.5}"
          ".grid{stroke:#fff;stroke-width:1;fill:none}.tap{fill:#1f5fa8}"
@@ -80,8 +80,9 @@ def axis(i: int, o: int, k: int, s: int, p: int, d: int, transposed: bool = Fals
         real, step = tuple(edge + j * s for j in range(i)), 1
     else:
         size, real, step = i + 2 * p, tuple(range(p, p + i)), s
-    view = size if size <= FULL else min(size, max(CROP, ke + step + 2))
-    return Axis(size, real, step, taps, o, view, o if size <= FULL else min(o, CROP))
+    whole = real[-1] - real[0] + 1 <= FULL  # the input itself (not its padding) fits
+    view = size if whole else min(size, max(CROP, ke + step + 2))
+    return Axis(size, real, step, taps, o, view, o if whole else min(o, CROP))
 
 
 def _flat() -> Axis:
@@ -220,8 +221,9 @@ def _window(rows: Axis, cols: Axis, cell: float, animate: bool) -> list[str]:
     if animate or cols.windows < 2:
         return group
     shift = cols.step
+    thin = f"stroke-width:{num(max(0.6, min(2.0, cell / 8)))}"
     second = [rect((c + shift) * cell + inset, r * cell + inset, cell - 2 * inset,
-                   cell - 2 * inset, class_="tap2", data_row=r, data_col=c + shift)
+                   cell - 2 * inset, class_="tap2", data_row=r, data_col=c + shift, style=thin)
               for r in rows.taps for c in cols.taps
               if r < rows.view and c + shift < cols.view]
     y = -4
