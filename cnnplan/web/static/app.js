@@ -116,9 +116,10 @@ function networkRequest(format) {
   const text = $("network-specs").value;
   const input = $("network-in").value.trim();
   const params = new URLSearchParams();
-  if (input) params.append("in", input);
-  params.append("format", format);
   const isPlan = /^\s*(\[|[A-Za-z_]+\s*=)/m.test(text);
+  // a plan's own `input = ...` wins over the field (which is for specs and plans without one)
+  if (input && !(isPlan && /^\s*input\s*=/m.test(text))) params.append("in", input);
+  params.append("format", format);
   if (isPlan) return ["/api/shapes?" + params.toString(), { method: "POST", body: text }];
   text.split("\n").map((s) => s.trim()).filter(Boolean).forEach((s) => params.append("spec", s));
   return ["/api/shapes?" + params.toString(), {}];
