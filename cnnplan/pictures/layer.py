@@ -116,7 +116,7 @@ def panel(data: dict, row: dict, top: float, animate: bool, axis_sizes=None,
     """The SVG elements of one solution's diagram starting at y=top: (elements, width, height)."""
     rows, cols = solution_axes(data, row, axis_sizes)
     sizes = axis_sizes or list(zip(data["input"][1:], row.get("output", data["output"])[1:]))
-    cell = max(2.0, min(18.0, WIDTH / max(rows.view, cols.view)))
+    cell = max(2.0, min(28.0, WIDTH / max(rows.view, cols.view)))
     k, s, p, d = row["k"], row["s"], row["p"], row["d"]
     ke = effective_kernel(k, d)
     captions = [f"{label}k={k}, s={s}, p={p}, d={d} (k' = d(k-1)+1 = {ke})"
@@ -284,6 +284,10 @@ def render_solve(data: dict, animate: bool = False) -> str:
     body += [text(8, 18 + 16 * n, h, class_="caption" if not n else "small")
              for n, h in enumerate(head)]
     top = 16 * len(head) + 10
+    if items:
+        legend, width = _legend(top)
+        body += legend
+        top += 22
     for row, sizes, label in items[:MAX_DIAGRAMS]:
         elements, w, h = panel(data, row, top, animate, sizes, label)
         body.append('<g class="solution">')
@@ -295,6 +299,21 @@ def render_solve(data: dict, animate: bool = False) -> str:
              'markerHeight="6" orient="auto"><path d="M0 0L10 5L0 10z" fill="#e07b00"/>'
              '</marker></defs>')
     return document(width, top + 8, [DEFS, arrow, *body], title, STYLE)
+
+
+LEGEND = (("pad", "padding"), ("input", "input"), ("tap", "kernel taps"),
+          ("tap2", "next window"), ("unused", "not read"), ("out-first", "its output"))
+
+
+def _legend(y: float) -> tuple[list[str], float]:
+    """One row of swatches naming the colours, and its width."""
+    out, x = ['<g class="legend">'], 8.0
+    for cls, name in LEGEND:
+        out.append(rect(x, y + 2, 12, 12, class_=cls))
+        out.append(text(x + 16, y + 12, name, class_="small"))
+        x += 24 + 6.5 * len(name)
+    out.append("</g>")
+    return out, x
 
 
 def _title(data: dict) -> str:
