@@ -289,3 +289,19 @@ def test_cli_formats_without_a_picture(cnnplan_cmd):
     assert done.stderr.startswith("Error: the svg format draws") and done.stderr.count("\n") == 1
     done = cnnplan_cmd("shapes", "--in", "3x8x8", "conv(4, k=3)", "--format", "svg-animated")
     assert done.returncode == 2 and "Traceback" not in done.stderr
+
+
+def test_plan_draws_its_best_chain():
+    result = cnnplan.plan("3x64x64", ["conv(64, k=8, d=1) -> 64x32x32",
+                                      "maxpool(p=0, d=1) -> 64x8x8",
+                                      "conv(128, p=0, d=1) -> 128x4x4"], where=["2: s == k"])
+    root = parse(render_svg(result))
+    best = [layer["spec"] for layer in result.data["chains"][0]["layers"]]
+    forward = cnnplan.shapes("3x64x64", best)       # the chain run forward on its own
+    texts = [t.text for t in root.iter(NS + "text")]
+    shapes = ["x".join(map(str, layer["output"])) for layer in forward.data["layers"]]
+    assert [t for t in texts if t in shapes] == shapes
+    assert len(by_class(root, "block")) == len(best) + 1
+    assert int(by_class(root, "rf")[0].get("data-rf")) == forward.data["layers"][-1]["rf"]
+    none = cnnplan.plan("3x64x64", ["conv(64, k=3, s=1, p=0, d=1) -> 64x32x32"])
+    assert "no chain to draw" in render_svg(none)

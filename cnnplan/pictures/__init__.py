@@ -13,11 +13,13 @@ from ..result import Result
 
 
 def picture_kind(data) -> str | None:
-    """'solve', 'network' or 'graph' for data that has a picture, else None."""
+    """'solve', 'plan', 'network' or 'graph' for data that has a picture, else None."""
     if not isinstance(data, dict):
         return None
     if "input" in data and ("solutions" in data or "axes" in data) and "bounds" in data:
         return "solve"
+    if isinstance(data.get("chains"), list) and "input" in data:
+        return "plan"
     if isinstance(data.get("layers"), list) and "input" in data:
         return "network"
     if isinstance(data.get("primal"), list) and "expression" in data:
@@ -39,6 +41,10 @@ def render_svg(result: Result, animate: bool = False) -> str:
         from .network import render_network
 
         return render_network(result.data, result.title)
+    if kind == "plan":
+        from .network import render_plan
+
+        return render_plan(result.data, result.title)
     if kind == "graph":
         from .graph import render_graph
 

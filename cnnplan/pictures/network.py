@@ -146,3 +146,20 @@ def _receptive_field(data: dict, node: Node) -> list[str]:
     return [rect(x - 9, y, 6, side, class_="rf", data_rf=rf),
             text(x, 110 + height / 2 + 56, f"rf {rf} of the last layer (bar: share of the "
                  "input's height)", class_="small")]
+
+
+def render_plan(data: dict, title: str = "") -> str:
+    """A `plan` result's best chain as a network (the first of its ranked chains)."""
+    chains = data.get("chains") or []
+    if not chains:
+        from .svg import document
+
+        return document(400, 40, [text(8, 20, f"{title or 'plan'}: no chain to draw")],
+                        title or "plan", STYLE)
+    best = chains[0]
+    layers = [dict(layer) for layer in best["layers"]]
+    if layers and best.get("rf"):
+        layers[-1]["rf"] = best["rf"]
+    caption = (f"{title or 'plan'}: the best chain (1 of {data.get('count', len(chains))}"
+               f"{', by ' + str(data['rank']) if data.get('rank') else ''})")
+    return render_network({"input": data["input"], "layers": layers}, caption)
