@@ -317,7 +317,8 @@ def _legend(y: float) -> tuple[list[str], float]:
 
 
 def _title(data: dict) -> str:
-    what = {"conv": "convolution", "pool": "max pooling", "convT": "transposed convolution"}
+    what = {"conv": "convolution", "pool": "max pooling", "maxpool": "max pooling",
+            "avgpool": "average pooling", "convT": "transposed convolution"}
     shape = "x".join
     return (f"{what.get(data.get('layer'), data.get('layer', 'layer'))} "
             f"{shape(map(str, data['input']))} -> {shape(map(str, data['output']))}: "

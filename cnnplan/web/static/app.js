@@ -78,7 +78,7 @@ function selectRow(n) {
   const row = state.rows[n];
   const img = $("solve-svg");
   if (!row) { img.removeAttribute("src"); img.hidden = true; return; }
-  const fix = ["k", "s", "p", "d"].filter((v) => v in row).map((v) => v + "=" + row[v]).join(",");
+  const fix = ["k", "s", "p", "d", "op"].filter((v) => v in row).map((v) => v + "=" + row[v]).join(",");
   img.hidden = false;
   img.src = "/api/solve?" + solveQuery([["fix", fix], ["format", "svg"]]).toString();
 }
