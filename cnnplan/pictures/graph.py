@@ -5,7 +5,7 @@ partial derivatives (the same content as `--format dot`)."""
 
 from __future__ import annotations
 
-from .svg import document, esc, num, rect, text
+from .svg import along, document, edge, rect, text
 
 COLUMN_GAP = 150
 ROW_GAP = 26
@@ -27,15 +27,6 @@ def _lines(entry: dict, tangent: dict, adjoint: dict, decimals: int) -> list[str
     if name in adjoint:
         lines.append(f"{adjoint[name]['name']} = {_number(adjoint[name]['value'], decimals)}")
     return lines
-
-
-def _along(a, b, t: float) -> tuple[float, float]:
-    """The point at parameter t of the edge curve from a to b (control points at mid-x)."""
-    mid = (a[0] + b[0]) / 2
-    u = 1 - t
-    x = u**3 * a[0] + 3 * u * u * t * mid + 3 * u * t * t * mid + t**3 * b[0]
-    y = (u**3 + 3 * u * u * t) * a[1] + (3 * u * t * t + t**3) * b[1]
-    return x, y
 
 
 def render_graph(data: dict) -> str:
@@ -74,14 +65,11 @@ def render_graph(data: dict) -> str:
                 continue
             x1, y1, w1, h1 = place[operand]
             a, b = (x1 + w1, y1 + h1 / 2), (x2, y2 + h2 / 2)
-            mid = (a[0] + b[0]) / 2
-            body.append(f'<path class="edge" data-from="{esc(operand)}" '
-                        f'data-to="{esc(entry["name"])}" d="M{num(a[0])} {num(a[1])}C{num(mid)} '
-                        f'{num(a[1])} {num(mid)} {num(b[1])} {num(b[0])} {num(b[1])}"/>')
+            body.append(edge(a, b, operand, entry["name"]))
             partial = entry.get("partials", {}).get(operand)
             if partial is not None:
                 label = f"∂{entry['name']}/∂{operand} = {_number(partial, decimals)}"
-                lx, ly = _along(a, b, 0.3)
+                lx, ly = along(a, b, 0.3)
                 body.append(text(lx, ly - 4, label, text_anchor="middle",
                                  class_="partial", data_to=entry["name"]))
     for entry in entries:
@@ -89,7 +77,7 @@ def render_graph(data: dict) -> str:
         kind = entry.get("op") if entry.get("op") in ("input", "output") else "node"
         body.append(rect(x, y, w, h, rx=6, class_=kind, data_name=entry["name"]))
         body += [text(x + 6, y + 15 + LINE * n, line) for n, line in enumerate(boxes[entry["name"]])]
-    width = x + 10 if not xs else max(px + pw for px, _, pw, _ in place.values()) + 10
+    width = max((px + pw for px, _, pw, _ in place.values()), default=300) + 10
     height = max(heights.values(), default=60) + 10
     return document(width, height, body, f"computational graph of y = {data['expression']}",
                     STYLE)

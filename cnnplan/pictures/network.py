@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .svg import document, esc, num, rect, text
+from .svg import document, edge, esc, num, rect, text
 
 COLUMN = 200       # pixels between layer columns
 ROW = 190          # pixels between rows of parallel branches
@@ -124,10 +124,7 @@ def render_network(data: dict, title: str = "") -> str:
                 continue
             _, x1, y1 = ends[source]
             x2, _, y2 = ends[node.name]
-            mid = (x1 + x2) / 2
-            body.append(f'<path class="edge" data-from="{esc(source)}" '
-                        f'data-to="{esc(node.name)}" d="M{num(x1)} {num(y1)}C{num(mid)} '
-                        f'{num(y1)} {num(mid)} {num(y2)} {num(x2 - 2)} {num(y2)}"/>')
+            body.append(edge((x1, y1), (x2 - 2, y2), source, node.name))
     body += blocks
     body += _receptive_field(data, nodes[0])
     return document(40 + columns * COLUMN, 60 + rows * ROW, body, title or "network", STYLE)

@@ -41,6 +41,24 @@ def line(x1, y1, x2, y2, **more) -> str:
     return (f"<line{attrs(x1=float(x1), y1=float(y1), x2=float(x2), y2=float(y2), **more)}/>")
 
 
+def edge(a: tuple, b: tuple, source: str, target: str) -> str:
+    """A left-to-right curve from point a to point b (control points at the middle x), with
+    data-from/data-to naming what it joins."""
+    mid = (a[0] + b[0]) / 2
+    return (f'<path class="edge"{attrs(data_from=source, data_to=target)} d="M{num(a[0])} '
+            f'{num(a[1])}C{num(mid)} {num(a[1])} {num(mid)} {num(b[1])} {num(b[0])} '
+            f'{num(b[1])}"/>')
+
+
+def along(a: tuple, b: tuple, t: float) -> tuple[float, float]:
+    """The point at parameter t (0 at a, 1 at b) of the `edge` curve from a to b."""
+    mid = (a[0] + b[0]) / 2
+    u = 1 - t
+    x = u**3 * a[0] + 3 * u * u * t * mid + 3 * u * t * t * mid + t**3 * b[0]
+    y = (u**3 + 3 * u * u * t) * a[1] + (3 * u * t * t + t**3) * b[1]
+    return x, y
+
+
 def document(width: float, height: float, body: list[str], title: str, style: str = "") -> str:
     """A standalone SVG document (with the XML declaration) of the given size."""
     head = (f'<svg xmlns="http://www.w3.org/2000/svg"{attrs(width=float(width), height=float(height))}'
