@@ -305,3 +305,21 @@ def test_plan_draws_its_best_chain():
     assert int(by_class(root, "rf")[0].get("data-rf")) == forward.data["layers"][-1]["rf"]
     none = cnnplan.plan("3x64x64", ["conv(64, k=3, s=1, p=0, d=1) -> 64x32x32"])
     assert "no chain to draw" in render_svg(none)
+
+
+def test_three_d_layers_draw_two_axes():
+    result = cnnplan.solve("1x6x8x10", "1x3x4x5", fix={"k": 2, "s": 2, "p": 0})
+    svg = render_svg(result)
+    assert "3-D: the first two spatial axes are drawn" in svg
+    assert drawn(svg)["out"] == (3, 4)
+
+
+def test_block_sizes_follow_shapes():
+    result = cnnplan.shapes("3x128x128", ["conv(16, k=3, s=2, p=1)", "conv(64, k=3, s=2, p=1)",
+                                          "conv(256, k=3, s=2, p=1)"])
+    root = parse(render_svg(result))
+    fronts = [b.find(NS + "rect") for b in by_class(root, "block")]
+    heights = [float(f.get("height")) for f in fronts]
+    depths = [float(f.get("width")) for f in fronts]
+    assert heights == sorted(heights, reverse=True) and len(set(heights)) == 4  # 128, 64, 32, 16
+    assert depths == sorted(depths) and len(set(depths)) == 4                   # 3, 16, 64, 256

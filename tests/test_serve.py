@@ -151,3 +151,11 @@ def test_serve_without_the_web_extra(tmp_path, cnnplan_cmd):
     assert done.returncode == 1
     assert done.stderr.strip() == ("Error: cnnplan serve needs Starlette and uvicorn: "
                                    "pip install 'cnnplan[web]'")
+
+
+def test_a_question_past_the_time_budget_is_a_503(server, monkeypatch):
+    import cnnplan.web.app as app
+
+    monkeypatch.setattr(app, "WALL_SECONDS", 0.001)
+    status, doc = fetch_json(f"{server}/api/solve", [("in", "3x64x64"), ("out", "64x32x32")])
+    assert status == 503 and doc["error"].startswith("the question took longer than")
