@@ -38,6 +38,7 @@ def browser():
 def expect(locator):
     from playwright.sync_api import expect as playwright_expect
 
+    playwright_expect.set_options(timeout=30_000)   # each answer runs the command: slow CI
     return playwright_expect(locator)
 
 

@@ -3,7 +3,14 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { rows: [], columns: [], sort: null, selected: 0, solveData: null, timers: {} };
+const state = { rows: [], columns: [], sort: null, selected: 0, timers: {}, asked: {} };
+
+// Answers can arrive out of order while the user types: only the latest question's counts.
+function ask(name) {
+  state.asked[name] = (state.asked[name] || 0) + 1;
+  const n = state.asked[name];
+  return () => n === state.asked[name];
+}
 
 function debounce(name, fn, ms = 250) {
   clearTimeout(state.timers[name]);
@@ -91,8 +98,10 @@ async function updateSolve() {
   }
   extra.push(["limit", "500"]);
   const url = "/api/solve?" + solveQuery(extra).toString();
+  const latest = ask("solve");
   try {
     const data = await getJSON(url);
+    if (!latest()) return;
     const rows = data.solutions || [];
     state.rows = rows;
     state.columns = rows.length ? Object.keys(rows[0]) : [];
@@ -105,6 +114,7 @@ async function updateSolve() {
     showStatus("solve-status", text, false);
     selectRow(0);
   } catch (err) {
+    if (!latest()) return;
     showStatus("solve-status", err.message, true);
     state.rows = [];
     drawTable($("solve-table"), [], [], null, -1);
@@ -126,8 +136,10 @@ function networkRequest(format) {
 }
 
 async function updateNetwork() {
+  const latest = ask("network");
   try {
     const data = await getJSON(...networkRequest("json"));
+    if (!latest()) return;
     const layers = data.layers || [];
     const columns = ["name", "spec", "output", "size", "params", "macs", "rf", "jump"]
       .filter((c) => layers.some((l) => c in l));
@@ -139,11 +151,13 @@ async function updateNetwork() {
     const response = await fetch(url, options);
     if (!response.ok) throw new Error((await response.json()).error);
     const blob = await response.blob();
+    if (!latest()) return;
     const img = $("network-svg");
     if (img.src.startsWith("blob:")) URL.revokeObjectURL(img.src);
     img.src = URL.createObjectURL(blob);
     img.hidden = false;
   } catch (err) {
+    if (!latest()) return;
     showStatus("network-status", err.message, true);
     drawTable($("network-table"), [], [], null, -1);
     $("network-svg").hidden = true;
@@ -172,6 +186,7 @@ async function start() {
     fillChoices($("solve-layer"), solve.layer.choices, solve.layer.default);
     fillChoices($("solve-mode"), solve.mode.choices, solve.mode.default);
   } catch (err) {
+    if (!latest()) return;
     showStatus("solve-status", err.message, true);
   }
   $("solve-form").addEventListener("input", () => debounce("solve", updateSolve));
