@@ -9,7 +9,7 @@ from .arithmetic import MODES, conv_macs, conv_output, conv_weights, effective_k
 from .errors import BadInput
 from .options import format_ranges, parse_assignments
 from .result import Result, Table
-from .search import VARIABLES, Geometry, solutions
+from .search import VARIABLES, Geometry, SearchTooLarge, solutions
 from .tensor_shape import format_shape, parse_shape
 
 LAYERS = ("conv", "pool")
@@ -177,10 +177,13 @@ def nearest_outputs(geometry, shape_in, shape_out, domains, conditions) -> list[
         return count(Geometry(geometry.layer, geometry.mode, inputs, outputs), domains,
                      conditions)
 
-    found = nearest_reachable(geometry.inputs, geometry.outputs, counter, deadline)
-    if not found:
-        found = _scan_outputs(geometry, domains, conditions, deadline)
-        found.sort()
+    try:
+        found = nearest_reachable(geometry.inputs, geometry.outputs, counter, deadline)
+        if not found:
+            found = _scan_outputs(geometry, domains, conditions, deadline)
+            found.sort()
+    except SearchTooLarge:  # looking further would cost more than the question itself
+        found = []
     return [{"output": [shape_out[0], *outs], "count": n} for _, outs, n in found[:3]]
 
 
@@ -347,8 +350,11 @@ def _no_solution_notes(geometry, shape_out, nearest, bounds, fixed, conditions) 
     axes = sorted(set(zip(geometry.inputs, geometry.outputs)))
     if len(axes) > 1:
         domains = make_domains(bounds, fixed)
-        counts = [count(Geometry(geometry.layer, geometry.mode, (i,), (o,)), domains, conditions)
-                  for i, o in axes]
+        try:
+            counts = [count(Geometry(geometry.layer, geometry.mode, (i,), (o,)), domains,
+                            conditions) for i, o in axes]
+        except SearchTooLarge:
+            counts = [0]
         if all(counts):
             notes.append(
                 "one (k, s, p, d) must serve every axis; solved separately the axes have "

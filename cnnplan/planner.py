@@ -33,14 +33,14 @@ from .network import apply_layer, forward
 from .options import format_ranges, parse_assignments
 from .planfile import PlanLayer, gather
 from .result import Result, Table
-from .search import VARIABLES
+from .search import VARIABLES, SearchTooLarge
 from .tensor_shape import format_shape
 from .specs import KINDS, MAX_LAYERS
 from .where import compile_condition
 from .windows import RANKS, WindowLayer
 
 MAX_STATES = 200_000
-WORK_LIMIT = 1_500_000
+WORK_LIMIT = 400_000  # transitions a plan may evaluate (about 3 s and 250 MB at the limit)
 MAX_TOP = 1000
 DEFAULT_TOP = 10
 _LAYER_WHERE = re.compile(r"^\s*(\d+)\s*:(.*)$", re.S)
@@ -167,9 +167,11 @@ def run(input_shape, layers, top: int = DEFAULT_TOP, progress=None) -> Outcome:
                      f"{'s' if len(reach) != 1 else ''}")
         step: dict = {}
         nxt: set = set()
+        _check_work(work + len(reach) * _transitions_per_input(layer, reach[0]), layer)
         for n, u in enumerate(reach):
             if progress and n and n % 256 == 0:
                 progress(f"layer {j + 1}/{n_layers}: input shape {n} of {len(reach)}")
+            _check_work(work + layer.work, layer)
             found = layer.transitions(u, layer.target)
             if found:
                 step[u] = found
@@ -180,10 +182,7 @@ def run(input_shape, layers, top: int = DEFAULT_TOP, progress=None) -> Outcome:
                                "give targets for intermediate layers or smaller --max bounds")
         work += layer.work
         layer.work = 0
-        if work > WORK_LIMIT:
-            raise BadInput(f"the plan is too large (over {WORK_LIMIT:,} transitions by "
-                           f"{layer.origin}); give targets for intermediate layers or smaller "
-                           "--max bounds")
+        _check_work(work, layer)
         if not nxt:
             outcome.failure = _diagnose(j, layer, reach)
             return outcome
@@ -234,6 +233,22 @@ def run(input_shape, layers, top: int = DEFAULT_TOP, progress=None) -> Outcome:
     return outcome
 
 
+def _transitions_per_input(layer, u) -> int:
+    """About how many transitions `layer` evaluates for each input shape like `u` (its
+    templates when its output is free; one closed-form search counts as one)."""
+    if isinstance(layer, WindowLayer) and layer.can_template(u):
+        return len(layer.templates(layer.domains(u)))
+    return 1
+
+
+def _check_work(work: int, layer) -> None:
+    """Refuse a plan once its transitions (done or about to be done) pass WORK_LIMIT."""
+    if work > WORK_LIMIT:
+        raise BadInput(f"the plan is too large (over {WORK_LIMIT:,} transitions by "
+                       f"{layer.origin}); give targets for intermediate layers or smaller "
+                       "--max bounds")
+
+
 def _merge(kept, best, top):
     """The `top` best (cost, simple, index, cfg, v) entries over the transitions `kept`."""
     heap = []
@@ -270,14 +285,18 @@ def _diagnose(j, layer, reach) -> dict:
     for u in ordered[:64]:
         if time.monotonic() > deadline:
             break
-        if isinstance(layer, FixedLayer) or layer.can_template(u):
-            for v, _, _, ranked in layer.transitions(u, None):
-                if len(v) == len(target):
-                    tally[v] = tally.get(v, 0) + len(ranked)
-        elif target[0] == layer.c_out:
-            for _, outs, n in nearest_reachable(u[1:], target[1:], layer.counter(u), deadline):
-                v = (layer.c_out, *outs)
-                tally[v] = tally.get(v, 0) + n
+        try:
+            if isinstance(layer, FixedLayer) or layer.can_template(u):
+                for v, _, _, ranked in layer.transitions(u, None):
+                    if len(v) == len(target):
+                        tally[v] = tally.get(v, 0) + len(ranked)
+            elif target[0] == layer.c_out:
+                for _, outs, n in nearest_reachable(u[1:], target[1:], layer.counter(u),
+                                                    deadline):
+                    v = (layer.c_out, *outs)
+                    tally[v] = tally.get(v, 0) + n
+        except SearchTooLarge:  # the work budget is spent: report what was found
+            break
     near = sorted(tally.items(), key=lambda item: (
         sum(abs(a - b) for a, b in zip(item[0], target)), item[0]))
     info["nearest"] = [{"output": list(v), "count": n} for v, n in near[:3]]

@@ -20,18 +20,30 @@ from .arithmetic import conv_output, effective_kernel, max_padding, stride_range
 from .errors import BadInput
 
 VARIABLES = ("k", "s", "p", "d")
-MAX_WORK = 1_000_000  # work units one search may spend (a unit is about 1.5 us of CPU)
+MAX_WORK = 2_000_000  # work units one search may spend (a unit is well under 1 us of CPU)
 # units per (d, p) pair visited, per kernel or stride range computed, per (k, s) candidate
 STEP_COST = {"pair": 8, "range": 2, "candidate": 1}
 CONDITION_COST = 4  # per evaluation of a --where condition without a size of its own
 
 
 class SearchTooLarge(BadInput):
-    """A search that would test more than its work limit of candidates (exit 2)."""
+    """A search that would spend more than its work budget (exit 2)."""
 
     def __init__(self, limit: int):
-        super().__init__(f"the search is too large (over {limit:,} combinations of k, s, p, d "
-                         "to test); narrow it with --fix, --max or --where")
+        super().__init__(f"the search is too large (over {limit:,} steps of trying k, s, p, d); "
+                         "narrow it with --fix, --max or --where")
+
+
+class WorkBudget:
+    """Work units that several searches share (a plan's layers); SearchTooLarge when spent."""
+
+    def __init__(self, limit: int = MAX_WORK):
+        self.limit, self.used = limit, 0
+
+    def spend(self, units: int) -> None:
+        self.used += units
+        if self.used > self.limit:
+            raise SearchTooLarge(self.limit)
 LEVEL = {"d": 0, "p": 1, "k": 2, "s": 3}  # the order ShapeSolver assigns variables in
 
 
@@ -188,8 +200,8 @@ class ShapeSolver(constraint.Solver):
 
     requires_pickling = False
 
-    def __init__(self, work_limit: int = MAX_WORK):
-        self.work_limit = work_limit
+    def __init__(self, budget: WorkBudget | None = None):
+        self.budget = budget or WorkBudget()
 
     def getSolutionIter(self, domains, constraints, vconstraints):
         shape = [c for c, _ in constraints if isinstance(c, LayerShapeConstraint)]
@@ -211,64 +223,66 @@ class ShapeSolver(constraint.Solver):
             return
         k_min, k_max, s_min, s_max = dom["k"][0], dom["k"][-1], dom["s"][0], dom["s"][-1]
         k_contiguous = k_max - k_min + 1 == len(dom["k"])
+        range_cost, k_cost = STEP_COST["range"], costs[2]
+        s_cost = STEP_COST["candidate"] + costs[3]
+        # the (d, p) pairs are counted before any is visited: an oversized search is refused
+        # at once; kernels and strides are counted as they are tried
+        budget = self.budget
+        budget.spend((STEP_COST["pair"] + costs[1]) * geometry.outer_work(dom))
+        work, limit = budget.used, budget.limit
         assignment: dict[str, int] = {}
-        work, limit = 0, self.work_limit
-        pair_cost, range_cost = STEP_COST["pair"] + costs[1], STEP_COST["range"]
-        k_cost, s_cost = costs[2], STEP_COST["candidate"] + costs[3]
-        for d in dom["d"]:
-            p_lo, p_hi = geometry.padding_range(d, k_min, k_max, s_max)
-            if p_lo > dom["p"][-1] and (d > 1 or k_min > 1):
-                break  # p_lo only grows with d
-            assignment["d"] = d
-            if p_hi < p_lo or not ok(0, assignment):
-                continue
-            work += STEP_COST["pair"] + costs[0]
-            for p in _in_domain(dom["p"], p_lo, p_hi):
-                work += pair_cost
-                if work > limit:
-                    raise SearchTooLarge(limit)
-                assignment["p"] = p
-                k_lo, k_hi = geometry.kernel_range(p, d, s_min, s_max)
-                if k_lo > k_max:
-                    break  # k_lo only grows with p
-                if k_hi < k_lo or not ok(1, assignment):
+        try:
+            for d in dom["d"]:
+                p_lo, p_hi = geometry.padding_range(d, k_min, k_max, s_max)
+                if p_lo > dom["p"][-1] and (d > 1 or k_min > 1):
+                    break  # p_lo only grows with d
+                assignment["d"] = d
+                if p_hi < p_lo or not ok(0, assignment):
                     continue
-                kernels = _in_domain(dom["k"], k_lo, k_hi)
-                if not kernels:
-                    continue
-                strides = _in_domain(dom["s"], *geometry.strides_for_kernels(p, d, kernels[0],
-                                                                              kernels[-1]))
-                if not strides:
-                    continue
-                work += range_cost * min(len(strides), len(kernels))
-                if k_contiguous and len(strides) < len(kernels):
-                    pairs = _by_stride(geometry, p, d, kernels[0], kernels[-1], strides)
-                else:
-                    pairs = _by_kernel(geometry, p, d, kernels, dom["s"])
-                last_k, k_ok = None, False
-                for k, s in pairs:
-                    work += s_cost
+                for p in _in_domain(dom["p"], p_lo, p_hi):
+                    assignment["p"] = p
+                    k_lo, k_hi = geometry.kernel_range(p, d, s_min, s_max)
+                    if k_lo > k_max:
+                        break  # k_lo only grows with p
+                    if k_hi < k_lo or not ok(1, assignment):
+                        continue
+                    kernels = _in_domain(dom["k"], k_lo, k_hi)
+                    strides = _in_domain(dom["s"], *geometry.strides_for_kernels(
+                        p, d, kernels[0], kernels[-1])) if kernels else []
+                    if not strides:
+                        continue
+                    work += range_cost * min(len(strides), len(kernels))
                     if work > limit:
                         raise SearchTooLarge(limit)
-                    if k != last_k:
-                        work += k_cost
-                        last_k = k
-                        assignment["k"] = k
-                        assignment.pop("s", None)
-                        k_ok = p <= max_padding(k, d, geometry.layer) and ok(2, assignment)
-                    if k_ok:
-                        assignment["s"] = s
-                        if ok(3, assignment):
-                            yield dict(assignment)
-                assignment.pop("s", None)
-                assignment.pop("k", None)
+                    if k_contiguous and len(strides) < len(kernels):
+                        pairs = _by_stride(geometry, p, d, kernels[0], kernels[-1], strides)
+                    else:
+                        pairs = _by_kernel(geometry, p, d, kernels, dom["s"])
+                    last_k, k_ok = None, False
+                    for k, s in pairs:
+                        work += s_cost
+                        if work > limit:
+                            raise SearchTooLarge(limit)
+                        if k != last_k:
+                            work += k_cost
+                            last_k = k
+                            assignment["k"] = k
+                            assignment.pop("s", None)
+                            k_ok = p <= max_padding(k, d, geometry.layer) and ok(2, assignment)
+                        if k_ok:
+                            assignment["s"] = s
+                            if ok(3, assignment):
+                                yield dict(assignment)
+                    assignment.pop("s", None)
+                    assignment.pop("k", None)
+        finally:
+            budget.used = work
 
     def getSolutions(self, domains, constraints, vconstraints):
         return list(self.getSolutionIter(domains, constraints, vconstraints))
 
     def getSolution(self, domains, constraints, vconstraints):
         return next(iter(self.getSolutionIter(domains, constraints, vconstraints)), None)
-
 
 
 def _by_kernel(geometry: Geometry, p: int, d: int, kernels: list[int], dom_s: list[int]):
@@ -323,8 +337,10 @@ def _as_function(condition, names):
     return function
 
 
-def solutions(geometry: Geometry, domains: dict[str, list[int]], conditions=()):
-    """Iterate over the solutions as (k, s, p, d) tuples, simplest first (d, p, k, s)."""
-    problem = build_problem(geometry, domains, conditions)
+def solutions(geometry: Geometry, domains: dict[str, list[int]], conditions=(),
+              budget: WorkBudget | None = None):
+    """Iterate over the solutions as (k, s, p, d) tuples, simplest first (d, p, k, s), within
+    `budget` (by default a fresh one of MAX_WORK units; SearchTooLarge when it runs out)."""
+    problem = build_problem(geometry, domains, conditions, ShapeSolver(budget))
     for sol in problem.getSolutionIter():
         yield sol["k"], sol["s"], sol["p"], sol["d"]
