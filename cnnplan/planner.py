@@ -36,7 +36,7 @@ from .result import Result, Table
 from .search import VARIABLES, SearchTooLarge
 from .tensor_shape import format_shape
 from .specs import KINDS, MAX_LAYERS
-from .where import compile_condition
+from .where import compile_condition, quote
 from .windows import RANKS, WindowLayer
 
 MAX_STATES = 200_000
@@ -312,10 +312,10 @@ def parse_where(items, n_layers: int):
     for text in items or ():
         m = _LAYER_WHERE.match(text)
         if m:
-            n = int(m.group(1))
+            n = int(m.group(1)) if len(m.group(1)) <= 9 else MAX_LAYERS + 1
             if not 1 <= n <= n_layers:
-                raise BadInput(f"--where {text!r} names layer {n}; the plan has layers 1 to "
-                               f"{n_layers}")
+                raise BadInput(f"--where {quote(text)} names layer "
+                               f"{quote(m.group(1))}; the plan has layers 1 to {n_layers}")
             per_layer.setdefault(n, []).append(m.group(2).strip())
         else:
             everywhere.append(text)

@@ -193,9 +193,12 @@ def _build(node, allowed, names, text, what, depth):
     )
 
 
-def _quote(text: str) -> str:
+def quote(text: str) -> str:
     """The user's text for a message, shortened when long."""
     return repr(text if len(text) <= 60 else text[:57] + "...")
+
+
+_quote = quote
 
 
 def _describe(node) -> str:
