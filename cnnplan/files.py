@@ -30,6 +30,8 @@ def read_bounded(path, limit: int, what: str = "file") -> bytes:
     name = show_path(path)
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        raise BadInput(f"{what} {name} does not exist") from None
     except (OSError, ValueError) as exc:
         raise BadInput(f"cannot read {what} {name}: {_reason(exc)}") from None
     try:
@@ -51,7 +53,7 @@ def read_bounded(path, limit: int, what: str = "file") -> bytes:
     return data
 
 
-def write_atomic(path, data: bytes, what: str = "output file") -> None:
+def write_atomic(path, data: bytes) -> None:
     """Write `data` to `path` through a temporary file in the same directory, renamed into
     place: the old file stays whole until the new one is complete."""
     name = show_path(path)
@@ -67,7 +69,7 @@ def write_atomic(path, data: bytes, what: str = "output file") -> None:
             os.unlink(tmp)
         except OSError:
             pass
-        raise BadInput(f"cannot write {what} {name}: {_reason(exc)}") from None
+        raise BadInput(f"cannot write {name}: {_reason(exc)}") from None
 
 
 def _reason(exc: BaseException) -> str:
