@@ -18,6 +18,7 @@ MAX_BOUND = 10_000          # largest --max accepted for any variable
 DEFAULT_CAP = 256           # default bounds follow the input size, up to this
 MAX_OUTER = 2_000_000       # (d, p) pairs the search may visit
 MAX_SOLUTIONS = 250_000     # solutions it may enumerate
+MAX_ROWS = 20_000           # rows a listing may print without --limit (about a second)
 NEAREST_SECONDS = 2.0
 SORTS = ("simple", "weights", "params", "macs")  # simple: d, then p, k, s ascending
 
@@ -112,6 +113,7 @@ def solve(input, output, layer: str = "conv", fix=None, max=None, mode: str = "e
     def simple(c):
         return c[3], c[2], c[0], c[1]
 
+    check_rows(len(configs), limit)
     configs.sort(key=simple if sort == "simple" else lambda c: (costs(c[0])[sort], *simple(c)))
     shown = [{"k": k, "s": s_, "p": p, "d": d, "output": list(shape_out), **costs(k)}
              for k, s_, p, d in (configs if limit is None else configs[:limit])]
@@ -138,6 +140,15 @@ def _check_work(domains):
             f"the search space is too large ({len(domains['d'])} dilations x "
             f"{len(domains['p'])} paddings); lower --max d or --max p, or fix one"
         )
+
+
+def check_rows(n: int, limit: int | None, what: str = "this question") -> None:
+    """Refuse to print more than MAX_ROWS rows unless --limit says how many (the count of
+    solutions is reported either way)."""
+    if limit is None and n > MAX_ROWS:
+        raise BadInput(f"{what} has {n:,} solutions, more rows than the {MAX_ROWS:,} shown "
+                       "without --limit; add --limit N (the count is always reported) or "
+                       "narrow it with --fix, --max or --where")
 
 
 def _configurations(geometry, domains, conditions) -> list[tuple]:
@@ -310,6 +321,7 @@ def _per_axis(layer, mode, shape_in, shape_out, bounds, fixed, conditions, domai
         geometry = Geometry(layer, mode, (i,), (o,))
         configs = sorted(_configurations(geometry, domains, conditions),
                          key=lambda c: (c[3], c[2], c[0], c[1]))
+        check_rows(len(configs), limit, f"axis {n}")
         shown = configs if limit is None else configs[:limit]
         axes.append({"axis": n, "input": i, "output": o, "count": len(configs),
                      "solutions": [dict(zip("kspd", c)) for c in shown]})

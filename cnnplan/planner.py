@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 from .arithmetic import MODES
 from .errors import BadInput
-from .layer import NEAREST_SECONDS, nearest_reachable, resolve_bounds
+from .layer import NEAREST_SECONDS, check_rows, nearest_reachable, resolve_bounds
 from .network import apply_layer, forward
 from .options import format_ranges, parse_assignments
 from .planfile import PlanLayer, gather
@@ -478,17 +478,17 @@ def plan_result(outcome: Outcome, mode, rank, maxima, everywhere, title="", limi
     sets_data = []
     for j, (u, v, cfgs) in sorted(outcome.sets.items()):
         layer = layers[j]
-        rows, solutions = [], []
-        for cfg in cfgs:
+        rows, shown = [], []
+        check_rows(len(cfgs), limit, f"layer {layer.index} {layer.spec.describe()}")
+        for cfg in cfgs if limit is None else cfgs[:limit]:
             spec = layer.resolve(cfg)
             _, weights, params, macs, _ = apply_layer(spec, u, layer.index)
-            solutions.append({**_cfg_row(cfg), "output": list(v), "weights": weights,
-                              "params": params, "macs": macs})
-        shown = solutions if limit is None else solutions[:limit]
+            shown.append({**_cfg_row(cfg), "output": list(v), "weights": weights,
+                          "params": params, "macs": macs})
         for s in shown:
             rows.append((s["k"], s["s"], s["p"], s["d"], format_shape(v), s["weights"],
                          s["params"], s["macs"]))
-        more = f", first {len(shown)} shown" if len(shown) < len(solutions) else ""
+        more = f", first {len(shown)} shown" if len(shown) < len(cfgs) else ""
         tables.append(Table(("k", "s", "p", "d", "output", "weights", "params", "macs"),
                             tuple(rows),
                             f"layer {layer.index} {layer.spec.describe()}: {format_shape(u)} -> "
