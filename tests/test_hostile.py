@@ -347,3 +347,17 @@ def test_multi_line_messages_are_folded_into_one():
     assert result.exit_code == 2
     assert result.output.splitlines() == [
         "Error: Invalid value. Choose from: sigmoid, tanh. (see 'cnnplan boom --help')"]
+
+
+def test_long_listings_need_a_limit():
+    """97,159 rows took 7-9 s of CPU to render; past MAX_ROWS a listing needs --limit, while
+    the count stays exact (oracle: the closed form of floor mode with o = 1, s > n)."""
+    args = ["solve", "--in", "3x256x256", "--out", "3x1x1", "--mode", "floor",
+            "--max", "d=1,p=2"]
+    refused(run_bounded(args), "--limit")
+    run = run_bounded([*args, "--limit", "2", "--format", "json"])
+    assert run.returncode == 0 and run.problems() == []
+    # d = 1: n = 256 + 2p - k >= 0 and any s > n (s <= 256), with p <= k - 1
+    expected = sum(max(0, 256 - (256 + 2 * p - k)) for k in range(1, 257) for p in range(3)
+                   if p <= k - 1 and 256 + 2 * p - k >= 0)
+    assert json.loads(run.stdout)["count"] == expected
