@@ -9,7 +9,7 @@ from .arithmetic import MODES, conv_macs, conv_output, conv_weights, effective_k
 from .errors import BadInput
 from .options import format_ranges, parse_assignments
 from .result import Result, Table
-from .search import VARIABLES, Geometry, SearchTooLarge, solutions
+from .search import MAX_WORK, VARIABLES, Geometry, SearchTooLarge, WorkBudget, solutions
 from .tensor_shape import format_shape, parse_shape
 
 LAYERS = ("conv", "pool")
@@ -20,6 +20,7 @@ MAX_OUTER = 2_000_000       # (d, p) pairs the search may visit
 MAX_SOLUTIONS = 250_000     # solutions it may enumerate
 MAX_ROWS = 20_000           # rows a listing may print without --limit (about a second)
 NEAREST_SECONDS = 2.0
+NEAREST_WORK = MAX_WORK // 2  # work units for the nearest outputs of a question, all searches
 SORTS = ("simple", "weights", "params", "macs")  # simple: d, then p, k, s ascending
 
 
@@ -151,10 +152,10 @@ def check_rows(n: int, limit: int | None, what: str = "this question") -> None:
                        "narrow it with --fix, --max or --where")
 
 
-def _configurations(geometry, domains, conditions) -> list[tuple]:
+def _configurations(geometry, domains, conditions, budget=None) -> list[tuple]:
     """All solutions as (k, s, p, d), refusing more than MAX_SOLUTIONS."""
     configs = []
-    for config in solutions(geometry, domains, conditions):
+    for config in solutions(geometry, domains, conditions, budget):
         if len(configs) >= MAX_SOLUTIONS:
             raise BadInput(f"more than {MAX_SOLUTIONS:,} solutions; narrow the search with "
                            "--fix, --max or --where")
@@ -171,9 +172,9 @@ def layer_costs(layer, shape_in, shape_out, k) -> dict:
             "macs": conv_macs(shape_out, shape_in[0], k)}
 
 
-def count(geometry, domains, conditions) -> int:
+def count(geometry, domains, conditions, budget=None) -> int:
     """How many configurations solve `geometry` within `domains`."""
-    return sum(1 for _ in solutions(geometry, domains, conditions))
+    return sum(1 for _ in solutions(geometry, domains, conditions, budget))
 
 
 def nearest_outputs(geometry, shape_in, shape_out, domains, conditions) -> list[dict]:
@@ -183,10 +184,11 @@ def nearest_outputs(geometry, shape_in, shape_out, domains, conditions) -> list[
     below and above; their combinations are then checked jointly. Bounded by NEAREST_SECONDS.
     """
     deadline = time.monotonic() + NEAREST_SECONDS
+    budget = WorkBudget(NEAREST_WORK)  # shared by every search below
 
     def counter(inputs, outputs):
         return count(Geometry(geometry.layer, geometry.mode, inputs, outputs), domains,
-                     conditions)
+                     conditions, budget)
 
     try:
         found = nearest_reachable(geometry.inputs, geometry.outputs, counter, deadline)
@@ -317,9 +319,10 @@ def _per_axis(layer, mode, shape_in, shape_out, bounds, fixed, conditions, domai
               limit) -> Result:
     """Each spatial axis solved on its own: a rectangular window takes one row per axis."""
     axes, tables, notes, total = [], [], [], 1
+    budget = WorkBudget()  # one budget for all the axes
     for n, (i, o) in enumerate(zip(shape_in[1:], shape_out[1:]), start=1):
         geometry = Geometry(layer, mode, (i,), (o,))
-        configs = sorted(_configurations(geometry, domains, conditions),
+        configs = sorted(_configurations(geometry, domains, conditions, budget),
                          key=lambda c: (c[3], c[2], c[0], c[1]))
         check_rows(len(configs), limit, f"axis {n}")
         shown = configs if limit is None else configs[:limit]
@@ -362,9 +365,10 @@ def _no_solution_notes(geometry, shape_out, nearest, bounds, fixed, conditions) 
     axes = sorted(set(zip(geometry.inputs, geometry.outputs)))
     if len(axes) > 1:
         domains = make_domains(bounds, fixed)
+        budget = WorkBudget(NEAREST_WORK)
         try:
             counts = [count(Geometry(geometry.layer, geometry.mode, (i,), (o,)), domains,
-                            conditions) for i, o in axes]
+                            conditions, budget) for i, o in axes]
         except SearchTooLarge:
             counts = [0]
         if all(counts):

@@ -22,7 +22,7 @@ from .errors import BadInput
 VARIABLES = ("k", "s", "p", "d")
 MAX_WORK = 2_000_000  # work units one search may spend (a unit is well under 1 us of CPU)
 # units per (d, p) pair visited, per kernel or stride range computed, per (k, s) candidate
-STEP_COST = {"pair": 8, "range": 2, "candidate": 1}
+STEP_COST = {"pair": 8, "range": 2, "candidate": 1, "setup": 60}
 CONDITION_COST = 4  # per evaluation of a --where condition without a size of its own
 
 
@@ -222,7 +222,7 @@ class ShapeSolver(constraint.Solver):
         if not all(dom.values()):
             return
         k_min, k_max, s_min, s_max = dom["k"][0], dom["k"][-1], dom["s"][0], dom["s"][-1]
-        k_contiguous = k_max - k_min + 1 == len(dom["k"])
+        k_set = None if k_max - k_min + 1 == len(dom["k"]) else set(dom["k"])
         range_cost, k_cost = STEP_COST["range"], costs[2]
         s_cost = STEP_COST["candidate"] + costs[3]
         # the (d, p) pairs are counted before any is visited: an oversized search is refused
@@ -251,13 +251,14 @@ class ShapeSolver(constraint.Solver):
                         p, d, kernels[0], kernels[-1])) if kernels else []
                     if not strides:
                         continue
-                    work += range_cost * min(len(strides), len(kernels))
-                    if work > limit:
-                        raise SearchTooLarge(limit)
-                    if k_contiguous and len(strides) < len(kernels):
+                    if len(strides) < len(kernels):  # kernels outside k_set are skipped below
+                        work += range_cost * len(strides)
                         pairs = _by_stride(geometry, p, d, kernels[0], kernels[-1], strides)
                     else:
+                        work += range_cost * len(kernels)
                         pairs = _by_kernel(geometry, p, d, kernels, dom["s"])
+                    if work > limit:
+                        raise SearchTooLarge(limit)
                     last_k, k_ok = None, False
                     for k, s in pairs:
                         work += s_cost
@@ -268,7 +269,8 @@ class ShapeSolver(constraint.Solver):
                             last_k = k
                             assignment["k"] = k
                             assignment.pop("s", None)
-                            k_ok = p <= max_padding(k, d, geometry.layer) and ok(2, assignment)
+                            k_ok = ((k_set is None or k in k_set)
+                                    and p <= max_padding(k, d, geometry.layer) and ok(2, assignment))
                         if k_ok:
                             assignment["s"] = s
                             if ok(3, assignment):
@@ -298,7 +300,8 @@ def _by_kernel(geometry: Geometry, p: int, d: int, kernels: list[int], dom_s: li
 
 def _by_stride(geometry: Geometry, p: int, d: int, k_lo: int, k_hi: int, strides: list[int]):
     """The same (k, s) pairs, found stride by stride (cheaper when there are fewer strides than
-    kernels) and merged into (k, s) order; the kernels [k_lo, k_hi] must all be in the domain."""
+    kernels) and merged into (k, s) order, for every kernel in [k_lo, k_hi] (the caller skips
+    those outside the domain)."""
     heap = []
     for s in strides:
         lo, hi = geometry.kernels_for_stride(p, d, s)
@@ -341,6 +344,11 @@ def solutions(geometry: Geometry, domains: dict[str, list[int]], conditions=(),
               budget: WorkBudget | None = None):
     """Iterate over the solutions as (k, s, p, d) tuples, simplest first (d, p, k, s), within
     `budget` (by default a fresh one of MAX_WORK units; SearchTooLarge when it runs out)."""
+    budget = budget or WorkBudget()
+    # setting the problem up copies the domains and checks one-name conditions on every value
+    budget.spend(STEP_COST["setup"] + sum(len(domains[v]) for v in VARIABLES) // 8 + sum(
+        len(domains[next(iter(c.names))]) * (2 + getattr(c, "size", 8) // 4)
+        for c in conditions if len(getattr(c, "names", ())) == 1))
     problem = build_problem(geometry, domains, conditions, ShapeSolver(budget))
     for sol in problem.getSolutionIter():
         yield sol["k"], sol["s"], sol["p"], sol["d"]
