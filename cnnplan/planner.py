@@ -314,8 +314,9 @@ def parse_where(items, n_layers: int):
         if m:
             n = int(m.group(1)) if len(m.group(1)) <= 9 else MAX_LAYERS + 1
             if not 1 <= n <= n_layers:
-                raise BadInput(f"--where {quote(text)} names layer "
-                               f"{quote(m.group(1))}; the plan has layers 1 to {n_layers}")
+                number = m.group(1) if len(m.group(1)) <= 12 else quote(m.group(1))
+                raise BadInput(f"--where {quote(text)} names layer {number}; the plan has "
+                               f"layers 1 to {n_layers}")
             per_layer.setdefault(n, []).append(m.group(2).strip())
         else:
             everywhere.append(text)
