@@ -2,7 +2,8 @@
 
 The public API a plugin or script needs: `solve`, `shapes`, `plan`, `load_plan`, `run_solver`,
 `render`, `Result`, `Table`, `Solver`, `Reporter`, `hookimpl`, the errors `BadInput` and
-`NoSolution`, and for plugin commands `format_option` and `emit`.
+`NoSolution`, for plugin commands `format_option` and `emit`, and for the files users name
+`read_bounded`, `write_atomic` and `show_path` (only regular files, bounded, one-line errors).
 """
 
 from __future__ import annotations
@@ -57,11 +58,16 @@ def __getattr__(name):
         from . import cli
 
         return getattr(cli, name)
+    if name in ("read_bounded", "write_atomic", "show_path"):
+        from . import files
+
+        return getattr(files, name)
     raise AttributeError(f"module 'cnnplan' has no attribute {name!r}")
 
 
 __all__ = [
-    "Applied", "BadInput", "CnnplanError", "LayerKind", "RfStep", "NoSolution", "Reporter", "Result", "Solver", "Table",
-    "__version__", "emit", "format_option", "hookimpl", "load_plan", "plan", "render",
-    "run_solver", "shapes", "solve",
+    "Applied", "BadInput", "CnnplanError", "LayerKind", "NoSolution", "Reporter", "Result",
+    "RfStep", "Solver", "Table", "__version__", "emit", "format_option", "hookimpl",
+    "load_plan", "plan", "read_bounded", "render", "run_solver", "shapes", "show_path", "solve",
+    "write_atomic",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 import time
@@ -29,20 +30,114 @@ def _check_format(ctx, param, value):
     return get_host().reporters.get(value).name
 
 
-def emit(result: Result, fmt: str = "table"):
-    """Render `result` on stdout with the reporter `fmt`; exit with the result's exit code."""
+def emit(result: Result, fmt: str = "table", commit=None):
+    """Render `result` on stdout with the reporter `fmt`; exit with the result's exit code.
+
+    `commit` (optional, no arguments) runs once the rendering has succeeded and before anything
+    is printed: the place for a command to write its files, so that a reporter that cannot
+    render the result leaves them untouched.
+    """
     from .plugins import get_host
 
     reporter = get_host().reporters.get(fmt)
-    click.echo(reporter.render(result))
+    text = reporter.render(result)
+    if commit is not None:
+        commit()
+    try:
+        click.echo(text)
+    except BrokenPipeError:
+        raise
+    except OSError as exc:  # e.g. a full disk or /dev/full
+        raise OutputError(f"cannot write the output: {exc.strerror or exc}") from None
     if result.exit_code:
         sys.exit(result.exit_code)
+
+
+class OutputError(CnnplanError):
+    """Standard output cannot take the answer (closed, full, failing): exit 1."""
+
+    exit_code = 1
+
+
+# symbols and marks that a terminal without Unicode (PYTHONIOENCODING=latin-1, ascii) shows
+# in ASCII; anything else unencodable becomes '?'
+ASCII_FALLBACKS = {
+    "\u00d7": "x", "\u2192": "->", "\u2190": "<-", "\u2264": "<=", "\u2265": ">=",
+    "\u2260": "!=", "\u2212": "-", "\u00b7": "*", "\u22c5": "*", "\u2202": "d",
+    "\u2211": "sum", "\u221a": "sqrt", "\u221e": "inf", "\u2026": "...", "\u2248": "~=",
+    "\u2013": "-", "\u2014": "--", "\u2018": "'", "\u2019": "'", "\u201c": '"',
+    "\u201d": '"', "\u0307": "dot", "\u0304": "bar", "\u0305": "bar", "\u00b2": "^2",
+    "\u00b3": "^3", "\u2207": "grad",
+}
+
+
+def ascii_fallback(error: UnicodeEncodeError):
+    """A codec error handler ('cnnplan-ascii'): ASCII stand-ins for what cannot be encoded."""
+    import unicodedata
+
+    out = []
+    for ch in error.object[error.start:error.end]:
+        for part in ASCII_FALLBACKS.get(ch) or unicodedata.normalize("NFKD", ch):
+            if part.isascii():
+                out.append(part)
+            elif part in ASCII_FALLBACKS:
+                out.append(ASCII_FALLBACKS[part])
+            elif unicodedata.name(part, "").startswith("GREEK"):
+                out.append(unicodedata.name(part).split()[-1].lower())
+            else:
+                out.append("?")
+    return "".join(out), error.end
+
+
+def _prepare_streams():
+    """Streams that cannot encode every character fall back to ASCII instead of failing."""
+    import codecs
+
+    try:
+        codecs.lookup_error("cnnplan-ascii")
+    except LookupError:
+        codecs.register_error("cnnplan-ascii", ascii_fallback)
+    for stream in (sys.stdout, sys.stderr):
+        encoding = (getattr(stream, "encoding", None) or "utf-8").lower().replace("_", "-")
+        if encoding not in ("utf-8", "utf8") and hasattr(stream, "reconfigure"):
+            try:
+                stream.reconfigure(errors="cnnplan-ascii")
+            except (OSError, ValueError):
+                pass
+
+
+def _silence_stdout():
+    """After stdout failed, send what Python still holds for it to /dev/null, so that exiting
+    does not print a second, multi-line error."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None):
+    """Warnings (numpy's RuntimeWarning, ...) as one line on stderr, without source lines."""
+    if sys.stderr is not None:
+        text = " ".join(str(message).split())
+        click.echo(f"cnnplan: warning: {text}", err=True)
 
 
 class CnnplanGroup(click.Group):
     """The root group: reports every error as one line on stderr, never a traceback."""
 
     def main(self, args=None, prog_name="cnnplan", **extra):
+        import warnings
+
+        _prepare_streams()
+        if sys.stdout is None:  # started with stdout closed (>&-): nothing could be shown
+            _fail("standard output is closed; cnnplan has nowhere to write its answer", 1)
+        with warnings.catch_warnings():
+            warnings.showwarning = _one_line_warning
+            self._main(args, prog_name, **extra)
+
+    def _main(self, args, prog_name, **extra):
         try:
             rv = super().main(args=args, prog_name=prog_name, standalone_mode=False, **extra)
         except click.exceptions.Exit as exc:
@@ -52,6 +147,9 @@ class CnnplanGroup(click.Group):
             _fail(f"{exc.format_message()}{where}", exc.exit_code)
         except click.ClickException as exc:
             _fail(exc.format_message(), exc.exit_code)
+        except OutputError as exc:
+            _silence_stdout()
+            _fail(str(exc), exc.exit_code)
         except CnnplanError as exc:
             _fail(str(exc), exc.exit_code)
         except (click.Abort, KeyboardInterrupt):
@@ -59,11 +157,23 @@ class CnnplanGroup(click.Group):
         except BrokenPipeError:
             sys.stderr.close()
             sys.exit(1)
+        except OSError as exc:  # stdout failing while click writes help or version text
+            if exc.errno not in OUTPUT_ERRNOS:
+                _internal(exc)
+            _silence_stdout()
+            _fail(f"cannot write the output: {exc.strerror or exc}", 1)
         except Exception as exc:  # a bug: say so in one line (CNNPLAN_DEBUG=1 shows the trace)
-            if os.environ.get("CNNPLAN_DEBUG"):
-                raise
-            _fail(f"internal error ({type(exc).__name__}: {exc}); please report it", 70)
+            _internal(exc)
         sys.exit(rv if isinstance(rv, int) else 0)
+
+
+OUTPUT_ERRNOS = {errno.ENOSPC, errno.EIO, errno.EBADF, errno.EDQUOT, errno.EFBIG}
+
+
+def _internal(exc: Exception):
+    if os.environ.get("CNNPLAN_DEBUG"):
+        raise exc
+    _fail(f"internal error ({type(exc).__name__}: {exc}); please report it", 70)
 
 
 class PluginBroken(CnnplanError):
@@ -73,7 +183,9 @@ class PluginBroken(CnnplanError):
 
 
 def _fail(message: str, code: int):
-    click.echo(f"Error: {message}", err=True)
+    """Report `message` as one line on stderr (click's lists and tabs folded) and exit."""
+    if sys.stderr is not None:
+        click.echo(f"Error: {' '.join(str(message).split())}", err=True)
     sys.exit(code)
 
 

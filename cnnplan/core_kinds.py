@@ -13,7 +13,7 @@ from fractions import Fraction
 from .arithmetic import (conv_output, effective_kernel, input_fits_kernel, max_padding,
                          output_padding_valid, pool_output_ceil, transposed_output)
 from .errors import BadInput
-from .kinds import (BOOLEAN, NONNEGATIVE, PADS, POSITIVE, SIZES, WHOLE, Applied, Arg,
+from .kinds import (BOOLEAN, PADS, POSITIVE, SIZES, WHOLE, Applied, Arg,
                     LayerKind, RfStep)
 from .tensor_shape import format_shape, size_of
 

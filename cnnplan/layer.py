@@ -8,11 +8,13 @@ from .errors import BadInput
 from .nearest import CUT_SHORT, nearest_outputs
 from .options import format_ranges, parse_assignments
 from .result import Result, Table
-from .search import VARIABLES, Geometry, count, solutions
+from .search import MAX_WORK, VARIABLES, Geometry, SearchTooLarge, WorkBudget, count, solutions
 from .tensor_shape import format_shape, parse_shape
 
 LAYERS = ("conv", "pool")
 MAX_OUTER = 2_000_000       # (d, p) pairs the search may visit
+MAX_ROWS = 20_000           # rows a listing may print without --limit (about a second)
+NEAREST_WORK = MAX_WORK // 2  # work units for the per-axis note of a question
 SORTS = ("simple", "weights", "params", "macs")  # simple: d, then p, k, s ascending
 
 
@@ -65,6 +67,7 @@ def solve(input, output, layer: str = "conv", fix=None, max=None, mode: str = "e
     def simple(c):
         return c[3], c[2], c[0], c[1]
 
+    check_rows(len(configs), limit)
     configs.sort(key=simple if sort == "simple" else lambda c: (costs(c[0])[sort], *simple(c)))
     shown = [{"k": k, "s": s_, "p": p, "d": d, "output": list(shape_out), **costs(k)}
              for k, s_, p, d in (configs if limit is None else configs[:limit])]
@@ -93,10 +96,19 @@ def _check_work(domains):
         )
 
 
-def _configurations(geometry, domains, conditions) -> list[tuple]:
+def check_rows(n: int, limit: int | None, what: str = "this question") -> None:
+    """Refuse to print more than MAX_ROWS rows unless --limit says how many (the count of
+    solutions is reported either way)."""
+    if limit is None and n > MAX_ROWS:
+        raise BadInput(f"{what} has {n:,} solutions, more rows than the {MAX_ROWS:,} shown "
+                       "without --limit; add --limit N (the count is always reported) or "
+                       "narrow it with --fix, --max or --where")
+
+
+def _configurations(geometry, domains, conditions, budget=None) -> list[tuple]:
     """All solutions as (k, s, p, d), refusing more than MAX_SOLUTIONS."""
     configs = []
-    for config in solutions(geometry, domains, conditions):
+    for config in solutions(geometry, domains, conditions, budget):
         if len(configs) >= MAX_SOLUTIONS:
             raise BadInput(f"more than {MAX_SOLUTIONS:,} solutions; narrow the search with "
                            "--fix, --max or --where")
@@ -176,10 +188,12 @@ def _per_axis(layer, mode, shape_in, shape_out, bounds, fixed, conditions, domai
               limit) -> Result:
     """Each spatial axis solved on its own: a rectangular window takes one row per axis."""
     axes, tables, notes, total = [], [], [], 1
+    budget = WorkBudget()  # one budget for all the axes
     for n, (i, o) in enumerate(zip(shape_in[1:], shape_out[1:]), start=1):
         geometry = Geometry(layer, mode, (i,), (o,))
-        configs = sorted(_configurations(geometry, domains, conditions),
+        configs = sorted(_configurations(geometry, domains, conditions, budget),
                          key=lambda c: (c[3], c[2], c[0], c[1]))
+        check_rows(len(configs), limit, f"axis {n}")
         shown = configs if limit is None else configs[:limit]
         axes.append({"axis": n, "input": i, "output": o, "count": len(configs),
                      "solutions": [dict(zip("kspd", c)) for c in shown]})
@@ -216,8 +230,12 @@ def _no_solution_notes(geometry, shape_out, nearest, bounds, fixed, conditions) 
     axes = sorted(set(zip(geometry.inputs, geometry.outputs)))
     if len(axes) > 1:
         domains = make_domains(bounds, fixed)
-        counts = [count(Geometry(geometry.layer, geometry.mode, (i,), (o,)), domains, conditions)
-                  for i, o in axes]
+        budget = WorkBudget(NEAREST_WORK)
+        try:
+            counts = [count(Geometry(geometry.layer, geometry.mode, (i,), (o,)), domains,
+                            conditions, budget) for i, o in axes]
+        except SearchTooLarge:
+            counts = [0]
         if all(counts):
             notes.append(
                 "one (k, s, p, d) must serve every axis; solved separately the axes have "

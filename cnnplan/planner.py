@@ -30,19 +30,20 @@ from typing import NamedTuple
 from .arithmetic import MODES
 from .errors import BadInput
 from .bounds import resolve_bounds
+from .layer import check_rows
 from .nearest import Candidates, Nearest, clock, deadline
 from .network import apply_layer, forward
 from .options import format_ranges, parse_assignments
 from .planfile import PlanLayer, gather
 from .result import Result, Table
-from .search import VARIABLES
+from .search import VARIABLES, SearchTooLarge
 from .tensor_shape import format_shape
 from .specs import KINDS, MAX_LAYERS
-from .where import compile_condition
+from .where import compile_condition, quote
 from .windows import RANKS, Ranked, Transition, WindowLayer
 
 MAX_STATES = 200_000
-WORK_LIMIT = 1_500_000
+WORK_LIMIT = 400_000  # transitions a plan may evaluate (about 3 s and 250 MB at the limit)
 MAX_TOP = 1000
 DEFAULT_TOP = 10
 _LAYER_WHERE = re.compile(r"^\s*(\d+)\s*:(.*)$", re.S)
@@ -198,9 +199,11 @@ def run(input_shape, layers, top: int = DEFAULT_TOP, progress=None) -> Outcome:
                      f"{'s' if len(reach) != 1 else ''}")
         step: dict = {}
         nxt: set = set()
+        _check_work(work + len(reach) * _transitions_per_input(layer, reach[0]), layer)
         for n, u in enumerate(reach):
             if progress and n and n % 256 == 0:
                 progress(f"layer {j + 1}/{n_layers}: input shape {n} of {len(reach)}")
+            _check_work(work + layer.work, layer)
             found = layer.transitions(u, layer.target)
             if found:
                 step[u] = found
@@ -211,10 +214,7 @@ def run(input_shape, layers, top: int = DEFAULT_TOP, progress=None) -> Outcome:
                                "give targets for intermediate layers or smaller --max bounds")
         work += layer.work
         layer.work = 0
-        if work > WORK_LIMIT:
-            raise BadInput(f"the plan is too large (over {WORK_LIMIT:,} transitions by "
-                           f"{layer.origin}); give targets for intermediate layers or smaller "
-                           "--max bounds")
+        _check_work(work, layer)
         if not nxt:
             outcome.failure = _diagnose(j, layer, reach)
             return outcome
@@ -265,6 +265,22 @@ def run(input_shape, layers, top: int = DEFAULT_TOP, progress=None) -> Outcome:
     return outcome
 
 
+def _transitions_per_input(layer, u) -> int:
+    """About how many transitions `layer` evaluates for each input shape like `u` (its
+    templates when its output is free; one closed-form search counts as one)."""
+    if isinstance(layer, WindowLayer) and layer.can_template(u):
+        return len(layer.templates(layer.domains(u)))
+    return 1
+
+
+def _check_work(work: int, layer) -> None:
+    """Refuse a plan once its transitions (done or about to be done) pass WORK_LIMIT."""
+    if work > WORK_LIMIT:
+        raise BadInput(f"the plan is too large (over {WORK_LIMIT:,} transitions by "
+                       f"{layer.origin}); give targets for intermediate layers or smaller "
+                       "--max bounds")
+
+
 def _merge(kept, best, top):
     """The `top` best entries (Best) over the transitions `kept`."""
     heap = []
@@ -304,15 +320,23 @@ def _diagnose(j, layer, reach) -> dict:
         if clock() > until:
             found.truncated = True
             break
-        if isinstance(layer, FixedLayer):
-            found.add(u, layer.transitions(u)[0].output)
-        else:
-            found.add_sweep(layer.sweep, u, layer.c_out, layer.domains(u), until)
+        try:
+            if isinstance(layer, FixedLayer):
+                found.add(u, layer.transitions(u)[0].output)
+            else:
+                found.add_sweep(layer.sweep, u, layer.c_out, layer.domains(u), until)
+        except SearchTooLarge:  # the work budget is spent: report what was found
+            found.truncated = True
+            break
 
     def counter(u, v):
         return len(layer.pinned(u[1:], v[1:], layer.domains(u)))
 
-    near = found.nearest(counter if layer.conditions else None, until)
+    try:
+        near = found.nearest(counter if layer.conditions else None, until)
+    except SearchTooLarge:
+        found.truncated = True
+        near = found.nearest(None, until)
     info["nearest"], info["near"] = near.as_data(), near
     return info
 
@@ -326,10 +350,11 @@ def parse_where(items, n_layers: int):
     for text in items or ():
         m = _LAYER_WHERE.match(text)
         if m:
-            n = int(m.group(1))
+            n = int(m.group(1)) if len(m.group(1)) <= 9 else MAX_LAYERS + 1
             if not 1 <= n <= n_layers:
-                raise BadInput(f"--where {text!r} names layer {n}; the plan has layers 1 to "
-                               f"{n_layers}")
+                number = m.group(1) if len(m.group(1)) <= 12 else quote(m.group(1))
+                raise BadInput(f"--where {quote(text)} names layer {number}; the plan has "
+                               f"layers 1 to {n_layers}")
             per_layer.setdefault(n, []).append(m.group(2).strip())
         else:
             everywhere.append(text)
@@ -493,17 +518,17 @@ def plan_result(outcome: Outcome, mode, rank, maxima, everywhere, title="", limi
     sets_data = []
     for j, (u, v, cfgs) in sorted(outcome.sets.items()):
         layer = layers[j]
-        rows, solutions = [], []
-        for cfg in cfgs:
+        rows, shown = [], []
+        check_rows(len(cfgs), limit, f"layer {layer.index} {layer.spec.describe()}")
+        for cfg in cfgs if limit is None else cfgs[:limit]:
             spec = layer.resolve(cfg)
             _, weights, params, macs, _ = apply_layer(spec, u, layer.index)
-            solutions.append({**_cfg_row(cfg), "output": list(v), "weights": weights,
-                              "params": params, "macs": macs})
-        shown = solutions if limit is None else solutions[:limit]
+            shown.append({**_cfg_row(cfg), "output": list(v), "weights": weights,
+                          "params": params, "macs": macs})
         for s in shown:
             rows.append((s["k"], s["s"], s["p"], s["d"], format_shape(v), s["weights"],
                          s["params"], s["macs"]))
-        more = f", first {len(shown)} shown" if len(shown) < len(solutions) else ""
+        more = f", first {len(shown)} shown" if len(shown) < len(cfgs) else ""
         tables.append(Table(("k", "s", "p", "d", "output", "weights", "params", "macs"),
                             tuple(rows),
                             f"layer {layer.index} {layer.spec.describe()}: {format_shape(u)} -> "

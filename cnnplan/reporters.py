@@ -76,7 +76,11 @@ def _aligned(table: Table) -> list[str]:
 
 
 def render_json(result: Result) -> str:
-    """The result's machine document (`Result.data`), or its parts when it has none."""
+    """The result's machine document (`Result.data`), or its parts when it has none.
+
+    JSON has no infinities or NaN: a float that is not finite is written as the string "inf",
+    "-inf" or "nan" (never as the non-standard Infinity/NaN).
+    """
     doc = result.data if result.data is not None else {
         "title": result.title,
         "facts": {label: value for label, value in result.facts},
@@ -86,7 +90,23 @@ def render_json(result: Result) -> str:
         ],
         "notes": list(result.notes),
     }
-    return to_json(doc)
+    try:
+        return to_json(doc)
+    except ValueError:  # a non-finite float somewhere: spell it as text
+        return to_json(json_safe(doc))
+
+
+def json_safe(value):
+    """`value` with every non-finite float replaced by "inf", "-inf" or "nan"."""
+    if isinstance(value, float):
+        if value != value:
+            return "nan"
+        return value if abs(value) != float("inf") else ("inf" if value > 0 else "-inf")
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
 
 
 def to_json(value, indent: str = "") -> str:
@@ -100,7 +120,7 @@ def to_json(value, indent: str = "") -> str:
         return "{\n" + ",\n".join(items) + "\n" + indent + "}"
     if isinstance(value, (list, tuple)) and any(isinstance(v, (dict, list, tuple)) for v in value):
         return "[\n" + ",\n".join(inner + to_json(v, inner) for v in value) + "\n" + indent + "]"
-    return json.dumps(value, ensure_ascii=False, default=str)
+    return json.dumps(value, ensure_ascii=False, default=str, allow_nan=False)
 
 
 def render_csv(result: Result) -> str:

@@ -34,7 +34,7 @@ from .arithmetic import (dilation_counts, effective_kernel, input_fits_kernel, m
 from .errors import BadInput
 from .nearest import Sweep
 from .bounds import MAX_SOLUTIONS, make_domains, resolve_bounds
-from .search import Geometry, solutions
+from .search import Geometry, WorkBudget, solutions
 from .tensor_shape import format_shape, size_of
 from .specs import WINDOW_VARS, LayerSpec
 
@@ -130,8 +130,10 @@ class WindowLayer:
                            self.op, self.input_ge_k)
         self.work = 0
         self._domains: dict = {}
-        # layers that agree on everything templates depend on share them (long chains)
+        # layers that agree on everything templates depend on share them (long chains), and
+        # all layers of a plan share one budget for their closed-form searches
         self._shared = {} if shared is None else shared
+        self.budget = self._shared.setdefault("budget", WorkBudget())
         self.signature = (self.kind, tuple(sorted(self.fixed.items())),
                           tuple(c.text for c in self.conditions), mode, c_in, c_out, dims,
                           self.groups, self.bias, self.op, self.ceil, rank,
@@ -283,7 +285,7 @@ class WindowLayer:
             geometry = Geometry("conv" if self.kind == "conv" else "pool", self.mode, u_sizes,
                                 v_sizes)
             found = []
-            for k, s, p, d in solutions(geometry, doms, self.conditions):
+            for k, s, p, d in solutions(geometry, doms, self.conditions, self.budget):
                 if self.input_ge_k and not input_fits_kernel(u_sizes, k):
                     continue
                 found.append((k, s, p, d))
@@ -306,6 +308,7 @@ class WindowLayer:
         p_hi = doms["p"][-1]
         for d in doms["d"]:
             for s in doms["s"]:
+                self.budget.spend(2)
                 # p = ((i-1)s + k' + op - o) / 2 within [0, p_hi]
                 base = o - self.op - (i - 1) * s     # k' - 2p
                 if base > d * (k_hi - 1) + 1:
@@ -315,6 +318,7 @@ class WindowLayer:
                 ke_lo, ke_hi = max(base, 1), base + 2 * p_hi
                 k_from = max(k_lo, -(-(ke_lo - 1) // d) + 1)
                 k_to = min(k_hi, (ke_hi - 1) // d + 1)
+                self.budget.spend(2 * max(k_to - k_from + 1, 0))
                 for k in range(k_from, k_to + 1):
                     p = transposed_padding(i, o, k, s, d, self.op)
                     if p is None or p not in dom_p or not self.valid(k, s, p, d):
@@ -332,6 +336,7 @@ class WindowLayer:
         axes = sorted(set(zip(u_sizes, v_sizes)))
         for d in doms["d"]:
             for p in doms["p"]:
+                self.budget.spend(4)
                 k_from = max(doms["k"][0], min_kernel(p, d, "pool"))
                 # n = i + 2p - k' >= o - 1 on every axis; for o = 1 it may be down to 1 - s
                 ke_top = min(i + 2 * p - (o - 1) if o > 1 else i + 2 * p + s_hi - 1
@@ -340,6 +345,7 @@ class WindowLayer:
                 if k_from > doms["k"][-1]:
                     break  # min_kernel only grows with p
                 for k in range(k_from, k_to + 1):
+                    self.budget.spend(4 + len(axes))
                     if self.input_ge_k and not input_fits_kernel(u_sizes, k):
                         continue
                     strides = [(s_lo, s_hi)]
@@ -348,6 +354,7 @@ class WindowLayer:
                         if not strides:
                             break
                     for lo, hi in strides:
+                        self.budget.spend(max(hi - lo + 1, 0))
                         for s in range(lo, hi + 1):
                             if self.valid(k, s, p, d):
                                 found.append((k, s, p, d))

@@ -102,7 +102,7 @@ BAD = [
      "layer 3 conv(128, k=8): kernel 8 larger than padded input 5"),
     (["shapes", "conv(8, k=3)"], 2, "give the input shape with --in"),
     (["shapes", "--in", "3x64x64"], 2, "give the layers of the network"),
-    (["shapes", "missing.toml"], 2, "cannot read plan file missing.toml"),
+    (["shapes", "missing.toml"], 2, "plan file 'missing.toml' does not exist"),
     (["shapes", "--in", "3x8x8", "a.toml", "relu"], 2, "either one plan file"),
     (["shapes", "--in", "3x8x8", "conv(" + "9" * 600 + ")"], 2, "the limit is 500"),
     (["solve", "--in", "3x64x64", "--out", "64x32x32", "--fix", "k=8", "--format", "torch"], 2,
