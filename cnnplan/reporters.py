@@ -56,6 +56,10 @@ def _pad(text: str, width: int, right: bool) -> str:
     return fill + text if right else text + fill
 
 
+TABLE_WIDTH = 100   # a table with `wrap` columns is fitted to this many terminal columns
+MIN_WRAP = 16       # narrowest a wrapped column becomes
+
+
 def _aligned(table: Table) -> list[str]:
     cells = [[format_value(v) for v in row] for row in table.rows]
     widths = [_width(c) for c in table.columns]
@@ -65,14 +69,41 @@ def _aligned(table: Table) -> list[str]:
         all(_is_number(row[j]) or row[j] is None for row in table.rows) and bool(table.rows)
         for j in range(len(table.columns))
     ]
+    widths = _fitted(table, widths)
 
     def line(row):
         parts = [_pad(c, w, num) for c, w, num in zip(row, widths, numeric)]
         return "  ".join(parts).rstrip()
 
     out = [line(list(table.columns)), "  ".join("-" * w for w in widths)]
-    out += [line(row) for row in cells]
+    for row in cells:
+        out += [line(part) for part in _wrapped(row, widths)]
     return out
+
+
+def _fitted(table: Table, widths: list[int]) -> list[int]:
+    """Column widths with the table's `wrap` columns narrowed (widest first) until a line fits
+    TABLE_WIDTH, none below MIN_WRAP."""
+    wrap = [j for j, name in enumerate(table.columns) if name in table.wrap]
+    widths = list(widths)
+    while wrap and sum(widths) + 2 * (len(widths) - 1) > TABLE_WIDTH:
+        j = max(wrap, key=lambda n: widths[n])
+        if widths[j] <= MIN_WRAP:
+            break
+        widths[j] -= 1
+    return widths
+
+
+def _wrapped(row: list[str], widths: list[int]) -> list[list[str]]:
+    """One row as terminal lines: a cell wider than its column wraps at spaces (or commas)."""
+    if all(_width(c) <= w for c, w in zip(row, widths)):
+        return [row]
+    import textwrap
+
+    pieces = [textwrap.wrap(c, w, break_on_hyphens=False) or [""] if _width(c) > w else [c]
+              for c, w in zip(row, widths)]
+    height = max(len(p) for p in pieces)
+    return [[p[n] if n < len(p) else "" for p in pieces] for n in range(height)]
 
 
 def render_json(result: Result) -> str:
@@ -89,18 +120,25 @@ def render_json(result: Result) -> str:
     return to_json(doc)
 
 
-def to_json(value, indent: str = "") -> str:
-    """JSON with two-space indents, but lists of plain values kept on one line."""
-    import json
+_SCALAR = r'(?:"(?:[^"\\\n]|\\.)*"|[^\s\[\]{},"]+)'
+_SCALAR_LIST = None  # compiled on first use
 
-    inner = indent + "  "
-    if isinstance(value, dict) and value:
-        items = [f"{inner}{json.dumps(str(k), ensure_ascii=False)}: {to_json(v, inner)}"
-                 for k, v in value.items()]
-        return "{\n" + ",\n".join(items) + "\n" + indent + "}"
-    if isinstance(value, (list, tuple)) and any(isinstance(v, (dict, list, tuple)) for v in value):
-        return "[\n" + ",\n".join(inner + to_json(v, inner) for v in value) + "\n" + indent + "]"
-    return json.dumps(value, ensure_ascii=False, default=str)
+
+def to_json(value) -> str:
+    """JSON with two-space indents, but lists of plain values kept on one line.
+
+    One `json.dumps` for the whole document, then one pass that joins each list of scalars
+    onto its line (a JSON string never holds a raw newline, so every scalar is one line).
+    """
+    import json
+    import re
+
+    global _SCALAR_LIST
+    if _SCALAR_LIST is None:
+        _SCALAR_LIST = re.compile(rf"\[\n(?: *{_SCALAR},\n)* *{_SCALAR}\n *\]")
+    text = json.dumps(value, ensure_ascii=False, default=str, indent=2)
+    return _SCALAR_LIST.sub(
+        lambda m: "[" + ", ".join(re.findall(_SCALAR, m.group(0)[1:-1])) + "]", text)
 
 
 def render_csv(result: Result) -> str:
