@@ -120,25 +120,40 @@ def render_json(result: Result) -> str:
     return to_json(doc)
 
 
-_SCALAR = r'(?:"(?:[^"\\\n]|\\.)*"|[^\s\[\]{},"]+)'
-_SCALAR_LIST = None  # compiled on first use
+_ENCODER = None  # json.JSONEncoder, made on first use
 
 
-def to_json(value) -> str:
+def to_json(value, indent: str = "") -> str:
     """JSON with two-space indents, but lists of plain values kept on one line.
 
-    One `json.dumps` for the whole document, then one pass that joins each list of scalars
-    onto its line (a JSON string never holds a raw newline, so every scalar is one line).
+    Strings and ints are written by json's C helpers directly and a list of plain values in
+    one encoder call, so a large answer costs no json.dumps per value.
     """
-    import json
-    import re
+    global _ENCODER
+    if _ENCODER is None:
+        import json
 
-    global _SCALAR_LIST
-    if _SCALAR_LIST is None:
-        _SCALAR_LIST = re.compile(rf"\[\n(?: *{_SCALAR},\n)* *{_SCALAR}\n *\]")
-    text = json.dumps(value, ensure_ascii=False, default=str, indent=2)
-    return _SCALAR_LIST.sub(
-        lambda m: "[" + ", ".join(re.findall(_SCALAR, m.group(0)[1:-1])) + "]", text)
+        _ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
+    kind = type(value)
+    if kind is int:
+        return int.__repr__(value)
+    if kind is str:
+        return _encode_string(value)
+    if kind is dict and value:
+        inner = indent + "  "
+        items = [f"{inner}{_encode_string(str(k))}: {to_json(v, inner)}"
+                 for k, v in value.items()]
+        return "{\n" + ",\n".join(items) + "\n" + indent + "}"
+    if kind in (list, tuple) and any(isinstance(v, (dict, list, tuple)) for v in value):
+        inner = indent + "  "
+        return "[\n" + ",\n".join(inner + to_json(v, inner) for v in value) + "\n" + indent + "]"
+    return _ENCODER.encode(value)
+
+
+def _encode_string(text: str) -> str:
+    from json.encoder import encode_basestring
+
+    return encode_basestring(text)
 
 
 def render_csv(result: Result) -> str:
