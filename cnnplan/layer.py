@@ -9,7 +9,7 @@ import itertools
 import time
 
 from .arithmetic import (MODES, conv_macs, conv_output, conv_weights, effective_kernel,
-                         max_padding, transposed_macs)
+                         max_padding, transposed_macs, unused_rows)
 from .errors import BadInput
 from .options import format_ranges, parse_assignments
 from .result import Result, Table
@@ -196,8 +196,7 @@ class Question:
         outputs = self.shape_out[1:] if outputs is None else outputs
         if self.kind == "convT":
             return [op] * len(inputs)
-        ke = effective_kernel(k, d)
-        return [i + 2 * p - ke - (o - 1) * s for i, o in zip(inputs, outputs)]
+        return [unused_rows(i, o, k, s, p, d) for i, o in zip(inputs, outputs)]
 
     def costs(self, k: int) -> dict:
         """Weights (no bias), params (with bias) and MACs with kernel k."""
