@@ -324,7 +324,8 @@ def _result(question, bounds, fixed, sort, n, shown, explain) -> Result:
             data["other_mode"] = {"mode": other[0], "count": other[1]}
             notes.append(f"0 solutions in {question.mode} mode, {other[1]:,} in {other[0]} mode"
                          f" (PyTorch's rule): add --mode {other[0]}")
-        notes += _same_padding_hint(question, fixed)
+        else:
+            notes += _same_padding_hint(question, fixed)
     notes += _shape_hints(question, n)
     return Result(title=_title(question, f": {n} solution{'s' if n != 1 else ''}"),
                   facts=tuple(facts),
