@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 
 from .arithmetic import MODES, unused_rows
 from .errors import BadInput
-from .layer import NEAREST_SECONDS, nearest_reachable, resolve_bounds
+from .bounds import resolve_bounds
+from .nearest import NEAREST_SECONDS, nearest_reachable
 from .network import apply_layer, forward
 from .options import format_ranges, parse_assignments
 from .planfile import PlanLayer, gather

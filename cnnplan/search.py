@@ -192,3 +192,8 @@ def solutions(geometry: Geometry, domains: dict[str, list[int]], conditions=()):
     problem = build_problem(geometry, domains, conditions)
     for sol in problem.getSolutionIter():
         yield sol["k"], sol["s"], sol["p"], sol["d"]
+
+
+def count(geometry, domains, conditions) -> int:
+    """How many configurations solve `geometry` within `domains`."""
+    return sum(1 for _ in solutions(geometry, domains, conditions))

@@ -13,7 +13,7 @@ filters). Two ways to list what the layer can do from an input shape `u`:
   on a `Geometry`) for conv and floor/exact pooling, and closed forms for ceil-mode pooling and
   transposed convolutions; its cost follows the number of solutions, so default bounds work.
 
-Domains are contiguous ranges of values, or one fixed value (`layer.make_domains`), which the
+Domains are contiguous ranges of values, or one fixed value (`bounds.make_domains`), which the
 closed forms rely on.
 
 Each transition is returned as (v, b, alpha, ranked): the output shape v, the configurations
@@ -29,7 +29,7 @@ from fractions import Fraction
 from .arithmetic import (effective_kernel, max_padding, pool_ceil_stride_ranges,
                          pool_output_ceil, transposed_output, transposed_padding)
 from .errors import BadInput
-from .layer import MAX_SOLUTIONS, resolve_bounds, make_domains
+from .bounds import MAX_SOLUTIONS, make_domains, resolve_bounds
 from .search import Geometry, solutions
 from .tensor_shape import format_shape, size_of
 from .specs import WINDOW_VARS, LayerSpec
