@@ -155,3 +155,22 @@ def test_json_writer_calls_no_dumps_per_value(monkeypatch):
     text = render(result, "json")
     assert json_module.loads(text) == json_module.loads(real(result.data))
     assert calls == [] and result.data["count"] == 1432
+
+
+def test_same_messages_through_click_runner():
+    """The group's own main (as CliRunner calls it) gives the help and the hints too."""
+    from click.testing import CliRunner
+
+    from cnnplan.cli import build_cli
+
+    runner = CliRunner()
+    bare = runner.invoke(build_cli(), [])
+    assert bare.exit_code == 0 and "Usage: cnnplan" in bare.output
+    hint = runner.invoke(build_cli(), ["solve", "--in", "3x64x64", "--out", "64x32x32",
+                                       "--fix", "k=3", "s=2", "p=1"])
+    assert hint.exit_code == 2
+    assert "give several values with commas: --fix k=3,s=2,p=1" in hint.output
+    doc = json.loads(runner.invoke(build_cli(), [
+        "solve", "--in", "64X16X16", "--out", "32x32x32", "--layer", "convT", "--fix",
+        "k=4,d=1", "--format", "json"]).output)
+    assert [(r["s"], r["p"], r["op"]) for r in doc["solutions"]] == [(2, 1, 0)]
