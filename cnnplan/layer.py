@@ -5,16 +5,14 @@ convolutions all come from the planner's closed-form enumerations (windows.py)."
 
 from __future__ import annotations
 
-import time
-
 from .arithmetic import (MODES, conv_macs, conv_weights, effective_kernel, transposed_macs,
                          unused_rows)
 from .bounds import MAX_SOLUTIONS, make_domains, resolve_bounds
 from .errors import BadInput
-from .nearest import NEAREST_SECONDS, nearest_outputs, nearest_reachable
+from .nearest import CUT_SHORT, Candidates, Nearest, Sweep, deadline
 from .options import format_ranges, parse_assignments
 from .result import Result, Table
-from .search import VARIABLES, Geometry
+from .search import VARIABLES
 from .specs import LayerSpec
 from .tensor_shape import format_shape, parse_shape
 from .windows import WindowLayer
@@ -170,16 +168,18 @@ class Question:
         return {**values, "unused": self.unused(row), "output": list(self.shape_out),
                 **self.costs(k)}
 
-    def nearest(self) -> list[dict]:
-        """The reachable outputs nearest to the asked one (same fixes, bounds, mode)."""
-        if self.kind in ("conv", "maxpool") and not self.ceil:
-            geometry = Geometry("conv" if self.kind == "conv" else "pool", self.mode,
-                                self.shape_in[1:], self.shape_out[1:])
-            return nearest_outputs(geometry, self.shape_in, self.shape_out, self.domains,
-                                   self.conditions)
-        found = nearest_reachable(self.shape_in[1:], self.shape_out[1:], self.count,
-                                  time.monotonic() + NEAREST_SECONDS)
-        return [{"output": [self.shape_out[0], *outs], "count": n} for _, outs, n in found[:3]]
+    def nearest(self) -> Nearest:
+        """The reachable outputs nearest to the asked one (same fixes, bounds, mode), by the
+        search `plan` uses too (nearest.py), counted by this question's own enumeration."""
+        until = deadline()
+        found = Candidates(tuple(self.shape_out))
+        ops = [op for op, _ in self._layers()] if self.kind == "convT" else [0]
+        for op in ops:
+            sweep = Sweep(self.kind, self.mode, self.ceil, op,
+                          self.kind == "avgpool" and len(self.shape_in) == 4)
+            found.add_sweep(sweep, tuple(self.shape_in), self.shape_out[0], self.domains, until)
+        found.items = sorted(set(found.items))  # one candidate per output, whatever its op
+        return found.nearest(lambda u, v: self.count(u[1:], v[1:]), until)
 
     def axis(self, i: int, o: int) -> Question:
         """The same question along one spatial axis of sizes i -> o."""
@@ -271,8 +271,10 @@ def _result(question, bounds, fixed, sort, n, shown, explain) -> Result:
     if n:
         notes += _answer_notes(question, shown)
     else:
-        data["nearest"] = question.nearest()
-        notes += _no_solution_notes(question, data["nearest"], bounds, fixed)
+        nearest = question.nearest()
+        data["nearest"] = nearest.as_data()
+        data["nearest_distance"], data["nearest_complete"] = nearest.distance, nearest.complete
+        notes += _no_solution_notes(question, nearest)
         other = _other_mode(question)
         if other:
             data["other_mode"] = {"mode": other[0], "count": other[1]}
@@ -401,7 +403,8 @@ def _per_axis(question, bounds, fixed, limit) -> Result:
         if not rows:
             near = one.nearest()
             notes.append(f"axis {n} ({i} -> {o}) has no solution; nearest reachable sizes: "
-                         + (", ".join(str(x["output"][1]) for x in near) or "none nearby"))
+                         + (", ".join(str(v[1]) for v, _ in near.outputs) or "none")
+                         + ("" if near.complete else f" ({CUT_SHORT})"))
     if total:
         names = [("kernel_size", 0), ("stride", 1), ("padding", 2), ("dilation", 3)]
         if question.kind == "convT":
@@ -424,14 +427,9 @@ def _per_axis(question, bounds, fixed, limit) -> Result:
         exit_code=0 if total else 1)
 
 
-def _no_solution_notes(question, nearest, bounds, fixed) -> list[str]:
+def _no_solution_notes(question, nearest) -> list[str]:
     notes = ["no configuration within these bounds gives this output"]
-    if nearest:
-        notes.append("nearest reachable outputs (same fixes and bounds): " + ", ".join(
-            f"{format_shape(n['output'])} ({n['count']} solution{'s' if n['count'] != 1 else ''})"
-            for n in nearest))
-    else:
-        notes.append("no nearby output is reachable with these fixes and bounds either")
+    notes += nearest.notes(" with the same fixes and bounds", "solution")
     axes = sorted(set(zip(question.shape_in[1:], question.shape_out[1:])))
     if len(axes) > 1:
         counts = [question.axis(i, o).count((i,), (o,)) for i, o in axes]

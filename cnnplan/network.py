@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from .arithmetic import (conv_macs, conv_output, conv_weights, effective_kernel,
-                         pool_output_ceil, transposed_macs, transposed_output)
+                         input_fits_kernel, max_padding, output_padding_valid, pool_output_ceil,
+                         transposed_macs, transposed_output)
 from .errors import BadInput
 from .result import Result, Table
 from .tensor_shape import format_shape, parse_shape, size_of
@@ -131,7 +132,7 @@ def apply_layer(spec: LayerSpec, shape: tuple, index: int):
                 raise BadInput(f"{name}: groups={groups} must divide the {what} channels {value}")
     if kind == "convT":
         op = spec.get("op")
-        if op >= max(s, d):
+        if not output_padding_valid(op, s, d):
             raise BadInput(f"{name}: output padding op={op} must be smaller than the stride "
                            f"{s} or the dilation {d}")
         outs = []
@@ -142,7 +143,7 @@ def apply_layer(spec: LayerSpec, shape: tuple, index: int):
                 raise BadInput(f"{name}: output size {raw} on an axis of size {i} "
                                "((i-1)s - 2p + d(k-1) + op + 1 must be at least 1)")
             outs.append(o)
-        if p > ke - 1:
+        if p > max_padding(k, d, kind):
             notes.append(f"layer {index}: padding {p} exceeds k'-1 = {ke - 1}, so real outputs "
                          "are cropped")
         out = (c_out, *outs)
@@ -150,11 +151,11 @@ def apply_layer(spec: LayerSpec, shape: tuple, index: int):
         macs = transposed_macs(shape, c_out, k, groups)
         return out, weights, weights + (c_out if spec.get("bias") else 0), macs, tuple(notes)
     pooling = kind in ("maxpool", "avgpool")
-    if pooling and p > k // 2:
+    if pooling and p > max_padding(k, d, kind):
         raise BadInput(f"{name}: padding {p} is more than half the kernel {k} "
-                       f"(PyTorch requires p <= k // 2 = {k // 2})")
+                       f"(PyTorch requires p <= k // 2 = {max_padding(k, d, kind)})")
     ceil = pooling and spec.get("ceil")
-    if kind == "avgpool" and len(sizes) == 3 and min(sizes) < k:
+    if kind == "avgpool" and len(sizes) == 3 and not input_fits_kernel(sizes, k):
         raise BadInput(f"{name}: PyTorch's 3-D average pooling needs every input size to be at "
                        f"least the kernel {k}, but the input is {format_shape(shape)}")
     outs, dropped = [], set()
@@ -174,7 +175,7 @@ def apply_layer(spec: LayerSpec, shape: tuple, index: int):
                      f"{'s' if rows != 1 else ''} after the last window "
                      f"{'are' if rows != 1 else 'is'} not used (floor)")
     if kind == "conv":
-        if p > ke - 1:
+        if p > max_padding(k, d, kind):
             notes.append(f"layer {index}: padding {p} exceeds k'-1 = {ke - 1}, so the outermost "
                          "outputs see only padding")
         out = (c_out, *outs)
@@ -287,6 +288,7 @@ def shapes(input=None, layers=(), plan_file=None) -> Result:
     73728
     """
     from .planfile import gather
+    from .planner import parse_where
     from .search import VARIABLES
     from .where import compile_condition
 
@@ -295,16 +297,24 @@ def shapes(input=None, layers=(), plan_file=None) -> Result:
     targets = {i: item.target for i, item in enumerate(items, start=1) if item.target}
     result = network_result(net, targets, title or "network")
     violations = []
-    everywhere = list(options.get("where", ()))
+    everywhere, per_layer = parse_where(options.get("where", ()), len(items))
+    for index in per_layer:
+        if not net.steps[index - 1].spec.window:
+            raise BadInput(f"where names layer {index} {net.steps[index - 1].spec.describe()}, "
+                           "which has no k, s, p, d to constrain")
     for step, item in zip(net.steps, items):
         if not step.spec.window:
             continue
         env = {"k": step.spec.get("k"), "s": step.spec.get("s"), "p": step.spec.get("p"),
                "d": step.spec.get("d", 1)}
-        for text in everywhere + list(item.where):
-            if not compile_condition(text, VARIABLES, f"layer {step.index}: where")(env):
+        texts = (*per_layer.get(step.index, ()), *item.where)
+        conditions = everywhere + [compile_condition(text, VARIABLES,
+                                                     f"layer {step.index}: where")
+                                   for text in texts]
+        for condition in conditions:
+            if not condition(env):
                 violations.append(f"layer {step.index} {step.spec.canonical()} breaks where "
-                                  f"{text!r}")
+                                  f"{condition.text!r}")
     if not violations:
         return result
     from dataclasses import replace

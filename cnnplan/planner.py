@@ -23,13 +23,12 @@ import heapq
 import math
 import re
 import sys
-import time
 from dataclasses import dataclass, field
 
 from .arithmetic import MODES, unused_rows
 from .errors import BadInput
 from .bounds import resolve_bounds
-from .nearest import NEAREST_SECONDS, nearest_reachable
+from .nearest import Candidates, Nearest, clock, deadline
 from .network import apply_layer, forward
 from .options import format_ranges, parse_assignments
 from .planfile import PlanLayer, gather
@@ -105,8 +104,9 @@ def build_layers(input_shape, plan_layers, mode, maxima, where_all, rank):
                 raise BadInput(f"{name}: where {c.text!r} mentions none of k, s, p, d")
         if conditions and not kind.window:
             raise BadInput(f"{name}: {spec.kind} has no k, s, p, d to constrain with where")
-        if target is not None and len(target) != max(dims, 0) + 1:
-            want = "a flat size such as 10" if dims == 0 else f"C plus {dims} size(s)"
+        out_dims = 0 if spec.kind in ("flatten", "linear") else dims
+        if target is not None and len(target) != out_dims + 1:
+            want = "a flat size such as 10" if out_dims == 0 else f"C plus {out_dims} size(s)"
             raise BadInput(f"{name}: target {format_shape(target)} does not fit; this layer "
                            f"gives {want}")
         if kind.window:
@@ -263,26 +263,28 @@ def _diagnose(j, layer, reach) -> dict:
     target = layer.target
     info = {"layer": j + 1, "spec": layer.spec.describe(), "origin": layer.origin,
             "target": list(target) if target is not None else None,
-            "inputs": [list(u) for u in reach[:20]], "n_inputs": len(reach), "nearest": []}
+            "inputs": [list(u) for u in reach[:20]], "n_inputs": len(reach), "nearest": [],
+            "near": Nearest()}
     if target is None:
         return info
-    deadline = time.monotonic() + NEAREST_SECONDS
-    tally: dict = {}
-    ordered = sorted(reach, key=lambda u: sum(abs(a - b) for a, b in zip(u[1:], target[1:])))
-    for u in ordered[:64]:
-        if time.monotonic() > deadline:
+    until = deadline()
+    found = Candidates(tuple(target))
+    for u in reach:
+        if clock() > until:
+            found.truncated = True
             break
-        if isinstance(layer, FixedLayer) or layer.can_template(u):
-            for v, _, _, ranked in layer.transitions(u, None):
-                if len(v) == len(target):
-                    tally[v] = tally.get(v, 0) + len(ranked)
-        elif target[0] == layer.c_out:
-            for _, outs, n in nearest_reachable(u[1:], target[1:], layer.counter(u), deadline):
-                v = (layer.c_out, *outs)
-                tally[v] = tally.get(v, 0) + n
-    near = sorted(tally.items(), key=lambda item: (
-        sum(abs(a - b) for a, b in zip(item[0], target)), item[0]))
-    info["nearest"] = [{"output": list(v), "count": n} for v, n in near[:3]]
+        if isinstance(layer, FixedLayer):
+            found.add(u, layer.transitions(u)[0][0])
+        else:
+            found.add_sweep(layer.sweep, u, layer.c_out, layer.domains(u), until)
+
+    def counter(u, v):
+        if isinstance(layer, FixedLayer):
+            return 1
+        return len(layer.pinned(u[1:], v[1:], layer.domains(u)))
+
+    near = found.nearest(counter, until)
+    info["nearest"], info["near"] = near.as_data(), near
     return info
 
 
@@ -459,12 +461,7 @@ def plan_result(outcome: Outcome, mode, rank, maxima, everywhere, title="", limi
         if f["target"] is not None:
             notes.append(f"no chain: {f['origin']} cannot give its target "
                          f"{format_shape(f['target'])} from {where_from}")
-            if f["nearest"]:
-                notes.append("nearest reachable outputs there: " + ", ".join(
-                    f"{format_shape(x['output'])} ({x['count']} configuration"
-                    f"{'s' if x['count'] != 1 else ''})" for x in f["nearest"]))
-            else:
-                notes.append("no nearby output is reachable there with these bounds either")
+            notes += f["near"].notes(" there", "configuration")
         else:
             notes.append(f"no chain: {f['origin']} has no valid configuration within the "
                          f"bounds for {where_from}")
@@ -476,7 +473,8 @@ def plan_result(outcome: Outcome, mode, rank, maxima, everywhere, title="", limi
             data["other_mode"] = other
         data["chains"] = []
         data["unreachable"] = {"layer": f["layer"], "spec": f["spec"], "target": f["target"],
-                               "nearest": f["nearest"]}
+                               "nearest": f["nearest"], "distance": f["near"].distance,
+                               "complete": f["near"].complete}
         return Result(title=f"{head} {format_shape(shape)} -> {goal}: 0 chains",
                       facts=tuple(facts), notes=tuple(notes), data=data, exit_code=1)
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import constraint
 
-from .arithmetic import conv_output, max_padding, stride_range
+from .arithmetic import conv_output, max_padding, min_kernel, stride_range, window_valid
 
 VARIABLES = ("k", "s", "p", "d")
 LEVEL = {"d": 0, "p": 1, "k": 2, "s": 3}  # the order ShapeSolver assigns variables in
@@ -32,9 +32,7 @@ class Geometry:
 
     def accepts(self, k: int, s: int, p: int, d: int) -> bool:
         """The definition of a valid configuration (DESIGN.md), checked directly."""
-        if k == 1 and d != 1:
-            return False
-        if p > max_padding(k, d, self.layer):
+        if not window_valid(self.layer, k, s, p, d):
             return False
         return all(
             conv_output(i, k, s, p, d, self.mode) == o for i, o in zip(self.inputs, self.outputs)
@@ -42,11 +40,7 @@ class Geometry:
 
     def kernel_range(self, p: int, d: int) -> tuple[int, int]:
         """Inclusive (lo, hi) of kernel sizes that can still work for this p and d (may be empty)."""
-        lo = 2 if d > 1 else 1
-        if self.layer == "pool":
-            lo = max(lo, 2 * p)
-        else:  # p <= d(k-1)
-            lo = max(lo, -(-p // d) + 1)
+        lo = min_kernel(p, d, self.layer)
         hi = None
         for i, o in zip(self.inputs, self.outputs):
             # the span n = i + 2p - k' is at least o - 1 (s >= 1) and, if o = 1 in exact mode, 0

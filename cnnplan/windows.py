@@ -26,9 +26,11 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from .arithmetic import (effective_kernel, max_padding, pool_ceil_stride_ranges,
-                         pool_output_ceil, transposed_output, transposed_padding)
+from .arithmetic import (dilation_counts, effective_kernel, input_fits_kernel, max_padding,
+                         min_kernel, pool_ceil_stride_ranges, pool_output_ceil,
+                         transposed_output, transposed_padding, window_valid)
 from .errors import BadInput
+from .nearest import Sweep
 from .bounds import MAX_SOLUTIONS, make_domains, resolve_bounds
 from .search import Geometry, solutions
 from .tensor_shape import format_shape, size_of
@@ -63,6 +65,8 @@ class WindowLayer:
         self.pad_rule = "conv" if self.kind in ("conv", "convT") else "pool"
         # PyTorch's avg_pool3d also needs every unpadded input size >= k
         self.input_ge_k = self.kind == "avgpool" and dims == 3
+        self.sweep = Sweep("convT" if self.kind == "convT" else self.pad_rule, mode, self.ceil,
+                           self.op, self.input_ge_k)
         self.work = 0
         self._domains: dict = {}
         # layers that agree on everything templates depend on share them (long chains)
@@ -96,11 +100,7 @@ class WindowLayer:
         return doms
 
     def valid(self, k: int, s: int, p: int, d: int) -> bool:
-        if k == 1 and d != 1:
-            return False
-        if p > max_padding(k, d, self.pad_rule):
-            return False
-        if self.kind == "convT" and self.op >= max(s, d):
+        if not window_valid(self.kind, k, s, p, d, self.op):
             return False
         if self.conditions:
             env = {"k": k, "s": s, "p": p, "d": d}
@@ -154,7 +154,7 @@ class WindowLayer:
         groups: dict = {}
         for d in doms["d"]:
             for k in doms["k"]:
-                if k == 1 and d != 1:
+                if not dilation_counts(k, d):
                     continue
                 ke = effective_kernel(k, d)
                 pmax = max_padding(k, d, self.pad_rule)
@@ -180,13 +180,13 @@ class WindowLayer:
             n = i + key[0]
             if n < 0 or (self.mode == "exact" and n % key[1]):
                 return None
-            if self.input_ge_k and i < key[2]:
+            if self.input_ge_k and not input_fits_kernel((i,), key[2]):
                 return None
             return n // key[1] + 1
         if self.rule == "convT":
             o = (i - 1) * key[1] + key[0] + self.op + 1
             return o if o >= 1 else None
-        if self.input_ge_k and i < key[0]:  # avgpool: d = 1, so k' = k
+        if self.input_ge_k and not input_fits_kernel((i,), key[0]):  # avgpool: d = 1, k' = k
             return None
         return pool_output_ceil(i, key[0], key[2], key[1], 1)
 
@@ -236,7 +236,7 @@ class WindowLayer:
                                 v_sizes)
             found = []
             for k, s, p, d in solutions(geometry, doms, self.conditions):
-                if self.input_ge_k and k > min(u_sizes):
+                if self.input_ge_k and not input_fits_kernel(u_sizes, k):
                     continue
                 found.append((k, s, p, d))
                 if len(found) > MAX_SOLUTIONS:
@@ -282,18 +282,17 @@ class WindowLayer:
         found = []
         s_lo, s_hi = doms["s"][0], doms["s"][-1]
         axes = sorted(set(zip(u_sizes, v_sizes)))
-        small = min(u_sizes)
         for d in doms["d"]:
             for p in doms["p"]:
-                k_from = max(doms["k"][0], 2 * p, 2 if d > 1 else 1)
+                k_from = max(doms["k"][0], min_kernel(p, d, "pool"))
                 # n = i + 2p - k' >= o - 1 on every axis; for o = 1 it may be down to 1 - s
                 ke_top = min(i + 2 * p - (o - 1) if o > 1 else i + 2 * p + s_hi - 1
                              for i, o in axes)
                 k_to = min(doms["k"][-1], (ke_top - 1) // d + 1) if ke_top >= 1 else 0
-                if k_from > doms["k"][-1] or (2 * p > doms["k"][-1]):
-                    break
+                if k_from > doms["k"][-1]:
+                    break  # min_kernel only grows with p
                 for k in range(k_from, k_to + 1):
-                    if self.input_ge_k and k > small:
+                    if self.input_ge_k and not input_fits_kernel(u_sizes, k):
                         continue
                     strides = [(s_lo, s_hi)]
                     for i, o in axes:
