@@ -117,12 +117,12 @@ def cli():
 @click.option("--out", "output", required=True, metavar="SHAPE", help="Output shape, same form.")
 @click.option("--layer", type=click.Choice(["conv", "convT", "maxpool", "avgpool", "pool"],
                                           case_sensitive=False), default="conv",
-              show_default=True,
+              show_default=True, metavar="conv|convT|maxpool|avgpool",
               help="conv, convT (transposed: its output padding op is searched too), maxpool "
                    "or avgpool (same channels, no parameters); pool = maxpool.")
 @click.option("--ceil", is_flag=True, help="Pooling with ceil_mode=True.")
 @click.option("--fix", multiple=True, metavar="NAME=VALUE",
-              help="Fix k, s, p or d (repeatable; also k=8,d=1).")
+              help="Fix k, s, p or d, and op for convT (repeatable; also k=8,d=1).")
 @click.option("--max", "maxima", multiple=True, metavar="NAME=VALUE",
               help="Upper bound for k, s, p or d (repeatable; p=0 means no padding).")
 @click.option("--mode", type=click.Choice(["floor", "exact"], case_sensitive=False),

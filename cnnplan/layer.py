@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from .arithmetic import (MODES, conv_macs, conv_weights, effective_kernel, transposed_macs,
                          unused_rows)
-from .bounds import MAX_SOLUTIONS, make_domains, resolve_bounds
+from .bounds import MAX_BOUND, MAX_SOLUTIONS, make_domains, resolve_bounds
 from .errors import BadInput
 from .nearest import CUT_SHORT, Candidates, Nearest, Sweep, deadline
 from .options import format_ranges, parse_assignments
@@ -56,6 +56,8 @@ def solve(input, output, layer: str = "conv", fix=None, max=None, mode: str = "f
         )
     fixed = parse_assignments(fix, VARIABLES + (("op",) if kind == "convT" else ()), "--fix")
     op = fixed.pop("op", None)
+    if op is not None and not 0 <= op <= MAX_BOUND:
+        raise BadInput(f"--fix op={op} is outside 0 to {MAX_BOUND}")
     maxima = parse_assignments(max, VARIABLES, "--max")
     if kind == "avgpool":
         if fixed.get("d", 1) != 1:
@@ -116,8 +118,8 @@ class Question:
             ops = [0]
         c_in, c_out = self.shape_in[0], self.shape_out[0]
         for op in ops:
-            spec = LayerSpec(self.kind).with_values(op=op) if self.kind == "convT" else \
-                LayerSpec(self.kind).with_values(ceil=True) if self.ceil else LayerSpec(self.kind)
+            values = {"op": op} if self.kind == "convT" else {"ceil": True} if self.ceil else {}
+            spec = LayerSpec(self.kind).with_values(**values)
             yield op, WindowLayer(1, spec, c_in, c_out, len(self.shape_in) - 1, None,
                                   self.conditions, self.mode, {}, "params")
 

@@ -159,6 +159,12 @@ BAD = [
     (["--in", "3x64x64", "--out", "64x32x32", "--format", "nope"], "choose one of"),
     (["--in", "3x64x64", "--out", "64x32x32", "--mode", "round"], "Invalid value"),
     (["--in", "3x64x64"], "Missing option"),
+    (["--in", "8x7x7", "--out", "8x14x14", "--layer", "convT", "--fix", "op=-1"], "outside 0"),
+    (["--in", "3x64x64", "--out", "64x32x32", "--fix", "op=1"], "unknown variable 'op'"),
+    (["--in", "3x64x64", "--out", "3x32x32", "--layer", "conv", "--ceil"], "ceil_mode"),
+    (["--in", "3x64x64", "--out", "3x32x32", "--layer", "avgpool", "--fix", "d=2"],
+     "no dilation"),
+    (["--in", "3x64x64", "--out", "3x32x32", "--layer", "unpool"], "Invalid value"),
 ]
 
 
