@@ -11,6 +11,7 @@ __version__ = "0.1.0"
 
 from .errors import BadInput, CnnplanError, NoSolution
 from .hookspecs import hookimpl
+from .kinds import Applied, LayerKind, RfStep
 from .registry import Reporter, Solver
 from .result import Result, Table
 
@@ -22,12 +23,12 @@ def run_solver(name: str, /, **kwargs) -> Result:
     return get_host().solvers.get(name)(**kwargs)
 
 
-def shapes(input=None, layers=(), plan_file=None) -> Result:
+def shapes(input=None, layers=(), plan_file=None, plan_text=None) -> Result:
     """Shapes, sizes, weights, params, MACs and receptive fields of a network (`cnnplan shapes`);
     see `cnnplan.network.shapes`."""
     from .network import shapes as network_shapes
 
-    return network_shapes(input, layers, plan_file)
+    return network_shapes(input, layers, plan_file, plan_text)
 
 
 def render(result: Result, format: str = "table") -> str:
@@ -60,7 +61,7 @@ def __getattr__(name):
 
 
 __all__ = [
-    "BadInput", "CnnplanError", "NoSolution", "Reporter", "Result", "Solver", "Table",
+    "Applied", "BadInput", "CnnplanError", "LayerKind", "RfStep", "NoSolution", "Reporter", "Result", "Solver", "Table",
     "__version__", "emit", "format_option", "hookimpl", "load_plan", "plan", "render",
     "run_solver", "shapes", "solve",
 ]

@@ -34,7 +34,7 @@ def max_padding(k: int, d: int, layer: str) -> int:
 def min_kernel(p: int, d: int, layer: str) -> int:
     """Smallest kernel size k for which padding p and dilation d are valid (the inverse of
     max_padding and dilation_counts): pooling k >= 2p, convolution p <= d(k-1); k >= 2 if d > 1."""
-    lo = 2 if d > 1 else 1
+    lo = 1 if dilation_counts(1, d) else 2
     if layer in POOLS:
         return max(lo, 2 * p)
     return max(lo, -(-p // d) + 1)

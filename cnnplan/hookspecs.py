@@ -56,3 +56,27 @@ def register_commands(cli):
                 "Say hello."
                 click.echo(f"hello {name}")
     """
+
+
+@hookspec
+def register_layer_kinds(register):
+    """Register layer kinds: `register(LayerKind(...))` once per kind. A kind is one record:
+    its spec arguments, its shape rule (`apply`), and its PyTorch code (`torch`); it is then
+    usable in `cnnplan shapes`, plan files, `cnnplan inputs` and `--format torch`::
+
+        from cnnplan import Applied, LayerKind, hookimpl
+        from cnnplan.kinds import POSITIVE
+
+        def apply(spec, inputs, where):
+            c, h, w = inputs[0]
+            r = spec.get("r")
+            return Applied((c * r * r, h // r, w // r))
+
+        @hookimpl
+        def register_layer_kinds(register):
+            register(LayerKind("spacetodepth", "C x H x W -> r^2 C x H/r x W/r", apply,
+                               lambda spec, inputs: f"nn.PixelUnshuffle({spec.get('r')})",
+                               args={"r": POSITIVE}, positional="r", required=("r",)))
+
+    docs/plugins.md has this example worked through (receptive-field steps included).
+    """

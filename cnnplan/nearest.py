@@ -9,13 +9,14 @@ most configurations first, then by size.
 
 How: a window sweep's output sizes depend only on a short key and the stride s: c = 2p - k'
 for convolution and floor/exact pooling, e = k' - 1 - 2p (and whether d > op) for transposed
-convolution, (c, p) for ceil-mode pooling. The keys the bounds allow are collected without
-visiting the (k, s, p, d) grid, every (key, s) is evaluated at once with numpy (vectorised
-forms of arithmetic.conv_output, transposed_output and pool_output_ceil), and the outputs so
-found, a superset of the reachable ones when --where filters, are visited in order of distance,
-each counted exactly by the layer's own enumerator (which applies --where), until one distance
-has an output with a configuration. Bounded by NEAREST_SECONDS and by CANDIDATES outputs; if
-either cuts the search short, the answer says so (`complete` is False).
+convolution, (c, p) for ceil-mode pooling. The keys the bounds allow, and how many (k, p, d)
+give each, are collected without visiting the (k, s, p, d) grid; every (key, s) is evaluated at
+once with numpy (vectorised forms of arithmetic.conv_output, transposed_output and
+pool_output_ceil), which gives every reachable output with its number of configurations. They
+are taken in order of distance; with --where (which the keys do not see) each candidate is
+counted again by the layer's own enumerator, until one distance has an output with a
+configuration. Bounded by NEAREST_SECONDS and by CANDIDATES outputs; if either cuts the search
+short, the answer says so (`complete` is False).
 """
 
 from __future__ import annotations
@@ -31,8 +32,7 @@ NEAREST_SECONDS = 2.0  # of processor time: answers do not depend on the machine
 CANDIDATES = 4096      # distinct candidate outputs kept (those nearest the target)
 CHUNK = 1 << 19        # (key, s) cells evaluated at once
 CUT_SHORT = (f"the search for nearby outputs was cut short (after {NEAREST_SECONDS:g} s of "
-             f"processor time or "
-             f"{CANDIDATES} candidates); nearer ones may exist")
+             f"processor time or {CANDIDATES} candidates); nearer ones may exist")
 
 
 def clock() -> float:
@@ -103,39 +103,43 @@ class Candidates:
     """Outputs (with the input u they come from) nearest a target, complete up to `cut`."""
 
     target: tuple
-    items: list = field(default_factory=list)   # (distance, u, v)
+    items: list = field(default_factory=list)   # (distance, u, v, configurations)
     cut: int | None = None                      # every candidate at distance <= cut is here
     truncated: bool = False                     # the deadline stopped the collection
 
-    def add(self, u, v):
-        """One candidate output shape v from input u."""
+    def add(self, u, v, n: int = 1):
+        """A candidate output shape v from input u, by n configurations."""
         dist = distance(v, self.target)
         if dist is not None and (self.cut is None or dist <= self.cut):
-            self.items.append((dist, tuple(u), tuple(v)))
+            self.items.append((dist, tuple(u), tuple(v), n))
             self._trim()
 
     def add_sweep(self, sweep: Sweep, u, channels: int, domains: dict, until: float):
-        """Every output the sweep can give input shape u within `domains` (--where aside)."""
+        """Every output the sweep can give input shape u within `domains`, with its number of
+        configurations (--where aside)."""
         import numpy as np
 
         if channels != self.target[0] or len(u) != len(self.target):
             return
         sizes = tuple(u[1:])
         target = np.array(self.target[1:], dtype=np.int64)
-        for rows in _sweep_rows(sweep, sizes, domains):
+        for rows, weights in _sweep_rows(sweep, sizes, domains):
             if clock() > until:
                 self.truncated = True
                 return
-            rows = np.unique(rows, axis=0)
+            rows, inverse = np.unique(rows, axis=0, return_inverse=True)
+            counts = np.bincount(inverse.reshape(-1), weights=weights).astype(np.int64)
             dist = np.abs(rows - target).sum(axis=1)
+            keep = np.ones(len(dist), dtype=bool)
             if self.cut is not None:
-                rows, dist = rows[dist <= self.cut], dist[dist <= self.cut]
-            if len(dist) > CANDIDATES:
-                kth = int(np.partition(dist, CANDIDATES - 1)[CANDIDATES - 1])
+                keep &= dist <= self.cut
+            if keep.sum() > CANDIDATES:
+                kth = int(np.partition(dist[keep], CANDIDATES - 1)[CANDIDATES - 1])
                 self.cut = kth if self.cut is None else min(self.cut, kth)
-                rows, dist = rows[dist <= kth], dist[dist <= kth]
-            self.items.extend((n, tuple(u), (channels, *row))
-                              for n, row in zip(dist.tolist(), rows.tolist()))
+                keep &= dist <= kth
+            self.items.extend((n, tuple(u), (channels, *row), c) for n, row, c in
+                              zip(dist[keep].tolist(), rows[keep].tolist(),
+                                  counts[keep].tolist()))
             self._trim()
 
     def _trim(self):
@@ -146,8 +150,8 @@ class Candidates:
             self.items = [item for item in self.items if item[0] <= self.cut]
 
     def nearest(self, counter, until: float) -> Nearest:
-        """Count the candidates in order of distance (counter(u, v) -> configurations) until
-        one distance has reachable outputs."""
+        """The candidates in order of distance until one distance has reachable outputs; with
+        `counter(u, v)` (when --where filters) each is counted again, exactly."""
         items = sorted(self.items)
         complete = not self.truncated
         at = 0
@@ -156,8 +160,9 @@ class Candidates:
             while at < len(items) and items[at][0] == level:
                 if clock() > until:
                     return _ranked(tally, level, False)
-                _, u, v = items[at]
-                n = counter(u, v)
+                _, u, v, n = items[at]
+                if counter is not None:
+                    n = counter(u, v)
                 if n:
                     tally[v] = tally.get(v, 0) + n
                 at += 1
@@ -181,36 +186,42 @@ def nearest_outputs(geometry: Geometry, shape_in, shape_out, domains, conditions
     def counter(u, v):
         return count(Geometry(geometry.layer, geometry.mode, u[1:], v[1:]), domains, conditions)
 
-    return found.nearest(counter, until)
+    return found.nearest(counter if conditions else None, until)
 
 
 # -- the outputs of a sweep, by key and stride ---------------------------------------------------
 
 
 def _sweep_rows(sweep: Sweep, sizes: tuple, domains: dict):
-    """Numpy arrays (rows: the output sizes of every axis) covering every valid configuration."""
+    """(rows, weights) numpy arrays: the output sizes of every axis, and how many valid
+    configurations give them, covering every valid configuration."""
     import numpy as np
 
     if sweep.layer == "convT":
-        keys, s_cap = _transposed_keys(sweep, domains), None
+        (keys, mult), s_cap = _transposed_keys(sweep, domains), None
     elif sweep.ceil:
-        keys = _ceil_keys(sweep, sizes, domains)
+        keys, mult = _ceil_keys(sweep, sizes, domains)
         if len(keys):  # beyond s_cap every output is 1
-            s_cap = max(max(sizes) + 2 * domains["p"][-1], -(min(sizes) + int(keys[:, 0].min())))
-            s_cap += 1
+            lowest = min(sizes) + int(keys[:, 0].min())  # the most negative i + 2p - k'
+            s_cap = max(max(sizes) + 2 * domains["p"][-1], -lowest) + 1
     else:
-        keys = _window_keys(sweep, sizes, domains)
+        keys, mult = _window_keys(sweep, sizes, domains)
         s_cap = max(sizes) + 2 * domains["p"][-1] + 1  # beyond it every output is 1 (or none)
     if not len(keys):
         return
     strides = np.array(domains["s"], dtype=np.int64)
-    if s_cap is not None and strides[-1] > s_cap:
-        strides = strides[strides <= s_cap] if strides[0] <= s_cap else strides[:1]
+    per_stride = np.ones(len(strides), dtype=np.int64)
+    if s_cap is not None and strides[-1] > s_cap:  # strides beyond s_cap all act as s_cap + 1
+        beyond = strides > s_cap
+        kept = strides[~beyond]
+        strides = np.append(kept, max(s_cap + 1, strides[0]))
+        per_stride = np.append(np.ones(len(kept), dtype=np.int64), beyond.sum())
     step = max(1, CHUNK // len(strides))
     s = strides[None, :]
     distinct = sorted(set(sizes))
     for start in range(0, len(keys), step):
         key = keys[start:start + step]
+        weight = mult[start:start + step][:, None] * per_stride[None, :]
         outs, ok = {}, np.ones((len(key), len(strides)), dtype=bool)
         for i in distinct:
             if sweep.layer == "convT":   # o = (i-1)s + e + op + 1, op < max(s, d)
@@ -228,17 +239,17 @@ def _sweep_rows(sweep: Sweep, sizes: tuple, domains: dict):
                 if sweep.mode == "exact":
                     ok &= n % s == 0
             outs[i] = o
-        yield np.stack([outs[i][ok] for i in sizes], axis=1)
+        yield np.stack([outs[i][ok] for i in sizes], axis=1), weight[ok]
 
 
 def _window_keys(sweep: Sweep, sizes, domains):
     """The values of c = 2p - k' that valid configurations give, with i + c >= 0 on every axis
-    (one column)."""
+    (one column), and how many (k, p, d) give each."""
     import numpy as np
 
     m = min(sizes)
     p_lo, p_hi = domains["p"][0], domains["p"][-1]
-    seen = np.zeros(2 * p_hi + m + 1, dtype=bool)  # c + m for c in [-m, 2 p_hi]
+    seen = np.zeros(2 * p_hi + m + 1, dtype=np.int64)  # at c + m for c in [-m, 2 p_hi]
     for d in domains["d"]:
         for k in domains["k"]:
             if sweep.input_ge_k and not input_fits_kernel(sizes, k):
@@ -251,17 +262,19 @@ def _window_keys(sweep: Sweep, sizes, domains):
                 break                               # k' only grows with k
             top = min(p_hi, max_padding(k, d, sweep.layer))
             if lo <= top:
-                seen[2 * lo - ke + m:2 * top - ke + m + 1:2] = True
-    return (np.nonzero(seen)[0] - m)[:, None]
+                seen[2 * lo - ke + m:2 * top - ke + m + 1:2] += 1
+    where = np.nonzero(seen)[0]
+    return (where - m)[:, None], seen[where]
 
 
 def _transposed_keys(sweep: Sweep, domains):
-    """(e, d > op) for e = k' - 1 - 2p over valid configurations (two columns)."""
+    """(e, d > op) for e = k' - 1 - 2p over valid configurations (two columns), and how many
+    (k, p, d) give each."""
     import numpy as np
 
     p_lo, p_hi = domains["p"][0], domains["p"][-1]
     ke_top = effective_kernel(domains["k"][-1], domains["d"][-1])
-    seen = np.zeros((2, 2 * ke_top + 1), dtype=bool)  # [d > op][e + ke_top]
+    seen = np.zeros((2, 2 * ke_top + 1), dtype=np.int64)  # [d > op][e + ke_top]
     for d in domains["d"]:
         big = int(d > sweep.op)
         for k in domains["k"]:
@@ -271,19 +284,20 @@ def _transposed_keys(sweep: Sweep, domains):
             top = min(p_hi, max_padding(k, d, "convT"))
             if p_lo <= top:
                 lo_e, hi_e = ke - 1 - 2 * top, ke - 1 - 2 * p_lo
-                seen[big, lo_e + ke_top:hi_e + ke_top + 1:2] = True
+                seen[big, lo_e + ke_top:hi_e + ke_top + 1:2] += 1
     big, e = np.nonzero(seen)
-    return np.stack([e - ke_top, big], axis=1)
+    return np.stack([e - ke_top, big], axis=1), seen[big, e]
 
 
 def _ceil_keys(sweep: Sweep, sizes, domains):
     """(c, p) for c = 2p - k' over valid ceil-mode pooling configurations whose window can
-    still meet the input (i + c >= 1 - s on every axis; two columns)."""
+    still meet the input (i + c >= 1 - s on every axis; two columns), and how many (k, d)
+    give each."""
     import numpy as np
 
     m, s_hi = min(sizes), domains["s"][-1]
     p_lo, p_hi = domains["p"][0], domains["p"][-1]
-    found = set()
+    found: dict = {}
     for d in domains["d"]:
         for k in domains["k"]:
             if sweep.input_ge_k and not input_fits_kernel(sizes, k):
@@ -295,5 +309,7 @@ def _ceil_keys(sweep: Sweep, sizes, domains):
             if lo > p_hi:
                 break
             for p in range(lo, min(p_hi, max_padding(k, d, POOLS[0])) + 1):
-                found.add((2 * p - ke, p))
-    return np.array(sorted(found), dtype=np.int64).reshape(-1, 2)
+                found[2 * p - ke, p] = found.get((2 * p - ke, p), 0) + 1
+    keys = sorted(found)
+    return (np.array(keys, dtype=np.int64).reshape(-1, 2),
+            np.array([found[key] for key in keys], dtype=np.int64))

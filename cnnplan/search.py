@@ -39,7 +39,7 @@ class Geometry:
         )
 
     def kernel_range(self, p: int, d: int) -> tuple[int, int]:
-        """Inclusive (lo, hi) of kernel sizes that can still work for this p and d (may be empty)."""
+        """Inclusive (lo, hi) of kernel sizes that can still work for p and d (may be empty)."""
         lo = min_kernel(p, d, self.layer)
         hi = None
         for i, o in zip(self.inputs, self.outputs):
@@ -107,6 +107,29 @@ class ShapeSolver(constraint.Solver):
     requires_pickling = False
 
     def getSolutionIter(self, domains, constraints, vconstraints):
+        for assignment, strides, ok in self._walk(domains, constraints):
+            for s in strides:
+                assignment["s"] = s
+                if ok(3, assignment):
+                    yield dict(assignment)
+            assignment.pop("s", None)
+
+    def count(self, domains, constraints) -> int:
+        """How many solutions there are, without listing the strides when nothing tests s."""
+        n = 0
+        for assignment, strides, ok in self._walk(domains, constraints):
+            if ok.strides_free:
+                n += len(strides)
+                continue
+            for s in strides:
+                assignment["s"] = s
+                n += ok(3, assignment)
+            assignment.pop("s", None)
+        return n
+
+    def _walk(self, domains, constraints):
+        """(assignment of d, p, k, the strides that give every axis its output, the checker of
+        the other constraints by level) for every (d, p, k) that can still work."""
         shape = [c for c, _ in constraints if isinstance(c, LayerShapeConstraint)]
         if len(shape) != 1:
             raise ValueError("ShapeSolver needs exactly one LayerShapeConstraint")
@@ -120,6 +143,7 @@ class ShapeSolver(constraint.Solver):
         def ok(level, assignment):
             return all(c(variables, domains, assignment) for c, variables in checks[level])
 
+        ok.strides_free = not checks[3]
         if not all(dom.values()):
             return
         k_min, k_max, s_max = dom["k"][0], dom["k"][-1], dom["s"][-1]
@@ -145,13 +169,8 @@ class ShapeSolver(constraint.Solver):
                     if not ok(2, assignment):
                         continue
                     strides = geometry.stride_range(k, p, d)
-                    if strides is None:
-                        continue
-                    for s in _in_domain(dom["s"], *strides):
-                        assignment["s"] = s
-                        if ok(3, assignment):
-                            yield dict(assignment)
-                    assignment.pop("s", None)
+                    if strides is not None:
+                        yield assignment, _in_domain(dom["s"], *strides), ok
                 assignment.pop("k", None)
 
     def getSolutions(self, domains, constraints, vconstraints):
@@ -189,5 +208,9 @@ def solutions(geometry: Geometry, domains: dict[str, list[int]], conditions=()):
 
 
 def count(geometry, domains, conditions) -> int:
-    """How many configurations solve `geometry` within `domains`."""
-    return sum(1 for _ in solutions(geometry, domains, conditions))
+    """How many configurations solve `geometry` within `domains` (strides counted by range)."""
+    constraints = [(LayerShapeConstraint(geometry), list(VARIABLES))]
+    for condition in conditions:
+        names = sorted(condition.names, key=LEVEL.get)
+        constraints.append((_as_function(condition, names), names))
+    return ShapeSolver().count(domains, constraints)

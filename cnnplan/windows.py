@@ -16,15 +16,17 @@ filters). Two ways to list what the layer can do from an input shape `u`:
 Domains are contiguous ranges of values, or one fixed value (`bounds.make_domains`), which the
 closed forms rely on.
 
-Each transition is returned as (v, b, alpha, ranked): the output shape v, the configurations
-`ranked` as (w, simple, (k, s, p, d)) sorted by w then simplicity (d, p, k, s), and the affine
-cost map the ranking uses: cost(u) = alpha * w + b * cost(v). Configurations of one group share
-s, so for `--rank rf` (extent E_u = k'-1 + s E_v; for convT (k'-1 + E_v)/s) b is one number.
+Each transition is a `Transition` (v, b, alpha, ranked): the output shape v, the
+configurations `ranked` as `Ranked` (w, simple, (k, s, p, d)) sorted by w then simplicity
+(d, p, k, s), and the affine cost map the ranking uses: cost(u) = alpha * w + b * cost(v).
+Configurations of one group share s, so for `--rank rf` (extent E_u = k'-1 + s E_v; for convT
+(k'-1 + E_v)/s) b is one number.
 """
 
 from __future__ import annotations
 
 from fractions import Fraction
+from typing import NamedTuple
 
 from .arithmetic import (dilation_counts, effective_kernel, input_fits_kernel, max_padding,
                          min_kernel, pool_ceil_stride_ranges, pool_output_ceil,
@@ -38,6 +40,65 @@ from .specs import WINDOW_VARS, LayerSpec
 
 TEMPLATE_LIMIT = 200_000  # k x s x p x d combinations a free-output layer may enumerate
 RANKS = ("params", "macs", "rf")
+
+
+class Transition(NamedTuple):
+    """Input u -> output v with the configurations `ranked`; cost(u) = alpha * w + b * cost(v)."""
+
+    output: tuple
+    b: int | Fraction
+    alpha: int | Fraction
+    ranked: list
+
+
+class Ranked(NamedTuple):
+    """One configuration with its own cost w and its simplicity key (d, p, k, s)."""
+
+    w: int
+    simple: tuple
+    cfg: tuple | None
+
+
+class WindowGroup(NamedTuple):
+    """Conv and floor/exact pooling configurations with one output rule:
+    o = (i + shift) // s + 1 with shift = 2p - k' (exact mode: s divides i + shift)."""
+
+    shift: int
+    s: int
+    k: int = 0  # 3-D average pooling only: the input must be >= k (0: no such rule)
+
+    def output(self, i: int, layer) -> int | None:
+        n = i + self.shift
+        if n < 0 or (layer.mode == "exact" and n % self.s):
+            return None
+        if not input_fits_kernel((i,), self.k):
+            return None
+        return n // self.s + 1
+
+
+class TransposedGroup(NamedTuple):
+    """Transposed convolutions with one output rule: o = (i-1)s + shift + op + 1 with
+    shift = k' - 1 - 2p."""
+
+    shift: int
+    s: int
+
+    def output(self, i: int, layer) -> int | None:
+        o = (i - 1) * self.s + self.shift + layer.op + 1
+        return o if o >= 1 else None
+
+
+class CeilGroup(NamedTuple):
+    """Ceil-mode pooling configurations with one window span k', padding p and stride s."""
+
+    span: int
+    p: int
+    s: int
+
+    def output(self, i: int, layer) -> int | None:
+        if layer.input_ge_k and not input_fits_kernel((i,), self.span):  # avgpool: k' = k
+            return None
+        return pool_output_ceil(i, self.span, self.s, self.p, 1)  # a span k' is k=k', d=1
 
 
 def simple_key(cfg) -> tuple:
@@ -135,7 +196,7 @@ class WindowLayer:
         return 1, 1
 
     def _ranked(self, cfgs) -> list:
-        return sorted((self.weight(c), simple_key(c), c) for c in cfgs)
+        return sorted(Ranked(self.weight(c), simple_key(c), c) for c in cfgs)
 
     # -- free outputs: templates ----------------------------------------------------------
 
@@ -146,7 +207,8 @@ class WindowLayer:
         return n
 
     def templates(self, doms) -> list:
-        """[(key, s, ranked)]: every valid configuration, grouped by its output rule."""
+        """[(group, s, ranked)]: every valid configuration, grouped by its output rule (a
+        WindowGroup, TransposedGroup or CeilGroup)."""
         cache_key = ("templates", self.signature, id(doms))
         found = self._shared.get(cache_key)
         if found is not None:
@@ -165,30 +227,16 @@ class WindowLayer:
                         if not self.valid(k, s, p, d):
                             continue
                         if self.rule == "window":
-                            key = (2 * p - ke, s, k) if self.input_ge_k else (2 * p - ke, s)
+                            group = WindowGroup(2 * p - ke, s, k if self.input_ge_k else 0)
                         elif self.rule == "convT":
-                            key = (ke - 1 - 2 * p, s)
+                            group = TransposedGroup(ke - 1 - 2 * p, s)
                         else:
-                            key = (ke, p, s)
-                        groups.setdefault(key, []).append((k, s, p, d))
-        found = [(key, cfgs[0][1], self._ranked(cfgs)) for key, cfgs in sorted(groups.items())]
+                            group = CeilGroup(ke, p, s)
+                        groups.setdefault(group, []).append((k, s, p, d))
+        found = [(group, cfgs[0][1], self._ranked(cfgs))
+                 for group, cfgs in sorted(groups.items())]
         self._shared[cache_key] = found
         return found
-
-    def _out(self, i: int, key) -> int | None:
-        if self.rule == "window":
-            n = i + key[0]
-            if n < 0 or (self.mode == "exact" and n % key[1]):
-                return None
-            if self.input_ge_k and not input_fits_kernel((i,), key[2]):
-                return None
-            return n // key[1] + 1
-        if self.rule == "convT":
-            o = (i - 1) * key[1] + key[0] + self.op + 1
-            return o if o >= 1 else None
-        if self.input_ge_k and not input_fits_kernel((i,), key[0]):  # avgpool: d = 1, k' = k
-            return None
-        return pool_output_ceil(i, key[0], key[2], key[1], 1)
 
     def can_template(self, u) -> bool:
         return self.combinations(self.domains(u)) <= TEMPLATE_LIMIT
@@ -209,21 +257,21 @@ class WindowLayer:
         out = []
         templates = self.templates(doms)
         self.work += len(templates)
-        for key, s, ranked in templates:
+        for group, s, ranked in templates:
             if len(distinct) == 1:
-                o = self._out(distinct[0], key)
+                o = group.output(distinct[0], self)
                 if o is None:
                     continue
                 v = (self.c_out,) + (o,) * len(sizes)
             else:
-                outs = tuple(self._out(i, key) for i in sizes)
+                outs = tuple(group.output(i, self) for i in sizes)
                 if None in outs:
                     continue
                 v = (self.c_out,) + outs
             if target is not None and v != target:
                 continue
             b, alpha = self.factors(u, v, s)
-            out.append((v, b, alpha, ranked))
+            out.append(Transition(v, b, alpha, ranked))
         return out
 
     # -- pinned outputs: closed forms -------------------------------------------------------
@@ -318,7 +366,7 @@ class WindowLayer:
         out = []
         for s, group in sorted(by_stride.items()):
             b, alpha = self.factors(u, target, s)
-            out.append((target, b, alpha, self._ranked(group)))
+            out.append(Transition(target, b, alpha, self._ranked(group)))
         return out
 
     def counter(self, u):

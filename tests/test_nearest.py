@@ -44,16 +44,16 @@ def valid(kind, k, s, p, d, op=0):
     return not (kind == "convT" and op >= max(s, d))
 
 
-def reach(kind, shape, c_out, grid, mode="floor", ceil=False, fixed=None, where=None):
+def reach(kind, shape, c_out, grid, mode="floor", ceil=False, fixed=None, where=None, op=0):
     """{output shape: configurations} of one layer from `shape`, over the whole grid."""
     fixed = fixed or {}
     ranges = [[fixed[v]] if v in fixed else range(0 if v == "p" else 1, grid[v] + 1)
               for v in "kspd"]
     found = {}
     for k, s, p, d in itertools.product(*ranges):
-        if not valid(kind, k, s, p, d) or (where and not where(k, s, p, d)):
+        if not valid(kind, k, s, p, d, op) or (where and not where(k, s, p, d)):
             continue
-        outs = [output_size(kind, i, k, s, p, d, mode, ceil) for i in shape[1:]]
+        outs = [output_size(kind, i, k, s, p, d, mode, ceil, op) for i in shape[1:]]
         if None not in outs:
             v = (c_out, *outs)
             found[v] = found.get(v, 0) + 1
@@ -88,11 +88,12 @@ WHERES = {None: None, "s <= k": lambda k, s, p, d: s <= k,
        st.sampled_from(sorted(WHERES, key=str)))
 def test_solve_nearest_is_the_brute_force_nearest(sizes, data, layer, mode, where):
     target = [data.draw(st.integers(1, 14)) for _ in sizes]
+    grid = dict(GRID, s=data.draw(st.sampled_from([3, 25])))  # strides beyond every input too
     c_out = 2 if layer == "conv" else 1
     shape_in, shape_out = (1, *sizes), (c_out, *target)
     result = cnnplan.solve("x".join(map(str, shape_in)), "x".join(map(str, shape_out)),
-                           layer=layer, mode=mode, max=GRID, where=[where] if where else [])
-    tally = reach("conv" if layer == "conv" else "pool", shape_in, c_out, GRID, mode,
+                           layer=layer, mode=mode, max=grid, where=[where] if where else [])
+    tally = reach("conv" if layer == "conv" else "pool", shape_in, c_out, grid, mode,
                   where=WHERES[where])
     assert result.data["count"] == tally.get(shape_out, 0)
     assume(result.data["count"] == 0)
@@ -104,31 +105,34 @@ def test_solve_nearest_is_the_brute_force_nearest(sizes, data, layer, mode, wher
 
 # -- plan --------------------------------------------------------------------------------------
 
-SECOND = {  # layer 2 of the plan: (spec without target, kind for the brute force, ceil)
-    "conv(2)": ("conv", False), "maxpool": ("maxpool", False),
-    "maxpool(ceil=true)": ("maxpool", True), "convT(2)": ("convT", False),
+SECOND = {  # layer 2 of the plan: spec without target -> (kind, ceil mode, output padding)
+    "conv(2)": ("conv", False, 0), "maxpool": ("maxpool", False, 0),
+    "maxpool(ceil=true)": ("maxpool", True, 0), "convT(2)": ("convT", False, 0),
+    "convT(2, op=1)": ("convT", False, 1),
 }
 
 
 @settings(max_examples=80, deadline=None)
 @given(st.lists(st.integers(1, 8), min_size=1, max_size=2), st.data(),
        st.sampled_from(["conv(3)", "maxpool"]), st.sampled_from(sorted(SECOND)),
-       st.sampled_from(["floor", "exact"]))
-def test_plan_nearest_is_the_brute_force_nearest(sizes, data, first, second, mode):
+       st.sampled_from(["floor", "exact"]), st.sampled_from(sorted(WHERES, key=str)))
+def test_plan_nearest_is_the_brute_force_nearest(sizes, data, first, second, mode, where):
     target_sizes = [data.draw(st.integers(1, 16)) for _ in sizes]
-    kind2, ceil = SECOND[second]
+    kind2, ceil, op = SECOND[second]
     c_mid = 3 if first == "conv(3)" else 1
     c_out = 2 if kind2 in ("conv", "convT") else c_mid
     shape_in, target = (1, *sizes), (c_out, *target_sizes)
-    middle = reach("conv" if first == "conv(3)" else "maxpool", shape_in, c_mid, GRID, mode)
+    test = WHERES[where]
+    middle = reach("conv" if first == "conv(3)" else "maxpool", shape_in, c_mid, GRID, mode,
+                   where=test)
     assume(middle)
     tally: dict = {}
     for u in middle:
-        for v, n in reach(kind2, u, c_out, GRID, mode, ceil).items():
+        for v, n in reach(kind2, u, c_out, GRID, mode, ceil, where=test, op=op).items():
             tally[v] = tally.get(v, 0) + n
     result = cnnplan.plan("x".join(map(str, shape_in)),
                           [first, f"{second} -> {'x'.join(map(str, target))}"],
-                          max=_max(GRID), mode=mode)
+                          max=_max(GRID), mode=mode, where=[where] if where else [])
     if target in tally:
         assert result.data["count"] > 0
         return
@@ -233,3 +237,27 @@ def test_plan_takes_a_flat_target_on_flatten(cnnplan_cmd):
     assert near["distance"] == best
     assert sorted(x["output"][0] for x in near["nearest"]) == sorted(
         n for n in flat if abs(n - 13) == best)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.integers(1, 9), min_size=1, max_size=3),
+       st.sampled_from([("conv", False, 0), ("pool", False, 0), ("pool", True, 0),
+                        ("convT", False, 0), ("convT", False, 1)]),
+       st.sampled_from(["floor", "exact"]), st.integers(1, 25), st.integers(1, 5))
+def test_every_output_of_the_sweep_with_its_count(sizes, rule, mode, s_max, k_max):
+    """What the nearest search collects: every reachable output and its number of
+    configurations, as the brute force over the grid (strides beyond every input included)."""
+    import numpy as np
+
+    from cnnplan.nearest import Sweep, _sweep_rows
+
+    layer, ceil, op = rule
+    grid = {"k": k_max, "s": s_max, "p": 2, "d": 2}
+    domains = {v: list(range(0 if v == "p" else 1, n + 1)) for v, n in grid.items()}
+    found: dict = {}
+    for rows, weights in _sweep_rows(Sweep(layer, mode, ceil, op), tuple(sizes), domains):
+        for row, n in zip(rows.tolist(), np.asarray(weights).tolist()):
+            found[(1, *row)] = found.get((1, *row), 0) + n
+    kind = "maxpool" if layer == "pool" else layer
+    assert found == reach(kind, (1, *sizes), 1, grid, "floor" if ceil or layer == "convT"
+                          else mode, ceil, op=op)
