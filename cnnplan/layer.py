@@ -9,13 +9,10 @@ from .arithmetic import (MODES, conv_macs, conv_weights, effective_kernel, trans
                          unused_rows)
 from .bounds import MAX_BOUND, MAX_SOLUTIONS, make_domains, resolve_bounds
 from .errors import BadInput
-from .nearest import CUT_SHORT, Candidates, Nearest, Sweep, deadline
 from .options import format_ranges, parse_assignments
 from .result import Result, Table
-from .search import VARIABLES
-from .specs import LayerSpec
+from .search import VARIABLES, Geometry, solutions
 from .tensor_shape import format_shape, parse_shape
-from .windows import WindowLayer
 
 MAX_OUTER = 2_000_000       # (d, p) pairs the search may visit
 SORTS = ("simple", "weights", "params", "macs")  # simple: d, then p, k, s ascending
@@ -111,6 +108,9 @@ class Question:
 
     def _layers(self):
         """The planner's window layers (windows.py) this question enumerates, one per op."""
+        from .specs import LayerSpec
+        from .windows import WindowLayer
+
         if self.kind == "convT":
             top = max(self.domains["s"][-1], self.domains["d"][-1])
             ops = [self.op] if self.op is not None else [0] if self.mode == "exact" else range(top)
@@ -127,8 +127,8 @@ class Question:
         """Every (k, s, p, d, op) mapping the spatial sizes `inputs` onto `outputs`, simplest
         first; exact mode keeps only rows with no unused rows."""
         found = []
-        for op, layer in self._layers():
-            for k, s, p, d in layer.pinned(inputs, outputs, self.domains):
+        for op, configurations in self._enumerations(inputs, outputs):
+            for k, s, p, d in configurations:
                 row = (k, s, p, d, op)
                 if self.mode == "exact" and any(self.unused(row, inputs, outputs)):
                     continue
@@ -138,6 +138,18 @@ class Question:
                                    "with --fix, --max or --where")
         found.sort(key=simple_key)
         return found
+
+    def _enumerations(self, inputs, outputs):
+        """(op, configurations) pairs: convolution and max pooling in floor or exact mode go
+        straight to the closed-form search the planner's window layers use (search.py, light
+        to import); the other kinds through those layers (windows.py)."""
+        if self.kind in ("conv", "maxpool") and not self.ceil:
+            geometry = Geometry("conv" if self.kind == "conv" else "pool", self.mode,
+                                tuple(inputs), tuple(outputs))
+            yield 0, solutions(geometry, self.domains, self.conditions)
+            return
+        for op, layer in self._layers():
+            yield op, layer.pinned(inputs, outputs, self.domains)
 
     def count(self, inputs, outputs) -> int:
         return len(self.rows(inputs, outputs))
@@ -170,9 +182,11 @@ class Question:
         return {**values, "unused": self.unused(row), "output": list(self.shape_out),
                 **self.costs(k)}
 
-    def nearest(self) -> Nearest:
+    def nearest(self):
         """The reachable outputs nearest to the asked one (same fixes, bounds, mode), by the
         search `plan` uses too (nearest.py), counted by this question's own enumeration."""
+        from .nearest import Candidates, Sweep, deadline
+
         until = deadline()
         found = Candidates(tuple(self.shape_out))
         ops = [op for op, _ in self._layers()] if self.kind == "convT" else [0]
@@ -403,6 +417,8 @@ def _per_axis(question, bounds, fixed, limit) -> Result:
                                       f"{'s' if len(rows) != 1 else ''})"))
         total *= len(rows)
         if not rows:
+            from .nearest import CUT_SHORT
+
             near = one.nearest()
             notes.append(f"axis {n} ({i} -> {o}) has no solution; nearest reachable sizes: "
                          + (", ".join(str(v[1]) for v, _ in near.outputs) or "none")
