@@ -12,7 +12,6 @@ __version__ = "0.1.0"
 
 from .errors import BadInput, CnnplanError, NoSolution
 from .hookspecs import hookimpl
-from .kinds import Applied, LayerKind, RfStep
 from .registry import Reporter, Solver
 from .result import Result, Table
 
@@ -41,7 +40,8 @@ def render(result: Result, format: str = "table") -> str:
 
 def __getattr__(name):
     """Load heavier parts on first use: `solve`, `plan` and `load_plan` (the constraint
-    engine, the planner), and `emit` and `format_option` (click, for plugin commands)."""
+    engine, the planner), `emit` and `format_option` (click, for plugin commands), and the
+    layer-kind records `Applied`, `LayerKind`, `RfStep` (kinds.py: not needed to start)."""
     if name == "solve":
         from .layer import solve
 
@@ -62,6 +62,10 @@ def __getattr__(name):
         from . import files
 
         return getattr(files, name)
+    if name in ("Applied", "LayerKind", "RfStep"):
+        from . import kinds
+
+        return getattr(kinds, name)
     raise AttributeError(f"module 'cnnplan' has no attribute {name!r}")
 
 

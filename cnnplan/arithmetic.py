@@ -92,6 +92,12 @@ def pool_output_ceil(i: int, k: int, s: int, p: int, d: int) -> int | None:
     return o if o >= 1 else None
 
 
+def unused_rows(i: int, o: int, k: int, s: int, p: int, d: int) -> int:
+    """Padded rows after the last of o windows over i + 2p rows: i + 2p - k' - (o-1)s (0 when s
+    divides i + 2p - k'; negative when the last window overhangs, as ceil_mode allows)."""
+    return i + 2 * p - effective_kernel(k, d) - (o - 1) * s
+
+
 def transposed_output(i: int, k: int, s: int, p: int, d: int, op: int = 0) -> int | None:
     """Transposed convolution: o = (i-1)s - 2p + d(k-1) + op + 1, with op < max(s, d)."""
     if not output_padding_valid(op, s, d):

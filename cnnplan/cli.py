@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import sys
 import time
 
@@ -27,7 +28,9 @@ def format_option(default: str = "table"):
 def _check_format(ctx, param, value):
     from .plugins import get_host
 
-    return get_host().reporters.get(value).name
+    reporters = get_host().reporters
+    names = {name.lower(): name for name in reporters.names()}
+    return reporters.get(names.get(value.lower(), value)).name
 
 
 def emit(result: Result, fmt: str = "table", commit=None):
@@ -138,13 +141,16 @@ class CnnplanGroup(click.Group):
             self._main(args, prog_name, **extra)
 
     def _main(self, args, prog_name, **extra):
+        args = sys.argv[1:] if args is None else list(args)
+        if not args:  # bare `cnnplan`: the help, on stdout, as a success
+            args = ["--help"]
         try:
             rv = super().main(args=args, prog_name=prog_name, standalone_mode=False, **extra)
         except click.exceptions.Exit as exc:
             sys.exit(exc.exit_code)
         except click.UsageError as exc:
             where = f" (see '{exc.ctx.command_path} --help')" if exc.ctx else ""
-            _fail(f"{exc.format_message()}{where}", exc.exit_code)
+            _fail(f"{exc.format_message()}{usage_hint(args)}{where}", exc.exit_code)
         except click.ClickException as exc:
             _fail(exc.format_message(), exc.exit_code)
         except OutputError as exc:
@@ -182,6 +188,24 @@ class PluginBroken(CnnplanError):
     exit_code = 1
 
 
+_ASSIGNMENT = re.compile(r"^[A-Za-z_]\w*=")
+
+
+def usage_hint(args) -> str:
+    """A hint for a common slip: `--fix k=3 s=2` (a second NAME=VALUE without its option)."""
+    for n, arg in enumerate(args[2:], start=2):
+        option, first = args[n - 2], args[n - 1]
+        if (_ASSIGNMENT.match(arg) and _ASSIGNMENT.match(first) and option.startswith("--")
+                and "=" not in option):
+            values = [first]
+            for more in args[n:]:
+                if not _ASSIGNMENT.match(more):
+                    break
+                values.append(more)
+            return f"; give several values with commas: {option} {','.join(values)}"
+    return ""
+
+
 def _fail(message: str, code: int):
     """Report `message` as one line on stderr (click's lists and tabs folded) and exit."""
     if sys.stderr is not None:
@@ -203,17 +227,24 @@ def cli():
 @click.option("--in", "input_", required=True, metavar="SHAPE",
               help="Input shape C x sizes: 3x64 (1-D), 3x64x64 (2-D), 3x16x64x64 (3-D).")
 @click.option("--out", "output", required=True, metavar="SHAPE", help="Output shape, same form.")
-@click.option("--layer", type=click.Choice(["conv", "pool"]), default="conv", show_default=True,
-              help="conv (any channels) or pool (max pooling: same channels, no parameters).")
+@click.option("--layer", type=click.Choice(["conv", "convT", "maxpool", "avgpool", "pool"],
+                                          case_sensitive=False), default="conv",
+              show_default=True, metavar="conv|convT|maxpool|avgpool",
+              help="conv, convT (transposed: its output padding op is searched too), maxpool "
+                   "or avgpool (same channels, no parameters); pool = maxpool.")
+@click.option("--ceil", is_flag=True, help="Pooling with ceil_mode=True.")
 @click.option("--fix", multiple=True, metavar="NAME=VALUE",
-              help="Fix k, s, p or d (repeatable; also k=8,d=1).")
+              help="Fix k, s, p or d, and op for convT (repeatable; also k=8,d=1).")
 @click.option("--max", "maxima", multiple=True, metavar="NAME=VALUE",
               help="Upper bound for k, s, p or d (repeatable; p=0 means no padding).")
-@click.option("--mode", type=click.Choice(["exact", "floor"]), default="exact", show_default=True,
-              help="exact: s divides i+2p-k' (no input row dropped); floor: PyTorch's rule.")
+@click.option("--mode", type=click.Choice(["floor", "exact"], case_sensitive=False),
+              default="floor", show_default=True,
+              help="floor: PyTorch's rule (the unused column counts padded rows after the last "
+                   "window); exact: only rows with none unused (s divides i+2p-k').")
 @click.option("--where", multiple=True, metavar="EXPR",
               help="Extra constraint over k, s, p, d, e.g. 'k % 2 == 1' or 's == k' (repeatable).")
-@click.option("--sort", type=click.Choice(["simple", "weights", "params", "macs"]),
+@click.option("--sort", type=click.Choice(["simple", "weights", "params", "macs"],
+                                         case_sensitive=False),
               default="simple", show_default=True,
               help="simple: d, then p, k, s ascending; or fewest weights, params, MACs first.")
 @click.option("--limit", type=click.IntRange(min=0), default=None, metavar="N",
@@ -222,17 +253,19 @@ def cli():
 @click.option("--per-axis", is_flag=True,
               help="Solve each spatial axis on its own (rectangular windows, e.g. k=(3, 5)).")
 @format_option()
-def solve(input_, output, layer, fix, maxima, mode, where, sort, limit, explain, per_axis, fmt):
+def solve(input_, output, layer, ceil, fix, maxima, mode, where, sort, limit, explain, per_axis,
+          fmt):
     """List every (kernel, stride, padding, dilation) that maps --in onto --out.
 
     \b
     cnnplan solve --in 3x64x64 --out 64x32x32 --fix k=8
     cnnplan solve --in 64x32x32 --out 64x8x8 --layer pool --max p=0 --where "s == k"
+    cnnplan solve --in 64x16x16 --out 32x32x32 --layer convT --fix k=4
     """
     from .layer import solve as solve_layer
 
     emit(solve_layer(input_, output, layer=layer, fix=fix, max=maxima, mode=mode, where=where,
-                     sort=sort, limit=limit, explain=explain, per_axis=per_axis), fmt)
+                     sort=sort, limit=limit, explain=explain, per_axis=per_axis, ceil=ceil), fmt)
 
 
 def _plan_file(items):
@@ -245,6 +278,16 @@ def _plan_file(items):
 
         raise BadInput("give either one plan file (*.toml) or layer specs, not both")
     return [], files[0]
+
+
+def _check_input_given(input_, layers):
+    """`cnnplan shapes 3x256x256 conv(...)`: the shape was given as a layer."""
+    from .tensor_shape import looks_like_shape
+
+    if input_ is None and layers and looks_like_shape(layers[0]):
+        from .errors import BadInput
+
+        raise BadInput(f"the input shape goes in --in: --in {layers[0]} (then the layers)")
 
 
 class _Progress:
@@ -289,6 +332,7 @@ def shapes(layers, input_, fmt):
     """
     from .network import shapes as run_shapes
 
+    _check_input_given(input_, layers)
     specs, plan_file = _plan_file(layers)
     emit(run_shapes(input_, specs, plan_file), fmt)
 
@@ -321,12 +365,14 @@ def inputs(layers, input_, range_, fmt):
 @click.option("--out", "output", metavar="SHAPE", help="Target of the last layer.")
 @click.option("--max", "maxima", multiple=True, metavar="NAME=VALUE",
               help="Upper bound for free k, s, p or d in every layer (repeatable; k=11,s=4).")
-@click.option("--mode", type=click.Choice(["exact", "floor"]), default=None,
-              help="exact (default): s divides i+2p-k'; floor: PyTorch's rule.")
+@click.option("--mode", type=click.Choice(["floor", "exact"], case_sensitive=False),
+              default=None,
+              help="floor (default): PyTorch's rule; exact: s divides i+2p-k' (no unused rows).")
 @click.option("--where", multiple=True, metavar="[N:]EXPR",
               help="Constraint over k, s, p, d for every window layer, or 'N: EXPR' for "
                    "layer N only (repeatable).")
-@click.option("--rank", type=click.Choice(["params", "macs", "rf"]), default=None,
+@click.option("--rank", type=click.Choice(["params", "macs", "rf"], case_sensitive=False),
+              default=None,
               help="Order of the best chains (default params); ties simplest first.")
 @click.option("--top", type=click.IntRange(0, 1000), default=None, metavar="N",
               help="How many best chains to list (default 10; 0: only count).")
@@ -347,6 +393,7 @@ def plan(layers, input_, output, maxima, mode, where, rank, top, limit, fmt):
     """
     from .planner import plan as run_plan
 
+    _check_input_given(input_, layers)
     specs, plan_file = _plan_file(layers)
     progress = _Progress()
     try:
@@ -400,7 +447,8 @@ def _list_records(records, kind: str, fmt: str, arguments: bool = False):
     rows = [{c: getattr(r, c) for c in columns} for r in records]
     emit(Result(
         title=f"{len(records)} {kind}{'s' if len(records) != 1 else ''}",
-        tables=(Table(columns, tuple(tuple(row.values()) for row in rows)),),
+        tables=(Table(columns, tuple(tuple(row.values()) for row in rows),
+                      wrap=("description", "arguments")),),
         data=rows,
     ), fmt)
 

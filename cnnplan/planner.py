@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import NamedTuple
 
-from .arithmetic import MODES
+from .arithmetic import MODES, unused_rows
 from .errors import BadInput
 from .bounds import resolve_bounds
 from .layer import check_rows
@@ -103,6 +103,7 @@ class Outcome:
     choices: list = field(default_factory=list)       # configurations on live edges per layer
     sets: dict = field(default_factory=dict)          # layer index -> (u, v, [cfg])
     failure: dict | None = None
+    other_mode: dict | None = None                    # floor's answer when exact has none
 
 
 # -- building the chain ---------------------------------------------------------------------
@@ -373,8 +374,8 @@ def plan(input=None, layers=(), plan_file=None, out=None, max=None, mode=None, w
     1
     """
     shape, items, options, title = gather(input, layers, plan_file, out)
-    mode = mode or options.get("mode", "exact")
-    rank = rank or options.get("rank", "params")
+    mode = str(mode or options.get("mode", "floor")).lower()
+    rank = str(rank or options.get("rank", "params")).lower()
     top = options.get("top", DEFAULT_TOP) if top is None else top
     if mode not in MODES:
         raise BadInput(f"unknown mode {mode!r}; choose one of: {', '.join(MODES)}")
@@ -402,9 +403,26 @@ def plan(input=None, layers=(), plan_file=None, out=None, max=None, mode=None, w
                           title, progress)
     layers = build_layers(shape, items, mode, maxima, everywhere, rank)
     outcome = run(shape, layers, top, progress)
+    if outcome.failure and mode == "exact":
+        outcome.other_mode = _floor_answer(shape, items, maxima, everywhere, rank,
+                                           outcome.failure["layer"])
     if progress:
         progress(f"writing the answer ({len(outcome.chains)} chains)")
     return plan_result(outcome, mode, rank, maxima, everywhere, title, limit)
+
+
+def _floor_answer(shape, items, maxima, everywhere, rank, failed: int) -> dict | None:
+    """When exact mode has no chain: how many PyTorch's floor rule has, and how many
+    configurations the layer where exact mode broke has there (None if floor has none either
+    or the search is too large)."""
+    try:
+        outcome = run(shape, build_layers(shape, items, "floor", maxima, everywhere, rank), 0)
+    except BadInput:
+        return None
+    if not outcome.count:
+        return None
+    return {"mode": "floor", "count": outcome.count, "layer": failed,
+            "choices": outcome.choices[failed - 1]}
 
 
 def chain_network(outcome: Outcome, cfgs):
@@ -417,6 +435,13 @@ def _cfg_row(cfg):
         return {"k": None, "s": None, "p": None, "d": None}
     k, s, p, d = cfg
     return {"k": k, "s": s, "p": p, "d": d}
+
+
+def _unused(layer, u, v, cfg) -> list[int]:
+    """Per axis, the padded rows after the last window (convT: its output padding op)."""
+    if layer.kind == "convT":
+        return [layer.op] * (len(u) - 1)
+    return [unused_rows(i, o, *cfg) for i, o in zip(u[1:], v[1:])]
 
 
 def _rank_value(rank, net):
@@ -500,6 +525,12 @@ def plan_result(outcome: Outcome, mode, rank, maxima, everywhere, title="", limi
         else:
             notes.append(f"no chain: {f['origin']} has no valid configuration within the "
                          f"bounds for {where_from}")
+        other = outcome.other_mode
+        if other:
+            notes.append(f"0 chains in exact mode, {other['count']:,} in floor mode (PyTorch's "
+                         f"rule), where {f['origin']} has {other['choices']:,} configuration"
+                         f"{'s' if other['choices'] != 1 else ''}: add --mode floor")
+            data["other_mode"] = other
         data["chains"] = []
         data["unreachable"] = {"layer": f["layer"], "spec": f["spec"], "target": f["target"],
                                "nearest": f["nearest"], "distance": f["near"].distance,
@@ -523,13 +554,17 @@ def plan_result(outcome: Outcome, mode, rank, maxima, everywhere, title="", limi
         for cfg in cfgs if limit is None else cfgs[:limit]:
             spec = layer.resolve(cfg)
             _, weights, params, macs, _ = apply_layer(spec, u, layer.index)
-            shown.append({**_cfg_row(cfg), "output": list(v), "weights": weights,
-                          "params": params, "macs": macs})
+            shown.append({**_cfg_row(cfg), "unused": _unused(layer, u, v, cfg),
+                          "output": list(v), "weights": weights, "params": params,
+                          "macs": macs})
         for s in shown:
-            rows.append((s["k"], s["s"], s["p"], s["d"], format_shape(v), s["weights"],
-                         s["params"], s["macs"]))
+            unused = s["unused"]
+            rows.append((s["k"], s["s"], s["p"], s["d"],
+                         unused[0] if len(set(unused)) == 1 else ",".join(map(str, unused)),
+                         format_shape(v), s["weights"], s["params"], s["macs"]))
         more = f", first {len(shown)} shown" if len(shown) < len(cfgs) else ""
-        tables.append(Table(("k", "s", "p", "d", "output", "weights", "params", "macs"),
+        tables.append(Table(("k", "s", "p", "d", "unused", "output", "weights", "params",
+                             "macs"),
                             tuple(rows),
                             f"layer {layer.index} {layer.spec.describe()}: {format_shape(u)} -> "
                             f"{format_shape(v)}, {len(cfgs)} solution"

@@ -56,6 +56,10 @@ def _pad(text: str, width: int, right: bool) -> str:
     return fill + text if right else text + fill
 
 
+TABLE_WIDTH = 100   # a table with `wrap` columns is fitted to this many terminal columns
+MIN_WRAP = 16       # narrowest a wrapped column becomes
+
+
 def _aligned(table: Table) -> list[str]:
     cells = [[format_value(v) for v in row] for row in table.rows]
     widths = [_width(c) for c in table.columns]
@@ -65,14 +69,41 @@ def _aligned(table: Table) -> list[str]:
         all(_is_number(row[j]) or row[j] is None for row in table.rows) and bool(table.rows)
         for j in range(len(table.columns))
     ]
+    widths = _fitted(table, widths)
 
     def line(row):
         parts = [_pad(c, w, num) for c, w, num in zip(row, widths, numeric)]
         return "  ".join(parts).rstrip()
 
     out = [line(list(table.columns)), "  ".join("-" * w for w in widths)]
-    out += [line(row) for row in cells]
+    for row in cells:
+        out += [line(part) for part in _wrapped(row, widths)]
     return out
+
+
+def _fitted(table: Table, widths: list[int]) -> list[int]:
+    """Column widths with the table's `wrap` columns narrowed (widest first) until a line fits
+    TABLE_WIDTH, none below MIN_WRAP."""
+    wrap = [j for j, name in enumerate(table.columns) if name in table.wrap]
+    widths = list(widths)
+    while wrap and sum(widths) + 2 * (len(widths) - 1) > TABLE_WIDTH:
+        j = max(wrap, key=lambda n: widths[n])
+        if widths[j] <= MIN_WRAP:
+            break
+        widths[j] -= 1
+    return widths
+
+
+def _wrapped(row: list[str], widths: list[int]) -> list[list[str]]:
+    """One row as terminal lines: a cell wider than its column wraps at spaces (or commas)."""
+    if all(_width(c) <= w for c, w in zip(row, widths)):
+        return [row]
+    import textwrap
+
+    pieces = [textwrap.wrap(c, w, break_on_hyphens=False) or [""] if _width(c) > w else [c]
+              for c, w in zip(row, widths)]
+    height = max(len(p) for p in pieces)
+    return [[p[n] if n < len(p) else "" for p in pieces] for n in range(height)]
 
 
 def render_json(result: Result) -> str:
@@ -109,18 +140,40 @@ def json_safe(value):
     return value
 
 
-def to_json(value, indent: str = "") -> str:
-    """JSON with two-space indents, but lists of plain values kept on one line."""
-    import json
+_ENCODER = None  # json.JSONEncoder, made on first use
 
-    inner = indent + "  "
-    if isinstance(value, dict) and value:
-        items = [f"{inner}{json.dumps(str(k), ensure_ascii=False)}: {to_json(v, inner)}"
+
+def to_json(value, indent: str = "") -> str:
+    """JSON with two-space indents, but lists of plain values kept on one line.
+
+    Strings and ints are written by json's C helpers directly and a list of plain values in
+    one encoder call, so a large answer costs no json.dumps per value.
+    """
+    global _ENCODER
+    if _ENCODER is None:
+        import json
+
+        _ENCODER = json.JSONEncoder(ensure_ascii=False, default=str, allow_nan=False)
+    kind = type(value)
+    if kind is int:
+        return int.__repr__(value)
+    if kind is str:
+        return _encode_string(value)
+    if kind is dict and value:
+        inner = indent + "  "
+        items = [f"{inner}{_encode_string(str(k))}: {to_json(v, inner)}"
                  for k, v in value.items()]
         return "{\n" + ",\n".join(items) + "\n" + indent + "}"
-    if isinstance(value, (list, tuple)) and any(isinstance(v, (dict, list, tuple)) for v in value):
+    if kind in (list, tuple) and any(isinstance(v, (dict, list, tuple)) for v in value):
+        inner = indent + "  "
         return "[\n" + ",\n".join(inner + to_json(v, inner) for v in value) + "\n" + indent + "]"
-    return json.dumps(value, ensure_ascii=False, default=str, allow_nan=False)
+    return _ENCODER.encode(value)
+
+
+def _encode_string(text: str) -> str:
+    from json.encoder import encode_basestring
+
+    return encode_basestring(text)
 
 
 def render_csv(result: Result) -> str:

@@ -8,11 +8,13 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Table:
-    """A titled table: column names and rows of plain values (str, int, float, None)."""
+    """A titled table: column names and rows of plain values (str, int, float, None);
+    `wrap` names text columns the table format may wrap to fit a terminal."""
 
     columns: tuple[str, ...]
     rows: tuple[tuple[Any, ...], ...]
     title: str = ""
+    wrap: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

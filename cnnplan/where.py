@@ -189,7 +189,8 @@ def _build(node, allowed, names, text, what, depth):
         return compare
     raise BadInput(
         f"{what} {_quote(text)}: {_describe(node)} is not allowed; use whole numbers, the names "
-        f"{', '.join(allowed)}, + - * / // % **, comparisons, and/or/not"
+        f"{', '.join(allowed)}, + - * / // % **, comparisons == != < <= > >=, and/or/not "
+        "(e.g. 'k % 2 == 1' for odd k)"
     )
 
 
@@ -199,13 +200,26 @@ def quote(text: str) -> str:
 
 
 _quote = quote
+_WORDS = {
+    ast.Is: "'is'", ast.IsNot: "'is not'", ast.In: "'in'", ast.NotIn: "'not in'",
+    ast.BitAnd: "'&'", ast.BitOr: "'|'", ast.BitXor: "'^'", ast.LShift: "'<<'",
+    ast.RShift: "'>>'", ast.MatMult: "'@'", ast.Invert: "'~'",
+}
 
 
 def _describe(node) -> str:
+    """What the user wrote, in their terms (never a parser's node name)."""
+    if isinstance(node, ast.Compare):
+        bad = next(op for op in node.ops if type(op) not in _COMPARE)
+        return f"the operator {_WORDS.get(type(bad), type(bad).__name__)}"
+    if isinstance(node, (ast.BinOp, ast.UnaryOp)) and type(node.op) in _WORDS:
+        return f"the operator {_WORDS[type(node.op)]}"
+    if isinstance(node, ast.Name):
+        return f"the name {node.id!r}"
     if isinstance(node, ast.Attribute):
         return f"attribute access '.{node.attr}'"
     if isinstance(node, ast.Call):
         return "a function call"
     if isinstance(node, ast.Constant):
         return f"the constant {node.value!r}"
-    return f"'{type(node).__name__}'"
+    return "this kind of expression"

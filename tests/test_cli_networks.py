@@ -36,7 +36,7 @@ def test_shapes_table_and_json():
 def test_plan_table_json_and_torch():
     args = ["plan", "--in", "3x64x64", "conv(64, k=8, d=1) -> 64x32x32",
             "maxpool(p=0, d=1) -> 64x8x8", "conv(128, p=0, d=1) -> 128x4x4", "--where",
-            "2: s == k"]
+            "2: s == k", "--mode", "exact"]
     table = invoke(*args)
     assert table.exit_code == 0 and "2 chains" in table.output
     data = json.loads(invoke(*args, "--format", "json").output)

@@ -46,7 +46,7 @@ def identity_list(notation: str = "text") -> Result:
     rows = tuple((i.name, i.question, _statement(i, notation)) for i in IDENTITIES)
     return Result(
         title=f"{len(IDENTITIES)} activation-function identities (assignment questions 1-3)",
-        tables=(Table(("identity", "question", "statement"), rows),),
+        tables=(Table(("identity", "question", "statement"), rows, wrap=("statement",)),),
         notes=("Check one with 'cnnplan identity check NAME', or all with "
                "'cnnplan identity check all'.",),
         data=[{"name": i.name, "question": i.question, "statement": i.statement,
@@ -104,7 +104,7 @@ def _all_result(checked, failed, samples: int, seed: int, notation: str) -> Resu
     heading = "summary" + (f" (max error is relative for {', '.join(relative)}, absolute for "
                            "the rest)" if relative else "")
     tables = [Table(("identity", "question", "statement", "max error", "tolerance", "verdict"),
-                    summary, heading)]
+                    summary, heading, wrap=("statement",))]
     notes = []
     for identity, evidence in checked:
         tables += [Table(t.columns, t.rows, f"{identity.name}: {t.title}") for t in evidence.tables]
