@@ -62,8 +62,10 @@ def _window_values(spec, sizes, where):
         totals = [effective_kernel(k, d) - 1 for k, d in zip(ks, ds)]
         lefts = tuple(t // 2 for t in totals)
         rights = tuple(t - t // 2 for t in totals)
-    else:
+    elif isinstance(pad, tuple):
         lefts = rights = per_axis(spec, "p", n, where, 0)
+    else:
+        lefts = rights = (pad,) * n
     return ks, ss, lefts, rights, ds
 
 
