@@ -3,8 +3,13 @@
 1. Enumeration: 3x64x64 -> 64x32x32, --mode floor, k, s, d in 1..64 and p in 0..64, against
    python-constraint's plain BacktrackingSolver with one FunctionConstraint over the same
    domains (identical solution sets are checked). Budget: at least 100x faster.
-2. Start-up: the installed `cnnplan solve --in 3x64x64 --out 64x32x32 --fix k=8` against
-   `python -c "import click, pluggy, constraint"`. Budget: at most 1.5x; numpy not imported.
+2. The whole command: the installed `cnnplan solve --in 3x64x64 --out 8x32x32 --max
+   k=64,s=64,p=64,d=64 --mode floor --format json` as a process (start-up, search, JSON
+   writing), against the same python-constraint baseline; its JSON must list the identical
+   solutions. Budget: at least 100x faster.
+3. Start-up: the installed `cnnplan solve --in 3x64x64 --out 64x32x32 --fix k=8` against
+   `python -c "import click, pluggy, constraint"`, run alternately, best of N each (a loaded
+   machine slows single runs, not the best). Budget: at most 1.3x; numpy not imported.
    Both sides run from compiled bytecode, as after `pip install`: an editable install under
    PYTHONDONTWRITEBYTECODE=1 would otherwise recompile cnnplan's sources on every start while
    the dependencies' bytecode was compiled when pip installed them.
@@ -16,10 +21,11 @@ from __future__ import annotations
 
 import argparse
 import compileall
+import json
 import os
 import shutil
-import statistics
 import subprocess
+import statistics
 import sys
 import time
 
@@ -75,6 +81,28 @@ def wall(cmd: list[str], repeat: int, env=None) -> float:
     return statistics.median(times)
 
 
+def best_alternating(commands: list[list[str]], repeat: int) -> list[float]:
+    """Best wall time of each command, the commands run in turn `repeat` times (one warm-up
+    round first), so that load on the machine falls on all of them alike."""
+    best = [float("inf")] * len(commands)
+    for round_ in range(repeat + 1):
+        for n, cmd in enumerate(commands):
+            start = time.perf_counter()
+            subprocess.run(cmd, capture_output=True, check=False)
+            if round_:
+                best[n] = min(best[n], time.perf_counter() - start)
+    return best
+
+
+def whole_command(exe: str, repeat: int) -> tuple[float, set]:
+    """Best wall time of the whole `cnnplan solve ... --format json` process, and its rows."""
+    cmd = [exe, "solve", "--in", "3x64x64", "--out", "8x32x32", "--max",
+           f"k={BOUND},s={BOUND},p={BOUND},d={BOUND}", "--mode", "floor", "--format", "json"]
+    doc = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)
+    rows = {(r["k"], r["s"], r["p"], r["d"]) for r in doc["solutions"]}
+    return best_alternating([cmd], repeat)[0], rows
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=15)
@@ -92,9 +120,16 @@ def main():
     for folder in ("cnnplan", "plugins"):  # what pip does for an installed package
         compileall.compile_dir(os.path.join(root, folder), quiet=1)
     exe = shutil.which("cnnplan") or os.path.join(os.path.dirname(sys.executable), "cnnplan")
-    imports = wall([sys.executable, "-c", "import click, pluggy, constraint"], args.repeat)
-    solve = wall([exe, "solve", "--in", "3x64x64", "--out", "64x32x32", "--fix", "k=8"],
-                 args.repeat)
+    whole_t, whole = whole_command(exe, args.repeat)
+    assert whole == base, "the command's solutions differ"
+    print("the whole command, as a process: cnnplan solve --in 3x64x64 --out 8x32x32 "
+          f"--max k={BOUND},s={BOUND},p={BOUND},d={BOUND} --mode floor --format json")
+    print(f"  {len(whole)} solutions (identical), best of {args.repeat}: {whole_t:.3f} s; "
+          f"speed-up over python-constraint: {base_t / whole_t:.0f}x (budget: >= 100x)")
+    imports, solve, help_, plugins = best_alternating(
+        [[sys.executable, "-c", "import click, pluggy, constraint"],
+         [exe, "solve", "--in", "3x64x64", "--out", "64x32x32", "--fix", "k=8"],
+         [exe, "--help"], [exe, "plugins"]], args.repeat)
     probe = subprocess.run(
         [sys.executable, "-c",
          "import sys\nfrom cnnplan.cli import main\n"
@@ -103,13 +138,12 @@ def main():
          "print('numpy imported' if 'numpy' in sys.modules else 'numpy not imported', "
          "file=sys.stderr)"],
         capture_output=True, text=True)
-    print("start-up (median wall time):")
+    print(f"start-up (best of {args.repeat}, run alternately):")
     print(f"  python -c 'import click, pluggy, constraint': {imports * 1000:6.1f} ms")
     print(f"  cnnplan solve --in 3x64x64 --out 64x32x32 --fix k=8: {solve * 1000:6.1f} ms")
-    print(f"  ratio: {solve / imports:.2f}x (budget: <= 1.5x); {probe.stderr.strip()}")
-    for command in (["--help"], ["plugins"]):
-        t = wall([exe, *command], args.repeat)
-        print(f"  cnnplan {' '.join(command)}: {t * 1000:6.1f} ms ({t / imports:.2f}x)")
+    print(f"  ratio: {solve / imports:.2f}x (budget: <= 1.3x); {probe.stderr.strip()}")
+    for command, t in (("--help", help_), ("plugins", plugins)):
+        print(f"  cnnplan {command}: {t * 1000:6.1f} ms ({t / imports:.2f}x)")
 
 
 if __name__ == "__main__":

@@ -2,8 +2,9 @@
 
 The public API a plugin or script needs: `solve`, `shapes`, `plan`, `load_plan`, `run_solver`,
 `render`, `schema`, `format_value`, `Result`, `Table`, `Solver`, `Reporter`, `hookimpl`, the
-errors `BadInput` and `NoSolution`, and for plugin commands `format_option`, `emit` and
-`LazyCommand`.
+errors `BadInput` and `NoSolution`, for plugin commands `format_option`, `emit` and
+`LazyCommand`, and for the files users name `read_bounded`, `write_atomic` and `show_path`
+(only regular files, bounded, one-line errors).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ __version__ = "0.1.0"
 
 from .errors import BadInput, CnnplanError, NoSolution
 from .hookspecs import hookimpl
-from .kinds import Applied, LayerKind, RfStep
 from .registry import Reporter, Solver
 from .result import Result, Table
 
@@ -61,8 +61,10 @@ def schema(kind: str) -> dict:
 
 def __getattr__(name):
     """Load heavier parts on first use: `solve`, `plan` and `load_plan` (the constraint
-    engine, the planner), `format_value` (the reporters), and `emit`, `format_option` and
-    `LazyCommand` (click, for plugin commands)."""
+    engine, the planner), `format_value` (the reporters), `emit`, `format_option` and
+    `LazyCommand` (click, for plugin commands), `read_bounded`, `write_atomic` and `show_path`
+    (files.py), and the layer-kind records `Applied`, `LayerKind`, `RfStep` (kinds.py: not
+    needed to start)."""
     if name == "solve":
         from .layer import solve
 
@@ -83,12 +85,20 @@ def __getattr__(name):
         from . import cli
 
         return getattr(cli, name)
+    if name in ("read_bounded", "write_atomic", "show_path"):
+        from . import files
+
+        return getattr(files, name)
+    if name in ("Applied", "LayerKind", "RfStep"):
+        from . import kinds
+
+        return getattr(kinds, name)
     raise AttributeError(f"module 'cnnplan' has no attribute {name!r}")
 
 
 __all__ = [
     "Applied", "BadInput", "CnnplanError", "LayerKind", "LazyCommand", "NoSolution", "Reporter",
     "Result", "RfStep", "Solver", "Table", "__version__", "emit", "format_option",
-    "format_value", "hookimpl", "load_plan", "plan", "render", "run_solver", "schema", "shapes",
-    "solve",
+    "format_value", "hookimpl", "load_plan", "plan", "read_bounded", "render", "run_solver",
+    "schema", "shapes", "show_path", "solve", "write_atomic",
 ]

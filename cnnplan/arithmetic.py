@@ -21,18 +21,78 @@ def effective_kernel(k: int, d: int) -> int:
     return d * (k - 1) + 1
 
 
+POOLS = ("pool", "maxpool", "avgpool")  # layer names that follow the pooling padding rule
+
+
 def max_padding(k: int, d: int, layer: str) -> int:
     """Largest padding for which every window still touches the real input.
 
-    Convolution: p <= k' - 1. Pooling follows PyTorch's check p <= k // 2 (on the kernel size,
-    not the dilated span; torch raises "pad should be at most half of effective kernel size").
+    Convolution (and transposed convolution): p <= k' - 1. Pooling follows PyTorch's check
+    p <= k // 2 (on the kernel size, not the dilated span; torch raises "pad should be at most
+    half of effective kernel size").
 
     >>> max_padding(3, 2, "conv"), max_padding(3, 2, "pool")
     (4, 1)
     """
-    if layer == "pool":
+    if layer in POOLS:
         return k // 2
     return effective_kernel(k, d) - 1
+
+
+def min_kernel(p: int, d: int, layer: str) -> int:
+    """Smallest kernel size k for which padding p and dilation d are valid (the inverse of
+    max_padding and dilation_counts): pooling k >= 2p, convolution p <= d(k-1); k >= 2 if d > 1.
+
+    >>> min_kernel(2, 1, "conv"), min_kernel(2, 1, "maxpool"), min_kernel(0, 2, "conv")
+    (3, 4, 2)
+    """
+    lo = 1 if dilation_counts(1, d) else 2
+    if layer in POOLS:
+        return max(lo, 2 * p)
+    return max(lo, -(-p // d) + 1)
+
+
+def dilation_counts(k: int, d: int) -> bool:
+    """With k = 1 dilation has no effect, so a 1-wide window is listed only with d = 1.
+
+    >>> dilation_counts(1, 2), dilation_counts(3, 2)
+    (False, True)
+    """
+    return k != 1 or d == 1
+
+
+def output_padding_valid(op: int, s: int, d: int) -> bool:
+    """Transposed convolution's output padding must be smaller than the stride or the dilation:
+    op < max(s, d) (PyTorch).
+
+    >>> output_padding_valid(1, 2, 1), output_padding_valid(2, 2, 1)
+    (True, False)
+    """
+    return op < max(s, d)
+
+
+def input_fits_kernel(sizes, k: int) -> bool:
+    """PyTorch's 3-D average pooling needs every unpadded input size to be at least k.
+
+    >>> input_fits_kernel((4, 5), 3), input_fits_kernel((2, 5), 3)
+    (True, False)
+    """
+    return min(sizes) >= k
+
+
+def window_valid(layer: str, k: int, s: int, p: int, d: int, op: int = 0) -> bool:
+    """Every rule one configuration of a window layer must meet (README.md, `cnnplan solve`):
+    k = 1 only with d = 1, the padding rule of `layer` (conv, convT, or a pooling layer), and
+    for convT the output-padding rule.
+
+    >>> window_valid("conv", 3, 1, 1, 1), window_valid("maxpool", 3, 1, 2, 1)
+    (True, False)
+    >>> window_valid("convT", 4, 2, 1, 1, op=2)
+    False
+    """
+    if not dilation_counts(k, d) or p > max_padding(k, d, layer):
+        return False
+    return layer != "convT" or output_padding_valid(op, s, d)
 
 
 def conv_output(i: int, k: int, s: int, p: int, d: int, mode: str = "floor") -> int | None:
@@ -68,13 +128,25 @@ def pool_output_ceil(i: int, k: int, s: int, p: int, d: int) -> int | None:
     return o if o >= 1 else None
 
 
+def unused_rows(i: int, o: int, k: int, s: int, p: int, d: int) -> int:
+    """Padded rows after the last of o windows over i + 2p rows: i + 2p - k' - (o-1)s (0 when s
+    divides i + 2p - k'; negative when the last window overhangs, as ceil_mode allows).
+
+    >>> unused_rows(64, 32, 3, 2, 1, 1), unused_rows(64, 32, 4, 2, 1, 1)
+    (1, 0)
+    >>> unused_rows(5, 3, 2, 2, 0, 1)  # ceil_mode: the last window overhangs by one row
+    -1
+    """
+    return i + 2 * p - effective_kernel(k, d) - (o - 1) * s
+
+
 def transposed_output(i: int, k: int, s: int, p: int, d: int, op: int = 0) -> int | None:
     """Transposed convolution: o = (i-1)s - 2p + d(k-1) + op + 1, with op < max(s, d).
 
     >>> transposed_output(32, 4, 2, 1, 1)
     64
     """
-    if op >= max(s, d):
+    if not output_padding_valid(op, s, d):
         return None
     o = (i - 1) * s - 2 * p + d * (k - 1) + op + 1
     return o if o >= 1 else None

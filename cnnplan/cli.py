@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import re
 import sys
 import time
 
@@ -47,7 +49,9 @@ def format_option(default: str = "table", kinds=None):
 def _check_format(ctx, param, value):
     from .plugins import get_host
 
-    reporter = get_host().reporters[value]
+    reporters = get_host().reporters
+    names = {name.lower(): name for name in reporters}
+    reporter = reporters[names.get(value.lower(), value) if isinstance(value, str) else value]
     kinds = getattr(param, "kinds", None)
     if kinds is not None and not any(map(reporter.can_render, kinds)):
         raise _cannot_render(reporter, kinds)
@@ -61,15 +65,28 @@ def _cannot_render(reporter, kinds):
     return cannot_render(get_host().reporters, reporter, kinds)
 
 
-def emit(result: Result, fmt: str = "table"):
+def emit(result: Result, fmt: str = "table", commit=None):
     """Render `result` on stdout with the reporter `fmt` (BadInput if that format cannot
-    render `result.kind`); exit with the result's exit code."""
+    render `result.kind`); exit with the result's exit code.
+
+    `commit` (optional, no arguments) runs once the rendering has succeeded and before anything
+    is printed: the place for a command to write its files, so that a reporter that cannot
+    render the result leaves them untouched.
+    """
     from .plugins import get_host
 
     reporter = get_host().reporters[fmt]
     if not reporter.can_render(result.kind):
         raise _cannot_render(reporter, (result.kind,))
-    click.echo(reporter(result))
+    text = reporter(result)
+    if commit is not None:
+        commit()
+    try:
+        click.echo(text)
+    except BrokenPipeError:
+        raise
+    except OSError as exc:  # e.g. a full disk or /dev/full
+        raise OutputError(f"cannot write the output: {exc.strerror or exc}") from None
     if result.exit_code:
         sys.exit(result.exit_code)
 
@@ -91,6 +108,77 @@ class LazyCommand(click.Command):
         if not isinstance(command, click.Command):
             raise TypeError(f"{self.reference!r} is {command!r}, not a click command")
         return command
+
+
+class OutputError(CnnplanError):
+    """Standard output cannot take the answer (closed, full, failing): exit 1."""
+
+    exit_code = 1
+
+
+# symbols and marks that a terminal without Unicode (PYTHONIOENCODING=latin-1, ascii) shows
+# in ASCII; anything else unencodable becomes '?'
+ASCII_FALLBACKS = {
+    "\u00d7": "x", "\u2192": "->", "\u2190": "<-", "\u2264": "<=", "\u2265": ">=",
+    "\u2260": "!=", "\u2212": "-", "\u00b7": "*", "\u22c5": "*", "\u2202": "d",
+    "\u2211": "sum", "\u221a": "sqrt", "\u221e": "inf", "\u2026": "...", "\u2248": "~=",
+    "\u2013": "-", "\u2014": "--", "\u2018": "'", "\u2019": "'", "\u201c": '"',
+    "\u201d": '"', "\u0307": "dot", "\u0304": "bar", "\u0305": "bar", "\u00b2": "^2",
+    "\u00b3": "^3", "\u2207": "grad",
+}
+
+
+def ascii_fallback(error: UnicodeEncodeError):
+    """A codec error handler ('cnnplan-ascii'): ASCII stand-ins for what cannot be encoded."""
+    import unicodedata
+
+    out = []
+    for ch in error.object[error.start:error.end]:
+        for part in ASCII_FALLBACKS.get(ch) or unicodedata.normalize("NFKD", ch):
+            if part.isascii():
+                out.append(part)
+            elif part in ASCII_FALLBACKS:
+                out.append(ASCII_FALLBACKS[part])
+            elif unicodedata.name(part, "").startswith("GREEK"):
+                out.append(unicodedata.name(part).split()[-1].lower())
+            else:
+                out.append("?")
+    return "".join(out), error.end
+
+
+def _prepare_streams():
+    """Streams that cannot encode every character fall back to ASCII instead of failing."""
+    import codecs
+
+    try:
+        codecs.lookup_error("cnnplan-ascii")
+    except LookupError:
+        codecs.register_error("cnnplan-ascii", ascii_fallback)
+    for stream in (sys.stdout, sys.stderr):
+        encoding = (getattr(stream, "encoding", None) or "utf-8").lower().replace("_", "-")
+        if encoding not in ("utf-8", "utf8") and hasattr(stream, "reconfigure"):
+            try:
+                stream.reconfigure(errors="cnnplan-ascii")
+            except (OSError, ValueError):
+                pass
+
+
+def _silence_stdout():
+    """After stdout failed, send what Python still holds for it to /dev/null, so that exiting
+    does not print a second, multi-line error."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None):
+    """Warnings (numpy's RuntimeWarning, ...) as one line on stderr, without source lines."""
+    if sys.stderr is not None:
+        text = " ".join(str(message).split())
+        click.echo(f"cnnplan: warning: {text}", err=True)
 
 
 class CnnplanGroup(click.Group):
@@ -117,15 +205,31 @@ class CnnplanGroup(click.Group):
             self._listing = False
 
     def main(self, args=None, prog_name="cnnplan", **extra):
+        import warnings
+
+        _prepare_streams()
+        if sys.stdout is None:  # started with stdout closed (>&-): nothing could be shown
+            _fail("standard output is closed; cnnplan has nowhere to write its answer", 1)
+        with warnings.catch_warnings():
+            warnings.showwarning = _one_line_warning
+            self._main(args, prog_name, **extra)
+
+    def _main(self, args, prog_name, **extra):
+        args = sys.argv[1:] if args is None else list(args)
+        if not args:  # bare `cnnplan`: the help, on stdout, as a success
+            args = ["--help"]
         try:
             rv = super().main(args=args, prog_name=prog_name, standalone_mode=False, **extra)
         except click.exceptions.Exit as exc:
             sys.exit(exc.exit_code)
         except click.UsageError as exc:
             where = f" (see '{exc.ctx.command_path} --help')" if exc.ctx else ""
-            _fail(f"{exc.format_message()}{where}", exc.exit_code)
+            _fail(f"{exc.format_message()}{usage_hint(args)}{where}", exc.exit_code)
         except click.ClickException as exc:
             _fail(exc.format_message(), exc.exit_code)
+        except OutputError as exc:
+            _silence_stdout()
+            _fail(str(exc), exc.exit_code)
         except CnnplanError as exc:
             _fail(str(exc), exc.exit_code)
         except (click.Abort, KeyboardInterrupt):
@@ -133,11 +237,23 @@ class CnnplanGroup(click.Group):
         except BrokenPipeError:
             sys.stderr.close()
             sys.exit(1)
+        except OSError as exc:  # stdout failing while click writes help or version text
+            if exc.errno not in OUTPUT_ERRNOS:
+                _internal(exc)
+            _silence_stdout()
+            _fail(f"cannot write the output: {exc.strerror or exc}", 1)
         except Exception as exc:  # a bug: say so in one line (CNNPLAN_DEBUG=1 shows the trace)
-            if os.environ.get("CNNPLAN_DEBUG"):
-                raise
-            _fail(f"internal error ({type(exc).__name__}: {exc}); please report it", 70)
+            _internal(exc)
         sys.exit(rv if isinstance(rv, int) else 0)
+
+
+OUTPUT_ERRNOS = {errno.ENOSPC, errno.EIO, errno.EBADF, errno.EDQUOT, errno.EFBIG}
+
+
+def _internal(exc: Exception):
+    if os.environ.get("CNNPLAN_DEBUG"):
+        raise exc
+    _fail(f"internal error ({type(exc).__name__}: {exc}); please report it", 70)
 
 
 class PluginBroken(CnnplanError):
@@ -146,8 +262,28 @@ class PluginBroken(CnnplanError):
     exit_code = 1
 
 
+_ASSIGNMENT = re.compile(r"^[A-Za-z_]\w*=")
+
+
+def usage_hint(args) -> str:
+    """A hint for a common slip: `--fix k=3 s=2` (a second NAME=VALUE without its option)."""
+    for n, arg in enumerate(args[2:], start=2):
+        option, first = args[n - 2], args[n - 1]
+        if (_ASSIGNMENT.match(arg) and _ASSIGNMENT.match(first) and option.startswith("--")
+                and "=" not in option):
+            values = [first]
+            for more in args[n:]:
+                if not _ASSIGNMENT.match(more):
+                    break
+                values.append(more)
+            return f"; give several values with commas: {option} {','.join(values)}"
+    return ""
+
+
 def _fail(message: str, code: int):
-    click.echo(f"Error: {message}", err=True)
+    """Report `message` as one line on stderr (click's lists and tabs folded) and exit."""
+    if sys.stderr is not None:
+        click.echo(f"Error: {' '.join(str(message).split())}", err=True)
     sys.exit(code)
 
 
@@ -165,17 +301,24 @@ def cli():
 @click.option("--in", "input_", required=True, metavar="SHAPE",
               help="Input shape C x sizes: 3x64 (1-D), 3x64x64 (2-D), 3x16x64x64 (3-D).")
 @click.option("--out", "output", required=True, metavar="SHAPE", help="Output shape, same form.")
-@click.option("--layer", type=click.Choice(["conv", "pool"]), default="conv", show_default=True,
-              help="conv (any channels) or pool (max pooling: same channels, no parameters).")
+@click.option("--layer", type=click.Choice(["conv", "convT", "maxpool", "avgpool", "pool"],
+                                          case_sensitive=False), default="conv",
+              show_default=True, metavar="conv|convT|maxpool|avgpool",
+              help="conv, convT (transposed: its output padding op is searched too), maxpool "
+                   "or avgpool (same channels, no parameters); pool = maxpool.")
+@click.option("--ceil", is_flag=True, help="Pooling with ceil_mode=True.")
 @click.option("--fix", multiple=True, metavar="NAME=VALUE",
-              help="Fix k, s, p or d (repeatable; also k=8,d=1).")
+              help="Fix k, s, p or d, and op for convT (repeatable; also k=8,d=1).")
 @click.option("--max", "maxima", multiple=True, metavar="NAME=VALUE",
               help="Upper bound for k, s, p or d (repeatable; p=0 means no padding).")
-@click.option("--mode", type=click.Choice(["exact", "floor"]), default="exact", show_default=True,
-              help="exact: s divides i+2p-k' (no input row dropped); floor: PyTorch's rule.")
+@click.option("--mode", type=click.Choice(["floor", "exact"], case_sensitive=False),
+              default="floor", show_default=True,
+              help="floor: PyTorch's rule (the unused column counts padded rows after the last "
+                   "window); exact: only rows with none unused (s divides i+2p-k').")
 @click.option("--where", multiple=True, metavar="EXPR",
               help="Extra constraint over k, s, p, d, e.g. 'k % 2 == 1' or 's == k' (repeatable).")
-@click.option("--sort", type=click.Choice(["simple", "weights", "params", "macs"]),
+@click.option("--sort", type=click.Choice(["simple", "weights", "params", "macs"],
+                                         case_sensitive=False),
               default="simple", show_default=True,
               help="simple: d, then p, k, s ascending; or fewest weights, params, MACs first.")
 @click.option("--limit", type=click.IntRange(min=0), default=None, metavar="N",
@@ -184,17 +327,19 @@ def cli():
 @click.option("--per-axis", is_flag=True,
               help="Solve each spatial axis on its own (rectangular windows, e.g. k=(3, 5)).")
 @format_option(kinds=("solve", "solve-per-axis"))
-def solve(input_, output, layer, fix, maxima, mode, where, sort, limit, explain, per_axis, fmt):
+def solve(input_, output, layer, ceil, fix, maxima, mode, where, sort, limit, explain, per_axis,
+          fmt):
     """List every (kernel, stride, padding, dilation) that maps --in onto --out.
 
     \b
     cnnplan solve --in 3x64x64 --out 64x32x32 --fix k=8
     cnnplan solve --in 64x32x32 --out 64x8x8 --layer pool --max p=0 --where "s == k"
+    cnnplan solve --in 64x16x16 --out 32x32x32 --layer convT --fix k=4
     """
     from .layer import solve as solve_layer
 
     emit(solve_layer(input_, output, layer=layer, fix=fix, max=maxima, mode=mode, where=where,
-                     sort=sort, limit=limit, explain=explain, per_axis=per_axis), fmt)
+                     sort=sort, limit=limit, explain=explain, per_axis=per_axis, ceil=ceil), fmt)
 
 
 def _plan_file(items):
@@ -207,6 +352,16 @@ def _plan_file(items):
 
         raise BadInput("give either one plan file (*.toml) or layer specs, not both")
     return [], files[0]
+
+
+def _check_input_given(input_, layers):
+    """`cnnplan shapes 3x256x256 conv(...)`: the shape was given as a layer."""
+    from .tensor_shape import looks_like_shape
+
+    if input_ is None and layers and looks_like_shape(layers[0]):
+        from .errors import BadInput
+
+        raise BadInput(f"the input shape goes in --in: --in {layers[0]} (then the layers)")
 
 
 class _Progress:
@@ -251,6 +406,7 @@ def shapes(layers, input_, fmt):
     """
     from .network import shapes as run_shapes
 
+    _check_input_given(input_, layers)
     specs, plan_file = _plan_file(layers)
     emit(run_shapes(input_, specs, plan_file), fmt)
 
@@ -283,12 +439,14 @@ def inputs(layers, input_, range_, fmt):
 @click.option("--out", "output", metavar="SHAPE", help="Target of the last layer.")
 @click.option("--max", "maxima", multiple=True, metavar="NAME=VALUE",
               help="Upper bound for free k, s, p or d in every layer (repeatable; k=11,s=4).")
-@click.option("--mode", type=click.Choice(["exact", "floor"]), default=None,
-              help="exact (default): s divides i+2p-k'; floor: PyTorch's rule.")
+@click.option("--mode", type=click.Choice(["floor", "exact"], case_sensitive=False),
+              default=None,
+              help="floor (default): PyTorch's rule; exact: s divides i+2p-k' (no unused rows).")
 @click.option("--where", multiple=True, metavar="[N:]EXPR",
               help="Constraint over k, s, p, d for every window layer, or 'N: EXPR' for "
                    "layer N only (repeatable).")
-@click.option("--rank", type=click.Choice(["params", "macs", "rf"]), default=None,
+@click.option("--rank", type=click.Choice(["params", "macs", "rf"], case_sensitive=False),
+              default=None,
               help="Order of the best chains (default params); ties simplest first.")
 @click.option("--top", type=click.IntRange(0, 1000), default=None, metavar="N",
               help="How many best chains to list (default 10; 0: only count).")
@@ -309,6 +467,7 @@ def plan(layers, input_, output, maxima, mode, where, rank, top, limit, fmt):
     """
     from .planner import plan as run_plan
 
+    _check_input_given(input_, layers)
     specs, plan_file = _plan_file(layers)
     progress = _Progress()
     try:
@@ -384,7 +543,8 @@ def _list_records(records, kind: str, fmt: str, arguments: bool = False, renders
     emit(Result(
         title=f"{len(records)} {kind}{'s' if len(records) != 1 else ''}",
         tables=(Table(tuple(rows[0]) if rows else columns,
-                      tuple(tuple(row.values()) for row in rows)),),
+                      tuple(tuple(row.values()) for row in rows),
+                      wrap=("description", "arguments")),),
         data=rows,
         kind=f"{kind}s",
     ), fmt)

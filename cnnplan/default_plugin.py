@@ -18,6 +18,31 @@ def register_reporters(register):
     register(Reporter("latex", "booktabs LaTeX tables", "cnnplan.reporters:render_latex"))
     register(Reporter("torch", "A torch.nn.Sequential snippet (networks and plan chains)",
                       "cnnplan.export:render_torch", kinds=("shapes", "plan")))
+    register(Reporter("svg", "An SVG picture: solve windows, network blocks, autodiff graphs",
+                      _render_svg, kinds=("solve", "solve-per-axis", "shapes", "plan", "ad")))
+    register(Reporter("svg-animated", "An SVG of solve results with the window stepping over "
+                                      "the input (SMIL)", _render_svg_animated,
+                      kinds=("solve", "solve-per-axis")))
+    register(Reporter("html", "A self-contained HTML page: tables and the SVG picture",
+                      _render_html))
+
+
+def _render_svg(result):
+    from .pictures import render_svg
+
+    return render_svg(result).rstrip("\n")
+
+
+def _render_svg_animated(result):
+    from .pictures import render_svg_animated
+
+    return render_svg_animated(result).rstrip("\n")
+
+
+def _render_html(result):
+    from .pictures import render_html
+
+    return render_html(result)
 
 
 @hookimpl
@@ -38,3 +63,13 @@ def register_layer_kinds(register):
 
     for kind in CORE_KINDS:
         register(kind)
+
+
+@hookimpl
+def register_commands(cli):
+    from .cli import LazyCommand
+
+    # imported only when `cnnplan serve` runs (or its --help is asked for)
+    cli.add_command(LazyCommand("serve", "A local web page: solve as you type, see the "
+                                         "diagrams; a network tab for specs and plans.",
+                                "cnnplan.web.command:serve"))

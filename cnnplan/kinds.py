@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Callable
 
-from .errors import BadInput
 from .tensor_shape import MAX_SIZE
 
 KIND_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,39}$")

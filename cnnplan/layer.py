@@ -1,73 +1,37 @@
-"""`cnnplan solve`: every (k, s, p, d) that turns one shape into another, as a Result."""
+"""`cnnplan solve`: every (k, s, p, d) that turns one shape into another, as a Result.
+
+Convolutions and pooling in floor and exact mode, ceil-mode pooling and transposed
+convolutions all come from the planner's closed-form enumerations (windows.py)."""
 
 from __future__ import annotations
 
-import itertools
-import time
-
-from .arithmetic import MODES, conv_macs, conv_output, conv_weights, effective_kernel, max_padding
+from .arithmetic import (MODES, conv_macs, conv_weights, effective_kernel, transposed_macs,
+                         unused_rows)
+from .bounds import MAX_BOUND, MAX_SOLUTIONS, make_domains, resolve_bounds
 from .errors import BadInput
 from .options import format_ranges, parse_assignments
 from .result import Result, Table
-from .search import VARIABLES, Geometry, solutions
+from .search import VARIABLES, Geometry, SearchTooLarge, solutions
 from .tensor_shape import format_shape, parse_shape
 
-LAYERS = ("conv", "pool")
-LOWER = {"k": 1, "s": 1, "p": 0, "d": 1}
-MAX_BOUND = 10_000          # largest --max accepted for any variable
-DEFAULT_CAP = 256           # default bounds follow the input size, up to this
 MAX_OUTER = 2_000_000       # (d, p) pairs the search may visit
-MAX_SOLUTIONS = 250_000     # solutions it may enumerate
-NEAREST_SECONDS = 2.0
+MAX_ROWS = 20_000           # rows a listing may print without --limit (about a second)
 SORTS = ("simple", "weights", "params", "macs")  # simple: d, then p, k, s ascending
+LAYERS = {"conv": "conv", "convt": "convT", "maxpool": "maxpool", "avgpool": "avgpool",
+          "pool": "maxpool"}  # --layer, case-insensitive; pool is maxpool
+POOLS = ("maxpool", "avgpool")
+WHAT = {"conv": "convolution", "convT": "transposed convolution", "maxpool": "max pooling",
+        "avgpool": "average pooling"}
 
 
-def default_bounds(inputs: tuple[int, ...]) -> dict[str, int]:
-    """Upper bounds used when none is given: the largest input size, capped at DEFAULT_CAP."""
-    top = min(max(inputs), DEFAULT_CAP)
-    return {"k": top, "s": top, "p": top, "d": top}
-
-
-def resolve_bounds(inputs, fixed: dict[str, int], maxima: dict[str, int]) -> dict[str, tuple[int, int]]:
-    """Inclusive (lo, hi) per variable: defaults, then --max, then room for --fix values."""
-    bounds = {}
-    defaults = default_bounds(inputs)
-    for name in VARIABLES:
-        lo, hi = LOWER[name], maxima.get(name, defaults[name])
-        if name in maxima:
-            _check_value("--max", name, hi)
-        if name in fixed:
-            value = _check_value("--fix", name, fixed[name])
-            if value > hi and name in maxima:
-                raise BadInput(f"--fix {name}={value} is outside --max {name}={hi}")
-            hi = max(hi, value)
-        bounds[name] = (lo, hi)
-    return bounds
-
-
-def _check_value(option: str, name: str, value: int) -> int:
-    """A --max or --fix value within [LOWER, MAX_BOUND]."""
-    if value < LOWER[name]:
-        raise BadInput(f"{option} {name}={value} is below {LOWER[name]}; "
-                       f"{name} needs >= {LOWER[name]}")
-    if value > MAX_BOUND:
-        raise BadInput(f"{option} {name}={value} is above the limit {MAX_BOUND}")
-    return value
-
-
-def make_domains(bounds, fixed) -> dict[str, list[int]]:
-    """Search domains: a fixed value alone, else every value of its inclusive bounds."""
-    return {
-        name: [fixed[name]] if name in fixed else list(range(lo, hi + 1))
-        for name, (lo, hi) in bounds.items()
-    }
-
-
-def solve(input, output, layer: str = "conv", fix=None, max=None, mode: str = "exact",
+def solve(input, output, layer: str = "conv", fix=None, max=None, mode: str = "floor",
           where=(), sort: str = "simple", limit: int | None = None, explain: bool = False,
-          per_axis: bool = False) -> Result:
-    """Every (k, s, p, d) for which a `layer` maps `input` onto `output` (see README.md, `cnnplan solve`);
-    with `per_axis`, every axis solved on its own (rectangular windows).
+          per_axis: bool = False, ceil: bool = False) -> Result:
+    """Every (k, s, p, d) (and for convT the output padding op) for which a `layer` (conv,
+    convT, maxpool or avgpool; pool = maxpool) maps `input` onto `output` (see README.md,
+    `cnnplan solve`); with `per_axis`, every axis solved on its own (rectangular windows). Each
+    row says how many padded rows go unused after the last window (`mode="exact"` keeps only
+    rows with none).
 
     >>> solve("3x64x64", "64x32x32", fix={"k": 8, "d": 1}).data["count"]
     1
@@ -78,47 +42,177 @@ def solve(input, output, layer: str = "conv", fix=None, max=None, mode: str = "e
             f"--in {format_shape(shape_in)} has {len(shape_in) - 1} spatial axes but "
             f"--out {format_shape(shape_out)} has {len(shape_out) - 1}"
         )
-    if layer not in LAYERS:
-        raise BadInput(f"unknown layer {layer!r}; choose one of: {', '.join(LAYERS)}")
-    if mode not in MODES:
-        raise BadInput(f"unknown mode {mode!r}; choose one of: {', '.join(MODES)}")
-    if sort not in SORTS:
-        raise BadInput(f"unknown sort {sort!r}; choose one of: {', '.join(SORTS)}")
+    kind = _choice(layer, LAYERS, "layer")
+    mode = _choice(mode, {m: m for m in MODES}, "mode")
+    sort = _choice(sort, {s: s for s in SORTS}, "sort")
     if limit is not None and limit < 0:
         raise BadInput(f"--limit {limit} is negative")
-    if layer == "pool" and shape_in[0] != shape_out[0]:
+    if ceil and kind not in POOLS:
+        raise BadInput(f"--ceil is pooling's ceil_mode; --layer {kind} has none")
+    if kind in POOLS and shape_in[0] != shape_out[0]:
         raise BadInput(
             f"pooling keeps the channels: --in has {shape_in[0]}, --out has {shape_out[0]}"
         )
-    fixed = parse_assignments(fix, VARIABLES, "--fix")
+    fixed = parse_assignments(fix, VARIABLES + (("op",) if kind == "convT" else ()), "--fix")
+    op = fixed.pop("op", None)
+    if op is not None and not 0 <= op <= MAX_BOUND:
+        raise BadInput(f"--fix op={op} is outside 0 to {MAX_BOUND}")
     maxima = parse_assignments(max, VARIABLES, "--max")
+    if kind == "avgpool":
+        if fixed.get("d", 1) != 1:
+            raise BadInput("average pooling has no dilation (d is 1)")
+        fixed["d"] = 1
     conditions = _conditions(where)
     for condition in conditions:
         if not condition.names:
             raise BadInput(f"--where {condition.text!r} mentions none of {', '.join(VARIABLES)}")
-    bounds = resolve_bounds(shape_in[1:], fixed, maxima)
+    sizes = shape_in[1:] + (shape_out[1:] if kind == "convT" else ())
+    bounds = resolve_bounds(sizes, fixed, maxima)
     domains = make_domains(bounds, fixed)
     _check_work(domains)
-
+    question = Question(kind, ceil, mode, shape_in, shape_out, domains, tuple(conditions), op)
     if per_axis:
-        return _per_axis(layer, mode, shape_in, shape_out, bounds, fixed, conditions, domains,
-                         limit)
-    geometry = Geometry(layer, mode, shape_in[1:], shape_out[1:])
-    configs = _configurations(geometry, domains, conditions)
+        return _per_axis(question, bounds, fixed, limit)
+    rows = question.rows(shape_in[1:], shape_out[1:])
+    check_rows(len(rows), limit)
+    if sort != "simple":
+        rows.sort(key=lambda r: (question.costs(r[0])[sort], simple_key(r)))
+    shown = [question.solution(row) for row in (rows if limit is None else rows[:limit])]
+    return _result(question, bounds, fixed, sort, len(rows), shown, explain)
 
-    def costs(k):
-        return layer_costs(layer, shape_in, shape_out, k)
 
-    def simple(c):
-        return c[3], c[2], c[0], c[1]
+def check_rows(n: int, limit: int | None, what: str = "this question") -> None:
+    """Refuse to print more than MAX_ROWS rows unless --limit says how many (the count of
+    solutions is reported either way)."""
+    if limit is None and n > MAX_ROWS:
+        raise BadInput(f"{what} has {n:,} solutions, more rows than the {MAX_ROWS:,} shown "
+                       "without --limit; add --limit N (the count is always reported) or "
+                       "narrow it with --fix, --max or --where")
 
-    configs.sort(key=simple if sort == "simple" else lambda c: (costs(c[0])[sort], *simple(c)))
-    shown = [{"k": k, "s": s_, "p": p, "d": d, "output": list(shape_out), **costs(k)}
-             for k, s_, p, d in (configs if limit is None else configs[:limit])]
-    nearest = [] if configs else nearest_outputs(geometry, shape_in, shape_out, domains,
-                                                 conditions)
-    return _result(layer, mode, shape_in, shape_out, bounds, fixed, conditions, sort,
-                   len(configs), shown, nearest, explain)
+
+def _choice(value: str, choices: dict, what: str) -> str:
+    """A case-insensitive choice by its canonical name."""
+    found = choices.get(str(value).lower()) if isinstance(value, str) else None
+    if found is None:
+        names = sorted(set(choices.values()), key=list(choices.values()).index)
+        raise BadInput(f"unknown {what} {value!r}; choose one of: {', '.join(names)}")
+    return found
+
+
+def simple_key(row) -> tuple:
+    """Simplest first: d, then p, k, s (and op)."""
+    k, s, p, d, op = row
+    return d, p, k, s, op
+
+
+class Question:
+    """One layer question: what `kind` (with `ceil`) maps shape_in onto shape_out in `mode`,
+    within `domains` and `conditions` (`op` fixes convT's output padding)."""
+
+    def __init__(self, kind, ceil, mode, shape_in, shape_out, domains, conditions, op=None):
+        self.kind, self.ceil, self.mode = kind, ceil, mode
+        self.shape_in, self.shape_out = shape_in, shape_out
+        self.domains, self.conditions, self.op = domains, conditions, op
+
+    def with_mode(self, mode: str) -> Question:
+        return Question(self.kind, self.ceil, mode, self.shape_in, self.shape_out, self.domains,
+                        self.conditions, self.op)
+
+    def _layers(self):
+        """The planner's window layers (windows.py) this question enumerates, one per op."""
+        from .specs import LayerSpec
+        from .windows import WindowLayer
+
+        if self.kind == "convT":
+            top = max(self.domains["s"][-1], self.domains["d"][-1])
+            ops = [self.op] if self.op is not None else [0] if self.mode == "exact" else range(top)
+        else:
+            ops = [0]
+        c_in, c_out = self.shape_in[0], self.shape_out[0]
+        for op in ops:
+            values = {"op": op} if self.kind == "convT" else {"ceil": True} if self.ceil else {}
+            spec = LayerSpec(self.kind).with_values(**values)
+            yield op, WindowLayer(1, spec, c_in, c_out, len(self.shape_in) - 1, None,
+                                  self.conditions, self.mode, {}, "params")
+
+    def rows(self, inputs, outputs) -> list[tuple]:
+        """Every (k, s, p, d, op) mapping the spatial sizes `inputs` onto `outputs`, simplest
+        first; exact mode keeps only rows with no unused rows."""
+        found = []
+        for op, configurations in self._enumerations(inputs, outputs):
+            for k, s, p, d in configurations:
+                row = (k, s, p, d, op)
+                if self.mode == "exact" and any(self.unused(row, inputs, outputs)):
+                    continue
+                found.append(row)
+                if len(found) > MAX_SOLUTIONS:
+                    raise BadInput(f"more than {MAX_SOLUTIONS:,} solutions; narrow the search "
+                                   "with --fix, --max or --where")
+        found.sort(key=simple_key)
+        return found
+
+    def _enumerations(self, inputs, outputs):
+        """(op, configurations) pairs: convolution and max pooling in floor or exact mode go
+        straight to the closed-form search the planner's window layers use (search.py, light
+        to import); the other kinds through those layers (windows.py)."""
+        if self.kind in ("conv", "maxpool") and not self.ceil:
+            geometry = Geometry("conv" if self.kind == "conv" else "pool", self.mode,
+                                tuple(inputs), tuple(outputs))
+            yield 0, solutions(geometry, self.domains, self.conditions)
+            return
+        for op, layer in self._layers():
+            yield op, layer.pinned(inputs, outputs, self.domains)
+
+    def count(self, inputs, outputs) -> int:
+        return len(self.rows(inputs, outputs))
+
+    def unused(self, row, inputs=None, outputs=None) -> list[int]:
+        """Per axis, the padded rows after the last window (negative: it overhangs, ceil mode);
+        for convT its output padding op, the rows the matching convolution leaves unused."""
+        k, s, p, d, op = row
+        inputs = self.shape_in[1:] if inputs is None else inputs
+        outputs = self.shape_out[1:] if outputs is None else outputs
+        if self.kind == "convT":
+            return [op] * len(inputs)
+        return [unused_rows(i, o, k, s, p, d) for i, o in zip(inputs, outputs)]
+
+    def costs(self, k: int) -> dict:
+        """Weights (no bias), params (with bias) and MACs with kernel k."""
+        if self.kind in POOLS:
+            return {"weights": 0, "params": 0, "macs": 0}
+        c_in, c_out = self.shape_in[0], self.shape_out[0]
+        weights = conv_weights(k, len(self.shape_in) - 1, c_in, c_out)
+        macs = (transposed_macs(self.shape_in, c_out, k) if self.kind == "convT"
+                else conv_macs(self.shape_out, c_in, k))
+        return {"weights": weights, "params": weights + c_out, "macs": macs}
+
+    def solution(self, row) -> dict:
+        k, s, p, d, op = row
+        values = {"k": k, "s": s, "p": p, "d": d}
+        if self.kind == "convT":
+            values["op"] = op
+        return {**values, "unused": self.unused(row), "output": list(self.shape_out),
+                **self.costs(k)}
+
+    def nearest(self):
+        """The reachable outputs nearest to the asked one (same fixes, bounds, mode), by the
+        search `plan` uses too (nearest.py), counted by this question's own enumeration."""
+        from .nearest import Candidates, Sweep, deadline
+
+        until = deadline()
+        found = Candidates(tuple(self.shape_out))
+        ops = [op for op, _ in self._layers()] if self.kind == "convT" else [0]
+        for op in ops:
+            sweep = Sweep(self.kind, self.mode, self.ceil, op,
+                          self.kind == "avgpool" and len(self.shape_in) == 4)
+            found.add_sweep(sweep, tuple(self.shape_in), self.shape_out[0], self.domains, until)
+        found.items = sorted(set(found.items))  # one candidate per output, whatever its op
+        return found.nearest(lambda u, v: self.count(u[1:], v[1:]), until)
+
+    def axis(self, i: int, o: int) -> Question:
+        """The same question along one spatial axis of sizes i -> o."""
+        return Question(self.kind, self.ceil, self.mode, (self.shape_in[0], i),
+                        (self.shape_out[0], o), self.domains, self.conditions, self.op)
 
 
 def _conditions(where) -> list:
@@ -140,215 +234,239 @@ def _check_work(domains):
         )
 
 
-def _configurations(geometry, domains, conditions) -> list[tuple]:
-    """All solutions as (k, s, p, d), refusing more than MAX_SOLUTIONS."""
-    configs = []
-    for config in solutions(geometry, domains, conditions):
-        if len(configs) >= MAX_SOLUTIONS:
-            raise BadInput(f"more than {MAX_SOLUTIONS:,} solutions; narrow the search with "
-                           "--fix, --max or --where")
-        configs.append(config)
-    return configs
-
-
-def layer_costs(layer, shape_in, shape_out, k) -> dict:
-    """Weights (no bias), params (with bias) and MACs of one layer with kernel k."""
-    if layer != "conv":
-        return {"weights": 0, "params": 0, "macs": 0}
-    weights = conv_weights(k, len(shape_in) - 1, shape_in[0], shape_out[0])
-    return {"weights": weights, "params": weights + shape_out[0],
-            "macs": conv_macs(shape_out, shape_in[0], k)}
-
-
-def count(geometry, domains, conditions) -> int:
-    """How many configurations solve `geometry` within `domains`."""
-    return sum(1 for _ in solutions(geometry, domains, conditions))
-
-
-def nearest_outputs(geometry, shape_in, shape_out, domains, conditions) -> list[dict]:
-    """The reachable outputs nearest to the asked one, for the same fixes, bounds and --where.
-
-    Each distinct (input, output) axis is searched on its own for its nearest reachable sizes
-    below and above; their combinations are then checked jointly. Bounded by NEAREST_SECONDS.
-    """
-    deadline = time.monotonic() + NEAREST_SECONDS
-
-    def counter(inputs, outputs):
-        return count(Geometry(geometry.layer, geometry.mode, inputs, outputs), domains,
-                     conditions)
-
-    found = nearest_reachable(geometry.inputs, geometry.outputs, counter, deadline)
-    if not found:
-        found = _scan_outputs(geometry, domains, conditions, deadline)
-        found.sort()
-    return [{"output": [shape_out[0], *outs], "count": n} for _, outs, n in found[:3]]
-
-
-def nearest_reachable(inputs, outputs, counter, deadline) -> list[tuple]:
-    """Reachable output sizes near `outputs`, as sorted (distance, sizes, count) triples.
-
-    `counter(inputs, outputs)` gives the number of configurations mapping the spatial sizes
-    `inputs` onto `outputs` (0 when unreachable); used by `solve` and by the chain planner.
-    """
-    inputs, outputs = tuple(inputs), tuple(outputs)
-    pairs = sorted(set(zip(inputs, outputs)))
-    options = [_axis_nearest(counter, i, o, deadline) for i, o in pairs]
-    found = []
-    for choice in itertools.product(*options):
-        sizes = dict(zip(pairs, choice))
-        outs = tuple(sizes[(i, o)] for i, o in zip(inputs, outputs))
-        if outs == outputs:
-            continue
-        n = counter(inputs, outs)
-        if n:
-            distance = sum(abs(a - b) for a, b in zip(outs, outputs))
-            found.append((distance, outs, n))
-    found.sort()
-    return found
-
-
-def _scan_outputs(geometry, domains, conditions, deadline) -> list[tuple]:
-    """Fallback: walk the bounded grid (until the deadline) and tally the outputs it reaches."""
-    tally: dict[tuple, int] = {}
-    names = ("k", "s", "p", "d")
-    for n, (k, s, p, d) in enumerate(itertools.product(*(domains[v] for v in names))):
-        if n % 4096 == 0 and time.monotonic() > deadline:
-            break
-        if (k == 1 and d != 1) or p > max_padding(k, d, geometry.layer):
-            continue
-        outs = tuple(conv_output(i, k, s, p, d, geometry.mode) for i in geometry.inputs)
-        if None in outs or not all(c(dict(zip(names, (k, s, p, d)))) for c in conditions):
-            continue
-        tally[outs] = tally.get(outs, 0) + 1
-    return [(sum(abs(a - b) for a, b in zip(outs, geometry.outputs)), outs, n)
-            for outs, n in tally.items()]
-
-
-def _axis_nearest(counter, i, o, deadline) -> list[int]:
-    """Sizes reachable from i along one axis: o itself if it is, and the nearest below and above."""
-    def reachable(size):
-        return counter((i,), (size,))
-
-    near = [o] if reachable(o) else []
-    limit = max(4 * i, 2 * o, 16)
-    for direction in (-1, 1):
-        size = o + direction
-        while 1 <= size <= o + limit and time.monotonic() < deadline:
-            if reachable(size):
-                near.append(size)
-                break
-            size += direction
-    return near
-
-
-def _explain(geometry, row) -> str:
-    k, s, p, d = row["k"], row["s"], row["p"], row["d"]
+def _explain(question, row) -> str:
+    k, s, p, d, op = row
     ke = effective_kernel(k, d)
     parts = []
-    for i, o in sorted(set(zip(geometry.inputs, geometry.outputs))):
-        op = "/" if geometry.mode == "exact" else "//"
-        parts.append(f"({i}+2*{p}-{ke}){op}{s}+1={o}")
+    for i, o in sorted(set(zip(question.shape_in[1:], question.shape_out[1:]))):
+        if question.kind == "convT":
+            parts.append(f"({i}-1)*{s}-2*{p}+{ke}+{op}={o}")
+        elif question.ceil:
+            raw = -(-(i + 2 * p - ke) // s) + 1
+            parts.append(f"ceil(({i}+2*{p}-{ke})/{s})+1{'-1' if raw != o else ''}={o}")
+        else:
+            parts.append(f"({i}+2*{p}-{ke}){'/' if question.mode == 'exact' else '//'}{s}+1={o}")
     return "; ".join(parts)
 
 
-def _result(layer, mode, shape_in, shape_out, bounds, fixed, conditions, sort, n, shown,
-            nearest, explain) -> Result:
-    geometry = Geometry(layer, mode, shape_in[1:], shape_out[1:])
-    what = "convolution" if layer == "conv" else "max pooling"
-    title = (f"{what} {format_shape(shape_in)} -> {format_shape(shape_out)}: "
-             f"{n} solution{'s' if n != 1 else ''}")
-    facts = [*_question_facts(mode, bounds, fixed, conditions), ("solutions", n)]
+def _check_header(question) -> str:
+    if question.kind == "convT":
+        return "check: o = (i-1)s - 2p + k' + op, k' = d(k-1)+1"
+    if question.ceil:
+        return "check: o = ceil((i + 2p - k')/s) + 1 (-1 if the last window starts in the padding)"
+    return "check: o = (i + 2p - k')/s + 1, k' = d(k-1)+1"
+
+
+def _unused_cell(unused: list[int]):
+    """One number when every axis agrees, else 'a,b'."""
+    return unused[0] if len(set(unused)) == 1 else ",".join(map(str, unused))
+
+
+def _columns(question) -> list[str]:
+    return ["k", "s", "p", "d"] + (["op"] if question.kind == "convT" else []) + ["unused"]
+
+
+def _title(question, what: str) -> str:
+    name = WHAT[question.kind] + (" (ceil_mode)" if question.ceil else "")
+    return f"{name} {format_shape(question.shape_in)} -> {format_shape(question.shape_out)}{what}"
+
+
+def _result(question, bounds, fixed, sort, n, shown, explain) -> Result:
+    facts = [*_question_facts(question, bounds, fixed), ("solutions", n)]
     if len(shown) < n:
         facts.append(("shown", f"{len(shown)} (sorted by {sort})"))
-    columns = ["k", "s", "p", "d", "output", "weights", "params", "macs"]
+    columns = _columns(question) + ["output", "weights", "params", "macs"]
     table_rows = []
     for row in shown:
-        cells = [row["k"], row["s"], row["p"], row["d"], format_shape(row["output"]),
-                 row["weights"], row["params"], row["macs"]]
+        cells = [row[c] for c in _columns(question)[:-1]] + [
+            _unused_cell(row["unused"]), format_shape(row["output"]), row["weights"],
+            row["params"], row["macs"]]
         if explain:
-            cells.append(_explain(geometry, row))
+            cells.append(_explain(question, (row["k"], row["s"], row["p"], row["d"],
+                                             row.get("op", 0))))
         table_rows.append(tuple(cells))
     if explain:
-        columns.append("check: o = (i + 2p - k')/s + 1, k' = d(k-1)+1")
-    notes = []
-    if layer == "conv" and n:
-        notes.append(f"weights exclude biases; params add {shape_out[0]} biases")
-    if not n:
-        notes += _no_solution_notes(geometry, shape_out, nearest, bounds, fixed, conditions)
+        columns.append(_check_header(question))
     data = {
-        "layer": layer, "mode": mode, "input": list(shape_in), "output": list(shape_out),
+        "layer": question.kind, "mode": question.mode, "input": list(question.shape_in),
+        "output": list(question.shape_out),
         "bounds": {name: list(b) for name, b in bounds.items()}, "count": n,
         "solutions": shown,
     }
-    if not n:
-        data["nearest"] = nearest
-    return Result(title=title, facts=tuple(facts),
+    if question.kind in POOLS:
+        data["ceil"] = question.ceil
+    notes = []
+    if n:
+        notes += _answer_notes(question, shown)
+    else:
+        nearest = question.nearest()
+        data["nearest"] = nearest.as_data()
+        data["nearest_distance"], data["nearest_complete"] = nearest.distance, nearest.complete
+        notes += _no_solution_notes(question, nearest)
+        other = _other_mode(question)
+        if other:
+            data["other_mode"] = {"mode": other[0], "count": other[1]}
+            notes.append(f"0 solutions in {question.mode} mode, {other[1]:,} in {other[0]} mode"
+                         f" (PyTorch's rule): add --mode {other[0]}")
+        else:
+            notes += _same_padding_hint(question, fixed)
+    notes += _shape_hints(question, n)
+    return Result(title=_title(question, f": {n} solution{'s' if n != 1 else ''}"),
+                  facts=tuple(facts),
                   tables=(Table(tuple(columns), tuple(table_rows)),) if n else (),
                   notes=tuple(notes), data=data, exit_code=0 if n else 1, kind="solve")
 
 
-def _question_facts(mode, bounds, fixed, conditions) -> list[tuple]:
+def _answer_notes(question, shown) -> list[str]:
+    notes = []
+    if question.kind == "convT":
+        notes.append("op is output_padding (PyTorch: op < max(s, d)), the extra output rows: "
+                     "unused = op (0: the exact transpose of a convolution, what --mode exact "
+                     "keeps)")
+    elif question.mode == "floor":
+        notes.append("unused: padded rows after the last window, which PyTorch's floor drops "
+                     "(0 = exact; --mode exact keeps only those)"
+                     + ("; negative: the last window overhangs the padded input (ceil_mode)"
+                        if question.ceil else ""))
+    if question.kind in ("conv", "convT"):
+        notes.append(f"weights exclude biases; params add {question.shape_out[0]} biases")
+    if question.kind == "avgpool" and any(row["p"] for row in shown):
+        notes.append("avgpool with p > 0: PyTorch's default count_include_pad=True divides "
+                     "every window by k^n, padded zeros included; count_include_pad=False "
+                     "divides by the real inputs only (same shapes)")
+    return notes
+
+
+def _other_mode(question) -> tuple | None:
+    """(mode, count) when exact mode found nothing and PyTorch's floor rule finds some."""
+    if question.mode != "exact":
+        return None
+    try:
+        n = question.with_mode("floor").count(question.shape_in[1:], question.shape_out[1:])
+    except BadInput:
+        n = MAX_SOLUTIONS + 1
+    return ("floor", n) if n else None
+
+
+def _same_padding_hint(question, fixed) -> list[str]:
+    """o = ceil(i/s) with an even kernel: PyTorch's padding='same' or an asymmetric F.pad."""
+    if question.kind != "conv" or "k" not in fixed:
+        return []
+    k, d = fixed["k"], fixed.get("d", 1)
+    pairs = list(zip(question.shape_in[1:], question.shape_out[1:]))
+    strides = [fixed["s"]] if "s" in fixed else question.domains["s"]
+    for s in strides:
+        if any(-(-i // s) != o for i, o in pairs):
+            continue
+        totals = [(o - 1) * s + effective_kernel(k, d) - i for i, o in pairs]
+        if any(t < 0 for t in totals) or not any(t % 2 for t in totals):
+            continue
+        sides = [(t // 2, t - t // 2) for t in totals]
+        pad = ", ".join(f"{a}, {b}" for a, b in reversed(sides))
+        same = ("PyTorch's padding='same' does it (it pads "
+                + ", ".join(f"{a} before and {b} after" for a, b in sorted(set(sides)))
+                + "), or " if s == 1 else "")
+        need = ", ".join(map(str, sorted(set(totals))))
+        return [f"o = ceil(i/s) with k={k}, d={d}, s={s} needs {need} padded rows per axis, "
+                "an odd number, so no symmetric p gives it: "
+                f"{same}pad asymmetrically, x = F.pad(x, ({pad})), then use p=0"]
+    return []
+
+
+def _shape_hints(question, n: int) -> list[str]:
+    """Shapes that look channels-last (64x64x3) or 2-D images written without channels."""
+    hints = []
+    for option, shape in (("--in", question.shape_in), ("--out", question.shape_out)):
+        if len(shape) >= 3 and shape[-1] <= 4 < shape[0] and shape[-1] < min(shape[1:-1]):
+            hints.append(f"shapes are channels first: {option} {format_shape(shape)} was read as "
+                         f"{shape[0]} channels of size {format_shape(shape[1:])}; a "
+                         f"{format_shape(shape[:-1])} image with {shape[-1]} channels is "
+                         f"{format_shape((shape[-1],) + shape[:-1])}")
+        elif len(shape) == 2 and (not n or shape[0] == shape[1]):
+            hints.append(f"{option} {format_shape(shape)} was read as 1-D: {shape[0]} channels "
+                         f"of length {shape[1]}; a {format_shape(shape)} image is "
+                         f"1x{format_shape(shape)} (or 3x{format_shape(shape)})")
+    return hints
+
+
+def _question_facts(question, bounds, fixed) -> list[tuple]:
     """The facts that restate the question: mode, bounds searched, fixes, conditions."""
-    facts = [("mode", "exact (s divides i + 2p - k')" if mode == "exact"
-              else "floor (PyTorch: o = floor((i + 2p - k')/s) + 1)"),
-             ("searched", format_ranges(bounds))]
-    if fixed:
-        facts.append(("fixed", ", ".join(f"{k}={v}" for k, v in fixed.items())))
-    if conditions:
-        facts.append(("where", " and ".join(f"({c.text})" for c in conditions)))
+    if question.kind == "convT":
+        mode = ("exact (op = 0)" if question.mode == "exact"
+                else "floor (PyTorch: any output padding op < max(s, d))")
+    else:
+        mode = ("exact (s divides i + 2p - k')" if question.mode == "exact"
+                else "floor (PyTorch with ceil_mode: o = ceil((i + 2p - k')/s) + 1)"
+                if question.ceil else "floor (PyTorch: o = floor((i + 2p - k')/s) + 1)")
+    facts = [("mode", mode), ("searched", format_ranges(bounds))]
+    shown_fixed = dict(fixed, **({"op": question.op} if question.op is not None else {}))
+    if shown_fixed:
+        facts.append(("fixed", ", ".join(f"{k}={v}" for k, v in shown_fixed.items())))
+    if question.conditions:
+        facts.append(("where", " and ".join(f"({c.text})" for c in question.conditions)))
     return facts
 
 
-def _per_axis(layer, mode, shape_in, shape_out, bounds, fixed, conditions, domains,
-              limit) -> Result:
+def _per_axis(question, bounds, fixed, limit) -> Result:
     """Each spatial axis solved on its own: a rectangular window takes one row per axis."""
-    axes, tables, notes, total = [], [], [], 1
-    for n, (i, o) in enumerate(zip(shape_in[1:], shape_out[1:]), start=1):
-        geometry = Geometry(layer, mode, (i,), (o,))
-        configs = sorted(_configurations(geometry, domains, conditions),
-                         key=lambda c: (c[3], c[2], c[0], c[1]))
-        shown = configs if limit is None else configs[:limit]
-        axes.append({"axis": n, "input": i, "output": o, "count": len(configs),
-                     "solutions": [dict(zip("kspd", c)) for c in shown]})
-        if configs:
-            tables.append(Table(("k", "s", "p", "d"), tuple(shown),
-                                title=f"axis {n}: {i} -> {o} ({len(configs)} solutions)"))
-        total *= len(configs)
-        if not configs:
-            near = nearest_outputs(geometry, (shape_in[0], i), (shape_out[0], o), domains,
-                                   conditions)
+    axes, tables, notes, total, firsts = [], [], [], 1, []
+    columns = _columns(question)
+    for n, (i, o) in enumerate(zip(question.shape_in[1:], question.shape_out[1:]), start=1):
+        one = question.axis(i, o)
+        rows = one.rows((i,), (o,))
+        check_rows(len(rows), limit, f"axis {n}")
+        shown = rows if limit is None else rows[:limit]
+        solutions = []
+        for row in shown:
+            solution = one.solution(row)
+            solutions.append({c: solution[c] if c != "unused" else solution[c][0]
+                              for c in columns})
+        axes.append({"axis": n, "input": i, "output": o, "count": len(rows),
+                     "solutions": solutions})
+        if rows:
+            firsts.append(rows[0])
+            tables.append(Table(tuple(columns), tuple(tuple(s.values()) for s in solutions),
+                                title=f"axis {n}: {i} -> {o} ({len(rows)} solution"
+                                      f"{'s' if len(rows) != 1 else ''})"))
+        total *= len(rows)
+        if not rows:
+            from .nearest import CUT_SHORT
+
+            near = one.nearest()
             notes.append(f"axis {n} ({i} -> {o}) has no solution; nearest reachable sizes: "
-                         + (", ".join(str(x["output"][1]) for x in near) or "none nearby"))
-    if total and layer == "conv":
-        ks = " x ".join(f"k{n}" for n in range(1, len(axes) + 1))
-        notes.append(f"a layer takes one row from each axis: kernel_size=(k1, k2, ...), "
-                     f"stride=(s1, s2, ...) and so on; weights = {shape_in[0]} x "
-                     f"{shape_out[0]} x {ks}, params add {shape_out[0]} biases")
-    what = "convolution" if layer == "conv" else "max pooling"
-    facts = (*_question_facts(mode, bounds, fixed, conditions), ("combinations", total))
-    data = {"layer": layer, "mode": mode, "input": list(shape_in), "output": list(shape_out),
+                         + (", ".join(str(v[1]) for v, _ in near.outputs) or "none")
+                         + ("" if near.complete else f" ({CUT_SHORT})"))
+    if total:
+        names = [("kernel_size", 0), ("stride", 1), ("padding", 2), ("dilation", 3)]
+        if question.kind == "convT":
+            names.append(("output_padding", 4))
+        notes.append("a layer takes one row from each axis; the simplest: " + ", ".join(
+            f"{name}=({', '.join(str(r[j]) for r in firsts)})" for name, j in names))
+        if question.kind in ("conv", "convT"):
+            ks = " x ".join(f"k{n}" for n in range(1, len(axes) + 1))
+            c_in, c_out = question.shape_in[0], question.shape_out[0]
+            notes.append(f"weights = {c_in} x {c_out} x {ks}, params add {c_out} biases")
+    facts = (*_question_facts(question, bounds, fixed), ("combinations", total))
+    data = {"layer": question.kind, "mode": question.mode, "input": list(question.shape_in),
+            "output": list(question.shape_out),
             "bounds": {name: list(b) for name, b in bounds.items()}, "count": total,
             "axes": axes}
     return Result(
-        title=f"{what} {format_shape(shape_in)} -> {format_shape(shape_out)}, each axis on its "
-              f"own: {total} combination{'s' if total != 1 else ''}",
+        title=_title(question, f", each axis on its own: {total} combination"
+                               f"{'s' if total != 1 else ''}"),
         facts=facts, tables=tuple(tables), notes=tuple(notes), data=data,
         exit_code=0 if total else 1, kind="solve-per-axis")
 
 
-def _no_solution_notes(geometry, shape_out, nearest, bounds, fixed, conditions) -> list[str]:
+def _no_solution_notes(question, nearest) -> list[str]:
     notes = ["no configuration within these bounds gives this output"]
-    if nearest:
-        notes.append("nearest reachable outputs (same fixes and bounds): " + ", ".join(
-            f"{format_shape(n['output'])} ({n['count']} solution{'s' if n['count'] != 1 else ''})"
-            for n in nearest))
-    else:
-        notes.append("no nearby output is reachable with these fixes and bounds either")
-    axes = sorted(set(zip(geometry.inputs, geometry.outputs)))
+    notes += nearest.notes(" with the same fixes and bounds", "solution")
+    axes = sorted(set(zip(question.shape_in[1:], question.shape_out[1:])))
     if len(axes) > 1:
-        domains = make_domains(bounds, fixed)
-        counts = [count(Geometry(geometry.layer, geometry.mode, (i,), (o,)), domains, conditions)
-                  for i, o in axes]
+        try:
+            counts = [question.axis(i, o).count((i,), (o,)) for i, o in axes]
+        except SearchTooLarge:  # the note would cost more than the question itself
+            counts = [0]
         if all(counts):
             notes.append(
                 "one (k, s, p, d) must serve every axis; solved separately the axes have "

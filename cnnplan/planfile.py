@@ -29,7 +29,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .errors import BadInput
+from .errors import BadInput, number_error
+from .files import read_bounded, show_path
 from .tensor_shape import format_shape, parse_shape
 from .specs import (MAX_LAYERS, NAME, LayerSpec, check_name, parse_layers, parse_spec,
                     parse_target, spec_from_mapping)
@@ -80,15 +81,8 @@ def _texts(value, what: str) -> tuple:
 
 def load_plan(path: str) -> PlanFile:
     """Read and check a plan file (BadInput with the file and line on any problem)."""
-    import tomllib
-
-    try:
-        with open(path, "rb") as handle:
-            raw = handle.read(MAX_FILE_BYTES + 1)
-    except OSError as exc:
-        raise BadInput(f"cannot read plan file {path}: {exc.strerror or exc}") from None
-    if len(raw) > MAX_FILE_BYTES:
-        raise BadInput(f"plan file {path} is larger than {MAX_FILE_BYTES:,} bytes")
+    raw = read_bounded(path, MAX_FILE_BYTES, "plan file")
+    path = show_path(path)[1:-1]
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -108,6 +102,8 @@ def parse_plan_text(text: str, path: str = "<text>") -> PlanFile:
         raise BadInput(f"{path}: TOML syntax error: {exc}") from None
     except RecursionError:
         raise BadInput(f"{path}: TOML is nested too deeply") from None
+    except ValueError as exc:  # an integer past Python's digit limit (sys.int_info)
+        raise BadInput(f"{path}: {number_error(exc)}") from None
     return parse_plan_document(doc, path, text.splitlines())
 
 

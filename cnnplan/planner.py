@@ -23,24 +23,27 @@ import heapq
 import math
 import re
 import sys
-import time
 from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import NamedTuple
 
-from .arithmetic import MODES
+from .arithmetic import MODES, unused_rows
 from .errors import BadInput
-from .layer import NEAREST_SECONDS, nearest_reachable, resolve_bounds
+from .bounds import resolve_bounds
+from .layer import check_rows
+from .nearest import Candidates, Nearest, clock, deadline
 from .network import apply_layer, forward
 from .options import format_ranges, parse_assignments
 from .planfile import PlanLayer, gather
 from .result import Result, Table
-from .search import VARIABLES
+from .search import VARIABLES, SearchTooLarge
 from .tensor_shape import format_shape
 from .specs import KINDS, MAX_LAYERS
-from .where import compile_condition
-from .windows import RANKS, WindowLayer
+from .where import compile_condition, quote
+from .windows import RANKS, Ranked, Transition, WindowLayer
 
 MAX_STATES = 200_000
-WORK_LIMIT = 1_500_000
+WORK_LIMIT = 400_000  # transitions a plan may evaluate (about 3 s and 250 MB at the limit)
 MAX_TOP = 1000
 DEFAULT_TOP = 10
 _LAYER_WHERE = re.compile(r"^\s*(\d+)\s*:(.*)$", re.S)
@@ -51,7 +54,7 @@ class FixedLayer:
 
     def __init__(self, index, spec, target, rank):
         self.index, self.spec, self.kind, self.target, self.rank = index, spec, spec.kind, target, rank
-        self.free = ()
+        self.free = self.conditions = ()
         self.work = 0
 
     def transitions(self, u, target=None):
@@ -60,10 +63,32 @@ class FixedLayer:
         if target is not None and v != target:
             return []
         w = params if self.rank == "params" else macs if self.rank == "macs" else 0
-        return [(v, 1, 1, [(w, (), None)])]
+        return [Transition(v, 1, 1, [Ranked(w, (), None)])]
 
     def resolve(self, cfg):
         return self.spec
+
+
+class Best(NamedTuple):
+    """One of the N best suffixes from a shape: its cost and simplicity, this layer's
+    configuration, and where the rest continues: entry `rank` of the best list at `next`."""
+
+    cost: int | Fraction
+    simple: tuple
+    rank: int
+    cfg: tuple | None
+    next: tuple | None
+
+
+class Candidate(NamedTuple):
+    """A heap entry of the lazy k-best merge, ordered by cost, then simplicity: configuration
+    `ci` of transition `gi` followed by entry `ei` of its successor's best list."""
+
+    cost: int | Fraction
+    simple: tuple
+    ei: int
+    gi: int
+    ci: int
 
 
 @dataclass
@@ -78,6 +103,7 @@ class Outcome:
     choices: list = field(default_factory=list)       # configurations on live edges per layer
     sets: dict = field(default_factory=dict)          # layer index -> (u, v, [cfg])
     failure: dict | None = None
+    other_mode: dict | None = None                    # floor's answer when exact has none
 
 
 # -- building the chain ---------------------------------------------------------------------
@@ -97,8 +123,9 @@ def build_layers(input_shape, plan_layers, mode, maxima, where_all, rank):
         name = item.origin or f"layer {index} {spec.describe()}"
         kind = KINDS[spec.kind]
         conditions = compile_conditions(item, name)
-        if target is not None and len(target) != max(dims, 0) + 1:
-            want = "a flat size such as 10" if dims == 0 else f"C plus {dims} size(s)"
+        out_dims = 0 if spec.kind in ("flatten", "linear") else dims
+        if target is not None and len(target) != out_dims + 1:
+            want = "a flat size such as 10" if out_dims == 0 else f"C plus {out_dims} size(s)"
             raise BadInput(f"{name}: target {format_shape(target)} does not fit; this layer "
                            f"gives {want}")
         if kind.window:
@@ -173,23 +200,22 @@ def run(input_shape, layers, top: int = DEFAULT_TOP, progress=None) -> Outcome:
                      f"{'s' if len(reach) != 1 else ''}")
         step: dict = {}
         nxt: set = set()
+        _check_work(work + len(reach) * _transitions_per_input(layer, reach[0]), layer)
         for n, u in enumerate(reach):
             if progress and n and n % 256 == 0:
                 progress(f"layer {j + 1}/{n_layers}: input shape {n} of {len(reach)}")
+            _check_work(work + layer.work, layer)
             found = layer.transitions(u, layer.target)
             if found:
                 step[u] = found
                 for t in found:
-                    nxt.add(t[0])
+                    nxt.add(t.output)
             if len(nxt) > MAX_STATES:
                 raise BadInput(f"{layer.origin}: more than {MAX_STATES:,} reachable shapes; "
                                "give targets for intermediate layers or smaller --max bounds")
         work += layer.work
         layer.work = 0
-        if work > WORK_LIMIT:
-            raise BadInput(f"the plan is too large (over {WORK_LIMIT:,} transitions by "
-                           f"{layer.origin}); give targets for intermediate layers or smaller "
-                           "--max bounds")
+        _check_work(work, layer)
         if not nxt:
             outcome.failure = _diagnose(j, layer, reach)
             return outcome
@@ -197,7 +223,7 @@ def run(input_shape, layers, top: int = DEFAULT_TOP, progress=None) -> Outcome:
         reach = sorted(nxt)
 
     counts = {v: 1 for v in reach}
-    best = {v: [(0, (), 0, None, None)] for v in reach}
+    best = {v: [Best(0, (), 0, None, None)] for v in reach}
     bests = [None] * (n_layers + 1)
     bests[n_layers] = best
     live = [None] * (n_layers + 1)
@@ -209,7 +235,7 @@ def run(input_shape, layers, top: int = DEFAULT_TOP, progress=None) -> Outcome:
         new_counts, new_best = {}, {}
         layer_choices = 0
         for u, found in edges[j].items():
-            kept = [t for t in found if t[0] in counts]
+            kept = [t for t in found if t.output in counts]
             if not kept:
                 continue
             total = 0
@@ -228,37 +254,55 @@ def run(input_shape, layers, top: int = DEFAULT_TOP, progress=None) -> Outcome:
     for entry in bests[0].get(tuple(input_shape), []) if top else []:
         cfgs, e = [], entry
         for j in range(n_layers):
-            cfgs.append(e[3])
-            e = bests[j + 1][e[4]][e[2]]
-        outcome.chains.append((entry[0], cfgs))
+            cfgs.append(e.cfg)
+            e = bests[j + 1][e.next][e.rank]
+        outcome.chains.append((entry.cost, cfgs))
     for j, layer in enumerate(layers):
         if layer.free and len(live[j]) == 1 and len(live[j + 1]) == 1:
             u, v = live[j][0], live[j + 1][0]
-            cfgs = sorted((c for t in edges[j][u] if t[0] == v for _, _, c in t[3]),
+            cfgs = sorted((r.cfg for t in edges[j][u] if t.output == v for r in t.ranked),
                           key=lambda c: (c[3], c[2], c[0], c[1]))
             outcome.sets[j] = (u, v, cfgs)
     return outcome
 
 
+def _transitions_per_input(layer, u) -> int:
+    """About how many transitions `layer` evaluates for each input shape like `u` (its
+    templates when its output is free; one closed-form search counts as one)."""
+    if isinstance(layer, WindowLayer) and layer.can_template(u):
+        return len(layer.templates(layer.domains(u)))
+    return 1
+
+
+def _check_work(work: int, layer) -> None:
+    """Refuse a plan once its transitions (done or about to be done) pass WORK_LIMIT."""
+    if work > WORK_LIMIT:
+        raise BadInput(f"the plan is too large (over {WORK_LIMIT:,} transitions by "
+                       f"{layer.origin}); give targets for intermediate layers or smaller "
+                       "--max bounds")
+
+
 def _merge(kept, best, top):
-    """The `top` best (cost, simple, index, cfg, v) entries over the transitions `kept`."""
+    """The `top` best entries (Best) over the transitions `kept`."""
     heap = []
-    for gi, (v, b, alpha, ranked) in enumerate(kept):
-        w, simple, _ = ranked[0]
-        heap.append((alpha * w + b * best[v][0][0], simple, 0, gi, 0))
+    for gi, t in enumerate(kept):
+        first = t.ranked[0]
+        heap.append(Candidate(t.alpha * first.w + t.b * best[t.output][0].cost, first.simple,
+                              0, gi, 0))
     heapq.heapify(heap)
     out = []
     while heap and len(out) < top:
-        cost, simple, ei, gi, ci = heapq.heappop(heap)
-        v, b, alpha, ranked = kept[gi]
-        suffix = best[v]
-        out.append((cost, simple, ei, ranked[ci][2], v))
-        if ei == 0 and ci + 1 < len(ranked):
-            w, s2, _ = ranked[ci + 1]
-            heapq.heappush(heap, (alpha * w + b * suffix[0][0], s2, 0, gi, ci + 1))
-        if ei + 1 < len(suffix):
-            heapq.heappush(heap, (alpha * ranked[ci][0] + b * suffix[ei + 1][0], simple, ei + 1,
-                                  gi, ci))
+        c = heapq.heappop(heap)
+        t = kept[c.gi]
+        suffix = best[t.output]
+        out.append(Best(c.cost, c.simple, c.ei, t.ranked[c.ci].cfg, t.output))
+        if c.ei == 0 and c.ci + 1 < len(t.ranked):
+            after = t.ranked[c.ci + 1]
+            heapq.heappush(heap, Candidate(t.alpha * after.w + t.b * suffix[0].cost,
+                                           after.simple, 0, c.gi, c.ci + 1))
+        if c.ei + 1 < len(suffix):
+            cost = t.alpha * t.ranked[c.ci].w + t.b * suffix[c.ei + 1].cost
+            heapq.heappush(heap, Candidate(cost, c.simple, c.ei + 1, c.gi, c.ci))
     return out
 
 
@@ -267,26 +311,34 @@ def _diagnose(j, layer, reach) -> dict:
     target = layer.target
     info = {"layer": j + 1, "spec": layer.spec.describe(), "origin": layer.origin,
             "target": list(target) if target is not None else None,
-            "inputs": [list(u) for u in reach[:20]], "n_inputs": len(reach), "nearest": []}
+            "inputs": [list(u) for u in reach[:20]], "n_inputs": len(reach), "nearest": [],
+            "near": Nearest()}
     if target is None:
         return info
-    deadline = time.monotonic() + NEAREST_SECONDS
-    tally: dict = {}
-    ordered = sorted(reach, key=lambda u: sum(abs(a - b) for a, b in zip(u[1:], target[1:])))
-    for u in ordered[:64]:
-        if time.monotonic() > deadline:
+    until = deadline()
+    found = Candidates(tuple(target))
+    for u in reach:
+        if clock() > until:
+            found.truncated = True
             break
-        if isinstance(layer, FixedLayer) or layer.can_template(u):
-            for v, _, _, ranked in layer.transitions(u, None):
-                if len(v) == len(target):
-                    tally[v] = tally.get(v, 0) + len(ranked)
-        elif target[0] == layer.c_out:
-            for _, outs, n in nearest_reachable(u[1:], target[1:], layer.counter(u), deadline):
-                v = (layer.c_out, *outs)
-                tally[v] = tally.get(v, 0) + n
-    near = sorted(tally.items(), key=lambda item: (
-        sum(abs(a - b) for a, b in zip(item[0], target)), item[0]))
-    info["nearest"] = [{"output": list(v), "count": n} for v, n in near[:3]]
+        try:
+            if isinstance(layer, FixedLayer):
+                found.add(u, layer.transitions(u)[0].output)
+            else:
+                found.add_sweep(layer.sweep, u, layer.c_out, layer.domains(u), until)
+        except SearchTooLarge:  # the work budget is spent: report what was found
+            found.truncated = True
+            break
+
+    def counter(u, v):
+        return len(layer.pinned(u[1:], v[1:], layer.domains(u)))
+
+    try:
+        near = found.nearest(counter if layer.conditions else None, until)
+    except SearchTooLarge:
+        found.truncated = True
+        near = found.nearest(None, until)
+    info["nearest"], info["near"] = near.as_data(), near
     return info
 
 
@@ -299,10 +351,11 @@ def parse_where(items, n_layers: int):
     for text in items or ():
         m = _LAYER_WHERE.match(text)
         if m:
-            n = int(m.group(1))
+            n = int(m.group(1)) if len(m.group(1)) <= 9 else MAX_LAYERS + 1
             if not 1 <= n <= n_layers:
-                raise BadInput(f"--where {text!r} names layer {n}; the plan has layers 1 to "
-                               f"{n_layers}")
+                number = m.group(1) if len(m.group(1)) <= 12 else quote(m.group(1))
+                raise BadInput(f"--where {quote(text)} names layer {number}; the plan has "
+                               f"layers 1 to {n_layers}")
             per_layer.setdefault(n, []).append(m.group(2).strip())
         else:
             everywhere.append(text)
@@ -321,8 +374,8 @@ def plan(input=None, layers=(), plan_file=None, out=None, max=None, mode=None, w
     1
     """
     shape, items, options, title = gather(input, layers, plan_file, out)
-    mode = mode or options.get("mode", "exact")
-    rank = rank or options.get("rank", "params")
+    mode = str(mode or options.get("mode", "floor")).lower()
+    rank = str(rank or options.get("rank", "params")).lower()
     top = options.get("top", DEFAULT_TOP) if top is None else top
     if mode not in MODES:
         raise BadInput(f"unknown mode {mode!r}; choose one of: {', '.join(MODES)}")
@@ -350,9 +403,26 @@ def plan(input=None, layers=(), plan_file=None, out=None, max=None, mode=None, w
                           title, progress)
     layers = build_layers(shape, items, mode, maxima, everywhere, rank)
     outcome = run(shape, layers, top, progress)
+    if outcome.failure and mode == "exact":
+        outcome.other_mode = _floor_answer(shape, items, maxima, everywhere, rank,
+                                           outcome.failure["layer"])
     if progress:
         progress(f"writing the answer ({len(outcome.chains)} chains)")
     return plan_result(outcome, mode, rank, maxima, everywhere, title, limit)
+
+
+def _floor_answer(shape, items, maxima, everywhere, rank, failed: int) -> dict | None:
+    """When exact mode has no chain: how many PyTorch's floor rule has, and how many
+    configurations the layer where exact mode broke has there (None if floor has none either
+    or the search is too large)."""
+    try:
+        outcome = run(shape, build_layers(shape, items, "floor", maxima, everywhere, rank), 0)
+    except BadInput:
+        return None
+    if not outcome.count:
+        return None
+    return {"mode": "floor", "count": outcome.count, "layer": failed,
+            "choices": outcome.choices[failed - 1]}
 
 
 def chain_network(outcome: Outcome, cfgs):
@@ -365,6 +435,13 @@ def _cfg_row(cfg):
         return {"k": None, "s": None, "p": None, "d": None}
     k, s, p, d = cfg
     return {"k": k, "s": s, "p": p, "d": d}
+
+
+def _unused(layer, u, v, cfg) -> list[int]:
+    """Per axis, the padded rows after the last window (convT: its output padding op)."""
+    if layer.kind == "convT":
+        return [layer.op] * (len(u) - 1)
+    return [unused_rows(i, o, *cfg) for i, o in zip(u[1:], v[1:])]
 
 
 def _rank_value(rank, net):
@@ -444,18 +521,20 @@ def plan_result(outcome: Outcome, mode, rank, maxima, everywhere, title="", limi
         if f["target"] is not None:
             notes.append(f"no chain: {f['origin']} cannot give its target "
                          f"{format_shape(f['target'])} from {where_from}")
-            if f["nearest"]:
-                notes.append("nearest reachable outputs there: " + ", ".join(
-                    f"{format_shape(x['output'])} ({x['count']} configuration"
-                    f"{'s' if x['count'] != 1 else ''})" for x in f["nearest"]))
-            else:
-                notes.append("no nearby output is reachable there with these bounds either")
+            notes += f["near"].notes(" there", "configuration")
         else:
             notes.append(f"no chain: {f['origin']} has no valid configuration within the "
                          f"bounds for {where_from}")
+        other = outcome.other_mode
+        if other:
+            notes.append(f"0 chains in exact mode, {other['count']:,} in floor mode (PyTorch's "
+                         f"rule), where {f['origin']} has {other['choices']:,} configuration"
+                         f"{'s' if other['choices'] != 1 else ''}: add --mode floor")
+            data["other_mode"] = other
         data["chains"] = []
         data["unreachable"] = {"layer": f["layer"], "spec": f["spec"], "target": f["target"],
-                               "nearest": f["nearest"]}
+                               "nearest": f["nearest"], "distance": f["near"].distance,
+                               "complete": f["near"].complete}
         return Result(title=f"{head} {format_shape(shape)} -> {goal}: 0 chains",
                       facts=tuple(facts), notes=tuple(notes), data=data, exit_code=1,
                       kind="plan")
@@ -471,18 +550,22 @@ def plan_result(outcome: Outcome, mode, rank, maxima, everywhere, title="", limi
     sets_data = []
     for j, (u, v, cfgs) in sorted(outcome.sets.items()):
         layer = layers[j]
-        rows, solutions = [], []
-        for cfg in cfgs:
+        rows, shown = [], []
+        check_rows(len(cfgs), limit, f"layer {layer.index} {layer.spec.describe()}")
+        for cfg in cfgs if limit is None else cfgs[:limit]:
             spec = layer.resolve(cfg)
             _, weights, params, macs, _ = apply_layer(spec, u, layer.index)
-            solutions.append({**_cfg_row(cfg), "output": list(v), "weights": weights,
-                              "params": params, "macs": macs})
-        shown = solutions if limit is None else solutions[:limit]
+            shown.append({**_cfg_row(cfg), "unused": _unused(layer, u, v, cfg),
+                          "output": list(v), "weights": weights, "params": params,
+                          "macs": macs})
         for s in shown:
-            rows.append((s["k"], s["s"], s["p"], s["d"], format_shape(v), s["weights"],
-                         s["params"], s["macs"]))
-        more = f", first {len(shown)} shown" if len(shown) < len(solutions) else ""
-        tables.append(Table(("k", "s", "p", "d", "output", "weights", "params", "macs"),
+            unused = s["unused"]
+            rows.append((s["k"], s["s"], s["p"], s["d"],
+                         unused[0] if len(set(unused)) == 1 else ",".join(map(str, unused)),
+                         format_shape(v), s["weights"], s["params"], s["macs"]))
+        more = f", first {len(shown)} shown" if len(shown) < len(cfgs) else ""
+        tables.append(Table(("k", "s", "p", "d", "unused", "output", "weights", "params",
+                             "macs"),
                             tuple(rows),
                             f"layer {layer.index} {layer.spec.describe()}: {format_shape(u)} -> "
                             f"{format_shape(v)}, {len(cfgs)} solution"

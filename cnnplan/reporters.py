@@ -61,6 +61,10 @@ def _pad(text: str, width: int, right: bool) -> str:
     return fill + text if right else text + fill
 
 
+TABLE_WIDTH = 100   # a table with `wrap` columns is fitted to this many terminal columns
+MIN_WRAP = 16       # narrowest a wrapped column becomes
+
+
 def _aligned(table: Table) -> list[str]:
     cells = [[format_value(v) for v in row] for row in table.rows]
     widths = [_width(c) for c in table.columns]
@@ -70,18 +74,49 @@ def _aligned(table: Table) -> list[str]:
         all(_is_number(row[j]) or row[j] is None for row in table.rows) and bool(table.rows)
         for j in range(len(table.columns))
     ]
+    widths = _fitted(table, widths)
 
     def line(row):
         parts = [_pad(c, w, num) for c, w, num in zip(row, widths, numeric)]
         return "  ".join(parts).rstrip()
 
     out = [line(list(table.columns)), "  ".join("-" * w for w in widths)]
-    out += [line(row) for row in cells]
+    for row in cells:
+        out += [line(part) for part in _wrapped(row, widths)]
     return out
 
 
+def _fitted(table: Table, widths: list[int]) -> list[int]:
+    """Column widths with the table's `wrap` columns narrowed (widest first) until a line fits
+    TABLE_WIDTH, none below MIN_WRAP."""
+    wrap = [j for j, name in enumerate(table.columns) if name in table.wrap]
+    widths = list(widths)
+    while wrap and sum(widths) + 2 * (len(widths) - 1) > TABLE_WIDTH:
+        j = max(wrap, key=lambda n: widths[n])
+        if widths[j] <= MIN_WRAP:
+            break
+        widths[j] -= 1
+    return widths
+
+
+def _wrapped(row: list[str], widths: list[int]) -> list[list[str]]:
+    """One row as terminal lines: a cell wider than its column wraps at spaces (or commas)."""
+    if all(_width(c) <= w for c, w in zip(row, widths)):
+        return [row]
+    import textwrap
+
+    pieces = [textwrap.wrap(c, w, break_on_hyphens=False) or [""] if _width(c) > w else [c]
+              for c, w in zip(row, widths)]
+    height = max(len(p) for p in pieces)
+    return [[p[n] if n < len(p) else "" for p in pieces] for n in range(height)]
+
+
 def render_json(result: Result) -> str:
-    """The result's machine document (`Result.data`), or its parts when it has none."""
+    """The result's machine document (`Result.data`), or its parts when it has none.
+
+    JSON has no infinities or NaN: a float that is not finite is written as the string "inf",
+    "-inf" or "nan" (never as the non-standard Infinity/NaN).
+    """
     doc = result.data if result.data is not None else {
         "title": result.title,
         "facts": {label: value for label, value in result.facts},
@@ -91,21 +126,59 @@ def render_json(result: Result) -> str:
         ],
         "notes": list(result.notes),
     }
-    return to_json(doc)
+    try:
+        return to_json(doc)
+    except ValueError:  # a non-finite float somewhere: spell it as text
+        return to_json(json_safe(doc))
+
+
+def json_safe(value):
+    """`value` with every non-finite float replaced by "inf", "-inf" or "nan"."""
+    if isinstance(value, float):
+        if value != value:
+            return "nan"
+        return value if abs(value) != float("inf") else ("inf" if value > 0 else "-inf")
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
+
+
+_ENCODER = None  # json.JSONEncoder, made on first use
 
 
 def to_json(value, indent: str = "") -> str:
-    """JSON with two-space indents, but lists of plain values kept on one line."""
-    import json
+    """JSON with two-space indents, but lists of plain values kept on one line.
 
-    inner = indent + "  "
-    if isinstance(value, dict) and value:
-        items = [f"{inner}{json.dumps(str(k), ensure_ascii=False)}: {to_json(v, inner)}"
+    Strings and ints are written by json's C helpers directly and a list of plain values in
+    one encoder call, so a large answer costs no json.dumps per value.
+    """
+    global _ENCODER
+    if _ENCODER is None:
+        import json
+
+        _ENCODER = json.JSONEncoder(ensure_ascii=False, default=str, allow_nan=False)
+    kind = type(value)
+    if kind is int:
+        return int.__repr__(value)
+    if kind is str:
+        return _encode_string(value)
+    if kind is dict and value:
+        inner = indent + "  "
+        items = [f"{inner}{_encode_string(str(k))}: {to_json(v, inner)}"
                  for k, v in value.items()]
         return "{\n" + ",\n".join(items) + "\n" + indent + "}"
-    if isinstance(value, (list, tuple)) and any(isinstance(v, (dict, list, tuple)) for v in value):
+    if kind in (list, tuple) and any(isinstance(v, (dict, list, tuple)) for v in value):
+        inner = indent + "  "
         return "[\n" + ",\n".join(inner + to_json(v, inner) for v in value) + "\n" + indent + "]"
-    return json.dumps(value, ensure_ascii=False, default=str)
+    return _ENCODER.encode(value)
+
+
+def _encode_string(text: str) -> str:
+    from json.encoder import encode_basestring
+
+    return encode_basestring(text)
 
 
 def render_csv(result: Result) -> str:

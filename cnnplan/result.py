@@ -8,11 +8,13 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Table:
-    """A titled table: column names and rows of plain values (str, int, float, None)."""
+    """A titled table: column names and rows of plain values (str, int, float, None);
+    `wrap` names text columns the table format may wrap to fit a terminal."""
 
     columns: tuple[str, ...]
     rows: tuple[tuple[Any, ...], ...]
     title: str = ""
+    wrap: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -40,3 +42,15 @@ class Result:
             if key == label:
                 return value
         return default
+
+    def _repr_html_(self) -> str:
+        """Jupyter: the result as HTML (tables, and its picture if it has one)."""
+        from .pictures.html import fragment
+
+        return fragment(self)
+
+    def _repr_svg_(self) -> str | None:
+        """Jupyter: the result's SVG picture, or None when it has none."""
+        from .pictures import picture_kind, render_svg
+
+        return render_svg(self) if picture_kind(self.data) else None

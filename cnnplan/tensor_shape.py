@@ -9,12 +9,12 @@ from .errors import BadInput
 
 MAX_SPATIAL_DIMS = 3
 MAX_SIZE = 10**9
-_SHAPE_RE = re.compile(r"^\s*\d+(\s*[x×]\s*\d+)+\s*$")
+_SHAPE_RE = re.compile(r"^\s*\d+(\s*[xX×]\s*\d+)+\s*$")
 
 
 def parse_shape(text: str, what: str = "shape") -> tuple[int, ...]:
-    """Parse `3x64x64` into (3, 64, 64): a channel count and 1 to 3 spatial sizes, all >= 1
-    (BadInput, naming `what`, for anything else).
+    """Parse `3x64x64` (also `3X64X64`, `3×64×64`) into (3, 64, 64): a channel count and 1 to 3
+    spatial sizes, all >= 1 (BadInput, naming `what`, for anything else).
 
     >>> parse_shape("3x64x64")
     (3, 64, 64)
@@ -28,7 +28,7 @@ def parse_shape(text: str, what: str = "shape") -> tuple[int, ...]:
             f"{what} {text!r} is not a shape; write channels x sizes, e.g. 3x64 (1-D), "
             "3x64x64 (2-D) or 3x16x64x64 (3-D), with positive whole numbers"
         )
-    dims = tuple(int(part) for part in re.split(r"\s*[x×]\s*", text.strip()))
+    dims = tuple(int(part) for part in re.split(r"\s*[xX×]\s*", text.strip()))
     if len(dims) - 1 > MAX_SPATIAL_DIMS:
         raise BadInput(f"{what} {text!r} has {len(dims) - 1} spatial axes; cnnplan handles 1 to 3")
     for value in dims:
@@ -37,6 +37,15 @@ def parse_shape(text: str, what: str = "shape") -> tuple[int, ...]:
         if value > MAX_SIZE:
             raise BadInput(f"{what} {text!r} has a size {value} above the limit {MAX_SIZE}")
     return dims
+
+
+def looks_like_shape(text: str) -> bool:
+    """Whether `text` is written like a shape (`3x64x64`), whatever its sizes.
+
+    >>> looks_like_shape("3x64x64"), looks_like_shape("conv(8)")
+    (True, False)
+    """
+    return isinstance(text, str) and len(text) <= 200 and bool(_SHAPE_RE.match(text))
 
 
 def format_shape(shape) -> str:

@@ -1,8 +1,10 @@
 """Constraint expressions such as `k % 2 == 1` or `p == (k - 1) // 2`, parsed, never eval'ed.
 
 Only integer arithmetic (+ - * // % / **, unary minus), comparisons (chains allowed) and
-and/or/not over known names are accepted. The text is bounded in length and nesting; the result
-is a closure over a small tree, so nothing the user types is ever executed as Python.
+and/or/not over known names are accepted. The text is bounded in length and nesting, and every
+value it computes in size (MAX_BITS: a constraint that needs a larger number is refused, not
+left to run for minutes); the result is a closure over a small tree, so nothing the user types
+is ever executed as Python.
 """
 
 from __future__ import annotations
@@ -17,15 +19,16 @@ from .errors import BadInput
 MAX_LENGTH = 500
 MAX_DEPTH = 40
 MAX_EXPONENT = 64
+MAX_BITS = 4096  # largest value (numerator and denominator for '/') a constraint may compute
 
-_BINARY = {
-    ast.Add: operator.add,
-    ast.Sub: operator.sub,
-    ast.Mult: operator.mul,
-    ast.FloorDiv: operator.floordiv,
-    ast.Mod: operator.mod,
-    ast.Div: lambda a, b: _fraction(a) / _fraction(b),
-    ast.Pow: None,  # bounded, see _power
+_BINARY = {  # every operation is bounded: see _bounded, _multiply, _power and _divide
+    ast.Add: lambda a, b: _bounded(a + b),
+    ast.Sub: lambda a, b: _bounded(a - b),
+    ast.Mult: lambda a, b: _multiply(a, b),
+    ast.FloorDiv: lambda a, b: _divide(operator.floordiv, a, b),
+    ast.Mod: lambda a, b: _divide(operator.mod, a, b),
+    ast.Div: lambda a, b: _bounded(_divide(operator.truediv, _fraction(a), _fraction(b))),
+    ast.Pow: lambda a, b: _power(a, b),
 }
 _COMPARE = {
     ast.Eq: operator.eq,
@@ -47,19 +50,41 @@ class _Undefined(ArithmeticError):
     """Division by zero or an oversized power inside a constraint: the constraint is false."""
 
 
+class _TooLarge(ArithmeticError):
+    """A value past MAX_BITS: the constraint is refused (BadInput)."""
+
+
+def _bits(value) -> int:
+    """Size of an int or Fraction in bits (numerator plus denominator)."""
+    if isinstance(value, int):
+        return value.bit_length()
+    return value.numerator.bit_length() + value.denominator.bit_length()
+
+
+def _bounded(value):
+    if _bits(value) > MAX_BITS:
+        raise _TooLarge
+    return value
+
+
+def _multiply(a, b):
+    if _bits(a) + _bits(b) > MAX_BITS + 2:
+        raise _TooLarge
+    return _bounded(a * b)
+
+
 def _power(a, b):
     if not isinstance(b, int) or b < 0 or b > MAX_EXPONENT:
         raise _Undefined
-    return a**b
+    if b > 1 and _bits(a) > 1 and (_bits(a) - 1) * b > MAX_BITS:
+        raise _TooLarge
+    return _bounded(a**b)
 
 
-def _divide(op):
-    def apply(a, b):
-        if b == 0:
-            raise _Undefined
-        return op(a, b)
-
-    return apply
+def _divide(op, a, b):
+    if b == 0:
+        raise _Undefined
+    return op(a, b)
 
 
 @dataclass(frozen=True)
@@ -69,12 +94,18 @@ class Condition:
     text: str
     names: frozenset[str]
     test: Callable[[dict], bool]
+    what: str = "--where"
+    size: int = 1  # nodes in its tree: what one evaluation costs, for work estimates
 
     def __call__(self, env: dict) -> bool:
         try:
             return bool(self.test(env))
         except _Undefined:
             return False
+        except _TooLarge:
+            at = ", ".join(f"{name}={env[name]}" for name in sorted(self.names))
+            raise BadInput(f"{self.what} {_quote(self.text)} computes a number larger than "
+                           f"2**{MAX_BITS} (at {at}); rewrite it with smaller numbers") from None
 
 
 def compile_condition(text: str, allowed: tuple[str, ...], what: str = "--where") -> Condition:
@@ -82,12 +113,21 @@ def compile_condition(text: str, allowed: tuple[str, ...], what: str = "--where"
     if len(text) > MAX_LENGTH:
         raise BadInput(f"{what} expression is {len(text)} characters long; the limit is {MAX_LENGTH}")
     try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise BadInput(f"{what} {_quote(text)} holds a character that is not text (position "
+                       f"{exc.start + 1}: bytes that are not UTF-8?)") from None
+    if "\0" in text:
+        raise BadInput(f"{what} {_quote(text)} holds a NUL character")
+    try:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
         col = f" at column {exc.offset}" if exc.offset else ""
         raise BadInput(f"{what} {_quote(text)} is not an expression{col}: {exc.msg}") from None
-    except (RecursionError, MemoryError, ValueError):
+    except (RecursionError, MemoryError):
         raise BadInput(f"{what} {_quote(text)} is nested too deeply") from None
+    except ValueError as exc:
+        raise BadInput(f"{what} {_quote(text)} is not an expression ({exc})") from None
     names: set[str] = set()
     body = tree.body
     if not isinstance(body, (ast.Compare, ast.BoolOp)) and not (
@@ -97,7 +137,8 @@ def compile_condition(text: str, allowed: tuple[str, ...], what: str = "--where"
             f"{what} {_quote(text)} is not a constraint; compare something, e.g. 'k % 2 == 1' or 's == k'"
         )
     test = _build(body, allowed, names, text, what, 0)
-    return Condition(text=text, names=frozenset(names), test=test)
+    return Condition(text=text, names=frozenset(names), test=test, what=what,
+                     size=sum(1 for _ in ast.walk(body)))
 
 
 def _build(node, allowed, names, text, what, depth):
@@ -109,6 +150,8 @@ def _build(node, allowed, names, text, what, depth):
 
     if isinstance(node, ast.Constant) and type(node.value) is int:
         value = node.value
+        if _bits(value) > MAX_BITS:
+            raise BadInput(f"{what} {_quote(text)} has a number larger than 2**{MAX_BITS}")
         return lambda env: value
     if isinstance(node, ast.Name):
         if node.id not in allowed:
@@ -121,10 +164,6 @@ def _build(node, allowed, names, text, what, depth):
     if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
         left, right = sub(node.left), sub(node.right)
         op = _BINARY[type(node.op)]
-        if op is None:
-            op = _power
-        elif type(node.op) in (ast.FloorDiv, ast.Mod, ast.Div):
-            op = _divide(op)
         return lambda env: op(left(env), right(env))
     if isinstance(node, ast.UnaryOp):
         operand = sub(node.operand)
@@ -150,20 +189,37 @@ def _build(node, allowed, names, text, what, depth):
         return compare
     raise BadInput(
         f"{what} {_quote(text)}: {_describe(node)} is not allowed; use whole numbers, the names "
-        f"{', '.join(allowed)}, + - * / // % **, comparisons, and/or/not"
+        f"{', '.join(allowed)}, + - * / // % **, comparisons == != < <= > >=, and/or/not "
+        "(e.g. 'k % 2 == 1' for odd k)"
     )
 
 
-def _quote(text: str) -> str:
+def quote(text: str) -> str:
     """The user's text for a message, shortened when long."""
     return repr(text if len(text) <= 60 else text[:57] + "...")
 
 
+_quote = quote
+_WORDS = {
+    ast.Is: "'is'", ast.IsNot: "'is not'", ast.In: "'in'", ast.NotIn: "'not in'",
+    ast.BitAnd: "'&'", ast.BitOr: "'|'", ast.BitXor: "'^'", ast.LShift: "'<<'",
+    ast.RShift: "'>>'", ast.MatMult: "'@'", ast.Invert: "'~'",
+}
+
+
 def _describe(node) -> str:
+    """What the user wrote, in their terms (never a parser's node name)."""
+    if isinstance(node, ast.Compare):
+        bad = next(op for op in node.ops if type(op) not in _COMPARE)
+        return f"the operator {_WORDS.get(type(bad), type(bad).__name__)}"
+    if isinstance(node, (ast.BinOp, ast.UnaryOp)) and type(node.op) in _WORDS:
+        return f"the operator {_WORDS[type(node.op)]}"
+    if isinstance(node, ast.Name):
+        return f"the name {node.id!r}"
     if isinstance(node, ast.Attribute):
         return f"attribute access '.{node.attr}'"
     if isinstance(node, ast.Call):
         return "a function call"
     if isinstance(node, ast.Constant):
         return f"the constant {node.value!r}"
-    return f"'{type(node).__name__}'"
+    return "this kind of expression"

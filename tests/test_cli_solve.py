@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from cnnplan.cli import build_cli
 from test_solve_oracle import brute_force
 
-MAIN_JOB = ["solve", "--in", "3x64x64", "--out", "64x32x32", "--fix", "k=8"]
+MAIN_JOB = ["solve", "--in", "3x64x64", "--out", "64x32x32", "--fix", "k=8", "--mode", "exact"]
 
 
 def run(*args):
@@ -30,7 +30,7 @@ def test_main_job_installed_command(cnnplan_cmd):
     assert set(doc) >= {"layer", "mode", "input", "output", "bounds", "count", "solutions"}
     assert doc["bounds"] == {"k": [1, 64], "s": [1, 64], "p": [0, 64], "d": [1, 64]}
     first = doc["solutions"][0]
-    assert first == {"k": 8, "s": 2, "p": 3, "d": 1, "output": [64, 32, 32],
+    assert first == {"k": 8, "s": 2, "p": 3, "d": 1, "unused": [0, 0], "output": [64, 32, 32],
                      "weights": 8 * 8 * 3 * 64, "params": 8 * 8 * 3 * 64 + 64,
                      "macs": 32 * 32 * 64 * 3 * 8 * 8}
 
@@ -66,7 +66,7 @@ def test_default_sort_is_simplest_first():
 def test_csv_markdown_latex_render_the_same_rows():
     doc = json.loads(run(*MAIN_JOB, "--format", "json").output)
     rows = list(csv.reader(io.StringIO(run(*MAIN_JOB, "--format", "csv").output)))
-    assert rows[0] == ["k", "s", "p", "d", "output", "weights", "params", "macs"]
+    assert rows[0] == ["k", "s", "p", "d", "unused", "output", "weights", "params", "macs"]
     assert [tuple(map(int, r[:4])) for r in rows[1:]] == [
         (s["k"], s["s"], s["p"], s["d"]) for s in doc["solutions"]]
     md = run(*MAIN_JOB, "--format", "markdown").output
@@ -95,7 +95,7 @@ def test_one_d_and_three_d():
 
 def test_floor_mode_adds_strides_that_drop_rows():
     exact = json.loads(run("solve", "--in", "64x8x8", "--out", "128x4x4", "--fix", "p=1,d=1",
-                           "--format", "json").output)
+                           "--mode", "exact", "--format", "json").output)
     floor = json.loads(run("solve", "--in", "64x8x8", "--out", "128x4x4", "--fix", "p=1,d=1",
                            "--mode", "floor", "--format", "json").output)
     assert {(r["k"], r["s"]) for r in exact["solutions"]} == {(4, 2), (7, 1)}
@@ -124,7 +124,7 @@ def test_non_square_explains_per_axis():
 
 def test_non_square_with_common_solution():
     doc = json.loads(run("solve", "--in", "3x64x48", "--out", "8x32x24", "--fix", "d=1",
-                         "--format", "json").output)
+                         "--mode", "exact", "--format", "json").output)
     expected = brute_force("conv", "exact", [64, 48], [32, 24],
                            {"k": (1, 64), "s": (1, 64), "p": (0, 64), "d": (1, 1)})
     assert {(r["k"], r["s"], r["p"], r["d"]) for r in doc["solutions"]} == expected
@@ -159,6 +159,12 @@ BAD = [
     (["--in", "3x64x64", "--out", "64x32x32", "--format", "nope"], "choose one of"),
     (["--in", "3x64x64", "--out", "64x32x32", "--mode", "round"], "Invalid value"),
     (["--in", "3x64x64"], "Missing option"),
+    (["--in", "8x7x7", "--out", "8x14x14", "--layer", "convT", "--fix", "op=-1"], "outside 0"),
+    (["--in", "3x64x64", "--out", "64x32x32", "--fix", "op=1"], "unknown variable 'op'"),
+    (["--in", "3x64x64", "--out", "3x32x32", "--layer", "conv", "--ceil"], "ceil_mode"),
+    (["--in", "3x64x64", "--out", "3x32x32", "--layer", "avgpool", "--fix", "d=2"],
+     "no dilation"),
+    (["--in", "3x64x64", "--out", "3x32x32", "--layer", "unpool"], "Invalid value"),
 ]
 
 
@@ -186,7 +192,7 @@ def test_version_and_help(cnnplan_cmd):
 
 def test_per_axis_lists_each_axis_completely():
     doc = json.loads(run("solve", "--in", "3x20x12", "--out", "4x10x5", "--max", "k=7,s=4,p=3,d=2",
-                         "--per-axis", "--format", "json").output)
+                         "--per-axis", "--mode", "exact", "--format", "json").output)
     counts = []
     for axis, (i, o) in zip(doc["axes"], [(20, 10), (12, 5)]):
         expected = brute_force("conv", "exact", [i], [o],

@@ -89,7 +89,7 @@ BAD = [
     (["1,2", "1", "--correlate", "--dilation", "0"], "Invalid value for '--dilation'"),
     (["1,2", "1", "--mode", "middle"], "Invalid value for '--mode'"),
     (["1,2", "1", "--same", "scipy"], "Invalid value for '--same'"),
-    (["@/nonexistent/signal.csv", "1"], "signal: cannot read /nonexistent/signal.csv"),
+    (["@/nonexistent/signal.csv", "1"], "signal file '/nonexistent/signal.csv' does not exist"),
     (["@", "1"], "'@' must be followed by a file name"),
 ]
 

@@ -263,19 +263,20 @@ def _set(result, layer):
 def test_question_7_complete_answers():
     a = cnnplan.plan("3x64x64", ["conv(64, k=8, d=1) -> 64x32x32",
                                  "maxpool(p=0, d=1) -> 64x8x8",
-                                 "conv(128, p=0, d=1) -> 128x4x4"], where=["2: s >= k"])
+                                 "conv(128, p=0, d=1) -> 128x4x4"], where=["2: s >= k"],
+                     mode="exact")  # the assignment's formula
     assert _set(a, 1) == [(8, 2, 3, 1)]                 # 1(a)
     assert _set(a, 2) == [(4, 4, 0, 1)]                 # 2(a): non-overlapping windows
     assert _set(a, 3) == [(2, 2, 0, 1), (5, 1, 0, 1)]   # 3(a): two, not one
     assert a.data["count"] == 2
-    b = cnnplan.plan("3x64x64", ["conv(64, d=7, s=2) -> 64x32x32"])
+    b = cnnplan.plan("3x64x64", ["conv(64, d=7, s=2) -> 64x32x32"], mode="exact")
     assert _set(b, 1) == [(2, 2, 3, 7), (4, 2, 10, 7), (6, 2, 17, 7), (8, 2, 24, 7),
                           (10, 2, 31, 7), (12, 2, 38, 7), (14, 2, 45, 7), (16, 2, 52, 7),
                           (18, 2, 59, 7)]               # 1(b), within p <= 64
     assert cnnplan.shapes("64x32x32", ["maxpool(k=8, s=4)"]).data["output"] == [64, 7, 7]
-    b3 = cnnplan.plan("64x8x8", ["conv(128, d=2, p=2) -> 128x4x4"])
+    b3 = cnnplan.plan("64x8x8", ["conv(128, d=2, p=2) -> 128x4x4"], mode="exact")
     assert _set(b3, 1) == [(2, 3, 2, 2), (5, 1, 2, 2)]  # 3(b)
-    c3 = cnnplan.plan("64x8x8", ["conv(128, p=1, d=1) -> 128x4x4"])
+    c3 = cnnplan.plan("64x8x8", ["conv(128, p=1, d=1) -> 128x4x4"], mode="exact")
     assert _set(c3, 1) == [(4, 2, 1, 1), (7, 1, 1, 1)]  # 3(c)
 
 

@@ -44,7 +44,8 @@ def test_format_refused_where_it_cannot_render(cnnplan_cmd):
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.splitlines() == [
         "Error: format 'torch' cannot render 'solve' or 'solve-per-axis' results (it renders "
-        "'shapes', 'plan'); choose one of: csv, json, latex, markdown, table"]
+        "'shapes', 'plan'); choose one of: csv, html, json, latex, markdown, svg, svg-animated, "
+        "table"]
     proc = cnnplan_cmd("shapes", "--in", "3x8", "conv(4, k=2)", "--format", "dot")
     assert proc.returncode == 2 and "format 'dot' cannot render 'shapes' results" in proc.stderr
     assert "torch" in proc.stderr.splitlines()[0].split("choose one of:")[1]
@@ -54,11 +55,11 @@ def test_format_refused_where_it_cannot_render(cnnplan_cmd):
 def test_help_offers_only_formats_that_can_render():
     def offered(*command):
         text = CliRunner().invoke(build_cli(), [*command, "--help"]).output
-        return re.search(r"Output format: ([a-z, ]+)\.", " ".join(text.split())).group(1)
+        return re.search(r"Output format: ([a-z, -]+)\.", " ".join(text.split())).group(1)
 
-    assert offered("solve") == "csv, json, latex, markdown, table"
-    assert offered("shapes") == "csv, json, latex, markdown, table, torch"
-    assert offered("ad") == "csv, dot, json, latex, markdown, table"
+    assert offered("solve") == "csv, html, json, latex, markdown, svg, svg-animated, table"
+    assert offered("shapes") == "csv, html, json, latex, markdown, svg, table, torch"
+    assert offered("ad") == "csv, dot, html, json, latex, markdown, svg, table"
 
 
 def test_formats_say_what_they_render(cnnplan_cmd):
@@ -280,12 +281,13 @@ class WindowsPlugin:
 def test_fixture_isolates_the_plugin_under_test(cnnplan_host):
     app = cnnplan_host(WindowsPlugin)
     assert "dot" not in app.reporters and "ad" not in app.solvers  # installed plugins left out
-    assert set(app.reporters) == {"count", "csv", "json", "latex", "markdown", "table", "torch"}
+    assert set(app.reporters) == {"count", "csv", "html", "json", "latex", "markdown", "svg",
+                                  "svg-animated", "table", "torch"}
     assert cnnplan.run_solver("windows", size=10, k=3).data == {"count": 8}
     result = app.invoke("windows", "10", "--format", "count")
     assert (result.exit_code, result.output) == (0, "8\n")
     refused = app.invoke("solve", "--in", "3x8", "--out", "4x4", "--format", "count")
-    assert refused.exit_code == 2 and "choose one of: csv, json" in refused.output
+    assert refused.exit_code == 2 and "choose one of: csv, html, json" in refused.output
     assert app.invoke("ad", "x", "--at", "x=1").exit_code == 2
 
 

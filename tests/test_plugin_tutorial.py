@@ -64,8 +64,9 @@ def test_tutorial_commands(installed, cnnplan_cmd):
         "layer\trf\tjump\n1\t3\t1\n2\t5\t1\n3\t7\t1\n"
     solve = cnnplan_cmd("solve", "--in", "3x32x32", "--out", "8x16x16", "--fix", "k=3,d=1",
                         "--mode", "floor", "--format", "tsv", env=env)
-    assert solve.stdout.splitlines()[:2] == ["k\ts\tp\td\toutput\tweights\tparams\tmacs",
-                                            "3\t2\t1\t1\t8x16x16\t216\t224\t55296"]
+    assert solve.stdout.splitlines()[:2] == [
+        "k\ts\tp\td\tunused\toutput\tweights\tparams\tmacs",
+        "3\t2\t1\t1\t1\t8x16x16\t216\t224\t55296"]
     refused = cnnplan_cmd("solve", "--in", "3x32x32", "--out", "8x16x16", "--fix", "k=3,d=1",
                           "--mode", "floor", "--format", "bars", env=env)
     assert refused.returncode == 2 and refused.stdout == ""

@@ -33,7 +33,7 @@ FILES = [
 
 @pytest.mark.parametrize("path, command, expected", TRANSCRIPTS)
 def test_transcript(path, command, expected):
-    assert run(command, os.path.dirname(path)) == expected.rstrip("\n"), (
+    assert run(command) == expected.rstrip("\n"), (
         f"out of date: run `python tests/transcripts.py {os.path.relpath(path, ROOT)}`")
 
 
@@ -42,7 +42,7 @@ def test_example_file(path, command):
     with open(path, encoding="utf-8") as handle:
         shown = handle.read()
     manifest_path = os.path.relpath(os.path.join(os.path.dirname(path), "outputs.toml"), ROOT)
-    assert run(command, os.path.dirname(path), terminal=False) == shown, (
+    assert run(command, terminal=False) == shown, (
         f"out of date: run `python tests/transcripts.py {manifest_path}`")
 
 

@@ -8,7 +8,8 @@ Two forms:
 
 `python tests/transcripts.py PATH...` re-runs the commands of each markdown file or manifest
 and rewrites the output; tests/test_transcripts.py checks that they all still match.
-Commands run in the folder of the file that shows them, split like a shell (no shell).
+Commands run from the repository root, as a reader who copies them would, split like a shell
+(no shell); paths in them are relative to the root.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import subprocess
 import sys
 import tomllib
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FENCE = re.compile(r"^```console\n(.*?)^```$", re.S | re.M)
 
 
@@ -45,7 +47,7 @@ def manifest(path: str) -> dict[str, str]:
         return tomllib.load(handle)
 
 
-def run(command: str, cwd: str, terminal: bool = True) -> str:
+def run(command: str, cwd: str = ROOT, terminal: bool = True) -> str:
     """Run a command; return what a terminal shows (stdout and stderr interleaved in the order
     they were written, final newlines dropped), or with terminal=False stdout exactly."""
     argv = shlex.split(command)
@@ -65,7 +67,7 @@ def update(path: str) -> bool:
     if path.endswith(".toml"):
         changed = False
         for name, command in manifest(path).items():
-            changed |= _write(os.path.join(folder, name), run(command, folder, terminal=False))
+            changed |= _write(os.path.join(folder, name), run(command, terminal=False))
         return changed
     with open(path, encoding="utf-8") as handle:
         text = handle.read()
@@ -73,7 +75,7 @@ def update(path: str) -> bool:
     for start, end, runs in blocks(text):
         lines = []
         for command, _ in runs:
-            output = run(command, folder)
+            output = run(command)
             lines += [f"$ {command}"] + ([output] if output else [])
         pieces += [text[last:start], "\n".join(lines) + "\n"]
         last = end

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from cnnplan import emit, format_option
 
-from .limits import ACTIVATIONS, DEFAULT_SAMPLES, MAX_SAMPLES
+from .limits import ACTIVATIONS, DEFAULT_SAMPLES, MAX_CHECK_WORK, MAX_SAMPLES
 
 
 def _notation(fmt: str) -> str:
@@ -68,7 +68,10 @@ def check_identity(name, samples, seed, fmt):
 @click.argument("weights", metavar="WEIGHTS")
 @click.option("-o", "--output", metavar="OUT",
               help="Write the converted W1, b1, W2, b2 here (.npz or .json, by its suffix).")
-@samples_option("Random inputs on which both networks are compared")
+@click.option("--samples", type=int, default=None, metavar="N",
+              help=f"Random inputs on which both networks are compared (1 to {MAX_SAMPLES}; "
+                   f"default {DEFAULT_SAMPLES}, fewer for networks over "
+                   f"{MAX_CHECK_WORK // DEFAULT_SAMPLES:,} parameters).")
 @seed_option
 @format_option(kinds=("activation-convert",))
 def convert(source, target, weights, output, samples, seed, fmt):
@@ -82,7 +85,8 @@ def convert(source, target, weights, output, samples, seed, fmt):
     cnnplan convert --from sigmoid --to tanh net.npz -o net_tanh.npz
     cnnplan convert --from tanh --to sigmoid net_tanh.json -o net.json
     """
-    from .solvers import convert as convert_weights
+    from .solvers import prepare_conversion
 
-    emit(convert_weights(weights, source, target, output=output, samples=samples, seed=seed,
-                         notation=_notation(fmt)), fmt)
+    result, write = prepare_conversion(weights, source, target, output=output, samples=samples,
+                                       seed=seed, notation=_notation(fmt))
+    emit(result, fmt, commit=write)  # written only once the result has rendered

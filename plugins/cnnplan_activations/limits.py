@@ -9,6 +9,7 @@ from cnnplan import BadInput
 DEFAULT_SAMPLES = 1000
 MAX_SAMPLES = 100_000       # random samples per identity / inputs per conversion check
 MAX_SEED = 2**32 - 1
+MAX_CHECK_WORK = 200_000_000  # samples x parameters of a conversion check (about a second)
 ACTIVATIONS = ("sigmoid", "tanh")
 
 

@@ -12,7 +12,7 @@ from dataclasses import replace
 
 from cnnplan import BadInput, Result, Table
 
-from .limits import ACTIVATIONS, DEFAULT_SAMPLES, check_samples, check_seed
+from .limits import ACTIVATIONS, DEFAULT_SAMPLES, MAX_CHECK_WORK, check_samples, check_seed
 
 NOTATIONS = ("text", "latex")
 
@@ -46,7 +46,7 @@ def identity_list(notation: str = "text") -> Result:
     rows = tuple((i.name, i.question, _statement(i, notation)) for i in IDENTITIES)
     return Result(
         title=f"{len(IDENTITIES)} activation-function identities (assignment questions 1-3)",
-        tables=(Table(("identity", "question", "statement"), rows),),
+        tables=(Table(("identity", "question", "statement"), rows, wrap=("statement",)),),
         notes=("Check one with 'cnnplan identity check NAME', or all with "
                "'cnnplan identity check all'.",),
         data=[{"name": i.name, "question": i.question, "statement": i.statement,
@@ -105,7 +105,7 @@ def _all_result(checked, failed, samples: int, seed: int, notation: str) -> Resu
     heading = "summary" + (f" (max error is relative for {', '.join(relative)}, absolute for "
                            "the rest)" if relative else "")
     tables = [Table(("identity", "question", "statement", "max error", "tolerance", "verdict"),
-                    summary, heading)]
+                    summary, heading, wrap=("statement",))]
     notes = []
     for identity, evidence in checked:
         tables += [Table(t.columns, t.rows, f"{identity.name}: {t.title}") for t in evidence.tables]
@@ -131,12 +131,25 @@ def _identity_data(identity, evidence) -> dict:
 
 
 def convert(weights, source: str = "sigmoid", target: str = "tanh", output=None,
-            samples: int = DEFAULT_SAMPLES, seed: int = 0, notation: str = "text") -> Result:
+            samples: int | None = None, seed: int = 0, notation: str = "text") -> Result:
     """Convert a 2-layer network between sigmoid and tanh hidden units, and verify it.
 
     `weights` is a .npz/.json path or a mapping with W1, b1, W2, b2; `output` (optional) a
     .npz/.json path to write the converted parameters to (only if the check passes).
+    `samples`: random inputs of the check (default DEFAULT_SAMPLES, fewer for a network so
+    large that the check would pass MAX_CHECK_WORK).
     """
+    result, write = prepare_conversion(weights, source, target, output, samples, seed, notation)
+    if write is not None:
+        write()
+    return result
+
+
+def prepare_conversion(weights, source: str = "sigmoid", target: str = "tanh", output=None,
+                       samples: int | None = None, seed: int = 0, notation: str = "text"):
+    """`convert` without writing: (Result, write), where `write()` writes the output file
+    (None when there is nothing to write). The command renders the Result first, so nothing is
+    written unless everything else succeeded."""
     import numpy as np
 
     from . import network, weights as weight_files
@@ -147,7 +160,9 @@ def convert(weights, source: str = "sigmoid", target: str = "tanh", output=None,
                            f"{', '.join(ACTIVATIONS)}")
     if source == target:
         raise BadInput(f"--from and --to are both {source}; nothing to convert")
-    samples, seed, notation = check_samples(samples), check_seed(seed), _notation(notation)
+    if samples is not None:
+        samples = check_samples(samples)
+    seed, notation = check_seed(seed), _notation(notation)
     if output is not None:
         weight_files.file_format(output, "output file")
     if isinstance(weights, (str, bytes)) or hasattr(weights, "__fspath__"):
@@ -159,7 +174,9 @@ def convert(weights, source: str = "sigmoid", target: str = "tanh", output=None,
     else:
         net, extra, origin = weight_files.validate(weights), [], "(in memory)"
 
-    converted = network.convert(net, source, target)
+    samples = _check_samples(samples, net)
+    with np.errstate(all="ignore"):  # overflow shows as inf, refused just below
+        converted = network.convert(net, source, target)
     if not all(np.all(np.isfinite(p)) for p in converted):
         raise BadInput("the converted parameters overflow float64; the weights are too large "
                        "to convert")
@@ -169,8 +186,6 @@ def convert(weights, source: str = "sigmoid", target: str = "tanh", output=None,
     if not math.isfinite(check.max_abs_output):
         raise BadInput("the weights are too large: the network's outputs overflow float64 on "
                        "the check inputs, so the conversion cannot be verified")
-    if output is not None and check.passed:
-        weight_files.save(converted, output)
     _, identity_text, identity_latex, rules = network.CONVERSIONS[(source, target)]
     d, m, k = net.sizes
     latex = notation == "latex"
@@ -182,7 +197,7 @@ def convert(weights, source: str = "sigmoid", target: str = "tanh", output=None,
     if extra:
         notes.append(f"Ignored arrays not part of the network: {', '.join(extra)} "
                      "(not copied to the output).")
-    return Result(
+    result = Result(
         title=f"{source} -> {target}: {'equivalent' if check.passed else 'NOT equivalent'}",
         facts=(("weights", origin),
                ("network", f"D = {d}, M = {m}, K = {k} (inputs, hidden units, outputs)"),
@@ -212,6 +227,25 @@ def convert(weights, source: str = "sigmoid", target: str = "tanh", output=None,
         exit_code=0 if check.passed else 1,
         kind="activation-convert",
     )
+    write = None
+    if output is not None and check.passed:
+        def write():
+            weight_files.save(converted, output)
+    return result, write
+
+
+def _check_samples(samples: int | None, net) -> int:
+    """The number of check inputs: `samples`, or by default DEFAULT_SAMPLES lowered so that
+    samples x parameters stays within MAX_CHECK_WORK (BadInput when a given one does not)."""
+    parameters = sum(p.size for p in net)
+    most = max(1, MAX_CHECK_WORK // parameters)
+    if samples is None:
+        return min(DEFAULT_SAMPLES, most)
+    if samples > most:
+        raise BadInput(f"--samples {samples} is too many for {parameters:,} parameters: the "
+                       f"check would take {samples * parameters:,} multiply-adds per network, "
+                       f"above the limit {MAX_CHECK_WORK:,}; use --samples {most} or fewer")
+    return samples
 
 
 def _same_file(a, b) -> bool:

@@ -5,20 +5,26 @@ Every problem a user's file can have becomes one BadInput line naming the file a
 
 from __future__ import annotations
 
+import io
 import json
-import os
+import math
 import zipfile
 from pathlib import Path
 from typing import Mapping
 
 import numpy as np
-from cnnplan import BadInput
+from cnnplan import BadInput, read_bounded, show_path, write_atomic
+from cnnplan.errors import number_error
 
 from .network import KEYS, Network
 
 FORMATS = (".npz", ".json")
-MAX_FILE_BYTES = 512 * 2**20        # on disk, and uncompressed inside an .npz
-MAX_PARAMETERS = 10_000_000
+# bounds that keep a conversion within 500 MB of memory (parameters are also listed in the
+# JSON result) and its check within seconds (see solvers.MAX_CHECK_WORK)
+MAX_PARAMETERS = 1_000_000          # in all four arrays, and in any one array of a file
+MAX_NPZ_BYTES = 64 * 2**20          # an .npz file on disk
+MAX_UNPACKED_BYTES = 64 * 2**20     # the arrays inside an .npz, unpacked
+MAX_JSON_BYTES = 32 * 2**20         # a .json file
 SHAPES = {"W1": "M x D", "b1": "M", "W2": "K x M", "b2": "K"}
 
 
@@ -26,70 +32,78 @@ def file_format(path, what: str = "weights file") -> str:
     """The suffix of `path` (.npz or .json), or BadInput."""
     suffix = Path(path).suffix.lower()
     if suffix not in FORMATS:
-        raise BadInput(f"{what} {str(path)!r} must end in .npz or .json "
+        raise BadInput(f"{what} {show_path(path)} must end in .npz or .json "
                        f"(got {suffix or 'no suffix'!r})")
     return suffix
 
 
 def load(path) -> tuple[Network, list[str]]:
     """The network stored at `path`, and the names of any extra arrays it holds (ignored)."""
-    path = Path(path)
     suffix = file_format(path)
-    if not path.exists():
-        raise BadInput(f"weights file {str(path)!r} does not exist")
-    if path.is_dir():
-        raise BadInput(f"weights file {str(path)!r} is a directory")
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise BadInput(f"cannot read weights file {str(path)!r}: {exc.strerror or exc}") from None
-    if size > MAX_FILE_BYTES:
-        raise BadInput(f"weights file {str(path)!r} is {size} bytes, above the limit "
-                       f"{MAX_FILE_BYTES}")
-    arrays = _read_npz(path) if suffix == ".npz" else _read_json(path)
+    where = f"weights file {show_path(path)}"
+    raw = read_bounded(path, MAX_NPZ_BYTES if suffix == ".npz" else MAX_JSON_BYTES,
+                       "weights file")
+    arrays = _read_npz(raw, where) if suffix == ".npz" else _read_json(raw, where)
     extra = sorted(set(arrays) - set(KEYS))
-    return validate(arrays, f"weights file {str(path)!r}"), extra
+    return validate(arrays, where), extra
 
 
-def _read_json(path: Path) -> dict:
+def _read_json(raw: bytes, where: str) -> dict:
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise BadInput(f"cannot read weights file {str(path)!r}: {exc.strerror or exc}") from None
+        text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise BadInput(f"weights file {str(path)!r} is not UTF-8 text, so not JSON") from None
+        raise BadInput(f"{where} is not UTF-8 text, so not JSON") from None
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise BadInput(f"weights file {str(path)!r} is not valid JSON: {exc.msg} at line "
-                       f"{exc.lineno}, column {exc.colno}") from None
+        raise BadInput(f"{where} is not valid JSON: {exc.msg} at line {exc.lineno}, column "
+                       f"{exc.colno}") from None
     except RecursionError:
-        raise BadInput(f"weights file {str(path)!r} nests JSON too deeply") from None
+        raise BadInput(f"{where} nests JSON too deeply") from None
+    except ValueError as exc:  # an integer past Python's digit limit
+        raise BadInput(f"{where}: {number_error(exc)}") from None
     if not isinstance(doc, dict):
-        raise BadInput(f"weights file {str(path)!r} must hold a JSON object with keys "
-                       f"{', '.join(KEYS)}; it holds a {type(doc).__name__}")
+        raise BadInput(f"{where} must hold a JSON object with keys {', '.join(KEYS)}; it holds "
+                       f"a {type(doc).__name__}")
     return doc
 
 
-def _read_npz(path: Path) -> dict:
-    where = f"weights file {str(path)!r}"
+def _read_npz(raw: bytes, where: str) -> dict:
+    """The arrays of an .npz archive, each member's header read (and its size checked) before
+    its data is unpacked; never unpickles."""
     try:
-        with zipfile.ZipFile(path) as archive:
-            unpacked = sum(info.file_size for info in archive.infolist())
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        archive = zipfile.ZipFile(io.BytesIO(raw))
+        members = archive.infolist()
+    except Exception as exc:  # BadZipFile, and whatever else a damaged archive raises
         raise BadInput(f"{where} is not a valid .npz archive ({_reason(exc)})") from None
-    if unpacked > MAX_FILE_BYTES:
-        raise BadInput(f"{where} unpacks to {unpacked} bytes, above the limit {MAX_FILE_BYTES}")
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            return {name: npz[name] for name in npz.files}
-    except ValueError as exc:
-        if "pickle" in str(exc).lower():
-            raise BadInput(f"{where} holds Python objects (pickled data), not numeric "
-                           "arrays; it is not loaded, for safety") from None
-        raise BadInput(f"{where} is not a valid .npz archive ({_reason(exc)})") from None
-    except Exception as exc:  # zlib, zipfile and format errors from a damaged archive
-        raise BadInput(f"{where} is not a valid .npz archive ({_reason(exc)})") from None
+    unpacked = sum(info.file_size for info in members)
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise BadInput(f"{where} unpacks to {unpacked:,} bytes, above the limit "
+                       f"{MAX_UNPACKED_BYTES:,}")
+    arrays = {}
+    for info in members:
+        name = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+        try:
+            with archive.open(info) as member:
+                version = np.lib.format.read_magic(member)
+                read_header = {(1, 0): np.lib.format.read_array_header_1_0,
+                               (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+                if read_header is None:
+                    raise ValueError(f".npy format version {version} is not supported")
+                shape, _, dtype = read_header(member)
+                if dtype.hasobject:
+                    raise BadInput(f"{where} holds Python objects (pickled data), not numeric "
+                                   "arrays; it is not loaded, for safety")
+                if math.prod(shape) > MAX_PARAMETERS:
+                    raise BadInput(f"{where}: {name} has {math.prod(shape):,} values, above "
+                                   f"the limit {MAX_PARAMETERS:,}")
+            with archive.open(info) as member:
+                arrays[name] = np.lib.format.read_array(member, allow_pickle=False)
+        except BadInput:
+            raise
+        except Exception as exc:  # zlib, zipfile and format errors from a damaged archive
+            raise BadInput(f"{where} is not a valid .npz archive ({_reason(exc)})") from None
+    return arrays
 
 
 def _reason(exc: BaseException) -> str:
@@ -124,7 +138,7 @@ def validate(arrays: Mapping, source: str = "weights") -> Network:
                        f"{_count(k, 'row')} (K = {_count(k, 'output')})")
     total = sum(v.size for v in net)
     if total > MAX_PARAMETERS:
-        raise BadInput(f"{source}: {total} parameters, above the limit {MAX_PARAMETERS}")
+        raise BadInput(f"{source}: {total:,} parameters, above the limit {MAX_PARAMETERS:,}")
     for key, value in zip(KEYS, net):
         bad = ~np.isfinite(value)
         if bad.any():
@@ -158,6 +172,9 @@ def _array(value, key: str, source: str) -> np.ndarray:
     if array.dtype.kind not in "iuf":
         raise BadInput(f"{source}: {key} must hold real numbers; it holds "
                        f"{_kind(array.dtype)}")
+    if array.size > MAX_PARAMETERS:
+        raise BadInput(f"{source}: {key} has {array.size:,} values, above the limit "
+                       f"{MAX_PARAMETERS:,}")
     return array.astype(float)
 
 
@@ -168,19 +185,13 @@ def _kind(dtype) -> str:
 
 def save(net: Network, path) -> None:
     """Write `net` to `path` as .npz or .json (chosen by the suffix), replacing it atomically."""
-    path = Path(path)
-    suffix = file_format(path, "output file")
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        with open(tmp, "wb") as handle:
-            if suffix == ".npz":
-                write_npz(handle, dict(zip(KEYS, net)))
-            else:
-                handle.write(to_json(net).encode("utf-8"))
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise BadInput(f"cannot write {str(path)!r}: {exc.strerror or exc}") from None
+    if file_format(path, "output file") == ".npz":
+        buffer = io.BytesIO()
+        write_npz(buffer, dict(zip(KEYS, net)))
+        data = buffer.getvalue()
+    else:
+        data = to_json(net).encode("utf-8")
+    write_atomic(path, data)
 
 
 def write_npz(handle, arrays: dict) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import math
+import re
 from dataclasses import dataclass
 
 from cnnplan import BadInput
@@ -82,7 +83,15 @@ def parse(text: str):
     return _convert(tree.body, shift)
 
 
+_IMPLICIT_PRODUCT = re.compile(r"(?<![\w.])(\d+(?:\.\d*)?)([A-Za-z_]\w*)")
+
+
 def _syntax_message(exc: SyntaxError, text: str, shift: int) -> str:
+    product = _IMPLICIT_PRODUCT.search(text)
+    if product:  # '2x' reads as a malformed number to Python ("invalid decimal literal")
+        number, name = product.groups()
+        return (f"{number}{name!s} at column {product.start() + 1 + shift} is not a number: "
+                f"write {number}*{name} for a product")
     offset = exc.offset if exc.offset and 1 <= exc.offset <= len(text) else len(text) + 1
     where = "at the end" if offset > len(text) else f"at column {offset + shift}"
     return f"syntax error in the expression {where}: {exc.msg}"

@@ -12,8 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Union
 
-from cnnplan import BadInput
-from cnnplan import format_value
+from cnnplan import BadInput, format_value, read_bounded, show_path
 
 Number = Union[int, float]
 
@@ -56,23 +55,32 @@ class Grid:
         return Grid(tuple(tuple(reversed(row)) for row in reversed(self.rows)), self.ndim)
 
 
-def parse_number(token: str, what: str) -> Number:
-    """'3' -> 3, '-2.5' -> -2.5, '1e3' -> 1000.0; NaN, inf and anything else -> BadInput."""
+def parse_number(token: str, what: str, quote=repr) -> Number:
+    """'3' -> 3, '-2.5' -> -2.5, '1e3' -> 1000.0; NaN, inf and anything else -> BadInput.
+
+    `quote` shows the token in messages (a file's text passes one that hides it)."""
     if len(token) > MAX_TOKEN:
-        raise BadInput(f"{what}: number {token[:20]}... is too long ({len(token)} characters)")
+        shown = quote(token[:20] + "...")
+        raise BadInput(f"{what}: number {shown} is too long ({len(token)} characters)")
     if _NONFINITE_RE.match(token):
-        raise BadInput(f"{what}: {token!r} is not a finite number (NaN and infinities are refused)")
+        raise BadInput(f"{what}: {quote(token)} is not a finite number (NaN and infinities are "
+                       "refused)")
     if _INT_RE.match(token):
         return int(token)
     if _FLOAT_RE.match(token):
         value = float(token)
         if not math.isfinite(value):
-            raise BadInput(f"{what}: {token!r} overflows to infinity")
+            raise BadInput(f"{what}: {quote(token)} overflows to infinity")
         return value + 0.0  # -0.0 -> 0.0
-    raise BadInput(f"{what}: {token!r} is not a number")
+    raise BadInput(f"{what}: {quote(token)} is not a number")
 
 
-def parse_array(text: str, what: str = "array") -> Grid:
+def _hidden(token: str) -> str:
+    """How a file's text appears in messages: not at all (errors never echo file contents)."""
+    return "a value in the file"
+
+
+def parse_array(text: str, what: str = "array", quote=repr) -> Grid:
     """Parse array text (see the module docstring) into a Grid; BadInput says what is wrong."""
     if not isinstance(text, str):
         raise BadInput(f"{what}: expected text, got {type(text).__name__}")
@@ -86,13 +94,13 @@ def parse_array(text: str, what: str = "array") -> Grid:
     if "[" in tokens or "]" in tokens:
         if ";" in tokens:
             raise BadInput(f"{what}: use either brackets [[1,2],[3,4]] or ';' between rows, not both")
-        return _from_nested(_parse_brackets(tokens, what), what)
+        return _from_nested(_parse_brackets(tokens, what, quote), what)
     rows = _split(tokens, ";", what, "row")
-    values = [[parse_number(t, what) for t in _items(row, what)] for row in rows]
+    values = [[parse_number(t, what, quote) for t in _items(row, what)] for row in rows]
     return _grid(values, 2 if len(values) > 1 else 1, what)
 
 
-def parse_csv(text: str, what: str = "array") -> Grid:
+def parse_csv(text: str, what: str = "array", quote=repr) -> Grid:
     """CSV text: one line is a 1-D list, one value per line is a 1-D list, else a matrix.
 
     Blank lines and lines starting with '#' are skipped; text that starts with '[' is read in
@@ -103,8 +111,8 @@ def parse_csv(text: str, what: str = "array") -> Grid:
     if not lines:
         raise BadInput(f"{what} is empty")
     if lines[0].lstrip().startswith("["):
-        return parse_array("\n".join(lines), what)
-    grid = parse_array(";".join(lines), what)
+        return parse_array("\n".join(lines), what, quote)
+    grid = parse_array(";".join(lines), what, quote)
     if grid.ndim == 2 and len(grid.rows[0]) == 1:
         return Grid((tuple(row[0] for row in grid.rows),), 1)
     return grid
@@ -117,14 +125,12 @@ def load_argument(value: str, what: str) -> Grid:
     path = value[1:]
     if not path:
         raise BadInput(f"{what}: '@' must be followed by a file name, e.g. @signal.csv")
+    data = read_bounded(path, MAX_TEXT * 4, f"{what} file")
     try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read(MAX_TEXT + 1)
-    except OSError as exc:
-        raise BadInput(f"{what}: cannot read {path}: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise BadInput(f"{what}: {path} is not UTF-8 text") from None
-    return parse_csv(text, f"{what} ({path})")
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadInput(f"{what}: {show_path(path)} is not UTF-8 text (byte {exc.start})") from None
+    return parse_csv(text, f"{what} ({show_path(path)[1:-1]})", _hidden)
 
 
 def as_grid(value, what: str) -> Grid:
@@ -182,7 +188,7 @@ def _items(tokens: list[str], what: str) -> list[str]:
     return items
 
 
-def _parse_brackets(tokens: list[str], what: str):
+def _parse_brackets(tokens: list[str], what: str, quote=repr):
     """Nested lists of number tokens from bracket syntax (at most 2 levels deep)."""
     pos = 0
 
@@ -207,7 +213,7 @@ def _parse_brackets(tokens: list[str], what: str):
             if token == "[":
                 items.append(parse_list(depth + 1))
             else:
-                items.append(parse_number(token, what))
+                items.append(parse_number(token, what, quote))
                 pos += 1
             expect_value = False
         raise BadInput(f"{what} has an unclosed '['")
@@ -215,10 +221,10 @@ def _parse_brackets(tokens: list[str], what: str):
     if tokens[0] != "[":
         if "[" not in tokens:
             raise BadInput(f"{what} has a ']' without a matching '['")
-        raise BadInput(f"{what}: unexpected {tokens[0]!r} before the first '['")
+        raise BadInput(f"{what}: unexpected {quote(tokens[0])} before the first '['")
     result = parse_list(1)
     if pos != len(tokens):
-        raise BadInput(f"{what}: unexpected {tokens[pos]!r} after the closing ']'")
+        raise BadInput(f"{what}: unexpected {quote(tokens[pos])} after the closing ']'")
     return result
 
 

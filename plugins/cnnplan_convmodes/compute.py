@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from typing import Iterator
 
+from cnnplan import BadInput
+
 from .arrays import Grid, Number
 from .padding import Axis
 
@@ -27,10 +29,18 @@ def is_exact(*grids: Grid) -> bool:
 
 
 def total(products: list[Number], exact: bool) -> Number:
-    """The sum of products: exact for integers, math.fsum (correctly rounded) for floats."""
+    """The sum of products: exact for integers, math.fsum (correctly rounded) for floats;
+    BadInput when a float product or sum passes float64's range (about 1.8e308)."""
     if exact:
         return sum(products)
-    return math.fsum(products) + 0.0  # + 0.0 turns -0.0 into 0.0
+    try:
+        value = math.fsum(products)
+    except (OverflowError, ValueError):  # fsum's intermediate overflow, or inf - inf
+        value = math.inf
+    if not math.isfinite(value):
+        raise BadInput("the values are too large: a sum of products passes float64's range "
+                       "(about 1.8e308); scale the signal or the kernel down")
+    return value + 0.0  # + 0.0 turns -0.0 into 0.0
 
 
 def taps(signal: Grid, kernel: Grid, axes: tuple[Axis, ...], r: int, c: int

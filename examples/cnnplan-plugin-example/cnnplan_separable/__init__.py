@@ -17,7 +17,8 @@ def register_solvers(register):
 
 @hookimpl
 def register_reporters(register):
-    register(Reporter("html", "A standalone HTML fragment", "cnnplan_separable.html:render_html"))
+    register(Reporter("html-fragment", "A standalone HTML fragment",
+                      "cnnplan_separable.html:render_html"))
 
 
 @hookimpl

@@ -1,0 +1,102 @@
+"""The installed `cnnplan` under the hostile-input budget (issue 14), for test_hostile.py and
+test_fuzz.py: each run has a CPU limit and an address-space limit (setrlimit in the child) and
+reports its peak resident memory (wait4), so a test can assert that any input answers or
+refuses within 5 s of CPU and 500 MB.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass
+
+CPU_SECONDS = 5           # the budget: RLIMIT_CPU kills a run past it (SIGXCPU)
+ADDRESS_SPACE = 2**31     # RLIMIT_AS, a safety net (numpy maps more than it touches)
+PEAK_MB = 500             # the budget for peak resident memory, measured by wait4
+WALL_SECONDS = 120        # a hang (a FIFO, a lock) is killed and fails the test
+GOOD_EXITS = {0, 1, 2, 130}
+
+
+@dataclass
+class Run:
+    args: list
+    returncode: int
+    stdout: str
+    stderr: str
+    peak_mb: float
+    cpu: float
+
+    def problems(self) -> list[str]:
+        """What breaks the hostile-input contract: exit codes, tracebacks, multi-line errors,
+        the budget."""
+        found = []
+        if self.returncode not in GOOD_EXITS:
+            found.append(f"exit {self.returncode}")
+        if "Traceback" in self.stderr:
+            found.append("a traceback")
+        lines = self.stderr.splitlines()
+        if self.returncode == 2 and (len(lines) != 1 or not lines[0].startswith("Error: ")):
+            found.append(f"{len(lines)} stderr lines for bad input")
+        if self.returncode in (1, 130) and len(lines) > 1:
+            found.append(f"{len(lines)} stderr lines on failure")
+        if self.peak_mb > PEAK_MB:
+            found.append(f"peak memory {self.peak_mb:.0f} MB")
+        return found
+
+
+def executable() -> str:
+    return shutil.which("cnnplan") or os.path.join(os.path.dirname(sys.executable), "cnnplan")
+
+
+def _limit():
+    resource.setrlimit(resource.RLIMIT_CPU, (CPU_SECONDS, CPU_SECONDS + 1))
+    resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE, ADDRESS_SPACE))
+
+
+def run_bounded(args, cwd=None, env=None, stdout=subprocess.PIPE) -> Run:
+    """Run `cnnplan ARGS` within the budget; stdout may be a file object (e.g. /dev/full) or
+    None to inherit."""
+    full_env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1",
+                    **(env or {}))
+    proc = subprocess.Popen([executable(), *args], stdin=subprocess.DEVNULL, stdout=stdout,
+                            stderr=subprocess.PIPE, cwd=cwd, env=full_env, preexec_fn=_limit)
+    chunks = {"out": b"", "err": b""}
+
+    def drain(name, stream):
+        chunks[name] = stream.read()
+
+    readers = [threading.Thread(target=drain, args=("err", proc.stderr))]
+    if proc.stdout is not None:
+        readers.append(threading.Thread(target=drain, args=("out", proc.stdout)))
+    for reader in readers:
+        reader.start()
+    timer = threading.Timer(WALL_SECONDS, lambda: os.kill(proc.pid, signal.SIGKILL))
+    timer.start()
+    try:
+        _, status, usage = os.wait4(proc.pid, 0)
+    finally:
+        timer.cancel()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    for reader in readers:
+        reader.join()
+    return Run(list(args), proc.returncode, chunks["out"].decode("utf-8", "replace"),
+               chunks["err"].decode("utf-8", "replace"), usage.ru_maxrss / 1024,
+               usage.ru_utime + usage.ru_stime)
+
+
+def snapshot(folder) -> dict:
+    """Every regular file under `folder`: name -> digest of its bytes (FIFOs and links skipped)."""
+    found = {}
+    for root, _, files in os.walk(folder):
+        for name in files:
+            path = os.path.join(root, name)
+            if os.path.isfile(path) and not os.path.islink(path):
+                with open(path, "rb") as handle:
+                    found[os.path.relpath(path, folder)] = hashlib.sha256(handle.read()).hexdigest()
+    return found

@@ -1,0 +1,371 @@
+"""Hostile input (issue 14): one regression test per failure class, each through the installed
+command under the budget of hostile_support (5 s of CPU, 500 MB), plus oracles for the code
+that changed: the search against brute force, bounded constraints against Python's own
+integers, JSON against the standard parser."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import os
+import subprocess
+import zipfile
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from hypothesis import given, settings, strategies as st
+
+from cnnplan import BadInput, Result, render
+from cnnplan.cli import build_cli
+from cnnplan.layer import make_domains
+from cnnplan.search import Geometry, solutions
+from cnnplan.where import MAX_BITS, compile_condition
+
+from hostile_support import executable, run_bounded, snapshot
+
+NINES = "9" * 5000
+BIG_POWER = "(((k**64)**64)**64)**64 == 1"
+WIDE_POWER = f"((d*{'9' * 400})**64)**64 == 1"
+
+
+def refused(run, message=""):
+    """Bad input: exit 2, one `Error:` line holding `message`, within the budget."""
+    assert run.problems() == [], (run.args, run.problems(), run.stderr)
+    assert run.returncode == 2, (run.args, run.returncode, run.stdout[:300], run.stderr)
+    assert message in run.stderr, run.stderr
+    return run
+
+
+def network(rng=None, d=3, m=4, k=2):
+    rng = rng or np.random.default_rng(0)
+    return {"W1": rng.standard_normal((m, d)), "b1": rng.standard_normal(m),
+            "W2": rng.standard_normal((k, m)), "b2": rng.standard_normal(k)}
+
+
+@pytest.fixture
+def files(tmp_path):
+    """Weight, plan and CSV files, good and hostile, in tmp_path."""
+    net = network()
+    np.savez(tmp_path / "good.npz", **net)
+    (tmp_path / "good.json").write_text(json.dumps({k: v.tolist() for k, v in net.items()}))
+    (tmp_path / "plan.toml").write_text('input = "3x64x64"\n[[layers]]\nspec = "conv(8, k=3)"\n')
+    for name in ("fifo.json", "fifo.toml", "fifo.csv"):
+        os.mkfifo(tmp_path / name)
+    return tmp_path
+
+
+# 1. constraints whose values grow without bound --------------------------------------------
+
+@pytest.mark.parametrize("args", [
+    ["solve", "--in", "3x64x64", "--out", "64x32x32", "--where", BIG_POWER],
+    ["solve", "--in", "3x64x64", "--out", "64x32x32", "--where", WIDE_POWER],
+    ["plan", "--in", "3x64x64", "conv(8) -> 8x32x32", "--where", WIDE_POWER],
+    ["plan", "--in", "3x64x64", "conv(8) -> 8x32x32", "--where", f"1: {BIG_POWER}"],
+])
+def test_growing_constraint_values_are_refused(args):
+    refused(run_bounded(args), f"larger than 2**{MAX_BITS}")
+
+
+def test_growing_constraint_in_a_plan_file(tmp_path):
+    path = tmp_path / "p.toml"
+    path.write_text(f'input = "3x64x64"\nwhere = "{WIDE_POWER}"\n[[layers]]\n'
+                    'spec = "conv(8)"\nout = "8x32x32"\n')
+    refused(run_bounded(["plan", str(path)]), f"larger than 2**{MAX_BITS}")
+
+
+def _expressions():
+    leaf = st.one_of(st.sampled_from(["k", "s", "p", "d"]), st.integers(0, 10**6).map(str))
+    return st.recursive(leaf, lambda inner: st.tuples(
+        inner, st.sampled_from(["+", "-", "*", "//", "%", "**"]), inner).map(
+        lambda t: f"({t[0]} {t[1]} {t[2]})"), max_leaves=8)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_expressions(), st.fixed_dictionaries({v: st.integers(1, 300) for v in "kspd"}))
+def test_bounded_constraints_agree_with_python_or_refuse(text, env):
+    """Oracle: Python's own integers. A constraint either gives Python's truth value, is false
+    where Python divides by zero or powers past 64, or refuses (values past MAX_BITS)."""
+    condition = compile_condition(f"{text} == 7", ("k", "s", "p", "d"))
+    try:
+        got = condition(env)
+    except BadInput as exc:
+        assert f"larger than 2**{MAX_BITS}" in str(exc)
+        return
+    try:
+        expected = _python_value(text, env) == 7
+    except (ZeroDivisionError, OverflowError):
+        expected = False
+    assert got == expected
+
+
+def _python_value(text, env):
+    """The expression's value by Python's eval (the oracle, on generated text only), with
+    powers past the documented exponent limit and oversized values raising OverflowError."""
+    import ast
+
+    for node in ast.walk(ast.parse(text, mode="eval")):
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
+            exponent = eval(compile(ast.Expression(node.right), "", "eval"), {}, dict(env))
+            if exponent < 0 or exponent > 64:
+                raise OverflowError
+    return eval(text, {}, dict(env))
+
+
+# 2-4. searches and plans estimate their work and refuse early --------------------------------
+
+@pytest.mark.parametrize("out", ["8x10000", "8x1"])
+def test_plan_with_huge_bounds_is_refused_like_solve(out):
+    refused(run_bounded(["plan", "--in", "3x10000", "--out", out, "conv(8)",
+                         "--max", "k=10000,s=10000,p=10000,d=10000"]))
+
+
+def test_solve_of_huge_sizes_answers_within_the_budget():
+    run = run_bounded(["solve", "--in", "3x1000000000", "--out", "3x500000000",
+                       "--mode", "exact", "--format", "json"])
+    assert run.problems() == [] and run.returncode == 0, run.stderr
+    doc = json.loads(run.stdout)
+    assert doc["count"] == len(doc["solutions"]) > 0
+    for row in doc["solutions"]:  # the textbook rule, written out here
+        span = 10**9 + 2 * row["p"] - (row["d"] * (row["k"] - 1) + 1)
+        assert span % row["s"] == 0 and span // row["s"] + 1 == 5 * 10**8
+
+
+def test_solve_with_too_many_candidates_is_refused():
+    refused(run_bounded(["solve", "--in", "3x10000", "--out", "3x1",
+                         "--max", "k=10000,s=10000,p=10000,d=199"]))
+
+
+def test_plan_of_growing_transposed_layers_is_refused_within_memory():
+    refused(run_bounded(["plan", "--in", "3x256x256", *["convT(8)"] * 5,
+                         "--max", "k=11,s=4,p=5,d=3"]), "the plan is too large")
+
+
+CONDITIONS = {None: lambda k, s, p, d: True, "k % 2 == 1": lambda k, s, p, d: k % 2 == 1,
+              "s % 2 == 0": lambda k, s, p, d: s % 2 == 0, "k + s > 6": lambda k, s, p, d: k + s > 6}
+
+
+def _brute(layer, mode, ins, outs, doms, keep=CONDITIONS[None]):
+    """Every (k, s, p, d) by the definition (DESIGN.md), written independently of the code."""
+    found = []
+    for k, s, p, d in itertools.product(doms["k"], doms["s"], doms["p"], doms["d"]):
+        if not keep(k, s, p, d):
+            continue
+        span_k = d * (k - 1) + 1
+        if (k == 1 and d != 1) or p > (k // 2 if layer == "pool" else span_k - 1):
+            continue
+        ok = True
+        for i, o in zip(ins, outs):
+            n = i + 2 * p - span_k
+            ok = ok and n >= 0 and (mode == "floor" or n % s == 0) and n // s + 1 == o
+        if ok:
+            found.append((k, s, p, d))
+    return sorted(found, key=lambda c: (c[3], c[2], c[0], c[1]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(["conv", "pool"]), st.sampled_from(["exact", "floor"]),
+       st.lists(st.tuples(st.integers(1, 40), st.integers(1, 14)), min_size=1, max_size=2),
+       st.fixed_dictionaries({"k": st.integers(1, 16), "s": st.integers(1, 16),
+                              "p": st.integers(0, 12), "d": st.integers(1, 6)}),
+       st.sets(st.sampled_from("kspd"), max_size=2), st.sampled_from(list(CONDITIONS)))
+def test_search_matches_brute_force(layer, mode, axes, tops, fixed_names, where):
+    """Oracle: brute force over the grid; the search takes whichever of the kernel and stride
+    ranges is shorter (a one-name condition leaves gaps in a domain), and must list the same
+    configurations in the same order."""
+    ins, outs = tuple(a for a, _ in axes), tuple(b for _, b in axes)
+    lower = {"k": 1, "s": 1, "p": 0, "d": 1}
+    fixed = {v: max(lower[v], tops[v] // 2) for v in fixed_names}
+    doms = make_domains({v: (lower[v], tops[v]) for v in "kspd"}, fixed)
+    conditions = [compile_condition(where, ("k", "s", "p", "d"))] if where else []
+    got = list(solutions(Geometry(layer, mode, ins, outs), doms, conditions))
+    assert got == _brute(layer, mode, ins, outs, doms, CONDITIONS[where])
+
+
+# 5, 6, 9, 10. files: sizes, kinds, damage, names -------------------------------------------
+
+def test_compressed_npz_bomb_is_refused_before_unpacking(tmp_path):
+    np.savez_compressed(tmp_path / "bomb.npz", W1=np.zeros((20_000, 25_000), np.uint8),
+                        b1=np.zeros(3), W2=np.zeros((2, 3)), b2=np.zeros(2))
+    assert (tmp_path / "bomb.npz").stat().st_size < 2_000_000
+    refused(run_bounded(["convert", "--from", "sigmoid", "--to", "tanh",
+                         str(tmp_path / "bomb.npz")]), "unpacks to")
+
+
+def test_large_valid_network_converts_within_the_budget(tmp_path):
+    np.savez(tmp_path / "big.npz", **network(d=1000, m=980, k=10))
+    run = run_bounded(["convert", "--from", "sigmoid", "--to", "tanh", str(tmp_path / "big.npz"),
+                       "-o", str(tmp_path / "out.npz")])
+    assert run.problems() == [] and run.returncode == 0, run.stderr
+    with np.load(tmp_path / "out.npz") as out, np.load(tmp_path / "big.npz") as src:
+        assert np.allclose(out["W1"], src["W1"] / 2)  # Bishop 5.1: halve W1
+    refused(run_bounded(["convert", "--from", "sigmoid", "--to", "tanh",
+                         str(tmp_path / "big.npz"), "--samples", "100000"]), "--samples")
+
+
+@pytest.mark.parametrize("args", [
+    ["convert", "--from", "sigmoid", "--to", "tanh", "fifo.json"],
+    ["convert", "--from", "sigmoid", "--to", "tanh", "/dev/zero"],
+    ["plan", "fifo.toml"],
+    ["shapes", "fifo.toml"],
+    ["conv", "@fifo.csv", "1"],
+    ["conv", "@/dev/zero", "1"],
+    ["convert", "--from", "sigmoid", "--to", "tanh", "a" * 300 + ".json"],
+    ["convert", "--from", "sigmoid", "--to", "tanh", "good.json", "-o", "b" * 300 + ".json"],
+    ["plan", "c" * 300 + ".toml"],
+    ["conv", "@" + "d" * 300, "1"],
+])
+def test_special_and_unnamable_files_are_refused(files, args):
+    before = snapshot(files)
+    refused(run_bounded(args, cwd=files))
+    assert snapshot(files) == before
+
+
+def test_corrupted_npz_is_bad_input(files):
+    raw = bytearray((files / "good.npz").read_bytes())
+    for signature, offset in ((b"PK\x03\x04", 4), (b"PK\x01\x02", 6)):
+        at = raw.find(signature)
+        while at >= 0:
+            raw[at + offset] = 0xFF  # "version needed to extract"
+            at = raw.find(signature, at + 4)
+    (files / "bad.npz").write_bytes(bytes(raw))
+    with pytest.raises(NotImplementedError):  # what zipfile itself says
+        with zipfile.ZipFile(files / "bad.npz") as archive:
+            archive.read(archive.namelist()[0])
+    refused(run_bounded(["convert", "--from", "sigmoid", "--to", "tanh", "bad.npz"], cwd=files),
+            "is not a valid .npz archive")
+
+
+# 7. integers past Python's 4,300-digit limit -----------------------------------------------
+
+@pytest.mark.parametrize("toml", [
+    f'input = "3x8x8"\ntop = {NINES}\n[[layers]]\nspec = "relu"\n',
+    f'input = "3x8x8"\n[[layers]]\nkind = "conv"\nchannels = 4\nk = {NINES}\n',
+    f'input = "3x8x8"\noutput = {NINES}\n[[layers]]\nspec = "relu"\n',
+    f'input = "3x8x8"\n[[layers]]\nspec = "relu"\nout = {NINES}\n',
+])
+def test_huge_integers_in_plan_files(tmp_path, toml):
+    (tmp_path / "p.toml").write_text(toml)
+    refused(run_bounded(["plan", "p.toml"], cwd=tmp_path), "digits")
+
+
+def test_huge_integers_on_the_command_line_and_in_weights(tmp_path):
+    refused(run_bounded(["plan", "--in", "3x8x8", "conv(4, k=3)", "--where", f"{NINES}: k == 1"]),
+            "names layer")
+    (tmp_path / "w.json").write_text('{"W1": [[' + NINES + ']], "b1": [1], "W2": [[1]], '
+                                     '"b2": [1]}')
+    refused(run_bounded(["convert", "--from", "sigmoid", "--to", "tanh", "w.json"],
+                        cwd=tmp_path), "digits")
+
+
+# 8, 15. floats past float64 in conv; JSON without Infinity ---------------------------------
+
+@pytest.mark.parametrize("args", [
+    ["conv", "1e308,1e308", "1.0,1.0"],
+    ["conv", "1e308,-1e308", "10.0,10.0"],
+    ["conv", "1e200", "1e200", "--format", "json"],
+])
+def test_float_overflow_in_conv_is_bad_input(args):
+    refused(run_bounded(args), "float64")
+
+
+def test_conv_near_the_float_limit_still_answers():
+    run = run_bounded(["conv", "1e300,1e300", "1.0,1.0", "--mode", "valid", "--format", "json"])
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["valid"] == [2e300]  # 1e300 + 1e300, exactly rounded
+
+
+def test_json_never_holds_infinity_or_nan():
+    result = Result("t", data={"a": math.inf, "b": [-math.inf, math.nan, 1.5], "c": "x"})
+    doc = json.loads(render(result, "json"), parse_constant=lambda name: pytest.fail(name))
+    assert doc == {"a": "inf", "b": ["-inf", "nan", 1.5], "c": "x"}
+
+
+def test_undecodable_constraint_text_is_named_as_such():
+    with pytest.raises(BadInput, match="not text"):
+        compile_condition("k == \udcff", ("k",))
+
+
+def test_errors_do_not_echo_file_contents(tmp_path):
+    (tmp_path / "secret.csv").write_text("root:x:0:0:TOPSECRET\n")
+    run = refused(run_bounded(["conv", "@secret.csv", "1"], cwd=tmp_path))
+    assert "TOPSECRET" not in run.stderr and "root" not in run.stderr
+
+
+# 11, 12. output streams ----------------------------------------------------------------------
+
+def test_non_utf8_stdout_degrades_to_ascii():
+    run = run_bounded(["ad", "x*y", "--at", "x=1,y=2"], env={"PYTHONIOENCODING": "latin-1"})
+    assert run.problems() == [] and run.returncode == 0, run.stderr
+    assert "seed:       xdot = 1, ydot = 0" in run.stdout
+    assert "gradient:   dy/dx = 2, dy/dy = 1" in run.stdout
+
+
+@pytest.mark.parametrize("args", [["solve", "--in", "3x8", "--out", "3x4"], ["--help"],
+                                  ["formats"]])
+def test_full_stdout_is_an_error(args):
+    with open("/dev/full", "w") as full:
+        run = run_bounded(args, stdout=full)
+    assert run.returncode == 1 and run.problems() == []
+    assert run.stderr == "Error: cannot write the output: No space left on device\n"
+
+
+def test_closed_stdout_is_an_error(tmp_path):
+    exe = executable()
+    done = subprocess.run(f'"{exe}" solve --in 3x8 --out 3x4 >&-', shell=True, cwd=tmp_path,
+                          capture_output=False, stderr=subprocess.PIPE, text=True, timeout=120)
+    assert done.returncode == 1
+    assert done.stderr.startswith("Error: standard output is closed")
+    assert len(done.stderr.splitlines()) == 1
+
+
+# 13, 14. nothing written on failure; one-line messages -------------------------------------
+
+def test_convert_writes_nothing_when_the_format_fails(files):
+    (files / "out.json").write_text("keep me")
+    before = snapshot(files)
+    refused(run_bounded(["convert", "--from", "sigmoid", "--to", "tanh", "good.json", "-o",
+                         "out.json", "--format", "torch"], cwd=files), "format 'torch' cannot render")
+    assert snapshot(files) == before
+    done = run_bounded(["convert", "--from", "sigmoid", "--to", "tanh", "good.json", "-o",
+                        "out.json"], cwd=files)
+    assert done.returncode == 0 and json.loads((files / "out.json").read_text())["W1"]
+
+
+def test_overflowing_weights_give_one_line_without_warnings(files):
+    net = network()
+    net["W2"][:] = 1e308
+    (files / "huge.json").write_text(json.dumps({k: v.tolist() for k, v in net.items()}))
+    run = refused(run_bounded(["convert", "--from", "sigmoid", "--to", "tanh", "huge.json"],
+                              cwd=files), "overflow")
+    assert "RuntimeWarning" not in run.stderr
+
+
+def test_multi_line_messages_are_folded_into_one():
+    import click
+
+    group = build_cli()
+
+    @group.command("boom")
+    def boom():
+        raise click.UsageError("Invalid value. Choose from:\n\tsigmoid,\n\ttanh.")
+
+    result = CliRunner().invoke(group, ["boom"])
+    assert result.exit_code == 2
+    assert result.output.splitlines() == [
+        "Error: Invalid value. Choose from: sigmoid, tanh. (see 'cnnplan boom --help')"]
+
+
+def test_long_listings_need_a_limit():
+    """97,159 rows took 7-9 s of CPU to render; past MAX_ROWS a listing needs --limit, while
+    the count stays exact (oracle: the closed form of floor mode with o = 1, s > n)."""
+    args = ["solve", "--in", "3x256x256", "--out", "3x1x1", "--mode", "floor",
+            "--max", "d=1,p=2"]
+    refused(run_bounded(args), "--limit")
+    run = run_bounded([*args, "--limit", "2", "--format", "json"])
+    assert run.returncode == 0 and run.problems() == []
+    # d = 1: n = 256 + 2p - k >= 0 and any s > n (s <= 256), with p <= k - 1
+    expected = sum(max(0, 256 - (256 + 2 * p - k)) for k in range(1, 257) for p in range(3)
+                   if p <= k - 1 and 256 + 2 * p - k >= 0)
+    assert json.loads(run.stdout)["count"] == expected
