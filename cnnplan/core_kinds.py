@@ -48,8 +48,6 @@ def _window_values(spec, sizes, where):
     ss = per_axis(spec, "s", n, where)
     ds = per_axis(spec, "d", n, where, 1)
     pad = spec.get("p", 0)
-    if pad == "valid":
-        pad = 0
     if pad == "same":
         if any(s != 1 for s in ss):
             raise BadInput(f"{_label(spec, where)}: padding='same' needs stride 1 (PyTorch)")
@@ -57,7 +55,7 @@ def _window_values(spec, sizes, where):
         lefts = tuple(t // 2 for t in totals)
         rights = tuple(t - t // 2 for t in totals)
     else:
-        lefts = rights = per_axis(spec, "p", n, where, 0)
+        lefts = rights = (0,) * n if pad == "valid" else per_axis(spec, "p", n, where, 0)
     return ks, ss, lefts, rights, ds
 
 
@@ -193,6 +191,9 @@ def _norm_channels(spec, inputs, where):
     if spec.kind == "groupnorm" and c % spec.get("groups"):
         raise BadInput(f"{_label(spec, where)}: {spec.get('groups')} groups must divide the "
                        f"{c} channels")
+    if spec.kind == "groupnorm" and size_of(shape) == spec.get("groups"):
+        raise BadInput(f"{_label(spec, where)}: each group of the input {format_shape(shape)} "
+                       "holds a single value, which PyTorch refuses to normalise")
     return Applied(shape, c, 2 * c, size_of(shape))
 
 
@@ -282,9 +283,10 @@ def _pixelshuffle(spec, inputs, where):
 
 
 def pad_amounts(spec, n: int, where: str) -> tuple:
-    """(left, right) per spatial axis from pad(p=(...)) in F.pad's order (last axis first)."""
+    """(left, right) per spatial axis from pad(p=(...)) in F.pad's order (last axis first);
+    a single number pads every side (nn.ConstantPadNd)."""
     p = spec.get("p")
-    p = (p, p) if isinstance(p, int) else p
+    p = (p, p) * n if isinstance(p, int) else p
     if len(p) % 2 or len(p) > 2 * n:
         raise BadInput(f"{_label(spec, where)}: p needs pairs (left, right) for up to {n} axes, "
                        "last axis first as in F.pad")
@@ -497,7 +499,8 @@ CORE_KINDS = (
               _pixelshuffle, lambda spec, inputs: f"nn.PixelShuffle({spec.get('r')})",
               {"r": POSITIVE}, "r", required=("r",)),
     LayerKind("pad", "zero padding pad(p=(left, right, top, bottom)) in F.pad's order",
-              _pad, _pad_torch, {"p": PADS}, "p", required=("p",)),
+              _pad, _pad_torch, {"p": Arg(0, tuples=True, collapse=False)}, "p",
+              required=("p",)),
     LayerKind("add", "add(a, b, ...): the sum of inputs of one shape (one name: the previous "
               "layer and it)", _add, _join_code("{sum}"), join=True),
     LayerKind("mul", "mul(a, b): broadcast product (e.g. C x 1 x 1 gate times C x H x W)", _mul,
