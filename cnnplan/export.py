@@ -152,7 +152,8 @@ def _networks(data: dict):
                                  f"rf {net.rf}"))
             return out
         if isinstance(data.get("layers"), list) and all(
-                isinstance(layer, dict) and "spec" in layer for layer in data["layers"]):
+                isinstance(layer, dict) and isinstance(layer.get("spec"), str)
+                for layer in data["layers"]):
             items = []
             for layer in data["layers"]:
                 spec = parse_spec(layer["spec"], "layer")
