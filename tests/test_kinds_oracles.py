@@ -284,3 +284,66 @@ def test_other_kinds_match_torch(torch, case):
     """Normalisation, adaptive pooling, upsampling, pixel shuffle, pad, mean, flatten, linear
     and the shape-keeping kinds, on flat, 1-D, 2-D and 3-D inputs."""
     check_against_torch(torch, case)
+
+
+# The cases the issue names, each certain to be drawn: (shape, kind, positional, values, ok).
+NAMED = [
+    ((3, 17, 17), "conv", 8, {"k": (1, 7), "p": (0, 3)}, True),            # Inception-v3
+    ((3, 17, 17), "conv", 8, {"k": (7, 1), "s": (2, 1), "p": (3, 0)}, True),
+    ((4, 9, 10), "conv", 4, {"k": 3, "p": "same"}, True),
+    ((4, 9, 10), "conv", 4, {"k": 4, "p": "same"}, True),                   # even k: 1 left, 2 right
+    ((4, 9, 10), "conv", 4, {"k": (2, 3), "d": (3, 2), "p": "same"}, True),
+    ((4, 9, 10), "conv", 4, {"k": 3, "s": 2, "p": "same"}, False),          # torch: stride 1 only
+    ((4, 9, 10), "conv", 4, {"k": 3, "p": "valid"}, True),
+    ((2, 12, 12), "adaptiveavgpool", (3, 4), {}, True),                     # divisible
+    ((2, 10, 7), "adaptivemaxpool", (3, 4), {}, True),                      # not divisible
+    ((2, 5), "adaptiveavgpool", 8, {}, True),                               # larger than input
+    ((2, 5, 6), "upsample", 2, {"mode": "nearest"}, True),
+    ((2, 5, 6), "upsample", (2, 3), {"mode": "bilinear"}, True),
+    ((2, 5, 6), "upsample", None, {"size": (9, 4), "mode": "bilinear"}, True),
+    ((2, 5), "upsample", None, {"size": 11}, True),
+    ((2, 5), "upsample", 2, {"mode": "bilinear"}, False),                   # bilinear needs 2-D
+    ((8, 3, 5), "pixelshuffle", 2, {}, True),
+    ((6, 3, 5), "pixelshuffle", 2, {}, False),                              # 6 % 4
+    ((2, 4, 5), "pad", None, {"p": (1, 2, 3, 0)}, True),
+    ((2, 4, 5), "pad", None, {"p": (2, 2)}, True),                          # last axis only
+    ((2, 4, 5), "pad", None, {"p": 1}, True),
+    ((6, 4, 5), "layernorm", None, {}, True),
+    ((6, 4, 5), "layernorm", 2, {}, True),
+    ((6, 4, 5), "groupnorm", 3, {}, True),
+    ((6, 4, 5), "groupnorm", 4, {}, False),
+    ((6, 4, 5), "mean", None, {"keepdim": True}, True),
+    ((6, 4, 5), "mean", None, {}, True),
+    ((4, 6, 6), "maxpool", None, {"k": 3, "s": (2, 1), "p": (1, 0), "ceil": True}, True),
+    ((4, 6, 6), "avgpool", None, {"k": (2, 3), "p": (1, 2)}, False),                   # p > k // 2
+]
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("shape, kind, positional, values, ok", NAMED)
+def test_named_cases_match_torch(torch, shape, kind, positional, values, ok):
+    if ok:
+        cnnplan.shapes("x".join(map(str, shape)), [spec_text(kind, positional, values)])
+    else:
+        with pytest.raises(BadInput):
+            cnnplan.shapes("x".join(map(str, shape)), [spec_text(kind, positional, values)])
+    check_against_torch(torch, (shape, kind, positional, values))
+
+
+@pytest.mark.parametrize("args", [
+    ("--in", "4x9x10", "conv(4, k=3, s=2, p=same)"),
+    ("--in", "6x3x5", "pixelshuffle(2)"),
+    ("--in", "1x1x1", "groupnorm(1)"),
+    ("--in", "2x5", "upsample(2, mode=bilinear)"),
+])
+def test_refusals_exit_2_with_one_line(cnnplan_cmd, args):
+    from click.testing import CliRunner
+
+    from cnnplan.cli import cli
+
+    done = cnnplan_cmd("shapes", *args)
+    assert done.returncode == 2 and not done.stdout
+    assert done.stderr.startswith("Error: layer 1 ") and done.stderr.count("\n") == 1
+    assert "Traceback" not in done.stderr
+    ran = CliRunner().invoke(cli, ["shapes", *args])
+    assert ran.exit_code == 2 and "layer 1 " in ran.output
