@@ -269,7 +269,7 @@ def check_against_torch(torch, case):
 
 
 @pytest.mark.oracle
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(window_case())
 def test_window_kinds_match_torch(torch, case):
     """conv, convT, maxpool, avgpool: per-axis tuples, padding same/valid, dilation, groups,
@@ -278,7 +278,7 @@ def test_window_kinds_match_torch(torch, case):
 
 
 @pytest.mark.oracle
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(other_case())
 def test_other_kinds_match_torch(torch, case):
     """Normalisation, adaptive pooling, upsampling, pixel shuffle, pad, mean, flatten, linear

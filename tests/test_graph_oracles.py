@@ -1,0 +1,247 @@
+"""Networks as graphs against PyTorch: random DAGs (branches, joins, every kind) are built in
+torch from a description, independently of cnnplan; cnnplan's shapes of every node and total
+params must equal torch's, and the exported nn.Module (`--format torch`) must reproduce torch's
+outputs with the same weights and pass its check(). Receptive fields over graphs are checked
+by autograd (the input positions with a non-zero gradient of one output unit)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+import cnnplan
+from cnnplan import BadInput
+from test_kinds_oracles import reference_module, spec_text
+
+JOINS = ("add", "mul", "concat", "concat_crop")
+
+
+def centre_crop(tensors):
+    """Each tensor cut to the smallest size per spatial axis, (size - smallest) // 2 first."""
+    small = [min(t.shape[a] for t in tensors) for a in range(2, tensors[0].dim())]
+    out = []
+    for t in tensors:
+        for a, size in enumerate(small, start=2):
+            t = t[(slice(None),) * a + (slice((t.shape[a] - size) // 2,
+                                              (t.shape[a] - size) // 2 + size),)]
+        out.append(t)
+    return out
+
+
+def join_value(torch, kind, tensors):
+    if kind == "add":
+        return tensors[0] + tensors[1] if len(tensors) == 2 else sum(tensors)
+    if kind == "mul":
+        out = tensors[0]
+        for t in tensors[1:]:
+            out = out * t
+        return out
+    if kind == "concat_crop":
+        tensors = centre_crop(tensors)
+    return torch.cat(tensors, dim=1)
+
+
+def node_text(node) -> str:
+    """A node as cnnplan's inline syntax: NAME: SPEC with from= or the join's names."""
+    name, kind, positional, values, sources = node
+    if kind in JOINS:
+        crop = ", crop=true" if kind == "concat_crop" else ""
+        return f"{name}: {kind.split('_')[0]}({', '.join(sources)}{crop})"
+    text = spec_text(kind, positional, values)
+    link = f"from={sources[0]}"
+    text = text[:-1] + f", {link})" if text.endswith(")") else f"{text}({link})"
+    return f"{name}: {text}"
+
+
+# -- random graphs, grown with torch as the shape oracle ----------------------------------------
+
+@st.composite
+def single_layer(draw, shape):
+    """(kind, positional, values) for a layer on `shape` (C x H x W or C x L)."""
+    n = len(shape) - 1
+    kind = draw(st.sampled_from(["conv", "conv", "conv", "convT", "maxpool", "avgpool", "bn",
+                                 "relu", "gelu", "groupnorm", "layernorm", "upsample",
+                                 "pixelshuffle", "pixelshuffle", "pad", "adaptiveavgpool", "mean",
+                                 "identity", "dropout", "sigmoid"]))
+    k = draw(st.integers(1, 4))
+    if kind == "conv":
+        values = {"k": draw(st.sampled_from([k, (k, draw(st.integers(1, 4)))[:n]]))}
+        if draw(st.booleans()):
+            values["p"] = draw(st.sampled_from(["same", 0, 1, (0, 1)[:n]]))
+        if values.get("p") != "same" and draw(st.booleans()):
+            values["s"] = draw(st.integers(1, 2))
+        if draw(st.booleans()):
+            values["d"] = draw(st.integers(1, 2))
+        groups = draw(st.sampled_from([1, 1, shape[0]]))
+        values["groups"] = groups
+        return kind, groups * draw(st.integers(1, 2)), values
+    if kind == "convT":
+        return kind, draw(st.integers(1, 4)), {"k": k, "s": draw(st.integers(1, 2)),
+                                               "p": draw(st.integers(0, 1))}
+    if kind in ("maxpool", "avgpool"):
+        return kind, None, {"k": k, "s": draw(st.integers(1, 2)), "p": draw(st.integers(0, k // 2))}
+    if kind == "groupnorm":
+        return kind, draw(st.sampled_from([1, shape[0]])), {}
+    if kind == "layernorm":
+        return kind, draw(st.sampled_from([None, 1, 2])), {}
+    if kind == "upsample":
+        mode = draw(st.sampled_from(["nearest", "bilinear"] if n == 2 else ["nearest"]))
+        if draw(st.booleans()):
+            return kind, None, {"size": draw(st.integers(2, 12)), "mode": mode}
+        return kind, 2, {"mode": mode}
+    if kind == "pixelshuffle":   # 2-D only in cnnplan (torch would shuffle C x L too)
+        if n != 2:
+            return "relu", None, {}
+        return kind, 2 if shape[0] % 4 == 0 else 1, {}
+    if kind == "pad":
+        return kind, None, {"p": tuple(draw(st.integers(0, 2)) for _ in range(2 * n))}
+    if kind == "adaptiveavgpool":
+        return kind, draw(st.integers(1, 5)), {}
+    if kind == "mean":
+        return kind, None, {"keepdim": True}
+    return kind, None, {}
+
+
+def compatible(kind, a, b) -> bool:
+    if kind == "add":
+        return a == b
+    if kind == "mul":
+        return len(a) == len(b) and all(x == y or 1 in (x, y) for x, y in zip(a, b))
+    if kind == "concat":
+        return len(a) == len(b) and a[1:] == b[1:]
+    return len(a) == len(b) and a[1:] != b[1:]
+
+
+@st.composite
+def graph_case(draw):
+    """(input shape, nodes, modules, outputs): nodes (name, kind, positional, values, sources);
+    modules {name: torch module}; outputs {name: tensor} from torch itself."""
+    import torch
+
+    n = draw(st.sampled_from([1, 2, 2]))
+    shape = (draw(st.sampled_from([1, 2, 4])), *([draw(st.integers(4, 12))] * n))
+    torch.manual_seed(draw(st.integers(0, 2 ** 16)))
+    outputs = {"input": torch.randn(1, *shape)}
+    nodes, modules = [], {}
+    for index in range(draw(st.integers(2, 9))):
+        name = f"n{index}"
+        names = list(outputs)
+        if index and draw(st.integers(0, 2)) == 0:
+            kind = draw(st.sampled_from(JOINS))
+            pairs = [(a, b) for a in names for b in names if a != b and
+                     compatible(kind, tuple(outputs[a].shape[1:]), tuple(outputs[b].shape[1:]))]
+            if pairs:
+                a, b = draw(st.sampled_from(pairs))
+                outputs[name] = join_value(torch, kind, [outputs[a], outputs[b]])
+                nodes.append((name, kind, None, {}, (a, b)))
+                continue
+        source = names[-1] if draw(st.booleans()) else draw(st.sampled_from(names))
+        x = outputs[source]
+        kind, positional, values = draw(single_layer(tuple(x.shape[1:])))
+        try:
+            module = reference_module(torch, kind, positional, values, tuple(x.shape[1:]))
+            module.eval()
+            with torch.no_grad():
+                y = module(x)
+        except (RuntimeError, ValueError):
+            continue
+        if y.numel() == 0:
+            continue
+        outputs[name], modules[name] = y, module
+        nodes.append((name, kind, positional, values, (source,)))
+    assume(nodes)
+    return shape, nodes, modules, outputs
+
+
+def parameters(module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+@pytest.mark.oracle
+@settings(max_examples=100, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(graph_case())
+def test_random_graphs_match_torch(torch, case):
+    shape, nodes, modules, outputs = case
+    text = "; ".join(node_text(node) for node in nodes)
+    result = cnnplan.shapes("x".join(map(str, shape)), [text])
+    data = result.data
+    assert [layer["name"] for layer in data["layers"]] == [node[0] for node in nodes]
+    for layer in data["layers"]:
+        assert tuple(layer["output"]) == tuple(outputs[layer["name"]].shape[1:]), (text, layer)
+        module = modules.get(layer["name"])
+        assert layer["params"] == (parameters(module) if module is not None else 0), layer
+    assert data["params"] == sum(parameters(m) for m in modules.values())
+    assert tuple(data["output"]) == tuple(outputs[nodes[-1][0]].shape[1:])
+
+    # the export: same graph, same weights -> the same output values; check() passes
+    namespace = {}
+    exec(compile(cnnplan.render(result, "torch"), "<export>", "exec"), namespace)
+    net = namespace["MODEL"]
+    assert namespace["check"]() == tuple(data["output"])
+    assert parameters(net) == data["params"]
+    layers = net if isinstance(net, torch.nn.Sequential) else None
+    for index, (name, *_rest) in enumerate(nodes, start=1):
+        if name in modules and parameters(modules[name]):
+            target = layers[index - 1] if layers is not None else getattr(net, f"layer{index}")
+            target.load_state_dict(modules[name].state_dict())
+    net.eval()
+    with torch.no_grad():
+        got = net(outputs["input"])
+    torch.testing.assert_close(got, outputs[nodes[-1][0]])
+
+
+# -- joins and their refusals ----------------------------------------------------------------------
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("shapes, kind, ok", [
+    (((4, 5, 5), (4, 5, 5)), "add", True),
+    (((4, 5, 5), (4, 5, 6)), "add", False),
+    (((4, 1, 1), (4, 5, 5)), "add", False),        # torch broadcasts; cnnplan's add does not
+    (((4, 1, 1), (4, 5, 5)), "mul", True),          # squeeze-and-excitation's gate
+    (((1, 5, 1), (4, 1, 6)), "mul", True),
+    (((3, 5, 5), (4, 5, 5)), "mul", False),
+    (((3, 5, 5), (4, 5, 5)), "concat", True),
+    (((3, 5, 5), (4, 5, 6)), "concat", False),
+    (((3, 5, 5), (4, 8, 9)), "concat_crop", True),  # U-Net: the skip is cropped
+    (((3, 7, 5), (4, 4, 10)), "concat_crop", True),  # each axis to its smallest size
+])
+def test_joins_against_torch(torch, shapes, kind, ok):
+    """Two inputs of the given shapes made by 1x1 convolutions of a common input, joined."""
+    a, b = shapes
+    big = tuple(max(x, y) for x, y in zip(a[1:], b[1:]))
+    layers = [f"a: conv({a[0]}, k=1, from=input)", f"a2: adaptiveavgpool({a[1:]!r}, from=a)",
+              f"b: conv({b[0]}, k=1, from=input)", f"b2: adaptiveavgpool({b[1:]!r}, from=b)"]
+    join = kind.split("_")[0] + "(a2, b2" + (", crop=true)" if kind == "concat_crop" else ")")
+    text = "; ".join(layers + ["j: " + join]).replace(",)", ")")
+    x = torch.randn(1, 2, *big)
+    inputs = [torch.nn.functional.adaptive_avg_pool2d(torch.randn(1, s[0], *big), s[1:])
+              for s in shapes]
+    try:
+        want = join_value(torch, kind, inputs)
+    except RuntimeError:
+        want = None
+    if not ok:
+        assert kind == "add" or want is None
+        with pytest.raises(BadInput, match=r"layer 5 \(j\) " + kind.split("_")[0]):
+            cnnplan.shapes("2x" + "x".join(map(str, big)), [text])
+        return
+    result = cnnplan.shapes("2x" + "x".join(map(str, big)), [text])
+    assert tuple(result.data["output"]) == tuple(want.shape[1:])
+    namespace = {}
+    exec(compile(cnnplan.render(result, "torch"), "<export>", "exec"), namespace)
+    net = namespace["MODEL"]
+    net.eval()
+    trace = []
+    with torch.no_grad():
+        net(x, trace)
+    torch.testing.assert_close(trace[4], join_value(torch, kind, [trace[1], trace[3]]))
+
+
+def test_unaligned_joins_through_the_command(cnnplan_cmd):
+    done = cnnplan_cmd("shapes", "--in", "2x8x8",
+                       "a: conv(3, k=3); b: conv(3, k=1, from=input); add(a, b)")
+    assert done.returncode == 2 and not done.stdout
+    assert done.stderr == ("Error: layer 3 add(a, b): add needs inputs of one shape, but they "
+                           "are 3x6x6, 3x8x8\n")
