@@ -245,3 +245,136 @@ def test_unaligned_joins_through_the_command(cnnplan_cmd):
     assert done.returncode == 2 and not done.stdout
     assert done.stderr == ("Error: layer 3 add(a, b): add needs inputs of one shape, but they "
                            "are 3x6x6, 3x8x8\n")
+
+
+# -- receptive fields over graphs, by autograd -------------------------------------------------------
+
+@st.composite
+def rf_layer(draw):
+    kind = draw(st.sampled_from(["conv", "conv", "conv", "maxpool", "avgpool", "pad", "upsample",
+                                 "relu"]))
+    k = draw(st.integers(1, 4))
+    if kind == "conv":
+        return kind, 1, {"k": k, "s": draw(st.integers(1, 2)), "p": draw(st.integers(0, 2)),
+                         "d": draw(st.integers(1, 2))}
+    if kind in ("maxpool", "avgpool"):
+        return kind, None, {"k": k, "s": draw(st.integers(1, 2)), "p": draw(st.integers(0, k // 2))}
+    if kind == "pad":
+        return kind, None, {"p": (draw(st.integers(0, 3)), draw(st.integers(0, 3)))}
+    if kind == "upsample":
+        return kind, 2, {}
+    return kind, None, {}
+
+
+def ones_module(torch, kind, positional, values, shape):
+    """The layer with every weight 1 and no bias, so no gradient cancels: max pooling becomes
+    a convolution with the same windows (a gradient to every element), relu the identity."""
+    if kind == "relu":
+        return torch.nn.Identity()
+    if kind == "maxpool":
+        values = {"k": values["k"], "s": values["s"], "p": values["p"], "bias": False}
+        kind, positional = "conv", shape[0]
+    module = reference_module(torch, kind, positional, values, shape)
+    for p in module.parameters():
+        torch.nn.init.constant_(p, 1.0)
+    if getattr(module, "bias", None) is not None:
+        torch.nn.init.constant_(module.bias, 0.0)
+    return module
+
+
+@st.composite
+def rf_graph(draw, length=160):
+    """A 1-D, one-channel graph without global operations (nodes as in graph_case)."""
+    import torch
+
+    outputs = {"input": torch.ones(1, 1, length, dtype=torch.double)}
+    nodes, modules = [], {}
+    for index in range(draw(st.integers(2, 7))):
+        name, names = f"n{index}", list(outputs)
+        if index and draw(st.integers(0, 2)) == 0:
+            kind = draw(st.sampled_from(["add", "concat_crop"]))
+            pairs = [(a, b) for a in names for b in names if a != b and (
+                kind != "add" or outputs[a].shape == outputs[b].shape)]
+            if pairs:
+                a, b = draw(st.sampled_from(pairs))
+                outputs[name] = join_value(torch, kind, [outputs[a], outputs[b]])
+                nodes.append((name, kind, None, {}, (a, b)))
+                continue
+        source = names[-1] if draw(st.booleans()) else draw(st.sampled_from(names))
+        kind, positional, values = draw(rf_layer())
+        module = ones_module(torch, kind, positional, values, tuple(outputs[source].shape[1:]))
+        module.double()
+        try:
+            with torch.no_grad():
+                y = module(outputs[source])
+        except RuntimeError:
+            continue
+        if y.shape[-1] < 1:
+            continue
+        outputs[name], modules[name] = y, module
+        nodes.append((name, kind, positional, values, (source,)))
+    assume(nodes)
+    return length, nodes, modules
+
+
+def widest_span(torch, length, nodes, modules):
+    """The widest span of input positions with a non-zero gradient of one output position (all
+    channels), over the positions whose inputs do not reach the borders; None if none."""
+    def model(x):
+        values = {"input": x}
+        for name, kind, _, _, sources in nodes:
+            if kind in JOINS:
+                values[name] = join_value(torch, kind, [values[s] for s in sources])
+            else:
+                values[name] = modules[name](values[sources[0]])
+        return values[nodes[-1][0]][0].sum(0)
+
+    x = torch.ones(1, 1, length, dtype=torch.double)
+    jac = torch.autograd.functional.jacobian(model, x, vectorize=True).reshape(-1, length)
+    spans = []
+    for row in jac:
+        support = torch.nonzero(row).flatten()
+        if len(support) and support[0] > 0 and support[-1] < length - 1:
+            spans.append(int(support[-1] - support[0]) + 1)
+    return max(spans) if spans else None
+
+
+@pytest.mark.oracle
+@settings(max_examples=80, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(rf_graph())
+def test_graph_receptive_field_matches_autograd(torch, case):
+    length, nodes, modules = case
+    text = "; ".join(node_text(node) for node in nodes)
+    result = cnnplan.shapes(f"1x{length}", [text])
+    rf = result.data["layers"][-1]["rf"]
+    widest = widest_span(torch, length, nodes, modules)
+    assume(widest is not None)
+    # the rf is the largest over the paths (Araujo et al.); paths whose centres differ make a
+    # wider union, which cnnplan must then say
+    unaligned = any("receptive fields are not aligned" in note for note in result.notes)
+    assert widest >= rf, text
+    assert widest == rf or unaligned, (text, rf, widest)
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("k, centres", [(3, None), (4, "1, 3/2"), (2, "0, 1/2"), (5, None)])
+def test_misaligned_branches_are_noted(torch, k, centres):
+    """A k-wide valid convolution joined with the input cropped to its size: the centres agree
+    for odd k (the crop drops (k-1)/2 on each side) and differ by 1/2 for even k."""
+    text = f"a: conv(1, k={k}, bias=false); j: concat(input, a, crop=true)"
+    result = cnnplan.shapes("1x40", [text])
+    notes = [n for n in result.notes if "not aligned" in n]
+    if centres is None:
+        assert notes == []
+    else:
+        assert notes == [f"layer 2 (j): its inputs' receptive fields are not aligned on axis 1 "
+                         f"(centres of output 0 at {centres})"]
+    conv = torch.nn.Conv1d(1, 1, k, bias=False).double()
+    torch.nn.init.constant_(conv.weight, 1.0)
+    nodes = [("a", "conv", 1, {"k": k}, ("input",)), ("j", "concat_crop", None, {},
+                                                         ("input", "a"))]
+    widest = widest_span(torch, 40, nodes, {"a": conv})
+    assert widest == result.data["layers"][-1]["rf"] == k
+    # the centre of output 0 on the input, per branch: (k - 1)/2 and the crop offset (k-1)//2
+    assert (centres is None) == ((k - 1) / 2 == (k - 1) // 2)
