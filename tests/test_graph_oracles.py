@@ -378,3 +378,38 @@ def test_misaligned_branches_are_noted(torch, k, centres):
     assert widest == result.data["layers"][-1]["rf"] == k
     # the centre of output 0 on the input, per branch: (k - 1)/2 and the crop offset (k-1)//2
     assert (centres is None) == ((k - 1) / 2 == (k - 1) // 2)
+
+
+# -- MACs against fvcore (one "flop" per multiply-accumulate for conv and linear) -----------------
+
+def _mac_models():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "mac_table.py"
+    spec = importlib.util.spec_from_file_location("mac_table", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+MAC_TABLE = _mac_models()
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("name, shape, layers, build", MAC_TABLE.MODELS,
+                         ids=[m[0] for m in MAC_TABLE.MODELS])
+def test_conv_and_linear_macs_equal_fvcore(torch, name, shape, layers, build):
+    """The models of docs/networks.md's "MAC conventions compared": output and params equal
+    the plain-torch model's, and conv + convT + linear MACs equal fvcore's conv + linear."""
+    data = cnnplan.shapes(shape, [layers]).data
+    model = build(torch.nn).eval()
+    dims = MAC_TABLE.input_shape(shape)
+    with torch.no_grad():
+        y = model(torch.randn(1, *dims))
+    assert tuple(data["output"]) == tuple(y.shape[1:])
+    assert data["params"] == sum(p.numel() for p in model.parameters())
+    ours = sum(layer["macs"] for layer in data["layers"]
+               if layer["kind"] in ("conv", "convT", "linear"))
+    by_operator = MAC_TABLE.fvcore_count(torch, model, dims, by_operator=True)
+    assert ours == by_operator.get("conv", 0) + by_operator.get("linear", 0) > 0
