@@ -81,10 +81,10 @@ def input_shape(text) -> tuple:
 def fvcore_count(torch, module, shape, by_operator=False):
     """fvcore's FlopCountAnalysis total (one "flop" per MAC for conv and linear), or its
     counts per operator."""
-    from fvcore.nn import FlopCountAnalysis
-
-    with warnings.catch_warnings():   # fvcore traces with torch.jit (deprecated in torch 2.13)
+    with warnings.catch_warnings():   # fvcore uses torch.jit (deprecated in torch 2.13)
         warnings.simplefilter("ignore")
+        from fvcore.nn import FlopCountAnalysis
+
         analysis = FlopCountAnalysis(module.eval(), torch.randn(1, *shape))
         analysis.unsupported_ops_warnings(False)
         analysis.uncalled_modules_warnings(False)
