@@ -200,12 +200,17 @@ def field_summary(field):
 
 
 def misaligned(field) -> list:
-    """Axes (1-based) whose paths have different centres, with the centres."""
+    """(axis, why) for the axes (1-based) whose paths have different centres or different
+    jumps (then only output 0's windows share a centre)."""
     out = []
     for a, axis in enumerate(field or (), start=1):
         centres = sorted({c for _, c in axis})
-        if len(centres) > 1:
-            out.append((a, centres))
+        jumps = sorted({j for j, _ in axis})
+        why = "centres of output 0 at " + ", ".join(str(format_jump(c)) for c in centres)
+        if len(jumps) > 1:
+            why = "jumps " + ", ".join(str(format_jump(j)) for j in jumps) + "; " + why
+        if len(centres) > 1 or len(jumps) > 1:
+            out.append((a, why))
     return out
 
 
@@ -287,10 +292,9 @@ def forward(input_shape, specs, complete: bool = True, output: str = "") -> Netw
         notes = list(done.notes)
         if spec.record.join:
             field = join_fields([fields[s] for s in node.sources], done.offsets)
-            for axis, centres in misaligned(field):
+            for axis, why in misaligned(field):
                 notes.append(f"{where}: its inputs' receptive fields are not aligned on axis "
-                             f"{axis} (centres of output 0 at "
-                             f"{', '.join(str(format_jump(c)) for c in centres)})")
+                             f"{axis} ({why})")
         else:
             field = step_field(fields[node.sources[0]], done.steps)
         if len(done.output) == 1:

@@ -413,3 +413,21 @@ def test_conv_and_linear_macs_equal_fvcore(torch, name, shape, layers, build):
                if layer["kind"] in ("conv", "convT", "linear"))
     by_operator = MAC_TABLE.fvcore_count(torch, model, dims, by_operator=True)
     assert ours == by_operator.get("conv", 0) + by_operator.get("linear", 0) > 0
+
+
+@pytest.mark.oracle
+def test_paths_with_different_jumps_are_noted(torch):
+    """Output 0's windows share centre 0, but output x reads input x and input 2x: the paths
+    are not aligned, and one output position spans far more than the rf of either path."""
+    text = "a: conv(1, k=1, s=2, bias=false); b: pad(p=(0, 10)); add(input)"
+    result = cnnplan.shapes("1x20", [text])
+    assert [n for n in result.notes if "not aligned" in n] == [
+        "layer 3: its inputs' receptive fields are not aligned on axis 1 (jumps 1, 2; centres "
+        "of output 0 at 0)"]
+    conv = torch.nn.Conv1d(1, 1, 1, stride=2, bias=False).double()
+    torch.nn.init.constant_(conv.weight, 1.0)
+    nodes = [("a", "conv", 1, {"k": 1, "s": 2}, ("input",)),
+             ("b", "pad", None, {"p": (0, 10)}, ("a",)), ("c", "add", None, {}, ("b", "input"))]
+    pad = reference_module(torch, "pad", None, {"p": (0, 10)}, (1, 10))
+    widest = widest_span(torch, 20, nodes, {"a": conv, "b": pad})
+    assert result.data["layers"][-1]["rf"] == 1 < widest
