@@ -263,8 +263,13 @@ def _upsample(spec, inputs, where):
         outs = per_axis(spec, "size", len(sizes), where)
     else:
         outs = tuple(i * f for i, f in zip(sizes, per_axis(spec, "scale", len(sizes), where)))
-    extra = 1 if mode == "bilinear" else 0   # bilinear reads two neighbours
-    steps = tuple(RfStep(Fraction(extra), Fraction(i, o), Fraction(i, 2 * o) - Fraction(1, 2))
+    # Output y reads input floor(y i/o) (nearest; bilinear also the next one). Consecutive
+    # outputs step i/o, but floor snaps them to whole inputs: with i/o = p/q in lowest terms,
+    # the positions read by K + 1 consecutive outputs span at most floor(K p/q + (q-1)/q) + 1,
+    # so the window spans (q - 1)/q (+ 1 for bilinear) and rf = floor(E) + 1 stays exact.
+    extra = 1 if mode == "bilinear" else 0
+    steps = tuple(RfStep(Fraction(o // math.gcd(i, o) - 1, o // math.gcd(i, o)) + extra,
+                         Fraction(i, o), Fraction(i, 2 * o) - Fraction(1, 2))
                   for i, o in zip(sizes, outs))
     return Applied((shape[0], *outs), steps=steps, exact_rf=mode == "nearest")
 

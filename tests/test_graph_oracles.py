@@ -214,7 +214,7 @@ def test_joins_against_torch(torch, shapes, kind, ok):
     layers = [f"a: conv({a[0]}, k=1, from=input)", f"a2: adaptiveavgpool({a[1:]!r}, from=a)",
               f"b: conv({b[0]}, k=1, from=input)", f"b2: adaptiveavgpool({b[1:]!r}, from=b)"]
     join = kind.split("_")[0] + "(a2, b2" + (", crop=true)" if kind == "concat_crop" else ")")
-    text = "; ".join(layers + ["j: " + join]).replace(",)", ")")
+    text = "; ".join(layers + ["j: " + join])
     x = torch.randn(1, 2, *big)
     inputs = [torch.nn.functional.adaptive_avg_pool2d(torch.randn(1, s[0], *big), s[1:])
               for s in shapes]
@@ -262,7 +262,9 @@ def rf_layer(draw):
     if kind == "pad":
         return kind, None, {"p": (draw(st.integers(0, 3)), draw(st.integers(0, 3)))}
     if kind == "upsample":
-        return kind, 2, {}
+        if draw(st.booleans()):
+            return kind, None, {"size": draw(st.integers(40, 400))}
+        return kind, draw(st.integers(2, 3)), {}
     return kind, None, {}
 
 
@@ -431,3 +433,18 @@ def test_paths_with_different_jumps_are_noted(torch):
     pad = reference_module(torch, "pad", None, {"p": (0, 10)}, (1, 10))
     widest = widest_span(torch, 20, nodes, {"a": conv, "b": pad})
     assert result.data["layers"][-1]["rf"] == 1 < widest
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("up, k", [(2, 2), (3, 2), (2, 4), ({"size": 70}, 3), ({"size": 25}, 2)])
+def test_nearest_upsampling_then_a_window(torch, up, k):
+    """Output phases of nearest upsampling read different inputs: the widest is the rf."""
+    values = up if isinstance(up, dict) else {}
+    scale = None if isinstance(up, dict) else up
+    nodes = [("u", "upsample", scale, values, ("input",)),
+             ("c", "conv", 1, {"k": k, "bias": False}, ("u",))]
+    result = cnnplan.shapes("1x40", ["; ".join(node_text(node) for node in nodes)])
+    modules = {"u": reference_module(torch, "upsample", scale, values, (1, 40)),
+               "c": ones_module(torch, "conv", 1, {"k": k, "bias": False},
+                                tuple(result.data["layers"][0]["output"])).double()}
+    assert widest_span(torch, 40, nodes, modules) == result.data["layers"][-1]["rf"]
