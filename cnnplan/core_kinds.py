@@ -266,12 +266,13 @@ def _upsample(spec, inputs, where):
     # Output y reads input floor(y i/o) (nearest; bilinear also the next one). Consecutive
     # outputs step i/o, but floor snaps them to whole inputs: with i/o = p/q in lowest terms,
     # the positions read by K + 1 consecutive outputs span at most floor(K p/q + (q-1)/q) + 1,
-    # so the window spans (q - 1)/q (+ 1 for bilinear) and rf = floor(E) + 1 stays exact.
+    # so the window spans (q - 1)/q (+ 1 for bilinear): rf = floor(E) + 1 is an upper bound
+    # (exact when windows follow; upsample(2) after a stride-2 layer reads one input, rf 2).
     extra = 1 if mode == "bilinear" else 0
     steps = tuple(RfStep(Fraction(o // math.gcd(i, o) - 1, o // math.gcd(i, o)) + extra,
                          Fraction(i, o), Fraction(i, 2 * o) - Fraction(1, 2))
                   for i, o in zip(sizes, outs))
-    return Applied((shape[0], *outs), steps=steps, exact_rf=mode == "nearest")
+    return Applied((shape[0], *outs), steps=steps, exact_rf=False)
 
 
 def _pixelshuffle(spec, inputs, where):

@@ -393,7 +393,7 @@ def network_result(net: Network, targets=None, title_prefix: str = "network") ->
                  "MACs: conv = output elements x C_in/groups x k^n, convT on input positions, "
                  "linear in x out, norms 1 per element, pooling, joins and activations 0")
     if bounds:
-        notes.append("rf after transposed convolutions, bilinear upsampling or adaptive pooling "
+        notes.append("rf after transposed convolutions, upsampling or adaptive pooling "
                      "with uneven windows is an upper bound (rf_exact false in JSON)")
     data = {"input": list(net.input), "layers": layers, "output": list(net.output),
             "size": net.size, "weights": net.weights, "params": net.params, "macs": net.macs}

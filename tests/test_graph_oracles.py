@@ -355,8 +355,11 @@ def test_graph_receptive_field_matches_autograd(torch, case):
     # the rf is the largest over the paths (Araujo et al.); paths whose centres differ make a
     # wider union, which cnnplan must then say
     unaligned = any("receptive fields are not aligned" in note for note in result.notes)
-    assert widest >= rf, text
-    assert widest == rf or unaligned, (text, rf, widest)
+    if result.data["layers"][-1].get("rf_exact", True):
+        assert widest >= rf, text
+        assert widest == rf or unaligned, (text, rf, widest)
+    else:   # after upsampling: an upper bound
+        assert widest <= rf or unaligned, (text, rf, widest)
 
 
 @pytest.mark.oracle
@@ -438,7 +441,8 @@ def test_paths_with_different_jumps_are_noted(torch):
 @pytest.mark.oracle
 @pytest.mark.parametrize("up, k", [(2, 2), (3, 2), (2, 4), ({"size": 70}, 3), ({"size": 25}, 2)])
 def test_nearest_upsampling_then_a_window(torch, up, k):
-    """Output phases of nearest upsampling read different inputs: the widest is the rf."""
+    """Output phases of nearest upsampling read different inputs: the widest reaches the rf
+    (a bound: after a stride-2 layer, upsample(2) outputs read one input each)."""
     values = up if isinstance(up, dict) else {}
     scale = None if isinstance(up, dict) else up
     nodes = [("u", "upsample", scale, values, ("input",)),
@@ -448,3 +452,4 @@ def test_nearest_upsampling_then_a_window(torch, up, k):
                "c": ones_module(torch, "conv", 1, {"k": k, "bias": False},
                                 tuple(result.data["layers"][0]["output"])).double()}
     assert widest_span(torch, 40, nodes, modules) == result.data["layers"][-1]["rf"]
+    assert result.data["layers"][-1]["rf_exact"] is False   # a bound, here reached
