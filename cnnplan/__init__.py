@@ -1,8 +1,9 @@
 """cnnplan: exact shape arithmetic for convolutional networks.
 
 The public API a plugin or script needs: `solve`, `shapes`, `plan`, `load_plan`, `run_solver`,
-`render`, `Result`, `Table`, `Solver`, `Reporter`, `hookimpl`, the errors `BadInput` and
-`NoSolution`, and for plugin commands `format_option` and `emit`.
+`render`, `import_model` (a PyTorch model into a plan file; needs torch), `Result`, `Table`,
+`Solver`, `Reporter`, `Importer`, `hookimpl`, the errors `BadInput` and `NoSolution`, and for
+plugin commands `format_option` and `emit`.
 """
 
 from __future__ import annotations
@@ -48,6 +49,10 @@ def __getattr__(name):
         from .planner import plan
 
         return plan
+    if name in ("Importer", "import_model"):
+        from . import importer
+
+        return getattr(importer, name)
     if name == "load_plan":
         from .planfile import load_plan
 
@@ -60,7 +65,7 @@ def __getattr__(name):
 
 
 __all__ = [
-    "BadInput", "CnnplanError", "NoSolution", "Reporter", "Result", "Solver", "Table",
-    "__version__", "emit", "format_option", "hookimpl", "load_plan", "plan", "render",
-    "run_solver", "shapes", "solve",
+    "BadInput", "CnnplanError", "Importer", "NoSolution", "Reporter", "Result", "Solver",
+    "Table", "__version__", "emit", "format_option", "hookimpl", "import_model", "load_plan",
+    "plan", "render", "run_solver", "shapes", "solve",
 ]

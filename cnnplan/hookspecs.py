@@ -56,3 +56,24 @@ def register_commands(cli):
                 "Say hello."
                 click.echo(f"hello {name}")
     """
+
+
+@hookspec
+def register_importers(register):
+    """Claim `torch.nn.Module` types for `cnnplan import`: such a module is not traced inside
+    but becomes one layer, whose spec text your function returns. Call
+    `register(Importer(name, module_type, function))`; `function(module, inputs)` gets the
+    module and its input shapes (C x sizes tuples, without the batch)::
+
+        from cnnplan import Importer, hookimpl
+
+        def space_to_depth(module, inputs):
+            return f"spacetodepth({module.block})"     # a kind your plugin registers
+
+        @hookimpl
+        def register_importers(register):
+            register(Importer("spacetodepth", "my_models.layers:SpaceToDepth", space_to_depth))
+
+    The module type may be a 'package.module:Class' reference, imported only by
+    `cnnplan import`; the imported plan is still checked against torch's shapes.
+    """
