@@ -125,6 +125,16 @@ def _torch():
     return torch
 
 
+def _check_target(target) -> tuple[str, str]:
+    """(file or module, NAME) of TARGET; BadInput if it is malformed or names no file."""
+    match = _TARGET.fullmatch(target.strip()) if isinstance(target, str) else None
+    if match is None:
+        raise BadInput(f"import target {target!r} is not FILE.py:NAME or package.module:NAME")
+    if match["where"].endswith(".py") and not os.path.isfile(match["where"]):
+        raise BadInput(f"import target {target!r}: no file {match['where']}")
+    return match["where"], match["name"]
+
+
 _LOADED: dict = {}     # module name given to a loaded model file -> the file as typed
 
 
@@ -134,16 +144,11 @@ def load_target(target: str):
     import importlib
     import importlib.util
 
-    match = _TARGET.fullmatch(target.strip()) if isinstance(target, str) else None
-    if match is None:
-        raise BadInput(f"import target {target!r} is not FILE.py:NAME or package.module:NAME")
-    where, name = match["where"], match["name"]
+    where, name = _check_target(target)
     folder = os.path.dirname(os.path.abspath(where)) if where.endswith(".py") else os.getcwd()
     sys.path.insert(0, folder)   # sibling modules of the model file import as they would
     try:
         if where.endswith(".py"):
-            if not os.path.isfile(where):
-                raise BadInput(f"import target {target!r}: no file {where}")
             module_name = "cnnplan_import_" + re.sub(r"\W", "_", os.path.abspath(where))
             _LOADED[module_name] = where
             spec = importlib.util.spec_from_file_location(module_name, where)
@@ -876,13 +881,15 @@ def import_model(target, input, args=(), skip_unknown: bool = False, command: st
 
     `args`: `--arg` texts ("width=8") or a dict of keyword arguments for NAME.
     """
-    torch = _torch()
     input_shape = parse_shape(input, "--in")
+    if isinstance(target, str):       # check what was typed before paying for torch
+        kwargs = dict(args) if isinstance(args, dict) else parse_args(args)
+        _check_target(target)
+    torch = _torch()
     if isinstance(target, torch.nn.Module):
         model, source = target.eval(), type(target).__name__
         title = source
     else:
-        kwargs = dict(args) if isinstance(args, dict) else parse_args(args)
         model, source = build_model(target, kwargs), target
         name = target.rsplit(":", 1)[1]
         title = f"{name}({_call_text(kwargs)})" if kwargs else name
