@@ -32,3 +32,11 @@ def register_solvers(register):
                     "cnnplan.network:shapes"))
     register(Solver("plan", "Every chain of configurations meeting a plan's targets, counted "
                             "and ranked", "cnnplan.planner:plan"))
+
+
+@hookimpl
+def register_layer_kinds(register):
+    from .core_kinds import CORE_KINDS
+
+    for kind in CORE_KINDS:
+        register(kind)

@@ -59,6 +59,30 @@ def register_commands(cli):
 
 
 @hookspec
+def register_layer_kinds(register):
+    """Register layer kinds: `register(LayerKind(...))` once per kind. A kind is one record:
+    its spec arguments, its shape rule (`apply`), and its PyTorch code (`torch`); it is then
+    usable in `cnnplan shapes`, plan files, `cnnplan inputs` and `--format torch`::
+
+        from cnnplan import Applied, LayerKind, hookimpl
+        from cnnplan.kinds import POSITIVE
+
+        def apply(spec, inputs, where):
+            c, h, w = inputs[0]
+            r = spec.get("r")
+            return Applied((c * r * r, h // r, w // r))
+
+        @hookimpl
+        def register_layer_kinds(register):
+            register(LayerKind("spacetodepth", "C x H x W -> r^2 C x H/r x W/r", apply,
+                               lambda spec, inputs: f"nn.PixelUnshuffle({spec.get('r')})",
+                               args={"r": POSITIVE}, positional="r", required=("r",)))
+
+    docs/plugins.md has this example worked through (receptive-field steps included).
+    """
+
+
+@hookspec
 def register_importers(register):
     """Claim `torch.nn.Module` types for `cnnplan import`: such a module is not traced inside
     but becomes one layer, whose spec text your function returns. Call
@@ -67,12 +91,12 @@ def register_importers(register):
 
         from cnnplan import Importer, hookimpl
 
-        def space_to_depth(module, inputs):
-            return f"spacetodepth({module.block})"     # a kind your plugin registers
+        def space_to_depth(module, inputs):     # the kind registered in the example above
+            return f"spacetodepth({module.downscale_factor})"
 
         @hookimpl
         def register_importers(register):
-            register(Importer("spacetodepth", "my_models.layers:SpaceToDepth", space_to_depth))
+            register(Importer("spacetodepth", "torch.nn:PixelUnshuffle", space_to_depth))
 
     The module type may be a 'package.module:Class' reference, imported only by
     `cnnplan import`; the imported plan is still checked against torch's shapes.

@@ -18,12 +18,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
-from .arithmetic import (conv_macs, conv_output, conv_weights, effective_kernel,
-                         pool_output_ceil, transposed_macs, transposed_output)
+from .arithmetic import effective_kernel
 from .errors import BadInput
 from .result import Result, Table
 from .tensor_shape import format_shape, parse_shape, size_of
-from .specs import MAX_LAYERS, LayerSpec, parse_spec
+from .specs import INPUT, MAX_LAYERS, LayerSpec, parse_spec
 
 
 @dataclass(frozen=True)
@@ -32,7 +31,7 @@ class Step:
 
     index: int
     spec: LayerSpec
-    input: tuple
+    input: tuple                 # the (first) input shape
     output: tuple
     weights: int
     params: int
@@ -40,6 +39,11 @@ class Step:
     extent: Fraction | int | None
     jump: Fraction | int | None
     notes: tuple = ()
+    name: str = ""
+    sources: tuple = ()          # names of the layers it reads ("input": the network input)
+    inputs: tuple = ()           # their shapes
+    field: tuple | None = None   # receptive field per spatial axis (see `receptive`)
+    exact_rf: bool = True
 
     @property
     def size(self) -> int:
@@ -54,10 +58,22 @@ class Step:
 class Network:
     input: tuple
     steps: tuple
+    output_name: str = ""
+
+    @property
+    def out_step(self):
+        if not self.steps:
+            return None
+        if self.output_name:
+            for step in self.steps:
+                if step.name == self.output_name:
+                    return step
+        return self.steps[-1]
 
     @property
     def output(self) -> tuple:
-        return self.steps[-1].output if self.steps else self.input
+        step = self.out_step
+        return step.output if step else self.input
 
     @property
     def size(self) -> int:
@@ -76,13 +92,27 @@ class Network:
         return sum(s.macs for s in self.steps)
 
     @property
+    def graph(self) -> bool:
+        """True unless every layer reads the one before it."""
+        previous = INPUT
+        for step in self.steps:
+            if step.sources != (previous,):
+                return True
+            previous = step.name
+        return bool(self.output_name) and self.output_name != previous
+
+    @property
     def extent(self):
-        """Receptive-field extent of the last layer that still has one (0 for no layers)."""
+        """Receptive-field extent of the output (of the last layer that still has one in a
+        chain; 0 for no layers)."""
         last = 0
         for step in self.steps:
             if step.extent is None:
                 break
             last = step.extent
+        out = self.out_step
+        if self.graph and out is not None:
+            return out.extent if out.extent is not None else last
         return last
 
     @property
@@ -95,97 +125,199 @@ def label(index: int, spec: LayerSpec) -> str:
 
 
 def apply_layer(spec: LayerSpec, shape: tuple, index: int):
-    """(output shape, weights, params, macs, notes) of one complete layer on `shape`.
+    """(output shape, weights, params, macs, notes) of one complete single-input layer on
+    `shape`; BadInput, naming the layer, if PyTorch would refuse it."""
+    done = spec.record.apply(spec, (tuple(shape),), f"layer {index}")
+    return done.output, done.weights, done.params, done.macs, done.notes
 
-    BadInput, naming the layer, if PyTorch would refuse it.
-    """
-    kind = spec.kind
-    name = label(index, spec)
-    notes = []
-    if kind in ("relu", "tanh", "sigmoid"):
-        return shape, 0, 0, 0, ()
-    if kind == "bn":
-        return shape, shape[0], 2 * shape[0], size_of(shape), ()
-    if kind == "flatten":
-        return (size_of(shape),), 0, 0, 0, ()
-    if kind == "linear":
-        if len(shape) != 1:
-            raise BadInput(f"{name}: linear needs a flat input but gets {format_shape(shape)}; "
-                           "put flatten before it")
-        features, bias = spec.get("features"), spec.get("bias")
-        weights = shape[0] * features
-        return (features,), weights, weights + (features if bias else 0), weights, ()
-    # window layers
-    if len(shape) < 2:
-        raise BadInput(f"{name}: {kind} needs a C x sizes input, but its input is the flat "
-                       f"{format_shape(shape)} (after flatten or linear)")
-    c_in, sizes = shape[0], shape[1:]
-    k, s, p = spec.get("k"), spec.get("s"), spec.get("p")
-    d = spec.get("d", 1)
-    ke = effective_kernel(k, d)
-    kernel_text = f"kernel {k}" if d == 1 else f"effective kernel {ke} (k={k}, d={d})"
-    if kind in ("conv", "convT"):
-        c_out, groups = spec.get("channels"), spec.get("groups")
-        for what, value in (("input", c_in), ("output", c_out)):
-            if value % groups:
-                raise BadInput(f"{name}: groups={groups} must divide the {what} channels {value}")
-    if kind == "convT":
-        op = spec.get("op")
-        if op >= max(s, d):
-            raise BadInput(f"{name}: output padding op={op} must be smaller than the stride "
-                           f"{s} or the dilation {d}")
-        outs = []
-        for i in sizes:
-            o = transposed_output(i, k, s, p, d, op)
-            if o is None:
-                raw = (i - 1) * s - 2 * p + d * (k - 1) + op + 1
-                raise BadInput(f"{name}: output size {raw} on an axis of size {i} "
-                               "((i-1)s - 2p + d(k-1) + op + 1 must be at least 1)")
-            outs.append(o)
-        if p > ke - 1:
-            notes.append(f"layer {index}: padding {p} exceeds k'-1 = {ke - 1}, so real outputs "
-                         "are cropped")
-        out = (c_out, *outs)
-        weights = conv_weights(k, len(sizes), c_in, c_out, groups)  # (C_in, C_out/g, k^n)
-        macs = transposed_macs(shape, c_out, k, groups)
-        return out, weights, weights + (c_out if spec.get("bias") else 0), macs, tuple(notes)
-    pooling = kind in ("maxpool", "avgpool")
-    if pooling and p > k // 2:
-        raise BadInput(f"{name}: padding {p} is more than half the kernel {k} "
-                       f"(PyTorch requires p <= k // 2 = {k // 2})")
-    ceil = pooling and spec.get("ceil")
-    if kind == "avgpool" and len(sizes) == 3 and min(sizes) < k:
-        raise BadInput(f"{name}: PyTorch's 3-D average pooling needs every input size to be at "
-                       f"least the kernel {k}, but the input is {format_shape(shape)}")
-    outs, dropped = [], set()
-    for i in sizes:
-        o = pool_output_ceil(i, k, s, p, d) if ceil else conv_output(i, k, s, p, d, "floor")
-        if o is None:
-            pad = f" ({i} + 2*{p})" if p else ""
-            more = (f", even with ceil mode's overhang of less than the stride {s}"
-                    if ceil else "")
-            raise BadInput(f"{name}: {kernel_text} larger than padded input "
-                           f"{i + 2 * p}{pad}{more}")
-        outs.append(o)
-        if not ceil and (i + 2 * p - ke) % s:
-            dropped.add((i, (i + 2 * p - ke) % s))
-    for i, rows in sorted(dropped):
-        notes.append(f"layer {index}: on an axis of size {i}, {rows} padded input row"
-                     f"{'s' if rows != 1 else ''} after the last window "
-                     f"{'are' if rows != 1 else 'is'} not used (floor)")
-    if kind == "conv":
-        if p > ke - 1:
-            notes.append(f"layer {index}: padding {p} exceeds k'-1 = {ke - 1}, so the outermost "
-                         "outputs see only padding")
-        out = (c_out, *outs)
-        weights = conv_weights(k, len(sizes), c_in, c_out, groups)
-        macs = conv_macs(out, c_in, k, groups)
-        return out, weights, weights + (c_out if spec.get("bias") else 0), macs, tuple(notes)
-    return (c_in, *outs), 0, 0, 0, tuple(notes)
+
+# -- receptive fields over graphs (Araujo, Norris & Sim, Distill 2019) ------------------------
+# Per spatial axis, a field maps (jump J, centre c of output position 0 on the input) to the
+# largest extent E over the paths with that J and c; rf = floor(E) + 1. None: the output sees
+# the whole input (after flatten, linear or global pooling).
+
+MAX_FIELD_ENTRIES = 32
+START_FIELD = {(1, 0): 0}
+
+
+def _tidy(value):
+    if isinstance(value, Fraction) and value.denominator == 1:
+        return value.numerator
+    return value
+
+
+def step_field(field, steps):
+    """The field after a single-input layer with per-axis RfSteps (None steps: unchanged)."""
+    if field is None or steps is None:
+        return field
+    if any(step.whole for step in steps) or len(steps) != len(field):
+        return None
+    out = []
+    for axis, step in zip(field, steps):
+        moved = {}
+        for (jump, centre), extent in axis.items():
+            key = (_tidy(jump * step.stride), _tidy(centre + jump * step.shift))
+            value = _tidy(extent + jump * step.span)
+            if moved.get(key, -1) < value:
+                moved[key] = value
+        out.append(moved)
+    return tuple(out)
+
+
+def join_fields(fields, offsets=()):
+    """The field of a join: every input's paths (shifted by its crop offsets), merged."""
+    if any(f is None for f in fields) or len({len(f) for f in fields}) != 1:
+        return None
+    out = [dict() for _ in fields[0]]
+    for n, field in enumerate(fields):
+        for a, axis in enumerate(field):
+            shift = offsets[n][a] if offsets else 0
+            for (jump, centre), extent in axis.items():
+                key = (jump, _tidy(centre + jump * shift))
+                if out[a].get(key, -1) < extent:
+                    out[a][key] = extent
+    trimmed = []
+    for axis in out:
+        if len(axis) > MAX_FIELD_ENTRIES:
+            axis = dict(sorted(axis.items(), key=lambda kv: -kv[1])[:MAX_FIELD_ENTRIES])
+        trimmed.append(axis)
+    return tuple(trimmed)
+
+
+def field_summary(field):
+    """(extent, jump) of a field: the largest extent, and the jump if one (per axis 'a x b')."""
+    if field is None:
+        return None, None
+    extent = max(max(axis.values()) for axis in field)
+    jumps = [{j for j, _ in axis} for axis in field]
+    if all(len(j) == 1 for j in jumps):
+        values = [next(iter(j)) for j in jumps]
+        jump = values[0] if len(set(values)) == 1 else "x".join(
+            str(format_jump(v)) for v in values)
+    else:
+        jump = "mixed"
+    return extent, jump
+
+
+def misaligned(field) -> list:
+    """Axes (1-based) whose paths have different centres, with the centres."""
+    out = []
+    for a, axis in enumerate(field or (), start=1):
+        centres = sorted({c for _, c in axis})
+        if len(centres) > 1:
+            out.append((a, centres))
+    return out
+
+
+# -- the graph --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Node:
+    """One layer before it is applied: its name and the names it reads."""
+
+    index: int
+    name: str
+    spec: LayerSpec
+    sources: tuple
+    named: bool = False
+
+
+def build_nodes(items, what: str = "network") -> list:
+    """Nodes from (name or None, spec, from or None) triples: names unique, every source an
+    earlier layer or "input"; joins read two or more inputs, other kinds one."""
+    nodes, seen = [], {}
+    previous = INPUT
+    if len(items) > MAX_LAYERS:
+        raise BadInput(f"{len(items)} layers; the limit is {MAX_LAYERS}")
+    later = {name for name, _, _ in items if name}
+    for index, (name, spec, sources) in enumerate(items, start=1):
+        where = f"layer {index} {spec.describe()}"
+        if name is not None and name in seen:
+            raise BadInput(f"{where}: the name {name!r} is already used by layer {seen[name]}")
+        refs = tuple(sources) if sources else spec.refs
+        resolved = []
+        for ref in refs or (None,):
+            ref = previous if ref is None else ref
+            if ref != INPUT and ref not in seen:
+                if ref in later or ref == name:
+                    raise BadInput(f"{where}: reads {ref!r}, which is not an earlier layer "
+                                   "(layers read only layers before them)")
+                raise BadInput(f"{where}: reads {ref!r}, but no earlier layer is called that "
+                               f"(names: {', '.join(list(seen)[-8:]) or 'none yet'}; "
+                               "'input' is the network input)")
+            resolved.append(ref)
+        join = spec.record.join
+        if join and len(resolved) < 2:
+            raise BadInput(f"{where}: {spec.kind} joins two or more inputs; name them, as in "
+                           f"{spec.kind}(a, b), or one to join with the previous layer")
+        if not join and len(resolved) != 1:
+            raise BadInput(f"{where}: {spec.kind} reads one input, not {len(resolved)} "
+                           f"({', '.join(resolved)}); joins are add, mul, concat")
+        key = name or str(index)
+        seen[key] = index
+        nodes.append(Node(index, key, spec, tuple(resolved), name is not None))
+        previous = key
+    return nodes
+
+
+def forward(input_shape, specs, complete: bool = True, output: str = "") -> Network:
+    """Apply a network to `input_shape` (tuple or text). `specs`: LayerSpecs or texts (a chain,
+    or a graph through their `from` references), or `Node`s from `build_nodes`."""
+    shape = parse_shape(input_shape, "--in")
+    specs = list(specs)
+    if len(specs) > MAX_LAYERS:
+        raise BadInput(f"{len(specs)} layers; the limit is {MAX_LAYERS}")
+    if specs and isinstance(specs[0], Node):
+        nodes = specs
+    else:
+        items = []
+        for index, spec in enumerate(specs, start=1):
+            if isinstance(spec, str):
+                spec = parse_spec(spec, f"layer {index}")
+            items.append((None, spec, None))
+        nodes = build_nodes(items)
+    shapes = {INPUT: shape}
+    fields = {INPUT: (START_FIELD,) * (len(shape) - 1) if len(shape) > 1 else None}
+    steps = []
+    for node in nodes:
+        spec = node.spec.complete(f"layer {node.index}") if complete else node.spec
+        where = f"layer {node.index}" + (f" ({node.name})" if node.named else "")
+        inputs = tuple(shapes[s] for s in node.sources)
+        done = spec.record.apply(spec, inputs, where)
+        notes = list(done.notes)
+        if spec.record.join:
+            field = join_fields([fields[s] for s in node.sources], done.offsets)
+            for axis, centres in misaligned(field):
+                notes.append(f"{where}: its inputs' receptive fields are not aligned on axis "
+                             f"{axis} (centres of output 0 at "
+                             f"{', '.join(str(format_jump(c)) for c in centres)})")
+        else:
+            field = step_field(fields[node.sources[0]], done.steps)
+        if len(done.output) == 1:
+            field = None
+        exact = done.exact_rf and all(
+            steps[_index(nodes, s)].exact_rf for s in node.sources if s != INPUT)
+        extent, jump = field_summary(field)
+        shapes[node.name] = done.output
+        fields[node.name] = field
+        steps.append(Step(node.index, spec, inputs[0], done.output, done.weights, done.params,
+                          done.macs, _tidy(extent), _tidy(jump) if jump is not None else None,
+                          tuple(notes), node.name, node.sources, inputs, field, exact))
+    if output and output not in shapes:
+        raise BadInput(f"output {output!r} names no layer")
+    return Network(shape, tuple(steps), output)
+
+
+def _index(nodes, name):
+    for n, node in enumerate(nodes):
+        if node.name == name:
+            return n
+    raise KeyError(name)
 
 
 def next_extent(spec: LayerSpec, extent, jump):
-    """Receptive-field extent and jump after `spec` (None, None once the input is flattened)."""
+    """Receptive-field extent and jump after a single-input layer in a chain (None, None once
+    the input is flattened)."""
     if extent is None or spec.kind in ("flatten", "linear"):
         return None, None
     if not spec.window:
@@ -198,57 +330,46 @@ def next_extent(spec: LayerSpec, extent, jump):
     return extent + (ke - 1) * jump, jump * s
 
 
-def _tidy(value):
-    if isinstance(value, Fraction) and value.denominator == 1:
-        return value.numerator
-    return value
-
-
-def forward(input_shape, specs, complete: bool = True) -> Network:
-    """Apply `specs` (LayerSpec or text) to `input_shape` (tuple or text)."""
-    shape = parse_shape(input_shape, "--in")
-    start = shape
-    specs = list(specs)
-    if len(specs) > MAX_LAYERS:
-        raise BadInput(f"{len(specs)} layers; the limit is {MAX_LAYERS}")
-    steps = []
-    extent, jump = 0, 1
-    for index, spec in enumerate(specs, start=1):
-        if isinstance(spec, str):
-            spec = parse_spec(spec, f"layer {index}")
-        if complete:
-            spec = spec.complete(f"layer {index}")
-        out, weights, params, macs, notes = apply_layer(spec, shape, index)
-        extent, jump = next_extent(spec, extent, jump)
-        steps.append(Step(index, spec, shape, out, weights, params, macs, _tidy(extent), jump,
-                          notes))
-        shape = out
-    return Network(start, tuple(steps))
-
-
 def format_jump(jump) -> int | str | None:
     """An int, or 'a/b' for the fractional jumps after transposed convolutions."""
-    if jump is None:
-        return None
+    if jump is None or isinstance(jump, str):
+        return jump
     jump = _tidy(jump)
     return jump if isinstance(jump, int) else f"{jump.numerator}/{jump.denominator}"
 
 
+def layer_text(step) -> str:
+    """A step's spec as the table shows it: joins with the names they read."""
+    text = step.spec.canonical()
+    if step.spec.record.join:
+        inside = ", ".join(step.sources)
+        text = text.replace("(", f"({inside}, ", 1) if "(" in text else f"{text}({inside})"
+    return text
+
+
 def network_result(net: Network, targets=None, title_prefix: str = "network") -> Result:
     """The `cnnplan shapes` Result: one row per layer, totals, and target checks."""
-    rows = [(0, "input", format_shape(net.input), size_of(net.input), None, None, None, 1, 1)]
+    graph = net.graph
+    first = (0, "input", format_shape(net.input), size_of(net.input), None, None, None, 1, 1)
+    rows = [_row(graph, INPUT, "", first)]
     layers = []
     notes = []
+    bounds = False
     for step in net.steps:
-        rows.append((step.index, step.spec.canonical(), format_shape(step.output), step.size,
-                     step.weights, step.params, step.macs, step.rf, format_jump(step.jump)))
-        layers.append({"spec": step.spec.canonical(), "kind": step.spec.kind,
-                       "output": list(step.output), "size": step.size, "weights": step.weights,
-                       "params": step.params, "macs": step.macs, "rf": step.rf,
-                       "jump": format_jump(step.jump)})
+        cells = (step.index, layer_text(step), format_shape(step.output), step.size,
+                 step.weights, step.params, step.macs, step.rf, format_jump(step.jump))
+        rows.append(_row(graph, step.name, ", ".join(step.sources), cells))
+        entry = {"name": step.name, "from": list(step.sources), "spec": step.spec.canonical(),
+                 "kind": step.spec.kind, "output": list(step.output), "size": step.size,
+                 "weights": step.weights, "params": step.params, "macs": step.macs,
+                 "rf": step.rf, "jump": format_jump(step.jump)}
+        if step.field is not None and not step.exact_rf:
+            entry["rf_exact"] = False
+            bounds = True
+        layers.append(entry)
         notes.extend(step.notes)
-    rows.append((None, "total", format_shape(net.output), net.size, net.weights, net.params,
-                 net.macs, None, None))
+    rows.append(_row(graph, "", "", (None, "total", format_shape(net.output), net.size,
+                                     net.weights, net.params, net.macs, None, None)))
     mismatches = []
     for step in net.steps:
         target = (targets or {}).get(step.index)
@@ -258,40 +379,55 @@ def network_result(net: Network, targets=None, title_prefix: str = "network") ->
     n = len(net.steps)
     title = (f"{title_prefix} {format_shape(net.input)} -> {format_shape(net.output)}: "
              f"{n} layer{'s' if n != 1 else ''}")
-    facts = (("input", format_shape(net.input)), ("output", format_shape(net.output)),
+    facts = [("input", format_shape(net.input)), ("output", format_shape(net.output)),
              ("size", net.size), ("weights", net.weights), ("params", net.params),
-             ("macs", net.macs))
+             ("macs", net.macs)]
+    if graph and net.out_step is not None:
+        facts.insert(2, ("output layer", net.out_step.name))
     notes = mismatches + notes
-    notes.append("weights exclude biases; params add biases and batch norm's 2C; MACs: conv = "
-                 "output elements x C_in/groups x k^n, convT on input positions, linear in x out, "
-                 "bn 1 per element, pooling 0")
+    notes.append("weights exclude biases; params add biases and normalisation's scale and shift; "
+                 "MACs: conv = output elements x C_in/groups x k^n, convT on input positions, "
+                 "linear in x out, norms 1 per element, pooling, joins and activations 0")
+    if bounds:
+        notes.append("rf after transposed convolutions, bilinear upsampling or adaptive pooling "
+                     "with uneven windows is an upper bound (rf_exact false in JSON)")
     data = {"input": list(net.input), "layers": layers, "output": list(net.output),
             "size": net.size, "weights": net.weights, "params": net.params, "macs": net.macs}
+    if graph:
+        data["output_layer"] = net.out_step.name if net.out_step else INPUT
     if mismatches:
         data["mismatches"] = mismatches
-    return Result(title=title, facts=facts,
-                  tables=(Table(("#", "layer", "output", "size", "weights", "params", "macs",
-                                 "rf", "jump"), tuple(rows)),),
+    columns = ("#", "layer", "output", "size", "weights", "params", "macs", "rf", "jump")
+    if graph:
+        columns = ("#", "name", "from") + columns[1:]
+    return Result(title=title, facts=tuple(facts), tables=(Table(columns, tuple(rows)),),
                   notes=tuple(notes), data=data, exit_code=1 if mismatches else 0)
 
 
-def shapes(input=None, layers=(), plan_file=None) -> Result:
+def _row(graph: bool, name: str, sources: str, cells: tuple) -> tuple:
+    return (cells[0], name, sources) + cells[1:] if graph else cells
+
+
+def shapes(input=None, layers=(), plan_file=None, plan_text=None) -> Result:
     """Shapes, sizes, weights, params, MACs, receptive field and jump of every layer.
 
     `layers` are specs such as "conv(64, k=8, s=2)" (optionally "SPEC -> SHAPE" to check a
-    target); or `plan_file` is a TOML plan whose `out` targets and `where` constraints are
-    checked. Omitted values take PyTorch's defaults (s=1, p=0, d=1; pooling s=k).
+    target; "NAME: SPEC" names a layer; several layers may share an argument, separated by
+    ';'); or `plan_file` (a path) / `plan_text` (TOML) is a plan whose `out` targets and `where`
+    constraints are checked. Omitted values take PyTorch's defaults (s=1, p=0, d=1; pooling
+    s=k).
 
     >>> shapes("3x256x256", ["conv(64, k=8, s=2)", "maxpool(k=5)", "conv(128, k=4, p=1)"]
     ...        ).data["size"]
     73728
     """
-    from .planfile import gather
+    from .planfile import gather, plan_nodes
     from .search import VARIABLES
     from .where import compile_condition
 
-    shape, items, options, title = gather(input, layers, plan_file, None, what="network")
-    net = forward(shape, [item.spec for item in items])
+    shape, items, options, title = gather(input, layers, plan_file, None, what="network",
+                                          plan_text=plan_text)
+    net = forward(shape, plan_nodes(items), output=options.get("output_layer", ""))
     targets = {i: item.target for i, item in enumerate(items, start=1) if item.target}
     result = network_result(net, targets, title or "network")
     violations = []
@@ -299,8 +435,10 @@ def shapes(input=None, layers=(), plan_file=None) -> Result:
     for step, item in zip(net.steps, items):
         if not step.spec.window:
             continue
-        env = {"k": step.spec.get("k"), "s": step.spec.get("s"), "p": step.spec.get("p"),
-               "d": step.spec.get("d", 1)}
+        values = [step.spec.get(v, 1 if v == "d" else 0) for v in VARIABLES]
+        if any(not isinstance(v, int) for v in values):
+            continue
+        env = dict(zip(VARIABLES, values))
         for text in everywhere + list(item.where):
             if not compile_condition(text, VARIABLES, f"layer {step.index}: where")(env):
                 violations.append(f"layer {step.index} {step.spec.canonical()} breaks where "

@@ -31,12 +31,13 @@ from dataclasses import dataclass, field
 
 from .errors import BadInput
 from .tensor_shape import format_shape, parse_shape
-from .specs import MAX_LAYERS, LayerSpec, parse_spec, parse_target, spec_from_mapping
+from .specs import (MAX_LAYERS, NAME, LayerSpec, check_name, parse_layers, parse_spec,
+                    parse_target, spec_from_mapping)
 
 MAX_FILE_BYTES = 5_000_000
 TOP_KEYS = ("title", "description", "input", "output", "mode", "rank", "top", "where", "max",
             "layers")
-LAYER_KEYS = ("spec", "kind", "out", "where", "name", "comment")
+LAYER_KEYS = ("spec", "kind", "out", "where", "name", "from", "comment")
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,8 @@ class PlanLayer:
     target: tuple | None = None
     where: tuple = ()
     origin: str = ""
+    name: str | None = None
+    sources: tuple | None = None     # `from` of a plan file (None: the spec's own references)
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,15 @@ def load_plan(path: str) -> PlanFile:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise BadInput(f"plan file {path} is not UTF-8 text (byte {exc.start})") from None
+    return parse_plan_text(text, path)
+
+
+def parse_plan_text(text: str, path: str = "<text>") -> PlanFile:
+    """A plan file's TOML text, read and checked (errors name `path` and the line)."""
+    import tomllib
+
+    if len(text) > MAX_FILE_BYTES:
+        raise BadInput(f"plan {path} is larger than {MAX_FILE_BYTES:,} bytes")
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -115,9 +127,13 @@ def parse_plan_document(doc: dict, path: str = "plan", lines: list[str] | None =
         if not isinstance(doc["input"], str):
             raise BadInput(f"{at('input')}: input must be a shape in quotes, e.g. \"3x64x64\"")
         input_shape = parse_shape(doc["input"], f"{at('input')}: input")
-    output = None
+    output = output_layer = None
     if "output" in doc:
-        output = parse_target(str(doc["output"]), f"{at('output')}: output")
+        value = doc["output"]
+        if isinstance(value, str) and re.fullmatch(NAME, value.strip()):
+            output_layer = value.strip()
+        else:
+            output = parse_target(str(value), f"{at('output')}: output")
     options: dict = {}
     for key in ("mode", "rank"):
         if key in doc:
@@ -153,6 +169,12 @@ def parse_plan_document(doc: dict, path: str = "plan", lines: list[str] | None =
         if not isinstance(table, dict):
             raise BadInput(f"{where}: each layer must be a table ([[layers]])")
         layers.append(_layer(table, where))
+    names = {layer.name for layer in layers if layer.name}
+    if output_layer is not None:
+        if output_layer not in names:
+            raise BadInput(f"{at('output')}: output {output_layer!r} names no layer "
+                           "(give a layer's name, or a target shape such as \"10\")")
+        options["output_layer"] = output_layer
     title = doc.get("title", "")
     return PlanFile(path, input_shape, output, tuple(layers), options,
                     title if isinstance(title, str) else "")
@@ -179,30 +201,50 @@ def _layer(table: dict, where: str) -> PlanLayer:
             raise BadInput(f"{where}: out must be a shape in quotes, e.g. \"64x32x32\"")
         target = parse_target(str(table["out"]), f"{where}: out")
     conditions = _texts(table["where"], f"{where}: where") if "where" in table else ()
-    return PlanLayer(spec, target, conditions, where)
+    name = check_name(table["name"], where) if "name" in table else None
+    sources = None
+    if "from" in table:
+        raw = table["from"]
+        raw = [raw] if isinstance(raw, str) else raw
+        if not isinstance(raw, list) or not raw or not all(isinstance(r, str) for r in raw):
+            raise BadInput(f"{where}: from must be a layer name or a list of names, not {raw!r}")
+        if spec.refs:
+            raise BadInput(f"{where}: give the inputs either in from = [...] or in the spec, "
+                           "not both")
+        sources = tuple(r.strip() for r in raw)
+    return PlanLayer(spec, target, conditions, where, name, sources)
 
 
-def gather(input=None, layers=(), plan_file=None, out=None, what="plan"):
+def plan_nodes(items) -> list:
+    """The network's nodes (network.build_nodes) from PlanLayers."""
+    from .network import build_nodes
+
+    return build_nodes([(item.name, item.spec, item.sources) for item in items])
+
+
+def gather(input=None, layers=(), plan_file=None, out=None, what="plan", plan_text=None):
     """(input shape, [PlanLayer], file options, title) from inline specs and/or a plan file."""
     options: dict = {}
     title = ""
     items: list = []
     shape = None
-    if plan_file is not None:
+    if plan_file is not None or plan_text is not None:
         if layers:
             raise BadInput("give either a plan file or layer specs, not both")
-        pf = load_plan(plan_file)
+        pf = load_plan(plan_file) if plan_text is None else parse_plan_text(plan_text)
         items, shape, options, title = list(pf.layers), pf.input, dict(pf.options), pf.title
         if pf.output is not None:
             options["output"] = pf.output
     else:
         if isinstance(layers, str):
             layers = [layers]
-        for index, text in enumerate(layers, start=1):
+        for text in layers:
             if len(items) >= MAX_LAYERS:
                 raise BadInput(f"more than {MAX_LAYERS} layers")
-            spec, target = parse_spec(text, f"layer {index}", allow_target=True)
-            items.append(PlanLayer(spec, target, (), f"layer {index} {spec.describe()}"))
+            for name, spec, target, body in parse_layers(text, f"layer {len(items) + 1}"):
+                index = len(items) + 1
+                items.append(PlanLayer(spec, target, (), f"layer {index} {spec.describe()}",
+                                       name))
     if input is not None:
         shape = parse_shape(input, "--in")
     if shape is None:
@@ -221,5 +263,6 @@ def gather(input=None, layers=(), plan_file=None, out=None, what="plan"):
         if last.target is not None and last.target != final:
             raise BadInput(f"the last layer's target {format_shape(last.target)} differs from "
                            f"the output {format_shape(final)}")
-        items[-1] = PlanLayer(last.spec, final, last.where, last.origin)
+        items[-1] = PlanLayer(last.spec, final, last.where, last.origin, last.name,
+                              last.sources)
     return shape, items, options, title

@@ -70,6 +70,7 @@ class PluginHost:
         self.infos: dict[str, PluginInfo] = {}
         self._solvers: Registry | None = None
         self._reporters: Registry | None = None
+        self._kinds = None
 
     def load_entry_points(self, paths=None):
         """Import and register each entry point of group `cnnplan`, isolating failures."""
@@ -134,14 +135,14 @@ class PluginHost:
 
     def check(self):
         """Run every registration hook now, so failures surface (used in strict mode)."""
-        return self.solvers, self.reporters
+        return self.solvers, self.reporters, self.layer_kinds
 
     def _changed(self):
         for name, info in self.infos.items():
             plugin = self.pm.get_plugin(name)
             if plugin is not None:
                 info.hooks = sorted(h.name for h in self.pm.get_hookcallers(plugin) or [])
-        self._solvers = self._reporters = None
+        self._solvers = self._reporters = self._kinds = None
 
     def failed(self, provider: str, what: str, exc: BaseException):
         """Report a plugin's failure once on stderr (or raise it when strict)."""
@@ -160,9 +161,9 @@ class PluginHost:
         return sorted(((i.plugin_name, i.function) for i in impls),
                       key=lambda pair: pair[0] not in DEFAULT_PLUGINS)
 
-    def _collect(self, hook_name: str, kind: str, record_type) -> Registry:
+    def _collect(self, hook_name: str, kind: str, record_type, registry=None) -> Registry:
         """Call each implementation on its own: one that raises registers nothing."""
-        registry = Registry(kind, record_type)
+        registry = Registry(kind, record_type) if registry is None else registry
         for provider, function in self.implementations(hook_name):
             staged: list = []
             try:
@@ -190,6 +191,16 @@ class PluginHost:
         if self._reporters is None:
             self._reporters = self._collect("register_reporters", "format", Reporter)
         return self._reporters
+
+    @property
+    def layer_kinds(self):
+        """Every registered layer kind (cnnplan.kinds.KindRegistry)."""
+        if self._kinds is None:
+            from .kinds import KindRegistry, LayerKind
+
+            self._kinds = self._collect("register_layer_kinds", "layer kind", LayerKind,
+                                        KindRegistry())
+        return self._kinds
 
 
 @lru_cache(maxsize=1)

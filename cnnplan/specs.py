@@ -24,79 +24,61 @@ MAX_ARGS = 16
 MAX_LAYERS = 10_000      # layers in one network or plan
 WINDOW_VARS = ("k", "s", "p", "d")
 
-POSITIVE, NONNEGATIVE, BOOLEAN = "positive", "nonnegative", "boolean"
-
-
-@dataclass(frozen=True)
-class Kind:
-    """One layer kind: its arguments (name -> type), positional argument and defaults."""
-
-    name: str
-    args: dict
-    positional: str | None = None
-    defaults: dict = field(default_factory=dict)
-    window: bool = False          # has k, s, p, d (convolutions and pooling)
-    help: str = ""
-
-
-KINDS = {
-    "conv": Kind("conv", {"channels": POSITIVE, "k": POSITIVE, "s": POSITIVE, "p": NONNEGATIVE,
-                          "d": POSITIVE, "groups": POSITIVE, "bias": BOOLEAN},
-                 "channels", {"s": 1, "p": 0, "d": 1, "groups": 1, "bias": True}, True,
-                 "convolution: conv(C_out, k=, s=1, p=0, d=1, groups=1, bias=true)"),
-    "convT": Kind("convT", {"channels": POSITIVE, "k": POSITIVE, "s": POSITIVE,
-                            "p": NONNEGATIVE, "d": POSITIVE, "op": NONNEGATIVE,
-                            "groups": POSITIVE, "bias": BOOLEAN},
-                  "channels", {"s": 1, "p": 0, "d": 1, "op": 0, "groups": 1, "bias": True}, True,
-                  "transposed convolution: convT(C_out, k=, s=1, p=0, d=1, op=0, groups=1, "
-                  "bias=true)"),
-    "maxpool": Kind("maxpool", {"k": POSITIVE, "s": POSITIVE, "p": NONNEGATIVE, "d": POSITIVE,
-                                "ceil": BOOLEAN},
-                    "k", {"p": 0, "d": 1, "ceil": False}, True,
-                    "max pooling: maxpool(k=, s=k, p=0, d=1, ceil=false)"),
-    "avgpool": Kind("avgpool", {"k": POSITIVE, "s": POSITIVE, "p": NONNEGATIVE, "ceil": BOOLEAN},
-                    "k", {"p": 0, "ceil": False}, True,
-                    "average pooling: avgpool(k=, s=k, p=0, ceil=false)"),
-    "flatten": Kind("flatten", {}, help="flatten C x sizes into one feature axis"),
-    "linear": Kind("linear", {"features": POSITIVE, "bias": BOOLEAN}, "features",
-                   {"bias": True}, help="fully connected: linear(features, bias=true)"),
-    "relu": Kind("relu", {}, help="ReLU (shape-preserving)"),
-    "tanh": Kind("tanh", {}, help="tanh (shape-preserving)"),
-    "sigmoid": Kind("sigmoid", {}, help="logistic sigmoid (shape-preserving)"),
-    "bn": Kind("bn", {}, help="batch norm (shape-preserving; 2C parameters)"),
-}
-
-KIND_ALIASES = {
-    "convt": "convT", "conv_transpose": "convT", "convtranspose": "convT", "deconv": "convT",
-    "batchnorm": "bn", "max_pool": "maxpool", "avg_pool": "avgpool",
-}
 ARG_ALIASES = {
     "kernel_size": "k", "kernel": "k", "stride": "s", "padding": "p", "dilation": "d",
     "output_padding": "op", "ceil_mode": "ceil", "out_channels": "channels",
-    "out_features": "features",
+    "out_features": "features", "num_groups": "groups", "output_size": "out",
+    "scale_factor": "scale", "upscale_factor": "r",
 }
 ORDER = ("channels", "features", "k", "s", "p", "d", "op", "groups", "bias", "ceil")
+NAME = r"[A-Za-z_][A-Za-z0-9_.]*"
+INPUT = "input"
+
+
+class _KindsView:
+    """specs.KINDS: the registered layer kinds (see cnnplan.kinds), read when first used."""
+
+    def __getitem__(self, name):
+        from .kinds import kinds
+
+        return kinds()[name]
+
+    def __contains__(self, name):
+        from .kinds import kinds
+
+        return name in kinds()
+
+    def __iter__(self):
+        from .kinds import kinds
+
+        return iter(kinds())
+
+    def __len__(self):
+        from .kinds import kinds
+
+        return len(kinds())
+
+
+KINDS = _KindsView()
 
 
 def kind_of(name: str) -> str | None:
-    """The canonical kind for a name as written (case-insensitive, with a few aliases)."""
-    if name in KINDS:
-        return name
-    low = name.lower()
-    if low == "convt":
-        return "convT"
-    if low in KINDS:
-        return low
-    return KIND_ALIASES.get(low)
+    """The canonical kind for a name as written (case-insensitive, or an alias)."""
+    from .kinds import kinds
+
+    kind = kinds().lookup(name)
+    return kind.name if kind else None
 
 
 @dataclass(frozen=True)
 class LayerSpec:
-    """A parsed layer: its kind and the arguments given (canonical names, canonical order)."""
+    """A parsed layer: its kind, the arguments given (canonical names, canonical order) and the
+    layers it reads (`refs`: names; None stands for the previous layer; empty: the previous)."""
 
     kind: str
-    values: tuple = ()                       # ((name, value), ...) in ORDER
+    values: tuple = ()                       # ((name, value), ...) in canonical order
     text: str = field(default="", compare=False)
+    refs: tuple = ()
 
     def get(self, name: str, default=None):
         for key, value in self.values:
@@ -108,28 +90,34 @@ class LayerSpec:
         return any(key == name for key, _ in self.values)
 
     @property
+    def record(self):
+        """The kind's registry record (cnnplan.kinds.LayerKind)."""
+        return KINDS[self.kind]
+
+    @property
     def window(self) -> bool:
-        return KINDS[self.kind].window
+        return self.record.window
 
     def with_values(self, **updates) -> LayerSpec:
         """A copy with these arguments set (canonical order kept)."""
         merged = dict(self.values)
         merged.update(updates)
-        return LayerSpec(self.kind, _ordered(merged), "")
+        return LayerSpec(self.kind, _ordered(merged, self.record), "", self.refs)
 
     def complete(self, where: str = "layer") -> LayerSpec:
         """Fill PyTorch's defaults (pool stride = k); BadInput if a required value is missing."""
-        kind = KINDS[self.kind]
+        kind = self.record
         merged = dict(kind.defaults)
         merged.update(self.values)
-        if kind.positional in ("channels", "features") and kind.positional not in merged:
-            raise BadInput(f"{where} {self.describe()}: {self.kind} needs its {kind.positional}, "
-                           f"e.g. {self.kind}(64{', k=3' if kind.window else ''})")
-        if kind.window and "k" not in merged:
-            raise BadInput(f"{where} {self.describe()}: {self.kind} needs a kernel size k=")
-        if self.kind in ("maxpool", "avgpool") and "s" not in merged:
-            merged["s"] = merged["k"]
-        return LayerSpec(self.kind, _ordered(merged), self.text)
+        for name in kind.required:
+            if name not in merged:
+                example = {"channels": f"{self.kind}(64{', k=3' if kind.window else ''})",
+                           "features": f"{self.kind}(10)"}.get(name, f"{self.kind}({name}=...)")
+                what = "a kernel size k=" if name == "k" else f"its {name}, e.g. {example}"
+                raise BadInput(f"{where} {self.describe()}: {self.kind} needs {what}")
+        if kind.complete:
+            merged = kind.complete(merged)
+        return LayerSpec(self.kind, _ordered(merged, kind), self.text, self.refs)
 
     def describe(self) -> str:
         """The spec as the user wrote it (or its canonical form)."""
@@ -137,44 +125,54 @@ class LayerSpec:
 
     def canonical(self) -> str:
         """Canonical text: `conv(64, k=8, s=2, p=0, d=1)`; defaults of groups/bias/ceil omitted."""
-        kind = KINDS[self.kind]
+        kind = self.record
         parts = []
         for name, value in self.values:
             if name == kind.positional and name in ("channels", "features"):
                 parts.append(str(value))
-            elif (name, value) in (("groups", 1), ("bias", True), ("ceil", False)):
+            elif (name, value) in (("groups", 1), ("bias", True), ("ceil", False),
+                                   ("crop", False), ("keepdim", False)) and kind.name != "groupnorm":
                 continue
-            elif isinstance(value, bool):
-                parts.append(f"{name}={'true' if value else 'false'}")
             else:
-                parts.append(f"{name}={value}")
+                parts.append(f"{name}={_value_text(value)}")
         return f"{self.kind}({', '.join(parts)})" if parts else self.kind
 
 
-def _ordered(values: dict) -> tuple:
-    return tuple((name, values[name]) for name in ORDER if name in values)
+def _value_text(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, tuple):
+        return "(" + ", ".join(map(str, value)) + ")"
+    return str(value)
+
+
+def _ordered(values: dict, kind=None) -> tuple:
+    names = list(ORDER) + [n for n in (kind.args if kind else ()) if n not in ORDER]
+    names += [n for n in values if n not in names]
+    return tuple((name, values[name]) for name in names if name in values)
 
 
 # -- tokenizer and parser -------------------------------------------------------------------
 
-_TOKEN = re.compile(r"\s*(?:(?P<arrow>->)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)|"
-                    r"(?P<int>[+-]?\d+)|(?P<punct>[(),=]))")
+_TOKEN = re.compile(r"\s*(?:(?P<arrow>->)|(?P<name>" + NAME + r")|"
+                    r"(?P<int>[+-]?\d+)|(?P<punct>[(),=:]))")
 
 
-def _tokens(text: str, what: str):
-    """(kind, value, column) triples; column is 1-based. Stops at `->` (returns the rest)."""
+def _tokens(text: str, what: str, offset: int = 0, stop_at_arrow: bool = True):
+    """(kind, value, column) triples; column is 1-based (plus `offset`). Stops at `->`."""
     pos = 0
     out = []
     while True:
         while pos < len(text) and text[pos].isspace():
             pos += 1
         if pos >= len(text):
-            out.append(("end", "", pos + 1))
+            out.append(("end", "", pos + 1 + offset))
             return out, None
         m = _TOKEN.match(text, pos)
         if not m:
-            raise BadInput(f"{what} {text!r}: unexpected {text[pos]!r} at column {pos + 1}")
-        col = m.start(m.lastgroup) + 1
+            raise BadInput(f"{what} {text.strip()!r}: unexpected {text[pos]!r} at column "
+                           f"{pos + 1 + offset}")
+        col = m.start(m.lastgroup) + 1 + offset
         if m.lastgroup == "arrow":
             out.append(("end", "", col))
             return out, (m.end(), col)
@@ -182,17 +180,24 @@ def _tokens(text: str, what: str):
         pos = m.end()
 
 
-def parse_spec(text: str, what: str = "layer", allow_target: bool = False):
+def _check_length(text, what):
+    if not isinstance(text, str):
+        raise BadInput(f"{what} {text!r} is not text")
+    if len(text) > MAX_SPEC_LENGTH * 40:
+        raise BadInput(f"{what} is {len(text)} characters long; the limit is "
+                       f"{MAX_SPEC_LENGTH * 40}")
+
+
+def parse_spec(text: str, what: str = "layer", allow_target: bool = False, offset: int = 0):
     """Parse one layer spec; with allow_target also `SPEC -> SHAPE`, returning (spec, target).
 
     >>> parse_spec("conv(64, k=8, s=2)").canonical()
     'conv(64, k=8, s=2)'
     """
-    if not isinstance(text, str):
-        raise BadInput(f"{what} {text!r} is not text")
+    _check_length(text, what)
     if len(text) > MAX_SPEC_LENGTH:
         raise BadInput(f"{what} is {len(text)} characters long; the limit is {MAX_SPEC_LENGTH}")
-    tokens, rest = _tokens(text, what)
+    tokens, rest = _tokens(text, what, offset)
     spec = _Parser(text, tokens, what).spec()
     target = None
     if rest is not None:
@@ -202,14 +207,58 @@ def parse_spec(text: str, what: str = "layer", allow_target: bool = False):
         shape_text = text[rest[0]:].strip()
         if not shape_text:
             raise BadInput(f"{what} {text!r}: '->' at column {rest[1]} needs a shape after it")
-        target = parse_target(shape_text, f"{what} {text!r}: target")
+        target = parse_target(shape_text, f"{what} {text.strip()!r}: target")
     return (spec, target) if allow_target else spec
+
+
+_NAMED = re.compile(r"^(\s*)(" + NAME + r")\s*:(?!=)")
+
+
+def parse_layers(text: str, what: str = "layer"):
+    """One argument holding layers separated by ';', each `[NAME:] SPEC [-> SHAPE]`:
+    [(name or None, spec, target or None, description)].
+
+    >>> [(n, s.kind) for n, s, _, _ in parse_layers("c1: conv(8, k=3); relu; add(input)")]
+    [('c1', 'conv'), (None, 'relu'), (None, 'add')]
+    """
+    _check_length(text, what)
+    out = []
+    offset = 0
+    for piece in text.split(";"):
+        if len(out) >= MAX_LAYERS:
+            raise BadInput(f"{what}: more than {MAX_LAYERS} layers")
+        body, name, shift = piece, None, 0
+        m = _NAMED.match(piece)
+        if m:
+            name = m.group(2)
+            shift = m.end()
+            body = piece[shift:]
+            check_name(name, f"{what} {text.strip()!r}: name at column {offset + m.start(2) + 1}")
+        if not body.strip():
+            raise BadInput(f"{what} {text.strip()!r}: an empty layer at column {offset + 1}"
+                           + (" (a ';' too many?)" if ";" in text else ""))
+        spec, target = parse_spec(body, what, allow_target=True, offset=offset + shift)
+        out.append((name, spec, target, body.strip()))
+        offset += len(piece) + 1
+    return out
+
+
+def check_name(name, what: str) -> str:
+    """A layer name: letters, digits, '_' and '.', starting with a letter or '_'; not 'input'."""
+    if not isinstance(name, str) or not re.fullmatch(NAME, name) or len(name) > 200:
+        raise BadInput(f"{what}: layer name {name!r} must be letters, digits, '_' or '.', "
+                       "starting with a letter or '_'")
+    if name == INPUT:
+        raise BadInput(f"{what}: 'input' names the network input; choose another layer name")
+    return name
 
 
 def parse_target(text: str, what: str = "target") -> tuple[int, ...]:
     """A target shape: `64x32x32`, or a single number of features after flatten/linear."""
     text = str(text).strip()
     if re.fullmatch(r"[+-]?\d+", text):
+        if len(text) > 12:
+            raise BadInput(f"{what} {text[:20]!r}...: a size must be between 1 and {MAX_SIZE}")
         value = int(text)
         if not 1 <= value <= MAX_SIZE:
             raise BadInput(f"{what} {text!r}: a size must be between 1 and {MAX_SIZE}")
@@ -239,23 +288,26 @@ class _Parser:
         return token
 
     def spec(self) -> LayerSpec:
+        from .kinds import kinds
+
         token = self.take()
+        registry = kinds()
         if token[0] != "name":
-            self.fail(f"expected a layer kind ({', '.join(KINDS)}), found {_show(token)}",
+            self.fail(f"expected a layer kind ({', '.join(registry)}), found {_show(token)}",
                       token[2])
-        kind_name = kind_of(token[1])
-        if kind_name is None:
-            self.fail(f"unknown layer kind {token[1]!r}; choose one of: {', '.join(KINDS)}",
+        kind = registry.lookup(token[1])
+        if kind is None:
+            self.fail(f"unknown layer kind {token[1]!r}; choose one of: {', '.join(registry)}",
                       token[2])
-        kind = KINDS[kind_name]
         values: dict = {}
+        refs: list = []
         if self.peek()[1] == "(":
             self.take()
             if self.peek()[1] == ")":
                 self.take()
             else:
                 while True:
-                    self.argument(kind, values)
+                    self.argument(kind, values, refs)
                     token = self.take()
                     if token[1] == ")":
                         break
@@ -264,13 +316,21 @@ class _Parser:
         end = self.take()
         if end[0] != "end":
             self.fail(f"unexpected {_show(end)} after the layer", end[2])
-        return LayerSpec(kind_name, _ordered(values), self.text.split("->")[0].strip())
+        if "from" in values:
+            refs = list(values.pop("from"))
+        elif kind.join and len(refs) == 1:
+            refs = [None, refs[0]]
+        return LayerSpec(kind.name, _ordered(values, kind), self.text.split("->")[0].strip(),
+                         tuple(refs))
 
-    def argument(self, kind: Kind, values: dict):
-        if len(values) >= MAX_ARGS:
+    def argument(self, kind, values: dict, refs: list):
+        if len(values) + len(refs) >= MAX_ARGS:
             self.fail("too many arguments", self.peek()[2])
         token = self.take()
-        if token[0] == "int":
+        if kind.join and token[0] == "name" and self.peek()[1] != "=":
+            refs.append(token[1])
+            return
+        if token[0] == "int" or token[1] == "(":
             name, col = kind.positional, token[2]
             if name is None:
                 self.fail(f"{kind.name} takes no positional value; write NAME=VALUE "
@@ -282,8 +342,9 @@ class _Parser:
         if token[0] != "name":
             self.fail(f"expected an argument, found {_show(token)}", token[2])
         raw, col = token[1], token[2]
-        name = ARG_ALIASES.get(raw.lower(), raw.lower() if raw.lower() in kind.args else raw)
-        if name not in kind.args:
+        low = raw.lower()
+        name = ARG_ALIASES.get(low, low if low in kind.args or low == "from" else raw)
+        if name not in kind.args and name != "from":
             hint = ("; avgpool has no dilation" if kind.name == "avgpool" and name == "d" else "")
             choices = ", ".join(kind.args) or "no arguments"
             self.fail(f"unknown argument {raw!r} for {kind.name} (choose from {choices}){hint}",
@@ -292,23 +353,64 @@ class _Parser:
         value_token = self.take()
         if name in values:
             self.fail(f"{name} is given twice", col)
+        if name == "from":
+            values[name] = self.names(value_token)
+            return
         values[name] = self.value(kind, name, value_token)
 
-    def value(self, kind: Kind, name: str, token):
-        typ = kind.args[name]
-        if typ == BOOLEAN:
+    def names(self, token) -> tuple:
+        if token[0] == "name":
+            return (token[1],)
+        if token[1] != "(":
+            self.fail(f"from must be a layer name or (a, b, ...), found {_show(token)}", token[2])
+        out = []
+        while True:
+            token = self.take()
+            if token[0] != "name":
+                self.fail(f"expected a layer name, found {_show(token)}", token[2])
+            out.append(token[1])
+            token = self.take()
+            if token[1] == ")":
+                return tuple(out)
+            if token[1] != ",":
+                self.fail(f"expected ',' or ')', found {_show(token)}", token[2])
+
+    def value(self, kind, name: str, token):
+        arg = kind.args[name]
+        if token[1] == "(" and arg.tuples:
+            items = []
+            while True:
+                item = self.take()
+                if item[0] != "int":
+                    self.fail(f"{name} must be a tuple of whole numbers, found {_show(item)}",
+                              item[2])
+                items.append(self._int(item, name))
+                sep = self.take()
+                if sep[1] == ")":
+                    break
+                if sep[1] != ",":
+                    self.fail(f"expected ',' or ')', found {_show(sep)}", sep[2])
+            raw = tuple(items)
+        elif arg.boolean:
             if token[0] == "name" and token[1].lower() in ("true", "false"):
                 return token[1].lower() == "true"
             self.fail(f"{name} must be true or false, found {_show(token)}", token[2])
-        if token[0] != "int":
-            self.fail(f"{name} must be a whole number, found {_show(token)}", token[2])
-        value = int(token[1])
-        low = 1 if typ == POSITIVE else 0
-        if value < low:
-            self.fail(f"{name}={value} must be at least {low}", token[2])
-        if value > MAX_SIZE:
-            self.fail(f"{name}={value} is above the limit {MAX_SIZE}", token[2])
-        return value
+        elif token[0] == "name" and arg.words:
+            raw = token[1]
+        elif token[0] != "int":
+            self.fail(f"{name} must be {'a whole number' if not arg.words else arg.describe()}, "
+                      f"found {_show(token)}", token[2])
+        else:
+            raw = self._int(token, name)
+        try:
+            return arg.check(name, raw)
+        except ValueError as exc:
+            self.fail(str(exc), token[2])
+
+    def _int(self, token, name):
+        if len(token[1].lstrip("+-")) > 12:
+            self.fail(f"{name}={token[1][:12]}... is above the limit {MAX_SIZE}", token[2])
+        return int(token[1])
 
 
 def _show(token) -> str:
@@ -317,36 +419,37 @@ def _show(token) -> str:
 
 def spec_from_mapping(kind_text, values: dict, what: str) -> LayerSpec:
     """Build a spec from a TOML table's keys (same names and checks as the text form)."""
+    from .kinds import kinds
+
     if not isinstance(kind_text, str):
         raise BadInput(f"{what}: kind must be text such as \"conv\", not {kind_text!r}")
-    kind_name = kind_of(kind_text.strip())
-    if kind_name is None:
+    kind = kinds().lookup(kind_text.strip())
+    if kind is None:
         raise BadInput(f"{what}: unknown layer kind {kind_text!r}; choose one of: "
-                       f"{', '.join(KINDS)}")
-    kind = KINDS[kind_name]
+                       f"{', '.join(kinds())}")
     checked: dict = {}
     for raw, value in values.items():
-        name = ARG_ALIASES.get(raw.lower(), raw.lower() if raw.lower() in kind.args else raw)
+        low = raw.lower()
+        name = ARG_ALIASES.get(low, low if low in kind.args else raw)
         if name not in kind.args:
-            raise BadInput(f"{what}: unknown key {raw!r} for {kind_name} "
+            raise BadInput(f"{what}: unknown key {raw!r} for {kind.name} "
                            f"(choose from {', '.join(kind.args) or 'no arguments'})")
         if name in checked:
             raise BadInput(f"{what}: {name} is given twice")
-        typ = kind.args[name]
-        if typ == BOOLEAN:
-            if not isinstance(value, bool):
-                raise BadInput(f"{what}: {raw} must be true or false, not {value!r}")
-        else:
-            if type(value) is not int:
-                raise BadInput(f"{what}: {raw} must be a whole number, not {value!r}")
-            low = 1 if typ == POSITIVE else 0
-            if value < low:
-                raise BadInput(f"{what}: {raw}={value} must be at least {low}")
-            if value > MAX_SIZE:
-                raise BadInput(f"{what}: {raw}={value} is above the limit {MAX_SIZE}")
-        checked[name] = value
-    spec = LayerSpec(kind_name, _ordered(checked))
-    return LayerSpec(kind_name, spec.values, spec.canonical())
+        if isinstance(value, list):
+            value = tuple(value)
+        arg = kind.args[name]
+        if arg.boolean and not isinstance(value, bool):
+            raise BadInput(f"{what}: {raw} must be true or false, not {value!r}")
+        if not arg.boolean and (isinstance(value, bool) or not isinstance(value, (int, str, tuple))
+                                or (isinstance(value, str) and not arg.words)):
+            raise BadInput(f"{what}: {raw} must be a whole number, not {value!r}")
+        try:
+            checked[name] = arg.check(name, value)
+        except ValueError as exc:
+            raise BadInput(f"{what}: {str(exc).replace(name, raw, 1)}") from None
+    spec = LayerSpec(kind.name, _ordered(checked, kind))
+    return LayerSpec(kind.name, spec.values, spec.canonical())
 
 
 def format_target(shape) -> str:
@@ -355,4 +458,6 @@ def format_target(shape) -> str:
 
 def describe_kinds() -> str:
     """One line per kind, for help texts and docs."""
-    return "\n".join(f"{k.name:8} {k.help}" for k in KINDS.values())
+    from .kinds import describe_kinds as describe
+
+    return describe()

@@ -27,8 +27,10 @@ def test_question_6_output_and_parameters():
     assert [layer["rf"] for layer in data["layers"]] == [8, 16, 46]
     assert [layer["jump"] for layer in data["layers"]] == [2, 10, 10]
     assert set(data) >= {"input", "layers", "output", "size", "weights", "params", "macs"}
-    assert set(last) == {"spec", "kind", "output", "size", "weights", "params", "macs", "rf",
-                         "jump"}
+    assert set(last) == {"name", "from", "spec", "kind", "output", "size", "weights", "params",
+                         "macs", "rf", "jump"}
+    assert [(layer["name"], layer["from"]) for layer in data["layers"]] == [
+        ("1", ["input"]), ("2", ["1"]), ("3", ["2"])]
 
 
 def _run_torch(torch, shape, specs):
