@@ -23,12 +23,12 @@ def run_solver(name: str, /, **kwargs) -> Result:
     return get_host().solvers.get(name)(**kwargs)
 
 
-def shapes(input=None, layers=(), plan_file=None) -> Result:
+def shapes(input=None, layers=(), plan_file=None, plan_text=None) -> Result:
     """Shapes, sizes, weights, params, MACs and receptive fields of a network (`cnnplan shapes`);
     see `cnnplan.network.shapes`."""
     from .network import shapes as network_shapes
 
-    return network_shapes(input, layers, plan_file)
+    return network_shapes(input, layers, plan_file, plan_text=plan_text)
 
 
 def render(result: Result, format: str = "table") -> str:

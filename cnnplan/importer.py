@@ -286,9 +286,11 @@ def shape_run(gm, input_shape: tuple) -> dict:
     from torch.fx.passes.shape_prop import ShapeProp
 
     values: dict = {}
+    current = []
 
     class Recorder(ShapeProp):
         def run_node(self, node):
+            current[:] = [node]
             values[node] = result = super().run_node(node)
             return result
 
@@ -298,8 +300,10 @@ def shape_run(gm, input_shape: tuple) -> dict:
             Recorder(gm).propagate(torch.empty(BATCH, *input_shape, device="meta"))
     except Exception as exc:
         cause = exc.__cause__ or exc
-        raise BadInput(f"torch refuses input {format_shape(input_shape)}: "
-                       f"{type(cause).__name__}: {_first_line(cause)}") from None
+        where = f" at {_describe(current[0])}" if current else ""
+        raise BadInput(f"torch refuses input {format_shape(input_shape)}{where}: "
+                       f"{type(cause).__name__}: {_first_line(cause)} (shapes are worked out on "
+                       "the meta device, without data)") from None
     return values
 
 
@@ -508,7 +512,8 @@ def _module_op(m, ins):
         if m.padding_mode != "zeros":
             raise _Unmappable(f"padding_mode={m.padding_mode!r}; cnnplan pads with zeros")
         transposed = isinstance(m, nn.modules.conv._ConvTransposeNd)
-        padding = m.padding if isinstance(m.padding, str) else _axes(m.padding, n)
+        padding = {"valid": 0}.get(m.padding, m.padding) if isinstance(m.padding, str) \
+            else _axes(m.padding, n)
         named = {"k": _axes(m.kernel_size, n), "s": _axes(m.stride, n), "p": padding}
         if transposed:
             named["op"] = _axes(m.output_padding, n)
@@ -886,8 +891,10 @@ def import_model(target, input, args=(), skip_unknown: bool = False, command: st
         kwargs = dict(args) if isinstance(args, dict) else parse_args(args)
         _check_target(target)
     torch = _torch()
-    if isinstance(target, torch.nn.Module):
-        model, source = target.eval(), type(target).__name__
+    if isinstance(target, torch.nn.Module):   # a copy: the shape run moves it to "meta"
+        import copy
+
+        model, source = copy.deepcopy(target).eval(), type(target).__name__
         title = source
     else:
         model, source = build_model(target, kwargs), target
@@ -903,13 +910,14 @@ def import_model(target, input, args=(), skip_unknown: bool = False, command: st
     out_node = next(n for n in gm.graph.nodes if n.op == "output").args[0]
     output_shape = tuple(values[out_node].shape[1:])
     placeholders = [layer for layer in layers if layer.placeholder]
-    header = [f"Imported by `{command or 'cnnplan import'}` (cnnplan {__version__}, "
-              f"torch {torch.__version__.split('+')[0]})",
-              f"from {source}: torch.fx trace, one layer per node, named after the model's "
-              "modules.",
-              f"Checked on import: every layer's shape for input {format_shape(input_shape)} "
-              "equals torch's (ShapeProp),",
-              f"and the {params:,} parameters equal sum(p.numel())."]
+    header = [f"Imported by cnnplan {__version__} (torch {torch.__version__.split('+')[0]}):",
+              f"  {command or f'cnnplan.import_model({source} instance)'}",
+              "A torch.fx trace, one layer per node, named after the model's modules (joins after "
+              "their",
+              "module and function). Checked on import: every layer's shape for input "
+              f"{format_shape(input_shape)} equals",
+              f"torch's (ShapeProp on the meta device), and the {params:,} parameters equal "
+              "sum(p.numel())."]
     if placeholders:
         header.append(f"{len(placeholders)} PLACEHOLDER layer(s) (identity) stand for nodes "
                       "cnnplan cannot express (--skip-unknown); see their comments.")

@@ -100,7 +100,7 @@ MODULES = [
     (lambda t, nn, F: nn.Conv2d(3, 6, (3, 5), padding="same"), (3, 10, 11),
      'spec = "conv(6, k=(3, 5), p=same)"'),
     (lambda t, nn, F: nn.Conv2d(3, 6, 3, padding="valid"), (3, 10, 11),
-     'spec = "conv(6, k=3, p=valid)"'),
+     'spec = "conv(6, k=3)"'),
     (lambda t, nn, F: nn.Conv1d(2, 4, 5, stride=2), (2, 31), 'spec = "conv(4, k=5, s=2)"'),
     (lambda t, nn, F: nn.Conv3d(2, 4, 3, padding=1), (2, 6, 7, 8), 'spec = "conv(4, k=3, p=1)"'),
     (lambda t, nn, F: nn.ConvTranspose2d(4, 2, 3, stride=2, padding=1, output_padding=1),
@@ -267,7 +267,8 @@ def test_a_wrong_mapping_is_caught_and_nothing_is_written(torch, monkeypatch, tm
     monkeypatch.setitem(importer.OPS, "maxpool",
                         (lambda a, i, o: handler({**a, "stride": 1}, i, o), names))
     model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.MaxPool2d(2))
-    with pytest.raises(importer.ImportFailed, match=r"layer 1 .*cnnplan gives 4x7x7, torch 4x4x4"):
+    with pytest.raises(importer.ImportFailed, match=r"layer _1 \(node _1, maxpool\(k=2, s=1\)\): "
+                       r"cnnplan gives 4x7x7, torch 4x4x4; nothing written"):
         cnnplan.import_model(model, "3x10x10")
 
 
@@ -279,10 +280,10 @@ PLUGIN_MODELS = textwrap.dedent('''
 
 
     class Gate(nn.Module):
-        """Data-dependent control flow: torch.fx cannot trace inside it."""
+        """Control flow on a size: torch.fx cannot trace inside it."""
 
         def forward(self, x):
-            return x if x.sum() > 0 else torch.relu(x)
+            return torch.relu(x) if x.shape[1] > 2 else x
 
 
     class Net(nn.Module):
@@ -337,8 +338,9 @@ def test_import_writes_a_file_and_shapes_reads_it(torch, cnnplan_cmd, tmp_path):
     assert proc.stdout == ""
     assert proc.stderr.startswith(f"wrote {out}: imported resnet18(width=4, num_classes=10): ")
     text = out.read_text()
-    assert text.startswith("# Imported by `cnnplan import ")
-    assert "--arg width=4 --arg num_classes=10`" in text.splitlines()[0]
+    assert text.startswith("# Imported by cnnplan ")
+    assert text.splitlines()[1] == (f"#   cnnplan import {REFERENCE}:resnet18 --in 3x32x32 "
+                                    "--arg width=4 --arg num_classes=10")
     shapes = cnnplan_cmd("shapes", str(out), "--format", "json")
     assert shapes.returncode == 0, shapes.stderr
     assert '"output": [\n    10\n  ]' in shapes.stdout
@@ -373,7 +375,8 @@ BAD = [
      "is not a Python literal"),
     (["import", "MODEL:Net", "--in", "3x8x8", "--arg", "depth=2"],
      "cannot be built with depth=2"),
-    (["import", "MODEL:Net", "--in", "3x2x2"], "torch refuses input 3x2x2"),
+    (["import", "MODEL:Net", "--in", "3x2x2"], "torch refuses input 3x2x2 at node 'conv' "
+     "(call_module conv) in module conv (torch.nn.modules.conv:Conv2d): RuntimeError: "),
     (["import", "MODEL:Net", "--in", "3x8x8"],
      "cannot import node 'prelu' (call_module prelu) in module prelu "
      "(torch.nn.modules.activation:PReLU): no cnnplan layer kind for "

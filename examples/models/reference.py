@@ -10,7 +10,8 @@ architectures: the same modules in the same order, the same qualified names (`la
     mobilenet_v2()    3,504,872    torchvision.models.mobilenet_v2
     densenet121()     7,978,856    torchvision.models.densenet121
 
-and the two U-Nets of Ronneberger, Fischer & Brox (2015):
+a small residual network for the README (`SmallResNet`, 3x32x32 -> 10), and the two U-Nets of
+Ronneberger, Fischer & Brox (2015):
 
     unet()           the original: valid 3x3 convolutions, centre crops of the skips,
                      1x572x572 -> 2x388x388 (31,030,658 parameters)
@@ -117,6 +118,24 @@ def resnet18(width=64, num_classes=1000, blocks=(2, 2, 2, 2)):
 def resnet50(width=64, num_classes=1000, blocks=(3, 4, 6, 3)):
     """ResNet-50 (25,557,032 parameters)."""
     return ResNet(Bottleneck, blocks, width, num_classes)
+
+
+class SmallResNet(nn.Module):
+    """A small residual CNN for 3x32x32 images: a stem, one downsampling basic block, a
+    classifier (the README's import example)."""
+
+    def __init__(self, width=16, num_classes=10):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, width, 3, padding=1, bias=False),
+                                  nn.BatchNorm2d(width), nn.ReLU(inplace=True))
+        self.block = BasicBlock(width, 2 * width, 2, nn.Sequential(
+            nn.Conv2d(width, 2 * width, 1, 2, bias=False), nn.BatchNorm2d(2 * width)))
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(2 * width, num_classes)
+
+    def forward(self, x):
+        x = self.pool(self.block(self.stem(x)))
+        return self.fc(torch.flatten(x, 1))
 
 
 # -- MobileNetV2 (Sandler et al. 2018; torchvision.models.mobilenetv2) ----------------------
