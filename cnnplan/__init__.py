@@ -12,6 +12,7 @@ __version__ = "0.1.0"
 
 from .errors import BadInput, CnnplanError, NoSolution
 from .hookspecs import hookimpl
+from .kinds import Applied, LayerKind, RfStep
 from .registry import Reporter, Solver
 from .result import Result, Table
 
@@ -28,7 +29,7 @@ def shapes(input=None, layers=(), plan_file=None, plan_text=None) -> Result:
     see `cnnplan.network.shapes`."""
     from .network import shapes as network_shapes
 
-    return network_shapes(input, layers, plan_file, plan_text=plan_text)
+    return network_shapes(input, layers, plan_file, plan_text)
 
 
 def render(result: Result, format: str = "table") -> str:
@@ -65,7 +66,7 @@ def __getattr__(name):
 
 
 __all__ = [
-    "BadInput", "CnnplanError", "Importer", "NoSolution", "Reporter", "Result", "Solver",
-    "Table", "__version__", "emit", "format_option", "hookimpl", "import_model", "load_plan",
-    "plan", "render", "run_solver", "shapes", "solve",
+    "Applied", "BadInput", "CnnplanError", "Importer", "LayerKind", "NoSolution", "Reporter",
+    "Result", "RfStep", "Solver", "Table", "__version__", "emit", "format_option", "hookimpl",
+    "import_model", "load_plan", "plan", "render", "run_solver", "shapes", "solve",
 ]

@@ -182,6 +182,27 @@ def shapes(layers, input_, fmt):
 
 
 @cli.command()
+@click.argument("layers", nargs=-1, metavar="PLAN.toml | SPEC...")
+@click.option("--in", "input_", metavar="SHAPE",
+              help="Input shape C x sizes; its sizes only say how many spatial axes (optional "
+                   "with a plan file).")
+@click.option("--range", "range_", default="1..4096", show_default=True, metavar="LO..HI",
+              help="The input sizes to try (inclusive).")
+@format_option()
+def inputs(layers, input_, range_, fmt):
+    """Which square input sizes the network accepts: a list, a rule, and why others fail.
+
+    \b
+    cnnplan inputs examples/networks/unet.toml --range 1..1024
+    cnnplan inputs --in 3x64x64 "conv(8, k=3, s=2); conv(8, k=3, s=2)" --range 1..32
+    """
+    from .inputs import inputs as run_inputs
+
+    specs, plan_file = _plan_file(layers)
+    emit(run_inputs(input_, specs, plan_file, range_), fmt)
+
+
+@cli.command()
 @click.argument("layers", nargs=-1, metavar="SPEC[->SHAPE]... | PLAN.toml")
 @click.option("--in", "input_", metavar="SHAPE",
               help="Input shape C x sizes (optional with a plan file).")

@@ -20,6 +20,11 @@ SAME_PADS = Arg(0, tuples=True, words=("same", "valid"))
 MODES = Arg(None, words=("nearest", "bilinear"))
 
 
+def half(n: int):
+    """n / 2 as an int when it is one (Fractions only where needed: they are slow)."""
+    return n // 2 if n % 2 == 0 else Fraction(n, 2)
+
+
 def _label(spec, where: str) -> str:
     return f"{where} {spec.describe()}"
 
@@ -89,7 +94,7 @@ def _conv_apply(spec, inputs, where):
         if max(pl, pr) > ke - 1:
             notes.append(f"{where}: padding {max(pl, pr)} exceeds k'-1 = {ke - 1}, so the "
                          "outermost outputs see only padding")
-        steps.append(RfStep(ke - 1, s, Fraction(ke - 1, 2) - pl))
+        steps.append(RfStep(ke - 1, s, half(ke - 1) - pl))
     notes += _dropped_notes(where, dropped)
     out = (c_out, *outs)
     weights = math.prod(ks) * (c_in // groups) * c_out
@@ -172,7 +177,7 @@ def _pool_apply(spec, inputs, where):
         ke = effective_kernel(k, d)
         if not ceil and (i + 2 * p - ke) % s:
             dropped.add((i, (i + 2 * p - ke) % s))
-        steps.append(RfStep(ke - 1, s, Fraction(ke - 1, 2) - p))
+        steps.append(RfStep(ke - 1, s, half(ke - 1) - p))
     notes += _dropped_notes(where, dropped)
     return Applied((shape[0], *outs), notes=tuple(notes), steps=tuple(steps))
 
@@ -348,6 +353,68 @@ def _concat(spec, inputs, where):
     return Applied((channels, *inputs[0][1:]), steps=None)
 
 
+# -- shape-only rules for `cnnplan inputs` (None where apply refuses; apply says why) ---------
+
+def _fast_window(spec, n):
+    ks, ss = per_axis(spec, "k", n, ""), per_axis(spec, "s", n, "")
+    ds = per_axis(spec, "d", n, "", 1)
+    pad = spec.get("p", 0)
+    if spec.kind == "convT":
+        ps, ops = per_axis(spec, "p", n, ""), per_axis(spec, "op", n, "")
+        axes = [((k - 1) * d - 2 * p + op + 1, s) for k, s, p, d, op in zip(ks, ss, ps, ds, ops)]
+        c_out = spec.get("channels")
+
+        def convT(inputs):
+            outs = tuple((i - 1) * s + base for i, (base, s) in zip(inputs[0][1:], axes))
+            return None if min(outs) < 1 else (c_out, *outs)
+        return convT
+    if pad == "same":
+        return lambda inputs: (spec.get("channels"), *inputs[0][1:])
+    pads = (0,) * n if pad == "valid" else per_axis(spec, "p", n, "")
+    ceil = spec.get("ceil", False)
+    if ceil or (spec.kind == "avgpool" and n == 3):
+        return None
+    axes = [(2 * p - effective_kernel(k, d), s) for k, s, p, d in zip(ks, ss, pads, ds)]
+    c_out = spec.get("channels")
+
+    def window(inputs):
+        shape = inputs[0]
+        outs = []
+        for i, (add, s) in zip(shape[1:], axes):
+            span = i + add
+            if span < 0:
+                return None
+            outs.append(span // s + 1)
+        return (c_out or shape[0], *outs)
+    return window
+
+
+def _fast_same(spec, n):
+    return lambda inputs: inputs[0]
+
+
+def _fast_add(spec, n):
+    return lambda inputs: inputs[0] if len(set(inputs)) == 1 else None
+
+
+def _fast_concat(spec, n):
+    if spec.get("crop"):
+        return None
+
+    def concat(inputs):
+        if len({s[1:] for s in inputs}) != 1:
+            return None
+        return (sum(s[0] for s in inputs), *inputs[0][1:])
+    return concat
+
+
+def _fast_upsample(spec, n):
+    if spec.has("size"):
+        return None
+    scales = per_axis(spec, "scale", n, "")
+    return lambda inputs: (inputs[0][0], *(i * f for i, f in zip(inputs[0][1:], scales)))
+
+
 # -- torch code --------------------------------------------------------------------------------
 
 def _tuple_text(value) -> str:
@@ -455,20 +522,22 @@ CORE_KINDS = (
     LayerKind("conv", "convolution: conv(C_out, k=, s=1, p=0|same|valid, d=1, groups=1, "
               "bias=true); k, s, p, d may be per-axis tuples", _conv_apply, _conv_torch,
               _CONV_ARGS, "channels", {"s": 1, "p": 0, "d": 1, "groups": 1, "bias": True},
-              ("channels", "k"), window=True, aliases=("conv2d", "conv1d", "conv3d")),
+              ("channels", "k"), window=True, aliases=("conv2d", "conv1d", "conv3d"),
+              fast=_fast_window),
     LayerKind("convT", "transposed convolution: convT(C_out, k=, s=1, p=0, d=1, op=0, "
               "groups=1, bias=true)", _convT_apply, _convT_torch,
               {**_CONV_ARGS, "p": PADS, "op": PADS}, "channels",
               {"s": 1, "p": 0, "d": 1, "op": 0, "groups": 1, "bias": True}, ("channels", "k"),
-              window=True, aliases=("conv_transpose", "convtranspose", "deconv")),
+              window=True, aliases=("conv_transpose", "convtranspose", "deconv"),
+              fast=_fast_window),
     LayerKind("maxpool", "max pooling: maxpool(k=, s=k, p=0, d=1, ceil=false)", _pool_apply,
               _maxpool_torch, {"k": SIZES, "s": SIZES, "p": PADS, "d": SIZES, "ceil": BOOLEAN},
               "k", {"p": 0, "d": 1, "ceil": False}, ("k",), window=True,
-              aliases=("max_pool",), complete=_pool_complete),
+              aliases=("max_pool",), complete=_pool_complete, fast=_fast_window),
     LayerKind("avgpool", "average pooling: avgpool(k=, s=k, p=0, ceil=false)", _pool_apply,
               _avgpool_torch, {"k": SIZES, "s": SIZES, "p": PADS, "ceil": BOOLEAN}, "k",
               {"p": 0, "ceil": False}, ("k",), window=True, aliases=("avg_pool",),
-              complete=_pool_complete),
+              complete=_pool_complete, fast=_fast_window),
     LayerKind("flatten", "flatten C x sizes into one feature axis", _flatten,
               _fixed("nn.Flatten()")),
     LayerKind("linear", "fully connected: linear(features, bias=true)", _linear,
@@ -476,9 +545,10 @@ CORE_KINDS = (
                                    f"bias={spec.get('bias')})",
               {"features": POSITIVE, "bias": BOOLEAN}, "features", {"bias": True},
               ("features",)),
-    *(LayerKind(name, text, _same, _fixed(code)) for name, text, code in _SHAPE_KEEPING),
+    *(LayerKind(name, text, _same, _fixed(code), fast=_fast_same)
+      for name, text, code in _SHAPE_KEEPING),
     LayerKind("bn", "batch norm (shape-preserving; 2C parameters)", _norm_channels,
-              _dims_torch("nn.BatchNorm{n}d({c})"), aliases=("batchnorm",)),
+              _dims_torch("nn.BatchNorm{n}d({c})"), aliases=("batchnorm",), fast=_fast_same),
     LayerKind("groupnorm", "group norm: groupnorm(groups) (2C parameters)", _norm_channels,
               lambda spec, inputs: f"nn.GroupNorm({spec.get('groups')}, {inputs[0][0]})",
               {"groups": POSITIVE}, "groups", required=("groups",)),
@@ -492,17 +562,17 @@ CORE_KINDS = (
               _mean_torch, {"keepdim": BOOLEAN}, defaults={"keepdim": False}),
     LayerKind("upsample", "upsample(scale=2 | size=(H, W), mode=nearest|bilinear)", _upsample,
               _upsample_torch, {"scale": SIZES, "size": SIZES, "mode": MODES}, "scale",
-              {"mode": "nearest"}),
+              {"mode": "nearest"}, fast=_fast_upsample),
     LayerKind("pixelshuffle", "pixel shuffle: pixelshuffle(r): C x H x W -> C/r^2 x rH x rW",
               _pixelshuffle, lambda spec, inputs: f"nn.PixelShuffle({spec.get('r')})",
               {"r": POSITIVE}, "r", required=("r",)),
     LayerKind("pad", "zero padding pad(p=(left, right, top, bottom)) in F.pad's order",
               _pad, _pad_torch, {"p": PADS}, "p", required=("p",)),
     LayerKind("add", "add(a, b, ...): the sum of inputs of one shape (one name: the previous "
-              "layer and it)", _add, _join_code("{sum}"), join=True),
+              "layer and it)", _add, _join_code("{sum}"), join=True, fast=_fast_add),
     LayerKind("mul", "mul(a, b): broadcast product (e.g. C x 1 x 1 gate times C x H x W)", _mul,
               _join_code("{product}"), join=True),
     LayerKind("concat", "concat(a, b, ...): channels joined (crop=true centre-crops to the "
               "smallest size)", _concat, _concat_code, {"crop": BOOLEAN}, defaults={"crop": False},
-              join=True, aliases=("cat",)),
+              join=True, aliases=("cat",), fast=_fast_concat),
 )

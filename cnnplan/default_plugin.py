@@ -30,6 +30,8 @@ def register_solvers(register):
                     "cnnplan.layer:solve"))
     register(Solver("shapes", "Shapes, params, MACs and receptive fields of a network",
                     "cnnplan.network:shapes"))
+    register(Solver("inputs", "Which square input sizes a network accepts, with a rule",
+                    "cnnplan.inputs:inputs"))
     register(Solver("plan", "Every chain of configurations meeting a plan's targets, counted "
                             "and ranked", "cnnplan.planner:plan"))
 

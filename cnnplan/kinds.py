@@ -122,6 +122,8 @@ class LayerKind:
     refuse; torch(spec, inputs) -> the nn.Module constructor (text), or for joins the forward
     expression over the input variables `{0}`, `{1}`, ... (`{all}`: all of them, comma-separated).
     `complete(values) -> values` fills defaults that depend on other values (pooling s = k).
+    `fast` (optional, for `cnnplan inputs`): a shape-only rule built once per layer, giving the
+    output shape or None where `apply` would refuse (apply then says why).
     """
 
     name: str
@@ -136,6 +138,7 @@ class LayerKind:
     join: bool = False              # several inputs (add, mul, concat)
     aliases: tuple = ()
     complete: Callable | None = None
+    fast: Callable | None = None    # fast(spec, n_axes) -> rule(inputs) -> output or None
     provider: str = ""
 
 

@@ -260,10 +260,9 @@ def build_nodes(items, what: str = "network") -> list:
     return nodes
 
 
-def forward(input_shape, specs, complete: bool = True, output: str = "") -> Network:
-    """Apply a network to `input_shape` (tuple or text). `specs`: LayerSpecs or texts (a chain,
+def prepare(specs, complete: bool = True) -> list:
+    """[(node, complete spec, kind record, where)] for `forward`: LayerSpecs or texts (a chain,
     or a graph through their `from` references), or `Node`s from `build_nodes`."""
-    shape = parse_shape(input_shape, "--in")
     specs = list(specs)
     if len(specs) > MAX_LAYERS:
         raise BadInput(f"{len(specs)} layers; the limit is {MAX_LAYERS}")
@@ -276,43 +275,56 @@ def forward(input_shape, specs, complete: bool = True, output: str = "") -> Netw
                 spec = parse_spec(spec, f"layer {index}")
             items.append((None, spec, None))
         nodes = build_nodes(items)
-    shapes = {INPUT: shape}
-    fields = {INPUT: (START_FIELD,) * (len(shape) - 1) if len(shape) > 1 else None}
-    steps = []
+    out = []
     for node in nodes:
         spec = node.spec.complete(f"layer {node.index}") if complete else node.spec
         where = f"layer {node.index}" + (f" ({node.name})" if node.named else "")
+        out.append((node, spec, spec.record, where))
+    return out
+
+
+def forward(input_shape, specs, complete: bool = True, output: str = "",
+            fields: bool = True) -> Network:
+    """Apply a network to `input_shape` (tuple or text). `specs`: as for `prepare`, or its
+    result. fields=False skips the receptive fields (shapes and costs only)."""
+    shape = input_shape if isinstance(input_shape, tuple) and all(
+        type(v) is int and v >= 1 for v in input_shape) else parse_shape(input_shape, "--in")
+    specs = list(specs)
+    prepared = specs if specs and isinstance(specs[0], tuple) else prepare(specs, complete)
+    shapes = {INPUT: shape}
+    field_of = {INPUT: (START_FIELD,) * (len(shape) - 1) if len(shape) > 1 else None}
+    exacts = {INPUT: True}
+    steps = []
+    for node, spec, record, where in prepared:
         inputs = tuple(shapes[s] for s in node.sources)
-        done = spec.record.apply(spec, inputs, where)
+        done = record.apply(spec, inputs, where)
+        shapes[node.name] = done.output
+        if not fields:
+            steps.append(Step(node.index, spec, inputs[0], done.output, done.weights,
+                              done.params, done.macs, None, None, done.notes, node.name,
+                              node.sources, inputs))
+            continue
         notes = list(done.notes)
-        if spec.record.join:
-            field = join_fields([fields[s] for s in node.sources], done.offsets)
+        if record.join:
+            field = join_fields([field_of[s] for s in node.sources], done.offsets)
             for axis, centres in misaligned(field):
                 notes.append(f"{where}: its inputs' receptive fields are not aligned on axis "
                              f"{axis} (centres of output 0 at "
                              f"{', '.join(str(format_jump(c)) for c in centres)})")
         else:
-            field = step_field(fields[node.sources[0]], done.steps)
+            field = step_field(field_of[node.sources[0]], done.steps)
         if len(done.output) == 1:
             field = None
-        exact = done.exact_rf and all(
-            steps[_index(nodes, s)].exact_rf for s in node.sources if s != INPUT)
+        exact = done.exact_rf and all(exacts[s] for s in node.sources)
+        exacts[node.name] = exact
         extent, jump = field_summary(field)
-        shapes[node.name] = done.output
-        fields[node.name] = field
+        field_of[node.name] = field
         steps.append(Step(node.index, spec, inputs[0], done.output, done.weights, done.params,
                           done.macs, _tidy(extent), _tidy(jump) if jump is not None else None,
                           tuple(notes), node.name, node.sources, inputs, field, exact))
     if output and output not in shapes:
         raise BadInput(f"output {output!r} names no layer")
     return Network(shape, tuple(steps), output)
-
-
-def _index(nodes, name):
-    for n, node in enumerate(nodes):
-        if node.name == name:
-            return n
-    raise KeyError(name)
 
 
 def next_extent(spec: LayerSpec, extent, jump):

@@ -96,13 +96,7 @@ def build_layers(input_shape, plan_layers, mode, maxima, where_all, rank):
         spec, target = item.spec, item.target
         name = item.origin or f"layer {index} {spec.describe()}"
         kind = KINDS[spec.kind]
-        conditions = [compile_condition(text, VARIABLES, f"{name}: where")
-                      for text in item.where]
-        for c in conditions:
-            if not c.names:
-                raise BadInput(f"{name}: where {c.text!r} mentions none of k, s, p, d")
-        if conditions and not kind.window:
-            raise BadInput(f"{name}: {spec.kind} has no k, s, p, d to constrain with where")
+        conditions = compile_conditions(item, name)
         if target is not None and len(target) != max(dims, 0) + 1:
             want = "a flat size such as 10" if dims == 0 else f"C plus {dims} size(s)"
             raise BadInput(f"{name}: target {format_shape(target)} does not fit; this layer "
@@ -149,6 +143,18 @@ def build_layers(input_shape, plan_layers, mode, maxima, where_all, rank):
         layer.origin = name
         layers.append(layer)
     return layers
+
+
+def compile_conditions(item, name: str) -> list:
+    """The layer's own `where` texts, compiled; BadInput if one names no window variable or
+    the layer has none."""
+    conditions = [compile_condition(text, VARIABLES, f"{name}: where") for text in item.where]
+    for c in conditions:
+        if not c.names:
+            raise BadInput(f"{name}: where {c.text!r} mentions none of k, s, p, d")
+    if conditions and not KINDS[item.spec.kind].window:
+        raise BadInput(f"{name}: {item.spec.kind} has no k, s, p, d to constrain with where")
+    return conditions
 
 
 # -- the dynamic programme ------------------------------------------------------------------
@@ -336,7 +342,12 @@ def plan(input=None, layers=(), plan_file=None, out=None, max=None, mode=None, w
     for n, texts in per_layer.items():
         item = items[n - 1]
         items[n - 1] = PlanLayer(item.spec, item.target, tuple(item.where) + tuple(texts),
-                                 item.origin)
+                                 item.origin, item.name, item.sources)
+    from .graphplan import is_graph, plan_graph
+
+    if is_graph(items, options):
+        return plan_graph(shape, items, options, mode, rank, top, limit, maxima, everywhere,
+                          title, progress)
     layers = build_layers(shape, items, mode, maxima, everywhere, rank)
     outcome = run(shape, layers, top, progress)
     if progress:

@@ -224,7 +224,10 @@ def parse_layers(text: str, what: str = "layer"):
     _check_length(text, what)
     out = []
     offset = 0
-    for piece in text.split(";"):
+    pieces = text.split(";")
+    if len(pieces) > 1 and not pieces[-1].strip():
+        pieces.pop()                      # a trailing ';' is harmless
+    for piece in pieces:
         if len(out) >= MAX_LAYERS:
             raise BadInput(f"{what}: more than {MAX_LAYERS} layers")
         body, name, shift = piece, None, 0
@@ -327,7 +330,7 @@ class _Parser:
         if len(values) + len(refs) >= MAX_ARGS:
             self.fail("too many arguments", self.peek()[2])
         token = self.take()
-        if kind.join and token[0] == "name" and self.peek()[1] != "=":
+        if kind.join and token[0] in ("name", "int") and self.peek()[1] != "=":
             refs.append(token[1])
             return
         if token[0] == "int" or token[1] == "(":
@@ -359,14 +362,14 @@ class _Parser:
         values[name] = self.value(kind, name, value_token)
 
     def names(self, token) -> tuple:
-        if token[0] == "name":
+        if token[0] in ("name", "int"):
             return (token[1],)
         if token[1] != "(":
             self.fail(f"from must be a layer name or (a, b, ...), found {_show(token)}", token[2])
         out = []
         while True:
             token = self.take()
-            if token[0] != "name":
+            if token[0] not in ("name", "int"):
                 self.fail(f"expected a layer name, found {_show(token)}", token[2])
             out.append(token[1])
             token = self.take()

@@ -17,6 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 import cnnplan
+from cnnplan import BadInput
 from cnnplan import Reporter, Result, Solver, hookimpl, hookspecs
 from cnnplan.cli import build_cli
 from cnnplan.plugins import PluginHost, get_host
@@ -273,6 +274,42 @@ def test_hook_register_commands(example_plugin):
     assert result.exit_code == 0 and result.output == "hello world\n"
 
 
+def _docs_layer_kind_example():
+    """The register_layer_kinds example of docs/plugins.md, as a module."""
+    import re
+    import types
+
+    docs = open(os.path.join(ROOT, "docs", "plugins.md"), encoding="utf-8").read()
+    section = docs.split("## register_layer_kinds(register)")[1]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    module = types.ModuleType("spacetodepth_plugin")
+    exec(compile(code, "docs/plugins.md", "exec"), module.__dict__)
+    return module
+
+
+def test_hook_register_layer_kinds(torch):
+    host = get_host()
+    with host.registered(_docs_layer_kind_example(), "spacetodepth-plugin"):
+        result = cnnplan.shapes("3x64x64", ["spacetodepth(2)", "conv(8, k=3)"])
+        code = cnnplan.render(result, "torch")
+        with pytest.raises(BadInput, match="divisible by 2"):
+            cnnplan.shapes("3x63x64", ["spacetodepth(2)"])
+    x = torch.zeros(1, 3, 64, 64)
+    y = torch.nn.PixelUnshuffle(2)(x)
+    assert [layer["output"] for layer in result.data["layers"]] == [
+        list(y.shape[1:]), [8, 30, 30]]
+    # receptive field by autograd: one output unit of the conv depends on a 6 x 6 input block
+    x = torch.zeros(1, 3, 64, 64, requires_grad=True)
+    net = torch.nn.Sequential(torch.nn.PixelUnshuffle(2), torch.nn.Conv2d(12, 8, 3))
+    net(x)[0, 0, 5, 5].backward()
+    rows = torch.nonzero(x.grad[0].abs().sum(0).sum(1))
+    assert result.data["layers"][-1]["rf"] == int(rows.max() - rows.min() + 1) == 6
+    namespace = {}
+    exec(compile(code, "export", "exec"), namespace)
+    assert namespace["check"]() == (8, 30, 30)
+    assert "spacetodepth" not in get_host().layer_kinds
+
+
 def hookspec_names():
     return sorted(name for name, fn in inspect.getmembers(hookspecs, inspect.isfunction)
                   if hasattr(fn, "cnnplan_spec"))
@@ -280,7 +317,8 @@ def hookspec_names():
 
 def test_every_hook_is_tested_and_documented():
     docs = open(os.path.join(ROOT, "docs", "plugins.md"), encoding="utf-8").read()
-    assert hookspec_names() == ["register_commands", "register_reporters", "register_solvers"]
+    assert hookspec_names() == ["register_commands", "register_layer_kinds", "register_reporters",
+                                "register_solvers"]
     for name in hookspec_names():
         assert f"test_hook_{name}" in globals(), f"no test for hook {name}"
         signature = f"{name}{inspect.signature(getattr(hookspecs, name))}"
