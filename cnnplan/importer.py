@@ -627,16 +627,23 @@ def _source(node) -> str:
     return "the model's own forward"
 
 
+def _op_text(node) -> str:
+    """'call_module layer1.0.conv1', 'call_function torch.erf', 'call_method view'."""
+    target = node.target
+    if not isinstance(target, str):
+        module = getattr(target, "__module__", "") or ""
+        target = f"{module}.{getattr(target, '__name__', target)}".lstrip(".")
+    return f"{node.op} {target}"
+
+
 def _describe(node) -> str:
-    target = node.target if isinstance(node.target, str) else (
-        f"{getattr(node.target, '__module__', '') or ''}.{getattr(node.target, '__name__', node.target)}"
-        .lstrip("."))
-    return f"node {node.name!r} ({node.op} {target}) in {_source(node)}"
+    return f"node {node.name!r} ({_op_text(node)}) in {_source(node)}"
 
 
 def map_graph(gm, values: dict, claims=(), skip_unknown: bool = False):
-    """(layers, output name) of a traced, shape-run model; BadInput for an unmappable node
-    unless skip_unknown, which puts a shape-preserving `identity` placeholder in its place."""
+    """(layers, output layer name, parameters of skipped nodes) of a traced, shape-run model;
+    BadInput for an unmappable node unless skip_unknown, which puts a shape-preserving
+    `identity` placeholder in its place."""
     import torch
     from torch.fx.node import map_arg
 
@@ -670,8 +677,7 @@ def map_graph(gm, values: dict, claims=(), skip_unknown: bool = False):
                 raise BadInput(f"cannot import {_describe(node)}: {exc}"
                                + ("" if skip_unknown else "; --skip-unknown puts a "
                                   "shape-preserving placeholder in its place")) from None
-            mapped = ("identity", [inputs[0]], f"PLACEHOLDER for {node.op} "
-                      f"{_describe(node).split('(', 1)[1].split(')')[0]}: {exc}")
+            mapped = ("identity", [inputs[0]], f"PLACEHOLDER for {_op_text(node)}: {exc}")
             if node.op == "call_module":
                 graph.skipped_params += sum(p.numel() for p in modules[node.target].parameters())
         if isinstance(mapped, (str, _Crop)):      # an alias of an input, or a crop of it
