@@ -348,7 +348,8 @@ def _whole(value, what: str) -> int:
 # Each handler gets the op's arguments by name, the input shapes (C x sizes, no batch) and the
 # output shape, and returns the spec text; _Unmappable says why there is none.
 
-WINDOW_DEFAULTS = {"s": 1, "p": 0, "d": 1, "groups": 1, "bias": True, "op": 0, "ceil": False}
+# k, s, p, d (and op) are always written: a value a spec leaves out is free in `cnnplan plan`
+WINDOW_DEFAULTS = {"groups": 1, "bias": True, "ceil": False}
 
 
 def _pool(kind, a, ins, out):
@@ -361,7 +362,7 @@ def _pool(kind, a, ins, out):
     if kind == "maxpool":
         named["d"] = _axes(a.get("dilation", 1), n)
     named["ceil"] = bool(a.get("ceil_mode", False))
-    return spec_text(kind, defaults={**WINDOW_DEFAULTS, "s": k}, **named)
+    return spec_text(kind, defaults=WINDOW_DEFAULTS, **named)
 
 
 def _adaptive(kind, a, ins, out):
@@ -828,7 +829,8 @@ def _toml_string(text: str) -> str:
 def render_plan(layers, input_shape, output: str, header: list[str], title: str) -> str:
     """The plan file: header comments, input, output (when not the last layer), layers."""
     lines = [f"# {line}" if line else "#" for line in header]
-    lines += [f"title = {_toml_string(title)}", f"input = {_toml_string(format_shape(input_shape))}"]
+    lines += [f"title = {_toml_string(title)}", f"input = {_toml_string(format_shape(input_shape))}",
+              'mode = "floor"   # PyTorch\'s output sizes, also for cnnplan plan']
     if layers and output != layers[-1].name:
         lines.append(f"output = {_toml_string(output)}")
     previous = "input"

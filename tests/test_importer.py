@@ -92,23 +92,23 @@ class Wrap:
 # each case: (builder of the model from (torch, nn, F)), input shape, spec text expected in the
 # plan). The expected texts are written from PyTorch's documentation of each argument.
 MODULES = [
-    (lambda t, nn, F: nn.Conv2d(3, 8, 3), (3, 16, 16), 'spec = "conv(8, k=3)"'),
+    (lambda t, nn, F: nn.Conv2d(3, 8, 3), (3, 16, 16), 'spec = "conv(8, k=3, s=1, p=0, d=1)"'),
     (lambda t, nn, F: nn.Conv2d(3, 8, (1, 7), stride=(2, 1), padding=(0, 3), bias=False),
-     (3, 16, 20), 'spec = "conv(8, k=(1, 7), s=(2, 1), p=(0, 3), bias=false)"'),
+     (3, 16, 20), 'spec = "conv(8, k=(1, 7), s=(2, 1), p=(0, 3), d=1, bias=false)"'),
     (lambda t, nn, F: nn.Conv2d(4, 8, 3, padding=2, dilation=2, groups=4), (4, 9, 9),
-     'spec = "conv(8, k=3, p=2, d=2, groups=4)"'),
+     'spec = "conv(8, k=3, s=1, p=2, d=2, groups=4)"'),
     (lambda t, nn, F: nn.Conv2d(3, 6, (3, 5), padding="same"), (3, 10, 11),
-     'spec = "conv(6, k=(3, 5), p=same)"'),
+     'spec = "conv(6, k=(3, 5), s=1, p=same, d=1)"'),
     (lambda t, nn, F: nn.Conv2d(3, 6, 3, padding="valid"), (3, 10, 11),
-     'spec = "conv(6, k=3)"'),
-    (lambda t, nn, F: nn.Conv1d(2, 4, 5, stride=2), (2, 31), 'spec = "conv(4, k=5, s=2)"'),
-    (lambda t, nn, F: nn.Conv3d(2, 4, 3, padding=1), (2, 6, 7, 8), 'spec = "conv(4, k=3, p=1)"'),
+     'spec = "conv(6, k=3, s=1, p=0, d=1)"'),
+    (lambda t, nn, F: nn.Conv1d(2, 4, 5, stride=2), (2, 31), 'spec = "conv(4, k=5, s=2, p=0, d=1)"'),
+    (lambda t, nn, F: nn.Conv3d(2, 4, 3, padding=1), (2, 6, 7, 8), 'spec = "conv(4, k=3, s=1, p=1, d=1)"'),
     (lambda t, nn, F: nn.ConvTranspose2d(4, 2, 3, stride=2, padding=1, output_padding=1),
-     (4, 7, 7), 'spec = "convT(2, k=3, s=2, p=1, op=1)"'),
-    (lambda t, nn, F: nn.MaxPool2d(3, 2, 1), (3, 15, 15), 'spec = "maxpool(k=3, s=2, p=1)"'),
+     (4, 7, 7), 'spec = "convT(2, k=3, s=2, p=1, op=1, d=1)"'),
+    (lambda t, nn, F: nn.MaxPool2d(3, 2, 1), (3, 15, 15), 'spec = "maxpool(k=3, s=2, p=1, d=1)"'),
     (lambda t, nn, F: nn.MaxPool2d(2, ceil_mode=True), (3, 15, 15),
-     'spec = "maxpool(k=2, ceil=true)"'),
-    (lambda t, nn, F: nn.AvgPool2d(2), (3, 15, 15), 'spec = "avgpool(k=2)"'),
+     'spec = "maxpool(k=2, s=2, p=0, d=1, ceil=true)"'),
+    (lambda t, nn, F: nn.AvgPool2d(2), (3, 15, 15), 'spec = "avgpool(k=2, s=2, p=0)"'),
     (lambda t, nn, F: nn.AdaptiveAvgPool2d((7, 5)), (3, 15, 15),
      'spec = "adaptiveavgpool((7, 5))"'),
     (lambda t, nn, F: nn.AdaptiveMaxPool2d(1), (3, 15, 15), 'spec = "adaptivemaxpool(1)"'),
@@ -173,9 +173,9 @@ FUNCTIONS = [
     (lambda t, nn, F: Wrap(t, lambda m, x: F.adaptive_max_pool2d(x, (2, 3))), (3, 6, 6),
      'spec = "adaptivemaxpool((2, 3))"'),
     (lambda t, nn, F: Wrap(t, lambda m, x: F.max_pool2d(x, 3, 2, 1)), (3, 9, 9),
-     'spec = "maxpool(k=3, s=2, p=1)"'),
+     'spec = "maxpool(k=3, s=2, p=1, d=1)"'),
     (lambda t, nn, F: Wrap(t, lambda m, x: F.avg_pool2d(x, 2)), (3, 9, 9),
-     'spec = "avgpool(k=2)"'),
+     'spec = "avgpool(k=2, s=2, p=0)"'),
     (lambda t, nn, F: Wrap(t, lambda m, x: x.mean((2, 3))), (3, 6, 6), 'spec = "mean"'),
     (lambda t, nn, F: Wrap(t, lambda m, x: t.mean(x, dim=[-1, -2], keepdim=True)), (3, 6, 6),
      'spec = "mean(keepdim=true)"'),
@@ -266,6 +266,22 @@ def test_the_example_plan_files_match_the_reference_models(torch, reference, nam
     assert result.data["params"] == count
 
 
+def test_plan_reads_an_imported_file_as_exactly_that_network(torch, reference, tmp_path):
+    """Every window value is written and mode is floor: `cnnplan plan` finds one network, the
+    model's; delete a value and it is free again."""
+    model = reference.SmallResNet()
+    text = imported(model, (3, 32, 32))
+    path = os.path.join(ROOT, "examples", "networks", "small_resnet.toml")
+    assert text.split("\ntitle")[1] == open(path).read().split("\ntitle")[1]
+    result = cnnplan.plan(plan_file=path)
+    assert result.data["count"] == 1
+    assert result.data["chains"][0]["params"] == sum(p.numel() for p in model.parameters())
+    loose = tmp_path / "loose.toml"
+    loose.write_text(text.replace('spec = "conv(32, k=3, s=2, p=1, d=1, bias=false)"',
+                                  'spec = "conv(32, k=3, p=1, d=1, bias=false)"'))
+    assert cnnplan.plan(plan_file=str(loose)).data["count"] > 1
+
+
 def test_a_wrong_mapping_is_caught_and_nothing_is_written(torch, monkeypatch, tmp_path):
     from cnnplan import importer
 
@@ -273,7 +289,7 @@ def test_a_wrong_mapping_is_caught_and_nothing_is_written(torch, monkeypatch, tm
     monkeypatch.setitem(importer.OPS, "maxpool",
                         (lambda a, i, o: handler({**a, "stride": 1}, i, o), names))
     model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.MaxPool2d(2))
-    with pytest.raises(importer.ImportFailed, match=r"layer _1 \(node _1, maxpool\(k=2, s=1\)\): "
+    with pytest.raises(importer.ImportFailed, match=r"layer _1 \(node _1, maxpool\(k=2, s=1, p=0, d=1\)\): "
                        r"cnnplan gives 4x7x7, torch 4x4x4; nothing written"):
         cnnplan.import_model(model, "3x10x10")
 
