@@ -19,40 +19,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
 
 import cnnplan  # noqa: E402
 from cnnplan.errors import BadInput  # noqa: E402
 from cnnplan.network import build_nodes, forward  # noqa: E402
 from cnnplan.planfile import load_plan, plan_nodes  # noqa: E402
+from networks_support import unet_plan  # noqa: E402  (the U-Net the tests check)
 
 
 def unet(levels: int, width: int = 8) -> str:
-    lines = ['input = "1x64x64"']
-
-    def layer(spec, name=None, sources=None):
-        lines.append("[[layers]]")
-        if name:
-            lines.append(f'name = "{name}"')
-        lines.append(f'spec = "{spec}"')
-        if sources:
-            lines.append("from = [" + ", ".join(f'"{s}"' for s in sources) + "]")
-
-    def double(c, name=None):
-        layer(f"conv({c}, k=3, p=1)")
-        layer("relu")
-        layer(f"conv({c}, k=3, p=1)")
-        layer("relu", name)
-
-    for level in range(levels):
-        double(width << level, f"skip{level}")
-        layer("maxpool(2)")
-    double(width << levels)
-    for level in reversed(range(levels)):
-        layer(f"convT({width << level}, k=2, s=2)", f"up{level}")
-        layer("concat", None, [f"skip{level}", f"up{level}"])
-        double(width << level)
-    layer("conv(2, k=1)")
-    return "\n".join(lines)
+    return unet_plan(True, levels, width)
 
 
 def timed(function, *args, **kwargs):

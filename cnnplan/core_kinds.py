@@ -438,17 +438,13 @@ def _convT_torch(spec, inputs):
             f"groups={g('groups')}, bias={g('bias')}, dilation={_tuple_text(g('d'))})")
 
 
-def _maxpool_torch(spec, inputs):
+def _pool_torch(spec, inputs):
+    """MaxPoolNd / AvgPoolNd (average pooling has no dilation)."""
     n, g = len(inputs[0]) - 1, spec.get
-    return (f"nn.MaxPool{n}d(kernel_size={_tuple_text(g('k'))}, stride={_tuple_text(g('s'))}, "
-            f"padding={_tuple_text(g('p'))}, dilation={_tuple_text(g('d'))}, "
-            f"ceil_mode={g('ceil')})")
-
-
-def _avgpool_torch(spec, inputs):
-    n, g = len(inputs[0]) - 1, spec.get
-    return (f"nn.AvgPool{n}d(kernel_size={_tuple_text(g('k'))}, stride={_tuple_text(g('s'))}, "
-            f"padding={_tuple_text(g('p'))}, ceil_mode={g('ceil')})")
+    name, dilation = (("MaxPool", f"dilation={_tuple_text(g('d'))}, ")
+                      if spec.kind == "maxpool" else ("AvgPool", ""))
+    return (f"nn.{name}{n}d(kernel_size={_tuple_text(g('k'))}, stride={_tuple_text(g('s'))}, "
+            f"padding={_tuple_text(g('p'))}, {dilation}ceil_mode={g('ceil')})")
 
 
 def _fixed(code):
@@ -531,11 +527,11 @@ CORE_KINDS = (
               window=True, aliases=("conv_transpose", "convtranspose", "deconv"),
               fast=_fast_window),
     LayerKind("maxpool", "max pooling: maxpool(k=, s=k, p=0, d=1, ceil=false)", _pool_apply,
-              _maxpool_torch, {"k": SIZES, "s": SIZES, "p": PADS, "d": SIZES, "ceil": BOOLEAN},
+              _pool_torch, {"k": SIZES, "s": SIZES, "p": PADS, "d": SIZES, "ceil": BOOLEAN},
               "k", {"p": 0, "d": 1, "ceil": False}, ("k",), window=True,
               aliases=("max_pool",), complete=_pool_complete, fast=_fast_window),
     LayerKind("avgpool", "average pooling: avgpool(k=, s=k, p=0, ceil=false)", _pool_apply,
-              _avgpool_torch, {"k": SIZES, "s": SIZES, "p": PADS, "ceil": BOOLEAN}, "k",
+              _pool_torch, {"k": SIZES, "s": SIZES, "p": PADS, "ceil": BOOLEAN}, "k",
               {"p": 0, "ceil": False}, ("k",), window=True, aliases=("avg_pool",),
               complete=_pool_complete, fast=_fast_window),
     LayerKind("flatten", "flatten C x sizes into one feature axis", _flatten,

@@ -83,3 +83,36 @@ def network_case(draw):
             spatial = False
         specs.append(text)
     return (channels, *sizes), specs
+
+
+def unet_plan(padded: bool, levels: int = 3, width: int = 2, input: str = "1x64x64") -> str:
+    """A U-Net as a cnnplan plan file: per level two 3x3 convolutions (padded, or valid as in
+    the original), 2x2 max pooling; up the other side 2x2 transposed convolutions, the skips
+    concatenated (centre-cropped when valid), two convolutions; a 1x1 head to 2 classes."""
+    p = 1 if padded else 0
+    lines = [f'input = "{input}"']
+
+    def layer(spec, name=None, sources=None):
+        lines.append("[[layers]]")
+        if name:
+            lines.append(f'name = "{name}"')
+        lines.append(f'spec = "{spec}"')
+        if sources:
+            lines.append("from = [" + ", ".join(f'"{s}"' for s in sources) + "]")
+
+    def double(c, name=None):
+        layer(f"conv({c}, k=3, p={p})")
+        layer("relu")
+        layer(f"conv({c}, k=3, p={p})")
+        layer("relu", name)
+
+    for level in range(levels):
+        double(width * 2 ** level, f"skip{level}")
+        layer("maxpool(2)")
+    double(width * 2 ** levels)
+    for level in reversed(range(levels)):
+        layer(f"convT({width * 2 ** level}, k=2, s=2)", f"up{level}")
+        layer("concat" if padded else "concat(crop=true)", None, [f"skip{level}", f"up{level}"])
+        double(width * 2 ** level)
+    layer("conv(2, k=1)")
+    return "\n".join(lines)

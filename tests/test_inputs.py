@@ -10,41 +10,14 @@ import pytest
 import cnnplan
 from cnnplan import BadInput
 from cnnplan.inputs import parse_range, rule_for
+import networks_support
 
 WIDTH = 2      # channels of the first level (small: the oracle runs hundreds of forward passes)
 LEVELS = 3
 
 
 def unet_plan(padded: bool) -> str:
-    """The U-Net as a cnnplan plan file (levels of two 3x3 convs, 2x2 max pooling, 2x2
-    transposed convs, skips concatenated: padded, or valid with centre crops)."""
-    p = 1 if padded else 0
-    lines = ['input = "1x64x64"']
-
-    def layer(spec, name=None, sources=None):
-        lines.append("[[layers]]")
-        if name:
-            lines.append(f'name = "{name}"')
-        lines.append(f'spec = "{spec}"')
-        if sources:
-            lines.append("from = [" + ", ".join(f'"{s}"' for s in sources) + "]")
-
-    def double(c, name=None):
-        layer(f"conv({c}, k=3, p={p})")
-        layer("relu")
-        layer(f"conv({c}, k=3, p={p})")
-        layer("relu", name)
-
-    for level in range(LEVELS):
-        double(WIDTH * 2 ** level, f"skip{level}")
-        layer("maxpool(2)")
-    double(WIDTH * 2 ** LEVELS)
-    for level in reversed(range(LEVELS)):
-        layer(f"convT({WIDTH * 2 ** level}, k=2, s=2)", f"up{level}")
-        layer("concat" if padded else "concat(crop=true)", None, [f"skip{level}", f"up{level}"])
-        double(WIDTH * 2 ** level)
-    layer("conv(2, k=1)")
-    return "\n".join(lines)
+    return networks_support.unet_plan(padded, LEVELS, WIDTH)
 
 
 def torch_unet(torch, padded: bool):
