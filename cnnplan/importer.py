@@ -23,7 +23,7 @@ from typing import Callable
 
 from .errors import BadInput, CnnplanError
 from .result import Result
-from .tensor_shape import format_shape, parse_shape
+from .tensor_shape import format_shape, parse_shape, size_of
 
 MAX_ARGS = 32
 MAX_ARG_TEXT = 1000
@@ -127,6 +127,8 @@ def _torch():
 
 def _check_target(target) -> tuple[str, str]:
     """(file or module, NAME) of TARGET; BadInput if it is malformed or names no file."""
+    if isinstance(target, str) and len(target) > MAX_ARG_TEXT:
+        raise BadInput(f"import target is too long ({len(target):,} characters)")
     match = _TARGET.fullmatch(target.strip()) if isinstance(target, str) else None
     if match is None:
         raise BadInput(f"import target {target!r} is not FILE.py:NAME or package.module:NAME")
@@ -366,11 +368,10 @@ def _pool(kind, a, ins, out):
 
 
 def _adaptive(kind, a, ins, out):
+    spatial = ins[0][1:]
     size = a["output_size"]
-    sizes = tuple(size) if isinstance(size, (tuple, list)) else (size,)
-    # None keeps the input's size on that axis
-    sizes = tuple(i if o is None else o for o, i in zip(sizes * (len(ins[0]) - 1)
-                                                      if len(sizes) == 1 else sizes, ins[0][1:]))
+    sizes = tuple(size) if isinstance(size, (tuple, list)) else (size,) * len(spatial)
+    sizes = tuple(i if o is None else o for o, i in zip(sizes, spatial))  # None: the input's
     return spec_text(kind, _axes(sizes, len(sizes)))
 
 
@@ -383,16 +384,10 @@ def _flatten(a, ins, out):
 
 
 def _view(a, ins, out):
-    if out != (_size(ins[0]),):
+    if out != (size_of(ins[0]),):
         raise _Unmappable(f"reshapes {format_shape(ins[0])} to {format_shape(out)}; only "
                           "(N, -1), a flatten, is a cnnplan layer")
     return "flatten"
-
-
-def _size(shape) -> int:
-    import math
-
-    return math.prod(shape)
 
 
 def _mean(a, ins, out):
