@@ -6,7 +6,8 @@ the meta device warmed up once, before any timing):
   cnnplan:  cnnplan.import_model (the same three steps, plus the mapping onto layer kinds,
             writing the plan text, reading it back with cnnplan.shapes and the checks).
 Then the wall time of the command a user runs (`cnnplan import ... -o FILE`, a fresh process
-that imports torch). Run: python benchmarks/bench_import.py
+that imports torch). Run: python benchmarks/bench_import.py [--quick] (--quick: one run each
+instead of the best or median of three).
 """
 
 from __future__ import annotations
@@ -25,7 +26,10 @@ MODELS = [("SmallResNet", "3x32x32"), ("resnet18", "3x224x224"), ("resnet50", "3
           ("unet", "1x572x572"), ("unet_padded", "1x256x256")]
 
 
-def best(function, repeat=3) -> float:
+REPEAT = 1 if "--quick" in sys.argv else 3
+
+
+def best(function, repeat=REPEAT) -> float:
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
@@ -47,16 +51,16 @@ def main():
         ShapeProp(gm).propagate(torch.empty(2, *map(int, shape.split("x")), device="meta"))
 
     torch_only("SmallResNet", "3x32x32")        # warm-up: the meta device's first use
-    print("in one process (torch imported, meta device warm), best of 3:")
+    print(f"in one process (torch imported, meta device warm), best of {REPEAT}:")
     print(f"  {'model':13} {'torch alone':>11} {'cnnplan':>8} {'ratio':>6}")
     for name, shape in MODELS:
         base = best(lambda: torch_only(name, shape))
         ours = best(lambda: cnnplan.import_model(f"{REFERENCE}:{name}", shape))
         print(f"  {name:13} {base:10.2f}s {ours:7.2f}s {ours / base:5.2f}x")
-    print("the command, a fresh process each (median of 3):")
+    print(f"the command, a fresh process each (median of {REPEAT}):")
     exe = os.path.join(os.path.dirname(sys.executable), "cnnplan")
     startup = []
-    for _ in range(3):
+    for _ in range(REPEAT):
         start = time.perf_counter()
         subprocess.run([sys.executable, "-c", "import torch, torch.fx"], check=True)
         startup.append(time.perf_counter() - start)
@@ -64,7 +68,7 @@ def main():
     with tempfile.TemporaryDirectory() as folder:
         for name, shape in MODELS:
             runs = []
-            for _ in range(3):
+            for _ in range(REPEAT):
                 start = time.perf_counter()
                 subprocess.run([exe, "import", f"{REFERENCE}:{name}", "--in", shape, "-o",
                                 os.path.join(folder, "net.toml")], check=True,
