@@ -16,15 +16,53 @@ def effective_kernel(k: int, d: int) -> int:
     return d * (k - 1) + 1
 
 
+POOLS = ("pool", "maxpool", "avgpool")  # layer names that follow the pooling padding rule
+
+
 def max_padding(k: int, d: int, layer: str) -> int:
     """Largest padding for which every window still touches the real input.
 
-    Convolution: p <= k' - 1. Pooling follows PyTorch's check p <= k // 2 (on the kernel size,
-    not the dilated span; torch raises "pad should be at most half of effective kernel size").
+    Convolution (and transposed convolution): p <= k' - 1. Pooling follows PyTorch's check
+    p <= k // 2 (on the kernel size, not the dilated span; torch raises "pad should be at most
+    half of effective kernel size").
     """
-    if layer == "pool":
+    if layer in POOLS:
         return k // 2
     return effective_kernel(k, d) - 1
+
+
+def min_kernel(p: int, d: int, layer: str) -> int:
+    """Smallest kernel size k for which padding p and dilation d are valid (the inverse of
+    max_padding and dilation_counts): pooling k >= 2p, convolution p <= d(k-1); k >= 2 if d > 1."""
+    lo = 1 if dilation_counts(1, d) else 2
+    if layer in POOLS:
+        return max(lo, 2 * p)
+    return max(lo, -(-p // d) + 1)
+
+
+def dilation_counts(k: int, d: int) -> bool:
+    """With k = 1 dilation has no effect, so a 1-wide window is listed only with d = 1."""
+    return k != 1 or d == 1
+
+
+def output_padding_valid(op: int, s: int, d: int) -> bool:
+    """Transposed convolution's output padding must be smaller than the stride or the dilation:
+    op < max(s, d) (PyTorch)."""
+    return op < max(s, d)
+
+
+def input_fits_kernel(sizes, k: int) -> bool:
+    """PyTorch's 3-D average pooling needs every unpadded input size to be at least k."""
+    return min(sizes) >= k
+
+
+def window_valid(layer: str, k: int, s: int, p: int, d: int, op: int = 0) -> bool:
+    """Every rule one configuration of a window layer must meet (DESIGN.md): k = 1 only with
+    d = 1, the padding rule of `layer` (conv, convT, or a pooling layer), and for convT the
+    output-padding rule."""
+    if not dilation_counts(k, d) or p > max_padding(k, d, layer):
+        return False
+    return layer != "convT" or output_padding_valid(op, s, d)
 
 
 def conv_output(i: int, k: int, s: int, p: int, d: int, mode: str = "floor") -> int | None:
@@ -56,7 +94,7 @@ def pool_output_ceil(i: int, k: int, s: int, p: int, d: int) -> int | None:
 
 def transposed_output(i: int, k: int, s: int, p: int, d: int, op: int = 0) -> int | None:
     """Transposed convolution: o = (i-1)s - 2p + d(k-1) + op + 1, with op < max(s, d)."""
-    if op >= max(s, d):
+    if not output_padding_valid(op, s, d):
         return None
     o = (i - 1) * s - 2 * p + d * (k - 1) + op + 1
     return o if o >= 1 else None

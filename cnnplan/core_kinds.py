@@ -10,7 +10,8 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
-from .arithmetic import (conv_output, effective_kernel, pool_output_ceil, transposed_output)
+from .arithmetic import (conv_output, effective_kernel, input_fits_kernel, max_padding,
+                         output_padding_valid, pool_output_ceil, transposed_output)
 from .errors import BadInput
 from .kinds import (BOOLEAN, NONNEGATIVE, PADS, POSITIVE, SIZES, WHOLE, Applied, Arg,
                     LayerKind, RfStep)
@@ -91,7 +92,7 @@ def _conv_apply(spec, inputs, where):
         outs.append(span // s + 1)
         if span % s:
             dropped.add((i, span % s))
-        if max(pl, pr) > ke - 1:
+        if max(pl, pr) > max_padding(k, d, "conv"):
             notes.append(f"{where}: padding {max(pl, pr)} exceeds k'-1 = {ke - 1}, so the "
                          "outermost outputs see only padding")
         steps.append(RfStep(ke - 1, s, half(ke - 1) - pl))
@@ -132,7 +133,7 @@ def _convT_apply(spec, inputs, where):
     groups = _groups(spec, where, c_in, c_out)
     outs, notes, steps = [], [], []
     for i, k, s, p, d, op in zip(sizes, ks, ss, ps, ds, ops):
-        if op >= max(s, d):
+        if not output_padding_valid(op, s, d):
             raise BadInput(f"{_label(spec, where)}: output padding op={op} must be smaller than "
                            f"the stride {s} or the dilation {d}")
         o = transposed_output(i, k, s, p, d, op)
@@ -142,7 +143,7 @@ def _convT_apply(spec, inputs, where):
                            "((i-1)s - 2p + d(k-1) + op + 1 must be at least 1)")
         outs.append(o)
         ke = effective_kernel(k, d)
-        if p > ke - 1:
+        if p > max_padding(k, d, "convT"):
             notes.append(f"{where}: padding {p} exceeds k'-1 = {ke - 1}, so real outputs "
                          "are cropped")
         steps.append(RfStep(Fraction(ke - 1, s), Fraction(1, s),
@@ -160,13 +161,14 @@ def _pool_apply(spec, inputs, where):
     ks, ss, lefts, _, ds = _window_values(spec, sizes, where)
     ceil = spec.get("ceil", False)
     outs, notes, steps, dropped = [], [], [], set()
-    if spec.kind == "avgpool" and len(sizes) == 3 and any(i < k for i, k in zip(sizes, ks)):
+    if spec.kind == "avgpool" and len(sizes) == 3 and not all(
+            input_fits_kernel((i,), k) for i, k in zip(sizes, ks)):
         raise BadInput(f"{_label(spec, where)}: PyTorch's 3-D average pooling needs every input "
                        f"size to be at least the kernel, but the input is {format_shape(shape)}")
     for i, k, s, p, d in zip(sizes, ks, ss, lefts, ds):
-        if p > k // 2:
+        if p > max_padding(k, d, spec.kind):
             raise BadInput(f"{_label(spec, where)}: padding {p} is more than half the kernel {k} "
-                           f"(PyTorch requires p <= k // 2 = {k // 2})")
+                           f"(PyTorch requires p <= k // 2 = {max_padding(k, d, spec.kind)})")
         o = pool_output_ceil(i, k, s, p, d) if ceil else conv_output(i, k, s, p, d, "floor")
         if o is None:
             more = (f", even with ceil mode's overhang of less than the stride {s}"

@@ -16,12 +16,36 @@ def register_reporters(register):
     register(Reporter("latex", "booktabs LaTeX tables", reporters.render_latex))
     register(Reporter("torch", "A torch.nn.Sequential snippet (networks and plan chains only)",
                       _render_torch))
+    register(Reporter("svg", "An SVG picture: solve windows, network blocks, autodiff graphs",
+                      _render_svg))
+    register(Reporter("svg-animated", "An SVG of solve results with the window stepping over "
+                                      "the input (SMIL)", _render_svg_animated))
+    register(Reporter("html", "A self-contained HTML page: tables and the SVG picture",
+                      _render_html))
 
 
 def _render_torch(result):
     from .export import render_torch
 
     return render_torch(result)
+
+
+def _render_svg(result):
+    from .pictures import render_svg
+
+    return render_svg(result).rstrip("\n")
+
+
+def _render_svg_animated(result):
+    from .pictures import render_svg_animated
+
+    return render_svg_animated(result).rstrip("\n")
+
+
+def _render_html(result):
+    from .pictures import render_html
+
+    return render_html(result)
 
 
 @hookimpl
@@ -42,3 +66,10 @@ def register_layer_kinds(register):
 
     for kind in CORE_KINDS:
         register(kind)
+
+
+@hookimpl
+def register_commands(cli):
+    from .web.command import serve
+
+    cli.add_command(serve)

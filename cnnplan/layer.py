@@ -2,65 +2,18 @@
 
 from __future__ import annotations
 
-import itertools
-import time
-
-from .arithmetic import MODES, conv_macs, conv_output, conv_weights, effective_kernel, max_padding
+from .arithmetic import MODES, conv_macs, conv_weights, effective_kernel
+from .bounds import MAX_SOLUTIONS, make_domains, resolve_bounds
 from .errors import BadInput
+from .nearest import CUT_SHORT, nearest_outputs
 from .options import format_ranges, parse_assignments
 from .result import Result, Table
-from .search import VARIABLES, Geometry, solutions
+from .search import VARIABLES, Geometry, count, solutions
 from .tensor_shape import format_shape, parse_shape
 
 LAYERS = ("conv", "pool")
-LOWER = {"k": 1, "s": 1, "p": 0, "d": 1}
-MAX_BOUND = 10_000          # largest --max accepted for any variable
-DEFAULT_CAP = 256           # default bounds follow the input size, up to this
 MAX_OUTER = 2_000_000       # (d, p) pairs the search may visit
-MAX_SOLUTIONS = 250_000     # solutions it may enumerate
-NEAREST_SECONDS = 2.0
 SORTS = ("simple", "weights", "params", "macs")  # simple: d, then p, k, s ascending
-
-
-def default_bounds(inputs: tuple[int, ...]) -> dict[str, int]:
-    """Upper bounds used when none is given: the largest input size, capped at DEFAULT_CAP."""
-    top = min(max(inputs), DEFAULT_CAP)
-    return {"k": top, "s": top, "p": top, "d": top}
-
-
-def resolve_bounds(inputs, fixed: dict[str, int], maxima: dict[str, int]) -> dict[str, tuple[int, int]]:
-    """Inclusive (lo, hi) per variable: defaults, then --max, then room for --fix values."""
-    bounds = {}
-    defaults = default_bounds(inputs)
-    for name in VARIABLES:
-        lo, hi = LOWER[name], maxima.get(name, defaults[name])
-        if name in maxima:
-            _check_value("--max", name, hi)
-        if name in fixed:
-            value = _check_value("--fix", name, fixed[name])
-            if value > hi and name in maxima:
-                raise BadInput(f"--fix {name}={value} is outside --max {name}={hi}")
-            hi = max(hi, value)
-        bounds[name] = (lo, hi)
-    return bounds
-
-
-def _check_value(option: str, name: str, value: int) -> int:
-    """A --max or --fix value within [LOWER, MAX_BOUND]."""
-    if value < LOWER[name]:
-        raise BadInput(f"{option} {name}={value} is below {LOWER[name]}; "
-                       f"{name} needs >= {LOWER[name]}")
-    if value > MAX_BOUND:
-        raise BadInput(f"{option} {name}={value} is above the limit {MAX_BOUND}")
-    return value
-
-
-def make_domains(bounds, fixed) -> dict[str, list[int]]:
-    """Search domains: a fixed value alone, else every value of its inclusive bounds."""
-    return {
-        name: [fixed[name]] if name in fixed else list(range(lo, hi + 1))
-        for name, (lo, hi) in bounds.items()
-    }
 
 
 def solve(input, output, layer: str = "conv", fix=None, max=None, mode: str = "exact",
@@ -115,8 +68,8 @@ def solve(input, output, layer: str = "conv", fix=None, max=None, mode: str = "e
     configs.sort(key=simple if sort == "simple" else lambda c: (costs(c[0])[sort], *simple(c)))
     shown = [{"k": k, "s": s_, "p": p, "d": d, "output": list(shape_out), **costs(k)}
              for k, s_, p, d in (configs if limit is None else configs[:limit])]
-    nearest = [] if configs else nearest_outputs(geometry, shape_in, shape_out, domains,
-                                                 conditions)
+    nearest = None if configs else nearest_outputs(geometry, shape_in, shape_out, domains,
+                                                   conditions)
     return _result(layer, mode, shape_in, shape_out, bounds, fixed, conditions, sort,
                    len(configs), shown, nearest, explain)
 
@@ -160,87 +113,6 @@ def layer_costs(layer, shape_in, shape_out, k) -> dict:
             "macs": conv_macs(shape_out, shape_in[0], k)}
 
 
-def count(geometry, domains, conditions) -> int:
-    """How many configurations solve `geometry` within `domains`."""
-    return sum(1 for _ in solutions(geometry, domains, conditions))
-
-
-def nearest_outputs(geometry, shape_in, shape_out, domains, conditions) -> list[dict]:
-    """The reachable outputs nearest to the asked one, for the same fixes, bounds and --where.
-
-    Each distinct (input, output) axis is searched on its own for its nearest reachable sizes
-    below and above; their combinations are then checked jointly. Bounded by NEAREST_SECONDS.
-    """
-    deadline = time.monotonic() + NEAREST_SECONDS
-
-    def counter(inputs, outputs):
-        return count(Geometry(geometry.layer, geometry.mode, inputs, outputs), domains,
-                     conditions)
-
-    found = nearest_reachable(geometry.inputs, geometry.outputs, counter, deadline)
-    if not found:
-        found = _scan_outputs(geometry, domains, conditions, deadline)
-        found.sort()
-    return [{"output": [shape_out[0], *outs], "count": n} for _, outs, n in found[:3]]
-
-
-def nearest_reachable(inputs, outputs, counter, deadline) -> list[tuple]:
-    """Reachable output sizes near `outputs`, as sorted (distance, sizes, count) triples.
-
-    `counter(inputs, outputs)` gives the number of configurations mapping the spatial sizes
-    `inputs` onto `outputs` (0 when unreachable); used by `solve` and by the chain planner.
-    """
-    inputs, outputs = tuple(inputs), tuple(outputs)
-    pairs = sorted(set(zip(inputs, outputs)))
-    options = [_axis_nearest(counter, i, o, deadline) for i, o in pairs]
-    found = []
-    for choice in itertools.product(*options):
-        sizes = dict(zip(pairs, choice))
-        outs = tuple(sizes[(i, o)] for i, o in zip(inputs, outputs))
-        if outs == outputs:
-            continue
-        n = counter(inputs, outs)
-        if n:
-            distance = sum(abs(a - b) for a, b in zip(outs, outputs))
-            found.append((distance, outs, n))
-    found.sort()
-    return found
-
-
-def _scan_outputs(geometry, domains, conditions, deadline) -> list[tuple]:
-    """Fallback: walk the bounded grid (until the deadline) and tally the outputs it reaches."""
-    tally: dict[tuple, int] = {}
-    names = ("k", "s", "p", "d")
-    for n, (k, s, p, d) in enumerate(itertools.product(*(domains[v] for v in names))):
-        if n % 4096 == 0 and time.monotonic() > deadline:
-            break
-        if (k == 1 and d != 1) or p > max_padding(k, d, geometry.layer):
-            continue
-        outs = tuple(conv_output(i, k, s, p, d, geometry.mode) for i in geometry.inputs)
-        if None in outs or not all(c(dict(zip(names, (k, s, p, d)))) for c in conditions):
-            continue
-        tally[outs] = tally.get(outs, 0) + 1
-    return [(sum(abs(a - b) for a, b in zip(outs, geometry.outputs)), outs, n)
-            for outs, n in tally.items()]
-
-
-def _axis_nearest(counter, i, o, deadline) -> list[int]:
-    """Sizes reachable from i along one axis: o itself if it is, and the nearest below and above."""
-    def reachable(size):
-        return counter((i,), (size,))
-
-    near = [o] if reachable(o) else []
-    limit = max(4 * i, 2 * o, 16)
-    for direction in (-1, 1):
-        size = o + direction
-        while 1 <= size <= o + limit and time.monotonic() < deadline:
-            if reachable(size):
-                near.append(size)
-                break
-            size += direction
-    return near
-
-
 def _explain(geometry, row) -> str:
     k, s, p, d = row["k"], row["s"], row["p"], row["d"]
     ke = effective_kernel(k, d)
@@ -281,7 +153,8 @@ def _result(layer, mode, shape_in, shape_out, bounds, fixed, conditions, sort, n
         "solutions": shown,
     }
     if not n:
-        data["nearest"] = nearest
+        data["nearest"] = nearest.as_data()
+        data["nearest_distance"], data["nearest_complete"] = nearest.distance, nearest.complete
     return Result(title=title, facts=tuple(facts),
                   tables=(Table(tuple(columns), tuple(table_rows)),) if n else (),
                   notes=tuple(notes), data=data, exit_code=0 if n else 1)
@@ -318,7 +191,8 @@ def _per_axis(layer, mode, shape_in, shape_out, bounds, fixed, conditions, domai
             near = nearest_outputs(geometry, (shape_in[0], i), (shape_out[0], o), domains,
                                    conditions)
             notes.append(f"axis {n} ({i} -> {o}) has no solution; nearest reachable sizes: "
-                         + (", ".join(str(x["output"][1]) for x in near) or "none nearby"))
+                         + (", ".join(str(v[1]) for v, _ in near.outputs) or "none")
+                         + ("" if near.complete else f" ({CUT_SHORT})"))
     if total and layer == "conv":
         ks = " x ".join(f"k{n}" for n in range(1, len(axes) + 1))
         notes.append(f"a layer takes one row from each axis: kernel_size=(k1, k2, ...), "
@@ -338,12 +212,7 @@ def _per_axis(layer, mode, shape_in, shape_out, bounds, fixed, conditions, domai
 
 def _no_solution_notes(geometry, shape_out, nearest, bounds, fixed, conditions) -> list[str]:
     notes = ["no configuration within these bounds gives this output"]
-    if nearest:
-        notes.append("nearest reachable outputs (same fixes and bounds): " + ", ".join(
-            f"{format_shape(n['output'])} ({n['count']} solution{'s' if n['count'] != 1 else ''})"
-            for n in nearest))
-    else:
-        notes.append("no nearby output is reachable with these fixes and bounds either")
+    notes += nearest.notes(" with the same fixes and bounds", "solution")
     axes = sorted(set(zip(geometry.inputs, geometry.outputs)))
     if len(axes) > 1:
         domains = make_domains(bounds, fixed)

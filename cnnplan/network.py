@@ -434,6 +434,7 @@ def shapes(input=None, layers=(), plan_file=None, plan_text=None) -> Result:
     73728
     """
     from .planfile import gather, plan_nodes
+    from .planner import parse_where
     from .search import VARIABLES
     from .where import compile_condition
 
@@ -443,7 +444,11 @@ def shapes(input=None, layers=(), plan_file=None, plan_text=None) -> Result:
     targets = {i: item.target for i, item in enumerate(items, start=1) if item.target}
     result = network_result(net, targets, title or "network")
     violations = []
-    everywhere = list(options.get("where", ()))
+    everywhere, per_layer = parse_where(options.get("where", ()), len(items))
+    for index in per_layer:
+        if not net.steps[index - 1].spec.window:
+            raise BadInput(f"where names layer {index} {net.steps[index - 1].spec.describe()}, "
+                           "which has no k, s, p, d to constrain")
     for step, item in zip(net.steps, items):
         if not step.spec.window:
             continue
@@ -451,10 +456,14 @@ def shapes(input=None, layers=(), plan_file=None, plan_text=None) -> Result:
         if any(not isinstance(v, int) for v in values):
             continue
         env = dict(zip(VARIABLES, values))
-        for text in everywhere + list(item.where):
-            if not compile_condition(text, VARIABLES, f"layer {step.index}: where")(env):
+        texts = (*per_layer.get(step.index, ()), *item.where)
+        conditions = everywhere + [compile_condition(text, VARIABLES,
+                                                     f"layer {step.index}: where")
+                                   for text in texts]
+        for condition in conditions:
+            if not condition(env):
                 violations.append(f"layer {step.index} {step.spec.canonical()} breaks where "
-                                  f"{text!r}")
+                                  f"{condition.text!r}")
     if not violations:
         return result
     from dataclasses import replace

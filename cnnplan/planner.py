@@ -23,12 +23,14 @@ import heapq
 import math
 import re
 import sys
-import time
 from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import NamedTuple
 
 from .arithmetic import MODES
 from .errors import BadInput
-from .layer import NEAREST_SECONDS, nearest_reachable, resolve_bounds
+from .bounds import resolve_bounds
+from .nearest import Candidates, Nearest, clock, deadline
 from .network import apply_layer, forward
 from .options import format_ranges, parse_assignments
 from .planfile import PlanLayer, gather
@@ -37,7 +39,7 @@ from .search import VARIABLES
 from .tensor_shape import format_shape
 from .specs import KINDS, MAX_LAYERS
 from .where import compile_condition
-from .windows import RANKS, WindowLayer
+from .windows import RANKS, Ranked, Transition, WindowLayer
 
 MAX_STATES = 200_000
 WORK_LIMIT = 1_500_000
@@ -51,7 +53,7 @@ class FixedLayer:
 
     def __init__(self, index, spec, target, rank):
         self.index, self.spec, self.kind, self.target, self.rank = index, spec, spec.kind, target, rank
-        self.free = ()
+        self.free = self.conditions = ()
         self.work = 0
 
     def transitions(self, u, target=None):
@@ -60,10 +62,32 @@ class FixedLayer:
         if target is not None and v != target:
             return []
         w = params if self.rank == "params" else macs if self.rank == "macs" else 0
-        return [(v, 1, 1, [(w, (), None)])]
+        return [Transition(v, 1, 1, [Ranked(w, (), None)])]
 
     def resolve(self, cfg):
         return self.spec
+
+
+class Best(NamedTuple):
+    """One of the N best suffixes from a shape: its cost and simplicity, this layer's
+    configuration, and where the rest continues: entry `rank` of the best list at `next`."""
+
+    cost: int | Fraction
+    simple: tuple
+    rank: int
+    cfg: tuple | None
+    next: tuple | None
+
+
+class Candidate(NamedTuple):
+    """A heap entry of the lazy k-best merge, ordered by cost, then simplicity: configuration
+    `ci` of transition `gi` followed by entry `ei` of its successor's best list."""
+
+    cost: int | Fraction
+    simple: tuple
+    ei: int
+    gi: int
+    ci: int
 
 
 @dataclass
@@ -97,8 +121,9 @@ def build_layers(input_shape, plan_layers, mode, maxima, where_all, rank):
         name = item.origin or f"layer {index} {spec.describe()}"
         kind = KINDS[spec.kind]
         conditions = compile_conditions(item, name)
-        if target is not None and len(target) != max(dims, 0) + 1:
-            want = "a flat size such as 10" if dims == 0 else f"C plus {dims} size(s)"
+        out_dims = 0 if spec.kind in ("flatten", "linear") else dims
+        if target is not None and len(target) != out_dims + 1:
+            want = "a flat size such as 10" if out_dims == 0 else f"C plus {out_dims} size(s)"
             raise BadInput(f"{name}: target {format_shape(target)} does not fit; this layer "
                            f"gives {want}")
         if kind.window:
@@ -180,7 +205,7 @@ def run(input_shape, layers, top: int = DEFAULT_TOP, progress=None) -> Outcome:
             if found:
                 step[u] = found
                 for t in found:
-                    nxt.add(t[0])
+                    nxt.add(t.output)
             if len(nxt) > MAX_STATES:
                 raise BadInput(f"{layer.origin}: more than {MAX_STATES:,} reachable shapes; "
                                "give targets for intermediate layers or smaller --max bounds")
@@ -197,7 +222,7 @@ def run(input_shape, layers, top: int = DEFAULT_TOP, progress=None) -> Outcome:
         reach = sorted(nxt)
 
     counts = {v: 1 for v in reach}
-    best = {v: [(0, (), 0, None, None)] for v in reach}
+    best = {v: [Best(0, (), 0, None, None)] for v in reach}
     bests = [None] * (n_layers + 1)
     bests[n_layers] = best
     live = [None] * (n_layers + 1)
@@ -209,7 +234,7 @@ def run(input_shape, layers, top: int = DEFAULT_TOP, progress=None) -> Outcome:
         new_counts, new_best = {}, {}
         layer_choices = 0
         for u, found in edges[j].items():
-            kept = [t for t in found if t[0] in counts]
+            kept = [t for t in found if t.output in counts]
             if not kept:
                 continue
             total = 0
@@ -228,37 +253,39 @@ def run(input_shape, layers, top: int = DEFAULT_TOP, progress=None) -> Outcome:
     for entry in bests[0].get(tuple(input_shape), []) if top else []:
         cfgs, e = [], entry
         for j in range(n_layers):
-            cfgs.append(e[3])
-            e = bests[j + 1][e[4]][e[2]]
-        outcome.chains.append((entry[0], cfgs))
+            cfgs.append(e.cfg)
+            e = bests[j + 1][e.next][e.rank]
+        outcome.chains.append((entry.cost, cfgs))
     for j, layer in enumerate(layers):
         if layer.free and len(live[j]) == 1 and len(live[j + 1]) == 1:
             u, v = live[j][0], live[j + 1][0]
-            cfgs = sorted((c for t in edges[j][u] if t[0] == v for _, _, c in t[3]),
+            cfgs = sorted((r.cfg for t in edges[j][u] if t.output == v for r in t.ranked),
                           key=lambda c: (c[3], c[2], c[0], c[1]))
             outcome.sets[j] = (u, v, cfgs)
     return outcome
 
 
 def _merge(kept, best, top):
-    """The `top` best (cost, simple, index, cfg, v) entries over the transitions `kept`."""
+    """The `top` best entries (Best) over the transitions `kept`."""
     heap = []
-    for gi, (v, b, alpha, ranked) in enumerate(kept):
-        w, simple, _ = ranked[0]
-        heap.append((alpha * w + b * best[v][0][0], simple, 0, gi, 0))
+    for gi, t in enumerate(kept):
+        first = t.ranked[0]
+        heap.append(Candidate(t.alpha * first.w + t.b * best[t.output][0].cost, first.simple,
+                              0, gi, 0))
     heapq.heapify(heap)
     out = []
     while heap and len(out) < top:
-        cost, simple, ei, gi, ci = heapq.heappop(heap)
-        v, b, alpha, ranked = kept[gi]
-        suffix = best[v]
-        out.append((cost, simple, ei, ranked[ci][2], v))
-        if ei == 0 and ci + 1 < len(ranked):
-            w, s2, _ = ranked[ci + 1]
-            heapq.heappush(heap, (alpha * w + b * suffix[0][0], s2, 0, gi, ci + 1))
-        if ei + 1 < len(suffix):
-            heapq.heappush(heap, (alpha * ranked[ci][0] + b * suffix[ei + 1][0], simple, ei + 1,
-                                  gi, ci))
+        c = heapq.heappop(heap)
+        t = kept[c.gi]
+        suffix = best[t.output]
+        out.append(Best(c.cost, c.simple, c.ei, t.ranked[c.ci].cfg, t.output))
+        if c.ei == 0 and c.ci + 1 < len(t.ranked):
+            after = t.ranked[c.ci + 1]
+            heapq.heappush(heap, Candidate(t.alpha * after.w + t.b * suffix[0].cost,
+                                           after.simple, 0, c.gi, c.ci + 1))
+        if c.ei + 1 < len(suffix):
+            cost = t.alpha * t.ranked[c.ci].w + t.b * suffix[c.ei + 1].cost
+            heapq.heappush(heap, Candidate(cost, c.simple, c.ei + 1, c.gi, c.ci))
     return out
 
 
@@ -267,26 +294,26 @@ def _diagnose(j, layer, reach) -> dict:
     target = layer.target
     info = {"layer": j + 1, "spec": layer.spec.describe(), "origin": layer.origin,
             "target": list(target) if target is not None else None,
-            "inputs": [list(u) for u in reach[:20]], "n_inputs": len(reach), "nearest": []}
+            "inputs": [list(u) for u in reach[:20]], "n_inputs": len(reach), "nearest": [],
+            "near": Nearest()}
     if target is None:
         return info
-    deadline = time.monotonic() + NEAREST_SECONDS
-    tally: dict = {}
-    ordered = sorted(reach, key=lambda u: sum(abs(a - b) for a, b in zip(u[1:], target[1:])))
-    for u in ordered[:64]:
-        if time.monotonic() > deadline:
+    until = deadline()
+    found = Candidates(tuple(target))
+    for u in reach:
+        if clock() > until:
+            found.truncated = True
             break
-        if isinstance(layer, FixedLayer) or layer.can_template(u):
-            for v, _, _, ranked in layer.transitions(u, None):
-                if len(v) == len(target):
-                    tally[v] = tally.get(v, 0) + len(ranked)
-        elif target[0] == layer.c_out:
-            for _, outs, n in nearest_reachable(u[1:], target[1:], layer.counter(u), deadline):
-                v = (layer.c_out, *outs)
-                tally[v] = tally.get(v, 0) + n
-    near = sorted(tally.items(), key=lambda item: (
-        sum(abs(a - b) for a, b in zip(item[0], target)), item[0]))
-    info["nearest"] = [{"output": list(v), "count": n} for v, n in near[:3]]
+        if isinstance(layer, FixedLayer):
+            found.add(u, layer.transitions(u)[0].output)
+        else:
+            found.add_sweep(layer.sweep, u, layer.c_out, layer.domains(u), until)
+
+    def counter(u, v):
+        return len(layer.pinned(u[1:], v[1:], layer.domains(u)))
+
+    near = found.nearest(counter if layer.conditions else None, until)
+    info["nearest"], info["near"] = near.as_data(), near
     return info
 
 
@@ -444,18 +471,14 @@ def plan_result(outcome: Outcome, mode, rank, maxima, everywhere, title="", limi
         if f["target"] is not None:
             notes.append(f"no chain: {f['origin']} cannot give its target "
                          f"{format_shape(f['target'])} from {where_from}")
-            if f["nearest"]:
-                notes.append("nearest reachable outputs there: " + ", ".join(
-                    f"{format_shape(x['output'])} ({x['count']} configuration"
-                    f"{'s' if x['count'] != 1 else ''})" for x in f["nearest"]))
-            else:
-                notes.append("no nearby output is reachable there with these bounds either")
+            notes += f["near"].notes(" there", "configuration")
         else:
             notes.append(f"no chain: {f['origin']} has no valid configuration within the "
                          f"bounds for {where_from}")
         data["chains"] = []
         data["unreachable"] = {"layer": f["layer"], "spec": f["spec"], "target": f["target"],
-                               "nearest": f["nearest"]}
+                               "nearest": f["nearest"], "distance": f["near"].distance,
+                               "complete": f["near"].complete}
         return Result(title=f"{head} {format_shape(shape)} -> {goal}: 0 chains",
                       facts=tuple(facts), notes=tuple(notes), data=data, exit_code=1)
 

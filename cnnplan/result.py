@@ -37,3 +37,15 @@ class Result:
             if key == label:
                 return value
         return default
+
+    def _repr_html_(self) -> str:
+        """Jupyter: the result as HTML (tables, and its picture if it has one)."""
+        from .pictures.html import fragment
+
+        return fragment(self)
+
+    def _repr_svg_(self) -> str | None:
+        """Jupyter: the result's SVG picture, or None when it has none."""
+        from .pictures import picture_kind, render_svg
+
+        return render_svg(self) if picture_kind(self.data) else None

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import constraint
 
-from .arithmetic import conv_output, max_padding, stride_range
+from .arithmetic import conv_output, max_padding, min_kernel, stride_range, window_valid
 
 VARIABLES = ("k", "s", "p", "d")
 LEVEL = {"d": 0, "p": 1, "k": 2, "s": 3}  # the order ShapeSolver assigns variables in
@@ -32,21 +32,15 @@ class Geometry:
 
     def accepts(self, k: int, s: int, p: int, d: int) -> bool:
         """The definition of a valid configuration (DESIGN.md), checked directly."""
-        if k == 1 and d != 1:
-            return False
-        if p > max_padding(k, d, self.layer):
+        if not window_valid(self.layer, k, s, p, d):
             return False
         return all(
             conv_output(i, k, s, p, d, self.mode) == o for i, o in zip(self.inputs, self.outputs)
         )
 
     def kernel_range(self, p: int, d: int) -> tuple[int, int]:
-        """Inclusive (lo, hi) of kernel sizes that can still work for this p and d (may be empty)."""
-        lo = 2 if d > 1 else 1
-        if self.layer == "pool":
-            lo = max(lo, 2 * p)
-        else:  # p <= d(k-1)
-            lo = max(lo, -(-p // d) + 1)
+        """Inclusive (lo, hi) of kernel sizes that can still work for p and d (may be empty)."""
+        lo = min_kernel(p, d, self.layer)
         hi = None
         for i, o in zip(self.inputs, self.outputs):
             # the span n = i + 2p - k' is at least o - 1 (s >= 1) and, if o = 1 in exact mode, 0
@@ -113,6 +107,29 @@ class ShapeSolver(constraint.Solver):
     requires_pickling = False
 
     def getSolutionIter(self, domains, constraints, vconstraints):
+        for assignment, strides, ok in self._walk(domains, constraints):
+            for s in strides:
+                assignment["s"] = s
+                if ok(3, assignment):
+                    yield dict(assignment)
+            assignment.pop("s", None)
+
+    def count(self, domains, constraints) -> int:
+        """How many solutions there are, without listing the strides when nothing tests s."""
+        n = 0
+        for assignment, strides, ok in self._walk(domains, constraints):
+            if ok.strides_free:
+                n += len(strides)
+                continue
+            for s in strides:
+                assignment["s"] = s
+                n += ok(3, assignment)
+            assignment.pop("s", None)
+        return n
+
+    def _walk(self, domains, constraints):
+        """(assignment of d, p, k, the strides that give every axis its output, the checker of
+        the other constraints by level) for every (d, p, k) that can still work."""
         shape = [c for c, _ in constraints if isinstance(c, LayerShapeConstraint)]
         if len(shape) != 1:
             raise ValueError("ShapeSolver needs exactly one LayerShapeConstraint")
@@ -126,6 +143,7 @@ class ShapeSolver(constraint.Solver):
         def ok(level, assignment):
             return all(c(variables, domains, assignment) for c, variables in checks[level])
 
+        ok.strides_free = not checks[3]
         if not all(dom.values()):
             return
         k_min, k_max, s_max = dom["k"][0], dom["k"][-1], dom["s"][-1]
@@ -151,13 +169,8 @@ class ShapeSolver(constraint.Solver):
                     if not ok(2, assignment):
                         continue
                     strides = geometry.stride_range(k, p, d)
-                    if strides is None:
-                        continue
-                    for s in _in_domain(dom["s"], *strides):
-                        assignment["s"] = s
-                        if ok(3, assignment):
-                            yield dict(assignment)
-                    assignment.pop("s", None)
+                    if strides is not None:
+                        yield assignment, _in_domain(dom["s"], *strides), ok
                 assignment.pop("k", None)
 
     def getSolutions(self, domains, constraints, vconstraints):
@@ -192,3 +205,12 @@ def solutions(geometry: Geometry, domains: dict[str, list[int]], conditions=()):
     problem = build_problem(geometry, domains, conditions)
     for sol in problem.getSolutionIter():
         yield sol["k"], sol["s"], sol["p"], sol["d"]
+
+
+def count(geometry, domains, conditions) -> int:
+    """How many configurations solve `geometry` within `domains` (strides counted by range)."""
+    constraints = [(LayerShapeConstraint(geometry), list(VARIABLES))]
+    for condition in conditions:
+        names = sorted(condition.names, key=LEVEL.get)
+        constraints.append((_as_function(condition, names), names))
+    return ShapeSolver().count(domains, constraints)

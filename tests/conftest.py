@@ -1,5 +1,6 @@
 """Shared fixtures. Oracle tests need torch; CNNPLAN_REQUIRE_ORACLES=1 (set by .ci/run) makes
-a skipped oracle test fail the run instead of passing silently."""
+a skipped oracle test fail the run instead of passing silently. Browser tests (marked
+`browser`) need playwright and chromium; CNNPLAN_REQUIRE_BROWSER=1 does the same for them."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ import pytest
 
 REQUIRE_ORACLES = os.environ.get("CNNPLAN_REQUIRE_ORACLES", "") not in ("", "0")
 _skipped_oracles: list[str] = []
+REQUIRE_BROWSER = os.environ.get("CNNPLAN_REQUIRE_BROWSER", "") not in ("", "0")
+_skipped_browser: list[str] = []
 
 
 @pytest.fixture(scope="session")
@@ -30,12 +33,18 @@ def pytest_collection_modifyitems(items):
 def pytest_runtest_logreport(report):
     if report.skipped and "oracle" in report.keywords:
         _skipped_oracles.append(report.nodeid)
+    if report.skipped and "browser" in report.keywords:
+        _skipped_browser.append(report.nodeid)
 
 
 def pytest_sessionfinish(session, exitstatus):
     if REQUIRE_ORACLES and _skipped_oracles:
         print(f"\nERROR: {len(_skipped_oracles)} oracle tests were skipped "
               f"(CNNPLAN_REQUIRE_ORACLES=1), e.g. {_skipped_oracles[0]}", file=sys.stderr)
+        session.exitstatus = 1
+    if REQUIRE_BROWSER and _skipped_browser:
+        print(f"\nERROR: {len(_skipped_browser)} browser tests were skipped "
+              f"(CNNPLAN_REQUIRE_BROWSER=1), e.g. {_skipped_browser[0]}", file=sys.stderr)
         session.exitstatus = 1
 
 

@@ -55,7 +55,7 @@ def test_unreachable_plan_exits_1_with_the_reason_on_stdout():
                     "maxpool(k=8, s=4, p=0, d=1) -> 64x8x8")
     assert result.exit_code == 1
     assert "layer 2 maxpool(k=8, s=4, p=0, d=1) cannot give its target 64x8x8" in result.output
-    assert "nearest reachable outputs there: 64x7x7" in result.output
+    assert "nearest reachable outputs there (distance 2): 64x7x7" in result.output
 
 
 def test_progress_only_on_a_terminal_and_after_a_second(tmp_path):
@@ -161,3 +161,21 @@ def test_help_lists_the_new_commands(cnnplan_cmd):
     proc = cnnplan_cmd("--help")
     assert "shapes" in proc.stdout and "plan" in proc.stdout
     assert "torch" in cnnplan_cmd("shapes", "--help").stdout
+
+
+def test_shapes_accepts_per_layer_where_in_a_plan_file_as_plan_does(tmp_path, cnnplan_cmd):
+    """Issue 16, 5: where = ["2: s >= k"] in a plan file is checked on layer 2 by shapes."""
+    text = 'input = "3x32x32"\nwhere = ["2: s >= k"]\n[[layers]]\nspec = "conv(8, k=3, p=1)"\n'
+    good = tmp_path / "good.toml"
+    good.write_text(text + '[[layers]]\nspec = "maxpool(k=2, s=2)"\n')
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text + '[[layers]]\nspec = "maxpool(k=3, s=2)"\n')
+    assert cnnplan_cmd("shapes", str(good)).returncode == 0
+    assert cnnplan_cmd("plan", str(good)).returncode == 0
+    proc = cnnplan_cmd("shapes", str(bad))
+    assert proc.returncode == 1
+    assert "layer 2 maxpool(k=3, s=2, p=0, d=1) breaks where 's >= k'" in proc.stdout
+    result = invoke("shapes", str(bad), "--format", "json")
+    assert result.exit_code == 1
+    assert json.loads(result.output)["mismatches"] == [
+        "layer 2 maxpool(k=3, s=2, p=0, d=1) breaks where 's >= k'"]

@@ -117,6 +117,55 @@ def test_receptive_field_matches_autograd(torch, texts):
         assert widest == net.steps[-1].rf
 
 
+def _widest_span(torch, net, length):
+    """The widest span of input positions one output position of `net` depends on (autograd:
+    all weights 1, max pooling replaced by a convolution with the same windows)."""
+    nn = torch.nn
+    modules = []
+    for step in net.steps:
+        spec = step.spec
+        if spec.kind == "maxpool":
+            module = nn.Conv1d(1, 1, spec.get("k"), stride=spec.get("s"), padding=spec.get("p"),
+                               dilation=spec.get("d"), bias=False)
+        else:
+            module = torch_module(torch, spec, step.input)
+        for p in module.parameters():
+            torch.nn.init.constant_(p, 1.0)
+        modules.append(module)
+    model = nn.Sequential(*modules).double()
+    x = torch.ones(1, 1, length, dtype=torch.double)
+    jac = torch.autograd.functional.jacobian(lambda t: model(t).flatten(), x).reshape(-1, length)
+    widest = 0
+    for row in jac:
+        support = torch.nonzero(row).flatten()
+        if len(support):
+            widest = max(widest, int(support[-1] - support[0]) + 1)
+    return widest
+
+
+def test_rf_counts_padding_when_the_window_is_larger_than_the_input(torch):
+    """docs/networks.md: rf is the field on an unbounded input, padding included; on a smaller
+    input an output reaches fewer real positions (at most the input size)."""
+    net = forward((1, 2), ["conv(1, k=3, p=1)"])
+    assert net.rf == 3
+    assert _widest_span(torch, net, 2) == 2
+
+
+@pytest.mark.oracle
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.sampled_from([
+    "conv(1, k=3, p=1)", "conv(1, k=2, s=2)", "conv(1, k=3, s=2, d=2, p=2)", "conv(1, k=5, p=4)",
+    "maxpool(k=3, s=1, p=1)", "avgpool(k=2, s=1, p=1)", "relu"]), min_size=1, max_size=3),
+    st.integers(1, 6))
+def test_rf_bounds_the_span_on_small_inputs(torch, texts, length):
+    """On any input, the widest gradient span is at most rf and at most the input size."""
+    try:
+        net = forward((1, length), texts)
+    except BadInput:
+        return
+    assert _widest_span(torch, net, length) <= min(net.rf, length)
+
+
 @pytest.mark.parametrize("texts, message", [
     (["conv(64, k=8, s=2)", "maxpool(k=5)", "conv(128, k=30, p=1)"],
      "layer 3 conv(128, k=30, p=1): kernel 30 larger than padded input 7 (5 + 2*1)"),

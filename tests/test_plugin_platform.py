@@ -70,12 +70,12 @@ def test_example_plugin_is_listed_and_works(cnnplan_cmd, example_installed):
     assert separable["weights"] == 3 * 3 * 32 + 32 * 64
     assert separable["macs"] == 56 * 56 * 32 * 9 + 56 * 56 * 64 * 32
     formats = json.loads(cnnplan_cmd("formats", "--format", "json", env=env).stdout)
-    assert {"name": "html", "description": "A standalone HTML fragment",
+    assert {"name": "html-fragment", "description": "A standalone HTML fragment",
             "provider": "separable"} in formats
     solvers = json.loads(cnnplan_cmd("solvers", "--format", "json", env=env).stdout)
     assert "separable" in [s["name"] for s in solvers]
     html = cnnplan_cmd("solve", "--in", "3x64x64", "--out", "64x32x32", "--fix", "k=8,d=1",
-                       "--format", "html", env=env)
+                       "--format", "html-fragment", env=env)
     assert html.returncode == 0 and "<td>12352</td>" in html.stdout
 
 

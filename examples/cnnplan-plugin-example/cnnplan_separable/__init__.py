@@ -17,7 +17,7 @@ def register_solvers(register):
 
 @hookimpl
 def register_reporters(register):
-    register(Reporter("html", "A standalone HTML fragment", render_html))
+    register(Reporter("html-fragment", "A standalone HTML fragment", render_html))
 
 
 @hookimpl

@@ -1,0 +1,161 @@
+"""`cnnplan serve`: the API answers exactly what the command prints, bad input is a 400 with
+the command's one-line message, everything it shows is escaped, the page is served from the
+package, and it listens on 127.0.0.1 unless told otherwise."""
+
+from __future__ import annotations
+
+import json
+import os
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from web_support import fetch, fetch_json, server  # noqa: F401  (server is a fixture)
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+Q6 = os.path.join(ROOT, "examples", "networks", "q6.toml")
+
+QUESTIONS = [
+    ("solve", [("in", "3x64x64"), ("out", "64x32x32"), ("fix", "k=8")],
+     ["--in", "3x64x64", "--out", "64x32x32", "--fix", "k=8"]),
+    ("solve", [("in", "64x32x32"), ("out", "64x8x8"), ("layer", "pool"), ("max", "p=0"),
+               ("where", "s == k")],
+     ["--in", "64x32x32", "--out", "64x8x8", "--layer", "pool", "--max", "p=0", "--where",
+      "s == k"]),
+    ("solve", [("in", "3x10x10"), ("out", "3x40x40"), ("layer", "pool")],      # no solution
+     ["--in", "3x10x10", "--out", "3x40x40", "--layer", "pool"]),
+    ("solve", [("in", "1x9x8"), ("out", "1x4x4"), ("fix", "k=3"), ("per-axis", "1"),
+               ("mode", "floor")],
+     ["--in", "1x9x8", "--out", "1x4x4", "--fix", "k=3", "--per-axis", "--mode", "floor"]),
+    ("shapes", [("in", "3x256x256"), ("spec", "conv(64, k=8, s=2)"), ("spec", "maxpool(k=5)"),
+                ("spec", "conv(128, k=4, p=1)")],
+     ["--in", "3x256x256", "conv(64, k=8, s=2)", "maxpool(k=5)", "conv(128, k=4, p=1)"]),
+    ("plan", [("in", "3x64x64"), ("spec", "conv(64, k=8, d=1) -> 64x32x32"),
+              ("spec", "maxpool(p=0, d=1) -> 64x8x8"), ("top", "3")],
+     ["--in", "3x64x64", "conv(64, k=8, d=1) -> 64x32x32", "maxpool(p=0, d=1) -> 64x8x8",
+      "--top", "3"]),
+]
+
+
+@pytest.mark.parametrize("command, params, argv", QUESTIONS,
+                         ids=[f"{q[0]}-{n}" for n, q in enumerate(QUESTIONS)])
+def test_api_json_is_the_commands_json(server, cnnplan_cmd, command, params, argv):
+    status, headers, text = fetch(f"{server}/api/{command}", params)
+    done = cnnplan_cmd(command, *argv, "--format", "json")
+    assert done.returncode in (0, 1), done.stderr
+    assert status == 200 and headers["content-type"] == "application/json"
+    assert headers["x-cnnplan-exit"] == str(done.returncode)
+    assert text == done.stdout
+    json.loads(text)
+
+
+def test_plan_file_posted(server, cnnplan_cmd):
+    with open(Q6, "rb") as handle:
+        body = handle.read()
+    status, _, text = fetch(f"{server}/api/shapes", [], body)
+    assert status == 200
+    assert text == cnnplan_cmd("shapes", Q6, "--format", "json").stdout
+
+
+def test_other_formats(server):
+    status, headers, text = fetch(f"{server}/api/solve", [("in", "1x5x5"), ("out", "1x3x3"),
+                                                          ("fix", "k=3,s=2,p=1"),
+                                                          ("format", "svg")])
+    assert status == 200 and headers["content-type"].startswith("image/svg+xml")
+    ET.fromstring(text)
+    status, headers, text = fetch(f"{server}/api/shapes", [("in", "3x8x8"),
+                                                           ("spec", "conv(4, k=3)"),
+                                                           ("format", "html")])
+    assert status == 200 and headers["content-type"].startswith("text/html")
+
+
+BAD = [
+    ("solve", [("in", "3x64x64"), ("out", "64x32")]),
+    ("solve", [("in", "3x64x64"), ("out", "64x32x32"), ("fix", "q=1")]),
+    ("solve", [("in", "3x64x64"), ("out", "64x32x32"), ("where", "__import__('os')")]),
+    ("shapes", [("in", "3x8x8"), ("spec", "conv(4<script>alert(1)</script>)")]),
+    ("solve", [("in", "3x64x64"), ("out", "64x32x32"), ("format", "nope")]),
+    ("solve", [("in", "3x64x64"), ("out", "64x32x32"), ("sort", "sideways")]),
+    ("solve", [("in", "--help"), ("out", "1x1")]),
+]
+
+
+@pytest.mark.parametrize("command, params", BAD, ids=[str(n) for n in range(len(BAD))])
+def test_bad_input_is_400_with_the_commands_message(server, cnnplan_cmd, command, params):
+    status, doc = fetch_json(f"{server}/api/{command}", params)
+    argv = [command]
+    for key, value in params:
+        argv += [f"--{key}={value}"] if key != "spec" else ["--", value]
+    done = cnnplan_cmd(*argv)
+    assert done.returncode == 2
+    assert status == 400 and set(doc) == {"error"}
+    assert "\n" not in doc["error"] and "Traceback" not in doc["error"]
+    assert "Error: " + doc["error"] == done.stderr.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize("params, words", [
+    ([("bogus", "1")], "unknown parameter 'bogus'"),
+    ([("in", "3x8x8"), ("in", "3x9x9"), ("out", "3x4x4")], "given twice"),
+    ([("in", "3x8x8"), ("per-axis", "maybe")], "is a flag"),
+    ([("where", "k > 1")] * 300, "too long"),
+])
+def test_query_checks(server, params, words):
+    status, doc = fetch_json(f"{server}/api/solve", params)
+    assert status == 400 and words in doc["error"]
+
+
+def test_unknown_api_and_no_500(server):
+    status, doc = fetch_json(f"{server}/api/rm")
+    assert status == 404 and "unknown API" in doc["error"]
+    status, doc = fetch_json(f"{server}/api/solve", [("in", "3x64x64")], body=b"x = 1")
+    assert status == 400 and "takes no body" in doc["error"]
+
+
+def test_names_from_a_plan_are_escaped(server):
+    evil = '<script>alert("x")</script>'
+    plan = f'title = "{evil.replace(chr(34), chr(92) + chr(34))}"\ninput = "3x8x8"\n' \
+           '[[layers]]\nspec = "conv(4, k=3)"\n'
+    status, _, svg = fetch(f"{server}/api/shapes", [("format", "svg")], plan.encode())
+    assert status == 200, svg
+    root = ET.fromstring(svg)
+    assert evil in "".join(root.itertext())
+    assert not list(root.iter("{http://www.w3.org/2000/svg}script")) and "<script" not in svg
+    status, _, page = fetch(f"{server}/api/shapes", [("format", "html")], plan.encode())
+    assert "<script" not in page and "&lt;script&gt;" in page
+
+
+def test_page_and_assets_from_the_package(server):
+    status, headers, page = fetch(f"{server}/")
+    assert status == 200 and "script-src" not in headers["content-security-policy"]
+    assert "default-src 'self'" in headers["content-security-policy"]
+    assert 'src="/app.js"' in page and "http" not in page.split("<footer>")[0]
+    for asset in ("/app.js", "/style.css"):
+        status, _, text = fetch(server + asset)
+        assert status == 200 and "http://" not in text and "https://" not in text
+    status, about = fetch_json(f"{server}/api")
+    assert about["options"]["solve"]["layer"]["choices"][:2] == ["conv", "pool"]
+
+
+def test_serve_binds_localhost_by_default():
+    from cnnplan.web.command import serve
+
+    host = next(p for p in serve.params if p.name == "host")
+    assert host.default == "127.0.0.1"
+
+
+def test_serve_without_the_web_extra(tmp_path, cnnplan_cmd):
+    fake = tmp_path / "starlette"
+    fake.mkdir()
+    (fake / "__init__.py").write_text("raise ImportError('not installed')\n")
+    done = cnnplan_cmd("serve", env={"PYTHONPATH": str(tmp_path)})
+    assert done.returncode == 1
+    assert done.stderr.strip() == ("Error: cnnplan serve needs Starlette and uvicorn: "
+                                   "pip install 'cnnplan[web]'")
+
+
+def test_a_question_past_the_time_budget_is_a_503(server, monkeypatch):
+    import cnnplan.web.app as app
+
+    monkeypatch.setattr(app, "WALL_SECONDS", 0.001)
+    status, doc = fetch_json(f"{server}/api/solve", [("in", "3x64x64"), ("out", "64x32x32")])
+    assert status == 503 and doc["error"].startswith("the question took longer than")
