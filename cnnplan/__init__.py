@@ -1,9 +1,10 @@
 """cnnplan: exact shape arithmetic for convolutional networks.
 
 The public API a plugin or script needs: `solve`, `shapes`, `plan`, `load_plan`, `run_solver`,
-`render`, `Result`, `Table`, `Solver`, `Reporter`, `hookimpl`, the errors `BadInput` and
-`NoSolution`, for plugin commands `format_option` and `emit`, and for the files users name
-`read_bounded`, `write_atomic` and `show_path` (only regular files, bounded, one-line errors).
+`render`, `import_model` (a PyTorch model into a plan file; needs torch), `Result`, `Table`,
+`Solver`, `Reporter`, `Importer`, `hookimpl`, the errors `BadInput` and `NoSolution`, for
+plugin commands `format_option` and `emit`, and for the files users name `read_bounded`,
+`write_atomic` and `show_path` (only regular files, bounded, one-line errors).
 """
 
 from __future__ import annotations
@@ -50,6 +51,10 @@ def __getattr__(name):
         from .planner import plan
 
         return plan
+    if name in ("Importer", "import_model"):
+        from . import importer
+
+        return getattr(importer, name)
     if name == "load_plan":
         from .planfile import load_plan
 
@@ -70,8 +75,8 @@ def __getattr__(name):
 
 
 __all__ = [
-    "Applied", "BadInput", "CnnplanError", "LayerKind", "NoSolution", "Reporter", "Result",
-    "RfStep", "Solver", "Table", "__version__", "emit", "format_option", "hookimpl",
-    "load_plan", "plan", "read_bounded", "render", "run_solver", "shapes", "show_path", "solve",
-    "write_atomic",
+    "Applied", "BadInput", "CnnplanError", "Importer", "LayerKind", "NoSolution", "Reporter",
+    "Result", "RfStep", "Solver", "Table", "__version__", "emit", "format_option", "hookimpl",
+    "import_model", "load_plan", "plan", "read_bounded", "render", "run_solver", "shapes",
+    "show_path", "solve", "write_atomic",
 ]
