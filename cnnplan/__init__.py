@@ -1,10 +1,11 @@
 """cnnplan: exact shape arithmetic for convolutional networks.
 
 The public API a plugin or script needs: `solve`, `shapes`, `plan`, `load_plan`, `run_solver`,
-`render`, `schema`, `format_value`, `Result`, `Table`, `Solver`, `Reporter`, `hookimpl`, the
-errors `BadInput` and `NoSolution`, for plugin commands `format_option`, `emit` and
-`LazyCommand`, and for the files users name `read_bounded`, `write_atomic` and `show_path`
-(only regular files, bounded, one-line errors).
+`render`, `schema`, `format_value`, `import_model` (a PyTorch model into a plan file; needs
+torch), `Result`, `Table`, `Solver`, `Reporter`, `Importer`, `hookimpl`, the errors `BadInput`
+and `NoSolution`, for plugin commands `format_option`, `emit` and `LazyCommand`, and for the
+files users name `read_bounded`, `write_atomic` and `show_path` (only regular files, bounded,
+one-line errors).
 """
 
 from __future__ import annotations
@@ -63,8 +64,8 @@ def __getattr__(name):
     """Load heavier parts on first use: `solve`, `plan` and `load_plan` (the constraint
     engine, the planner), `format_value` (the reporters), `emit`, `format_option` and
     `LazyCommand` (click, for plugin commands), `read_bounded`, `write_atomic` and `show_path`
-    (files.py), and the layer-kind records `Applied`, `LayerKind`, `RfStep` (kinds.py: not
-    needed to start)."""
+    (files.py), `Importer` and `import_model` (importer.py), and the layer-kind records
+    `Applied`, `LayerKind`, `RfStep` (kinds.py: not needed to start)."""
     if name == "solve":
         from .layer import solve
 
@@ -77,6 +78,10 @@ def __getattr__(name):
         from .reporters import format_value
 
         return format_value
+    if name in ("Importer", "import_model"):
+        from . import importer
+
+        return getattr(importer, name)
     if name == "load_plan":
         from .planfile import load_plan
 
@@ -97,8 +102,8 @@ def __getattr__(name):
 
 
 __all__ = [
-    "Applied", "BadInput", "CnnplanError", "LayerKind", "LazyCommand", "NoSolution", "Reporter",
-    "Result", "RfStep", "Solver", "Table", "__version__", "emit", "format_option",
-    "format_value", "hookimpl", "load_plan", "plan", "read_bounded", "render", "run_solver",
-    "schema", "shapes", "show_path", "solve", "write_atomic",
+    "Applied", "BadInput", "CnnplanError", "Importer", "LayerKind", "LazyCommand", "NoSolution",
+    "Reporter", "Result", "RfStep", "Solver", "Table", "__version__", "emit", "format_option",
+    "format_value", "hookimpl", "import_model", "load_plan", "plan", "read_bounded", "render",
+    "run_solver", "schema", "shapes", "show_path", "solve", "write_atomic",
 ]

@@ -478,6 +478,46 @@ def plan(layers, input_, output, maxima, mode, where, rank, top, limit, fmt):
     emit(result, fmt)
 
 
+@cli.command("import")
+@click.argument("target", metavar="FILE.py:NAME | package.module:NAME")
+@click.option("--in", "input_", required=True, metavar="SHAPE",
+              help="Input shape C x sizes (no batch), e.g. 3x224x224.")
+@click.option("-o", "--output", metavar="NET.toml",
+              help="Write the plan file here (through a temporary file); default stdout.")
+@click.option("--arg", "arguments", multiple=True, metavar="NAME=VALUE",
+              help="Keyword argument for NAME, a Python literal: --arg width=8 (repeatable).")
+@click.option("--skip-unknown", is_flag=True,
+              help="Put a shape-preserving identity placeholder, flagged in a comment, where a "
+                   "node has no cnnplan layer kind (instead of stopping).")
+def import_(target, input_, output, arguments, skip_unknown):
+    """Read a PyTorch model into a plan file (needs torch: pip install "cnnplan[torch]").
+
+    NAME is an nn.Module subclass or a function returning one. The model is traced with
+    torch.fx, mapped node by node onto cnnplan's layer kinds (names are the model's module
+    names), and checked against torch's shapes and parameter count before anything is written.
+
+    \b
+    cnnplan import examples/models/reference.py:resnet18 --in 3x224x224 -o resnet18.toml
+    cnnplan import mypackage.models:Net --in 3x32x32 --arg num_classes=10
+    """
+    import shlex
+
+    from .importer import import_model, write_atomic
+
+    command = " ".join(["cnnplan import", shlex.quote(target), "--in", shlex.quote(input_)]
+                       + [f"--arg {shlex.quote(a)}" for a in arguments]
+                       + (["--skip-unknown"] if skip_unknown else []))
+    result = import_model(target, input_, arguments, skip_unknown, command)
+    for note in result.notes:
+        click.echo(f"cnnplan: {note}", err=True)
+    if output is None:
+        click.echo(result.data["plan"], nl=False)
+        return
+    write_atomic(output, result.data["plan"])
+    click.echo(f"wrote {output}: {result.title}; shapes and parameters checked against torch",
+               err=True)
+
+
 @cli.command()
 @click.option("--all", "show_all", is_flag=True, help="Include the core's own default plugins.")
 @format_option(kinds=("plugins",))

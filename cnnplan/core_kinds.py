@@ -202,6 +202,9 @@ def _norm_channels(spec, inputs, where):
     if spec.kind == "groupnorm" and c % spec.get("groups"):
         raise BadInput(f"{_label(spec, where)}: {spec.get('groups')} groups must divide the "
                        f"{c} channels")
+    if spec.kind == "groupnorm" and size_of(shape) == spec.get("groups"):
+        raise BadInput(f"{_label(spec, where)}: each group of the input {format_shape(shape)} "
+                       "holds a single value, which PyTorch refuses to normalise")
     return Applied(shape, c, 2 * c, size_of(shape))
 
 
@@ -271,10 +274,16 @@ def _upsample(spec, inputs, where):
         outs = per_axis(spec, "size", len(sizes), where)
     else:
         outs = tuple(i * f for i, f in zip(sizes, per_axis(spec, "scale", len(sizes), where)))
-    extra = 1 if mode == "bilinear" else 0   # bilinear reads two neighbours
-    steps = tuple(RfStep(Fraction(extra), Fraction(i, o), Fraction(i, 2 * o) - Fraction(1, 2))
+    # Output y reads input floor(y i/o) (nearest; bilinear also the next one). Consecutive
+    # outputs step i/o, but floor snaps them to whole inputs: with i/o = p/q in lowest terms,
+    # the positions read by K + 1 consecutive outputs span at most floor(K p/q + (q-1)/q) + 1,
+    # so the window spans (q - 1)/q (+ 1 for bilinear): rf = floor(E) + 1 is an upper bound
+    # (exact when windows follow; upsample(2) after a stride-2 layer reads one input, rf 2).
+    extra = 1 if mode == "bilinear" else 0
+    steps = tuple(RfStep(Fraction(o // math.gcd(i, o) - 1, o // math.gcd(i, o)) + extra,
+                         Fraction(i, o), Fraction(i, 2 * o) - Fraction(1, 2))
                   for i, o in zip(sizes, outs))
-    return Applied((shape[0], *outs), steps=steps, exact_rf=mode == "nearest")
+    return Applied((shape[0], *outs), steps=steps, exact_rf=False)
 
 
 def _pixelshuffle(spec, inputs, where):
@@ -291,9 +300,10 @@ def _pixelshuffle(spec, inputs, where):
 
 
 def pad_amounts(spec, n: int, where: str) -> tuple:
-    """(left, right) per spatial axis from pad(p=(...)) in F.pad's order (last axis first)."""
+    """(left, right) per spatial axis from pad(p=(...)) in F.pad's order (last axis first);
+    a single number pads every side (nn.ConstantPadNd)."""
     p = spec.get("p")
-    p = (p, p) if isinstance(p, int) else p
+    p = (p, p) * n if isinstance(p, int) else p
     if len(p) % 2 or len(p) > 2 * n:
         raise BadInput(f"{_label(spec, where)}: p needs pairs (left, right) for up to {n} axes, "
                        "last axis first as in F.pad")
@@ -567,7 +577,8 @@ CORE_KINDS = (
               _pixelshuffle, lambda spec, inputs: f"nn.PixelShuffle({spec.get('r')})",
               {"r": POSITIVE}, "r", required=("r",)),
     LayerKind("pad", "zero padding pad(p=(left, right, top, bottom)) in F.pad's order",
-              _pad, _pad_torch, {"p": PADS}, "p", required=("p",)),
+              _pad, _pad_torch, {"p": Arg(0, tuples=True, collapse=False)}, "p",
+              required=("p",)),
     LayerKind("add", "add(a, b, ...): the sum of inputs of one shape (one name: the previous "
               "layer and it)", _add, _join_code("{sum}"), join=True, fast=_fast_add),
     LayerKind("mul", "mul(a, b): broadcast product (e.g. C x 1 x 1 gate times C x H x W)", _mul,

@@ -83,3 +83,24 @@ def register_layer_kinds(register):
 
     docs/plugins.md has this example worked through (receptive-field steps included).
     """
+
+
+@hookspec
+def register_importers(register):
+    """Claim `torch.nn.Module` types for `cnnplan import`: such a module is not traced inside
+    but becomes one layer, whose spec text your function returns. Call
+    `register(Importer(name, module_type, function))`; `function(module, inputs)` gets the
+    module and its input shapes (C x sizes tuples, without the batch)::
+
+        from cnnplan import Importer, hookimpl
+
+        def space_to_depth(module, inputs):     # the kind registered in the example above
+            return f"spacetodepth({module.downscale_factor})"
+
+        @hookimpl
+        def register_importers(register):
+            register(Importer("spacetodepth", "torch.nn:PixelUnshuffle", space_to_depth))
+
+    The module type may be a 'package.module:Class' reference, imported only by
+    `cnnplan import`; the imported plan is still checked against torch's shapes.
+    """

@@ -30,6 +30,7 @@ class Arg:
     tuples: bool = False              # (1, 7) allowed: one value per spatial axis
     words: tuple = ()                 # e.g. ("same", "valid") or ("nearest", "bilinear")
     boolean: bool = False
+    collapse: bool = True             # (3, 3) -> 3 (False where the length matters: pad's p)
 
     def check(self, name: str, value):
         """The value, normalised (equal tuple entries collapse to one number); ValueError with
@@ -44,7 +45,7 @@ class Arg:
             if 1 <= len(value) <= 6 and all(type(v) is int for v in value):
                 for v in value:
                     self._number(name, v)
-                return value[0] if len(set(value)) == 1 else value
+                return value[0] if self.collapse and len(set(value)) == 1 else value
         elif type(value) is int and self.low is not None:
             self._number(name, value)
             return value

@@ -200,12 +200,17 @@ def field_summary(field):
 
 
 def misaligned(field) -> list:
-    """Axes (1-based) whose paths have different centres, with the centres."""
+    """(axis, why) for the axes (1-based) whose paths have different centres or different
+    jumps (then only output 0's windows share a centre)."""
     out = []
     for a, axis in enumerate(field or (), start=1):
         centres = sorted({c for _, c in axis})
-        if len(centres) > 1:
-            out.append((a, centres))
+        jumps = sorted({j for j, _ in axis})
+        why = "centres of output 0 at " + ", ".join(str(format_jump(c)) for c in centres)
+        if len(jumps) > 1:
+            why = "jumps " + ", ".join(str(format_jump(j)) for j in jumps) + "; " + why
+        if len(centres) > 1 or len(jumps) > 1:
+            out.append((a, why))
     return out
 
 
@@ -307,10 +312,9 @@ def forward(input_shape, specs, complete: bool = True, output: str = "",
         notes = list(done.notes)
         if record.join:
             field = join_fields([field_of[s] for s in node.sources], done.offsets)
-            for axis, centres in misaligned(field):
+            for axis, why in misaligned(field):
                 notes.append(f"{where}: its inputs' receptive fields are not aligned on axis "
-                             f"{axis} (centres of output 0 at "
-                             f"{', '.join(str(format_jump(c)) for c in centres)})")
+                             f"{axis} ({why})")
         else:
             field = step_field(field_of[node.sources[0]], done.steps)
         if len(done.output) == 1:
@@ -401,7 +405,7 @@ def network_result(net: Network, targets=None, title_prefix: str = "network") ->
                  "MACs: conv = output elements x C_in/groups x k^n, convT on input positions, "
                  "linear in x out, norms 1 per element, pooling, joins and activations 0")
     if bounds:
-        notes.append("rf after transposed convolutions, bilinear upsampling or adaptive pooling "
+        notes.append("rf after transposed convolutions, upsampling or adaptive pooling "
                      "with uneven windows is an upper bound (rf_exact false in JSON)")
     data = {"input": list(net.input), "layers": layers, "output": list(net.output),
             "size": net.size, "weights": net.weights, "params": net.params, "macs": net.macs}

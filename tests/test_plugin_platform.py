@@ -311,6 +311,27 @@ def test_hook_register_layer_kinds(torch):
     assert "spacetodepth" not in get_host().layer_kinds
 
 
+def test_hook_register_importers(torch):
+    """docs/plugins.md's importer claims nn.PixelUnshuffle as the spacetodepth kind."""
+    import re
+    import types
+
+    docs = open(os.path.join(ROOT, "docs", "plugins.md"), encoding="utf-8").read()
+    code = re.search(r"```python\n(.*?)```", docs.split("## register_importers(register)")[1],
+                     re.S).group(1)
+    importer = types.ModuleType("spacetodepth_importer")
+    exec(compile(code, "docs/plugins.md", "exec"), importer.__dict__)
+    model = torch.nn.Sequential(torch.nn.PixelUnshuffle(2), torch.nn.Conv2d(12, 8, 3))
+    with pytest.raises(BadInput, match="no cnnplan layer kind for torch.nn.modules.pixelshuffle"):
+        cnnplan.import_model(model, "3x16x16")
+    host = get_host()
+    with host.registered(_docs_layer_kind_example(), "spacetodepth-plugin"), \
+            host.registered(importer, "spacetodepth-importer"):
+        result = cnnplan.import_model(model, "3x16x16")
+    assert 'name = "_0"\nspec = "spacetodepth(2)"' in result.data["plan"]
+    assert result.data["output"] == list(model(torch.zeros(1, 3, 16, 16)).shape[1:]) == [8, 6, 6]
+
+
 def hookspec_names():
     return sorted(name for name, fn in inspect.getmembers(hookspecs, inspect.isfunction)
                   if hasattr(fn, "cnnplan_spec"))
@@ -318,8 +339,8 @@ def hookspec_names():
 
 def test_every_hook_is_tested_and_documented():
     docs = open(os.path.join(ROOT, "docs", "plugins.md"), encoding="utf-8").read()
-    assert hookspec_names() == ["register_commands", "register_layer_kinds", "register_reporters",
-                                "register_solvers"]
+    assert hookspec_names() == ["register_commands", "register_importers", "register_layer_kinds",
+                                "register_reporters", "register_solvers"]
     for name in hookspec_names():
         assert f"test_hook_{name}" in globals(), f"no test for hook {name}"
         signature = f"{name}{inspect.signature(getattr(hookspecs, name))}"

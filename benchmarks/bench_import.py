@@ -1,0 +1,81 @@
+"""`cnnplan import` against what torch alone must do for the same answer.
+
+For each reference model of examples/models/reference.py, in one process (torch imported and
+the meta device warmed up once, before any timing):
+  baseline: build the model, trace it with torch.fx, run ShapeProp on the meta device;
+  cnnplan:  cnnplan.import_model (the same three steps, plus the mapping onto layer kinds,
+            writing the plan text, reading it back with cnnplan.shapes and the checks).
+Then the wall time of the command a user runs (`cnnplan import ... -o FILE`, a fresh process
+that imports torch). Run: python benchmarks/bench_import.py [--quick] (--quick: one run each
+instead of the best or median of three).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REFERENCE = os.path.join(ROOT, "examples", "models", "reference.py")
+MODELS = [("SmallResNet", "3x32x32"), ("resnet18", "3x224x224"), ("resnet50", "3x224x224"),
+          ("mobilenet_v2", "3x224x224"), ("densenet121", "3x224x224"),
+          ("unet", "1x572x572"), ("unet_padded", "1x256x256")]
+
+
+REPEAT = 1 if "--quick" in sys.argv else 3
+
+
+def best(function, repeat=REPEAT) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def main():
+    import torch
+    from torch.fx.passes.shape_prop import ShapeProp
+
+    import cnnplan
+    from cnnplan.importer import load_target
+
+    def torch_only(name, shape):
+        model = load_target(f"{REFERENCE}:{name}")().eval()
+        gm = torch.fx.symbolic_trace(model).to("meta")
+        ShapeProp(gm).propagate(torch.empty(2, *map(int, shape.split("x")), device="meta"))
+
+    torch_only("SmallResNet", "3x32x32")        # warm-up: the meta device's first use
+    print(f"in one process (torch imported, meta device warm), best of {REPEAT}:")
+    print(f"  {'model':13} {'torch alone':>11} {'cnnplan':>8} {'ratio':>6}")
+    for name, shape in MODELS:
+        base = best(lambda: torch_only(name, shape))
+        ours = best(lambda: cnnplan.import_model(f"{REFERENCE}:{name}", shape))
+        print(f"  {name:13} {base:10.2f}s {ours:7.2f}s {ours / base:5.2f}x")
+    print(f"the command, a fresh process each (median of {REPEAT}):")
+    exe = os.path.join(os.path.dirname(sys.executable), "cnnplan")
+    startup = []
+    for _ in range(REPEAT):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "import torch, torch.fx"], check=True)
+        startup.append(time.perf_counter() - start)
+    print(f"  python -c 'import torch, torch.fx': {statistics.median(startup):.2f}s")
+    with tempfile.TemporaryDirectory() as folder:
+        for name, shape in MODELS:
+            runs = []
+            for _ in range(REPEAT):
+                start = time.perf_counter()
+                subprocess.run([exe, "import", f"{REFERENCE}:{name}", "--in", shape, "-o",
+                                os.path.join(folder, "net.toml")], check=True,
+                               stderr=subprocess.DEVNULL)
+                runs.append(time.perf_counter() - start)
+            print(f"  cnnplan import {name} --in {shape}: {statistics.median(runs):.2f}s")
+
+
+if __name__ == "__main__":
+    main()
