@@ -75,7 +75,7 @@ def test_dot_format_refuses_other_commands(cnnplan_cmd):
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.strip() == (
         "Error: format 'dot' cannot render 'solve' or 'solve-per-axis' results (it renders "
-        "'ad'); choose one of: csv, json, latex, markdown, table")
+        "'ad'); choose one of: csv, html, json, latex, markdown, svg, svg-animated, table")
 
 
 BAD = [
