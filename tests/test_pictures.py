@@ -193,7 +193,7 @@ def test_network_chain_blocks_and_edges():
     blocks = by_class(root, "block")
     assert len(blocks) == 6
     edges = [(e.get("data-from"), e.get("data-to")) for e in by_class(root, "edge")]
-    names = ["input"] + [f"layer {n}" for n in range(1, 6)]
+    names = ["input"] + [str(n) for n in range(1, 6)]  # unnamed layers are called by number
     assert edges == list(zip(names, names[1:]))
     texts = [t.text for t in root.iter(NS + "text")]
     assert "128x24x24" in texts and "131,200 params" in texts
