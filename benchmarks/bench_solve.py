@@ -25,6 +25,7 @@ import json
 import os
 import shutil
 import subprocess
+import statistics
 import sys
 import time
 
@@ -67,6 +68,17 @@ def best_of(fn, repeat: int):
         value = fn()
         times.append(time.perf_counter() - start)
     return min(times), value
+
+
+def wall(cmd: list[str], repeat: int, env=None) -> float:
+    """Median wall time of a command (one warm-up run first)."""
+    subprocess.run(cmd, capture_output=True, check=False, env=env)
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        subprocess.run(cmd, capture_output=True, check=False, env=env)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
 
 
 def best_alternating(commands: list[list[str]], repeat: int) -> list[float]:

@@ -1,10 +1,11 @@
 """cnnplan: exact shape arithmetic for convolutional networks.
 
 The public API a plugin or script needs: `solve`, `shapes`, `plan`, `load_plan`, `run_solver`,
-`render`, `import_model` (a PyTorch model into a plan file; needs torch), `Result`, `Table`,
-`Solver`, `Reporter`, `Importer`, `hookimpl`, the errors `BadInput` and `NoSolution`, for
-plugin commands `format_option` and `emit`, and for the files users name `read_bounded`,
-`write_atomic` and `show_path` (only regular files, bounded, one-line errors).
+`render`, `schema`, `format_value`, `import_model` (a PyTorch model into a plan file; needs
+torch), `Result`, `Table`, `Solver`, `Reporter`, `Importer`, `hookimpl`, the errors `BadInput`
+and `NoSolution`, for plugin commands `format_option`, `emit` and `LazyCommand`, and for the
+files users name `read_bounded`, `write_atomic` and `show_path` (only regular files, bounded,
+one-line errors).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ def run_solver(name: str, /, **kwargs) -> Result:
     """Call the registered solver `name` (from the core or any plugin) with keyword arguments."""
     from .plugins import get_host
 
-    return get_host().solvers.get(name)(**kwargs)
+    return get_host().solvers[name](**kwargs)
 
 
 def shapes(input=None, layers=(), plan_file=None, plan_text=None) -> Result:
@@ -33,16 +34,38 @@ def shapes(input=None, layers=(), plan_file=None, plan_text=None) -> Result:
 
 
 def render(result: Result, format: str = "table") -> str:
-    """Render a Result with the registered reporter `format` (table, json, csv, markdown, ...)."""
+    """Render a Result with the registered reporter `format` (table, json, csv, markdown, ...);
+    BadInput if that format cannot render `result.kind`."""
+    from .plugins import get_host
+    from .registry import cannot_render
+
+    reporters = get_host().reporters
+    reporter = reporters[format]
+    if not reporter.can_render(result.kind):
+        raise cannot_render(reporters, reporter, (result.kind,))
+    return reporter(result)
+
+
+def schema(kind: str) -> dict:
+    """The JSON Schema of the `data` of Results of `kind` (e.g. "solve"), from the core or the
+    plugin that ships it; BadInput naming the kinds that have one."""
+    import json
+
     from .plugins import get_host
 
-    return get_host().reporters.get(format).render(result)
+    paths = get_host().schemas()
+    if kind not in paths:
+        raise BadInput(f"no schema for kind {kind!r}; there are: {', '.join(paths)}")
+    with open(paths[kind], encoding="utf-8") as handle:
+        return json.load(handle)
 
 
 def __getattr__(name):
     """Load heavier parts on first use: `solve`, `plan` and `load_plan` (the constraint
-    engine, the planner), `emit` and `format_option` (click, for plugin commands), and the
-    layer-kind records `Applied`, `LayerKind`, `RfStep` (kinds.py: not needed to start)."""
+    engine, the planner), `format_value` (the reporters), `emit`, `format_option` and
+    `LazyCommand` (click, for plugin commands), `read_bounded`, `write_atomic` and `show_path`
+    (files.py), `Importer` and `import_model` (importer.py), and the layer-kind records
+    `Applied`, `LayerKind`, `RfStep` (kinds.py: not needed to start)."""
     if name == "solve":
         from .layer import solve
 
@@ -51,6 +74,10 @@ def __getattr__(name):
         from .planner import plan
 
         return plan
+    if name == "format_value":
+        from .reporters import format_value
+
+        return format_value
     if name in ("Importer", "import_model"):
         from . import importer
 
@@ -59,7 +86,7 @@ def __getattr__(name):
         from .planfile import load_plan
 
         return load_plan
-    if name in ("emit", "format_option"):
+    if name in ("emit", "format_option", "LazyCommand"):
         from . import cli
 
         return getattr(cli, name)
@@ -75,8 +102,8 @@ def __getattr__(name):
 
 
 __all__ = [
-    "Applied", "BadInput", "CnnplanError", "Importer", "LayerKind", "NoSolution", "Reporter",
-    "Result", "RfStep", "Solver", "Table", "__version__", "emit", "format_option", "hookimpl",
-    "import_model", "load_plan", "plan", "read_bounded", "render", "run_solver", "shapes",
-    "show_path", "solve", "write_atomic",
+    "Applied", "BadInput", "CnnplanError", "Importer", "LayerKind", "LazyCommand", "NoSolution",
+    "Reporter", "Result", "RfStep", "Solver", "Table", "__version__", "emit", "format_option",
+    "format_value", "hookimpl", "import_model", "load_plan", "plan", "read_bounded", "render",
+    "run_solver", "schema", "shapes", "show_path", "solve", "write_atomic",
 ]

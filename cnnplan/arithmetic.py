@@ -1,7 +1,8 @@
-"""Pure layer arithmetic along one spatial axis (PyTorch's rules; see DESIGN.md).
+"""Pure layer arithmetic along one spatial axis (PyTorch's rules; see README.md, `cnnplan solve`).
 
 Every function here is total over positive integers and has no I/O, so the solver, the planner,
-the library API and the tests share them.
+the library API, plugins and the tests share them. docs/reference.md lists them, generated from
+these docstrings; each example is run as a test.
 """
 
 from __future__ import annotations
@@ -12,7 +13,11 @@ MODES = ("exact", "floor")
 
 
 def effective_kernel(k: int, d: int) -> int:
-    """Span of a dilated window: k' = d(k-1) + 1."""
+    """Span of a dilated window: k' = d(k-1) + 1.
+
+    >>> effective_kernel(3, 2)
+    5
+    """
     return d * (k - 1) + 1
 
 
@@ -25,6 +30,9 @@ def max_padding(k: int, d: int, layer: str) -> int:
     Convolution (and transposed convolution): p <= k' - 1. Pooling follows PyTorch's check
     p <= k // 2 (on the kernel size, not the dilated span; torch raises "pad should be at most
     half of effective kernel size").
+
+    >>> max_padding(3, 2, "conv"), max_padding(3, 2, "pool")
+    (4, 1)
     """
     if layer in POOLS:
         return k // 2
@@ -33,7 +41,11 @@ def max_padding(k: int, d: int, layer: str) -> int:
 
 def min_kernel(p: int, d: int, layer: str) -> int:
     """Smallest kernel size k for which padding p and dilation d are valid (the inverse of
-    max_padding and dilation_counts): pooling k >= 2p, convolution p <= d(k-1); k >= 2 if d > 1."""
+    max_padding and dilation_counts): pooling k >= 2p, convolution p <= d(k-1); k >= 2 if d > 1.
+
+    >>> min_kernel(2, 1, "conv"), min_kernel(2, 1, "maxpool"), min_kernel(0, 2, "conv")
+    (3, 4, 2)
+    """
     lo = 1 if dilation_counts(1, d) else 2
     if layer in POOLS:
         return max(lo, 2 * p)
@@ -41,25 +53,43 @@ def min_kernel(p: int, d: int, layer: str) -> int:
 
 
 def dilation_counts(k: int, d: int) -> bool:
-    """With k = 1 dilation has no effect, so a 1-wide window is listed only with d = 1."""
+    """With k = 1 dilation has no effect, so a 1-wide window is listed only with d = 1.
+
+    >>> dilation_counts(1, 2), dilation_counts(3, 2)
+    (False, True)
+    """
     return k != 1 or d == 1
 
 
 def output_padding_valid(op: int, s: int, d: int) -> bool:
     """Transposed convolution's output padding must be smaller than the stride or the dilation:
-    op < max(s, d) (PyTorch)."""
+    op < max(s, d) (PyTorch).
+
+    >>> output_padding_valid(1, 2, 1), output_padding_valid(2, 2, 1)
+    (True, False)
+    """
     return op < max(s, d)
 
 
 def input_fits_kernel(sizes, k: int) -> bool:
-    """PyTorch's 3-D average pooling needs every unpadded input size to be at least k."""
+    """PyTorch's 3-D average pooling needs every unpadded input size to be at least k.
+
+    >>> input_fits_kernel((4, 5), 3), input_fits_kernel((2, 5), 3)
+    (True, False)
+    """
     return min(sizes) >= k
 
 
 def window_valid(layer: str, k: int, s: int, p: int, d: int, op: int = 0) -> bool:
-    """Every rule one configuration of a window layer must meet (DESIGN.md): k = 1 only with
-    d = 1, the padding rule of `layer` (conv, convT, or a pooling layer), and for convT the
-    output-padding rule."""
+    """Every rule one configuration of a window layer must meet (README.md, `cnnplan solve`):
+    k = 1 only with d = 1, the padding rule of `layer` (conv, convT, or a pooling layer), and
+    for convT the output-padding rule.
+
+    >>> window_valid("conv", 3, 1, 1, 1), window_valid("maxpool", 3, 1, 2, 1)
+    (True, False)
+    >>> window_valid("convT", 4, 2, 1, 1, op=2)
+    False
+    """
     if not dilation_counts(k, d) or p > max_padding(k, d, layer):
         return False
     return layer != "convT" or output_padding_valid(op, s, d)
@@ -69,6 +99,9 @@ def conv_output(i: int, k: int, s: int, p: int, d: int, mode: str = "floor") -> 
     """Output size of a convolution or pooling window sweep, or None if it does not apply.
 
     floor: o = floor((i + 2p - k') / s) + 1 (PyTorch); exact: also requires s | (i + 2p - k').
+
+    >>> conv_output(64, 8, 2, 3, 1), conv_output(64, 8, 3, 3, 1, "exact")
+    (32, None)
     """
     span = i + 2 * p - effective_kernel(k, d)
     if span < 0:
@@ -84,6 +117,9 @@ def pool_output_ceil(i: int, k: int, s: int, p: int, d: int) -> int | None:
 
     As in PyTorch (pooling_output_shape), the span i + 2p - k' may be negative: a single window
     may overhang the padded input by less than s; None when no window fits at all.
+
+    >>> pool_output_ceil(5, 2, 2, 0, 1)  # floor mode would give 2
+    3
     """
     span = i + 2 * p - effective_kernel(k, d)
     o = -(-span // s) + 1
@@ -94,12 +130,22 @@ def pool_output_ceil(i: int, k: int, s: int, p: int, d: int) -> int | None:
 
 def unused_rows(i: int, o: int, k: int, s: int, p: int, d: int) -> int:
     """Padded rows after the last of o windows over i + 2p rows: i + 2p - k' - (o-1)s (0 when s
-    divides i + 2p - k'; negative when the last window overhangs, as ceil_mode allows)."""
+    divides i + 2p - k'; negative when the last window overhangs, as ceil_mode allows).
+
+    >>> unused_rows(64, 32, 3, 2, 1, 1), unused_rows(64, 32, 4, 2, 1, 1)
+    (1, 0)
+    >>> unused_rows(5, 3, 2, 2, 0, 1)  # ceil_mode: the last window overhangs by one row
+    -1
+    """
     return i + 2 * p - effective_kernel(k, d) - (o - 1) * s
 
 
 def transposed_output(i: int, k: int, s: int, p: int, d: int, op: int = 0) -> int | None:
-    """Transposed convolution: o = (i-1)s - 2p + d(k-1) + op + 1, with op < max(s, d)."""
+    """Transposed convolution: o = (i-1)s - 2p + d(k-1) + op + 1, with op < max(s, d).
+
+    >>> transposed_output(32, 4, 2, 1, 1)
+    64
+    """
     if not output_padding_valid(op, s, d):
         return None
     o = (i - 1) * s - 2 * p + d * (k - 1) + op + 1
@@ -111,6 +157,9 @@ def stride_range(i: int, o: int, k: int, p: int, d: int, mode: str) -> tuple[int
 
     Closed form: with n = i + 2p - k', exact needs n = s(o-1) (any s when o = 1 and n = 0);
     floor needs s(o-1) <= n < s*o.
+
+    >>> stride_range(11, 2, 3, 0, 1, "floor"), stride_range(11, 2, 3, 0, 1, "exact")
+    ((5, 8), (8, 8))
     """
     n = i + 2 * p - effective_kernel(k, d)
     if n < 0 or o < 1:
@@ -130,24 +179,40 @@ def stride_range(i: int, o: int, k: int, p: int, d: int, mode: str) -> tuple[int
 
 
 def conv_weights(k: int, spatial_dims: int, c_in: int, c_out: int, groups: int = 1) -> int:
-    """Weights of a convolution (no bias): k^n * (C_in / groups) * C_out."""
+    """Weights of a convolution (no bias): k^n * (C_in / groups) * C_out.
+
+    >>> conv_weights(3, 2, 64, 128), conv_weights(3, 2, 64, 128, groups=64)
+    (73728, 1152)
+    """
     return k**spatial_dims * (c_in // groups) * c_out
 
 
 def conv_macs(out_shape, c_in: int, k: int, groups: int = 1) -> int:
-    """Multiply-accumulates of a convolution: output elements x (C_in/groups) x k^n."""
+    """Multiply-accumulates of a convolution: output elements x (C_in/groups) x k^n.
+
+    >>> conv_macs((64, 32, 32), 3, 8)
+    12582912
+    """
     return math.prod(out_shape) * (c_in // groups) * k ** (len(out_shape) - 1)
 
 
 def transposed_macs(in_shape, c_out: int, k: int, groups: int = 1) -> int:
     """Multiply-accumulates of a transposed convolution, counted on the input positions:
     input elements x (C_out/groups) x k^n (each input value is scattered through k^n weights
-    into C_out/groups channels)."""
+    into C_out/groups channels).
+
+    >>> transposed_macs((16, 8, 8), 3, 4)
+    49152
+    """
     return math.prod(in_shape) * (c_out // groups) * k ** (len(in_shape) - 1)
 
 
 def transposed_padding(i: int, o: int, k: int, s: int, d: int, op: int = 0) -> int | None:
-    """The padding p >= 0 for which a transposed convolution maps i onto o, or None."""
+    """The padding p >= 0 for which a transposed convolution maps i onto o, or None.
+
+    >>> transposed_padding(32, 64, 4, 2, 1), transposed_padding(32, 65, 4, 2, 1)
+    (1, None)
+    """
     twice = (i - 1) * s + d * (k - 1) + op + 1 - o
     if twice < 0 or twice % 2:
         return None
@@ -158,7 +223,11 @@ def pool_ceil_stride_ranges(i: int, o: int, k: int, p: int, d: int) -> list[tupl
     """Strides s >= 1 for which `pool_output_ceil(i, k, s, p, d) == o`, as inclusive ranges
     (hi None: unbounded). Closed form of PyTorch's ceil_mode rule: with n = i + 2p - k' and
     m = ceil(n/s), the output is m + 1, or m when the last window would start at or past
-    i + p (m*s >= i + p); for n < 0 it is 1 when s > -n."""
+    i + p (m*s >= i + p); for n < 0 it is 1 when s > -n.
+
+    >>> pool_ceil_stride_ranges(5, 3, 2, 0, 1)
+    [(2, 2)]
+    """
     n = i + 2 * p - effective_kernel(k, d)
     if o < 1:
         return []

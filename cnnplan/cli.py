@@ -12,29 +12,62 @@ import click
 
 from . import __version__
 from .errors import CnnplanError
-from .registry import RegistrationError
 from .result import Result, Table
 
 FORMAT_HELP = "Output format: table, json, csv, markdown, latex, or one a plugin adds (cnnplan formats)."
 
 
-def format_option(default: str = "table"):
+class FormatOption(click.Option):
+    """`--format NAME`, checked while the command line is parsed against the formats that
+    can render the command's Result kinds (`kinds`; None: any kind); its help lists them."""
+
+    def __init__(self, *args, kinds=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.kinds = tuple(kinds) if kinds is not None else None
+
+    def formats(self) -> list[str]:
+        """The names of the formats that can render one of this command's kinds."""
+        from .plugins import get_host
+
+        return [name for name, reporter in get_host().reporters.items()
+                if self.kinds is None or any(map(reporter.can_render, self.kinds))]
+
+    def get_help_record(self, ctx):
+        names, help_text = super().get_help_record(ctx)
+        return names, help_text.replace(FORMAT_HELP, f"Output format: {', '.join(self.formats())}.")
+
+
+def format_option(default: str = "table", kinds=None):
     """The `--format NAME` option every command shares, checked against the registered
-    reporters while the command line is parsed (before the command does any work)."""
+    reporters while the command line is parsed (before the command does any work): `kinds`
+    names the Result kinds the command makes, so only formats that can render them pass."""
     return click.option("--format", "fmt", default=default, show_default=True, metavar="NAME",
-                        help=FORMAT_HELP, callback=_check_format, is_eager=False)
+                        help=FORMAT_HELP, callback=_check_format, is_eager=False,
+                        cls=FormatOption, kinds=kinds)
 
 
 def _check_format(ctx, param, value):
     from .plugins import get_host
 
     reporters = get_host().reporters
-    names = {name.lower(): name for name in reporters.names()}
-    return reporters.get(names.get(value.lower(), value)).name
+    names = {name.lower(): name for name in reporters}
+    reporter = reporters[names.get(value.lower(), value) if isinstance(value, str) else value]
+    kinds = getattr(param, "kinds", None)
+    if kinds is not None and not any(map(reporter.can_render, kinds)):
+        raise _cannot_render(reporter, kinds)
+    return reporter.name
+
+
+def _cannot_render(reporter, kinds):
+    from .plugins import get_host
+    from .registry import cannot_render
+
+    return cannot_render(get_host().reporters, reporter, kinds)
 
 
 def emit(result: Result, fmt: str = "table", commit=None):
-    """Render `result` on stdout with the reporter `fmt`; exit with the result's exit code.
+    """Render `result` on stdout with the reporter `fmt` (BadInput if that format cannot
+    render `result.kind`); exit with the result's exit code.
 
     `commit` (optional, no arguments) runs once the rendering has succeeded and before anything
     is printed: the place for a command to write its files, so that a reporter that cannot
@@ -42,8 +75,10 @@ def emit(result: Result, fmt: str = "table", commit=None):
     """
     from .plugins import get_host
 
-    reporter = get_host().reporters.get(fmt)
-    text = reporter.render(result)
+    reporter = get_host().reporters[fmt]
+    if not reporter.can_render(result.kind):
+        raise _cannot_render(reporter, (result.kind,))
+    text = reporter(result)
     if commit is not None:
         commit()
     try:
@@ -54,6 +89,25 @@ def emit(result: Result, fmt: str = "table", commit=None):
         raise OutputError(f"cannot write the output: {exc.strerror or exc}") from None
     if result.exit_code:
         sys.exit(result.exit_code)
+
+
+class LazyCommand(click.Command):
+    """A command imported only when it runs (or its own --help is asked for): its name, a
+    one-line help for `cnnplan --help`, and a 'package.module:attribute' reference to the
+    click command. Add it in register_commands: `cli.add_command(LazyCommand(...))`."""
+
+    def __init__(self, name: str, help: str, reference: str):
+        super().__init__(name, help=help)
+        self.reference = reference
+
+    def resolve(self) -> click.Command:
+        """The click command behind the reference (imported now)."""
+        from .registry import resolve
+
+        command = resolve(self.reference)
+        if not isinstance(command, click.Command):
+            raise TypeError(f"{self.reference!r} is {command!r}, not a click command")
+        return command
 
 
 class OutputError(CnnplanError):
@@ -128,7 +182,27 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
 
 
 class CnnplanGroup(click.Group):
-    """The root group: reports every error as one line on stderr, never a traceback."""
+    """The root group: reports every error as one line on stderr, never a traceback, and
+    imports a LazyCommand only when it is used."""
+
+    _listing = False
+
+    def get_command(self, ctx, name):
+        command = super().get_command(ctx, name)
+        if isinstance(command, LazyCommand) and not self._listing:
+            try:
+                command = self.commands[name] = command.resolve()
+            except Exception as exc:
+                raise PluginBroken(f"command {name!r} could not be imported from "
+                                   f"{command.reference!r}: {type(exc).__name__}: {exc}") from exc
+        return command
+
+    def format_commands(self, ctx, formatter):
+        self._listing = True  # `cnnplan --help` lists lazy commands without importing them
+        try:
+            super().format_commands(ctx, formatter)
+        finally:
+            self._listing = False
 
     def main(self, args=None, prog_name="cnnplan", **extra):
         import warnings
@@ -252,7 +326,7 @@ def cli():
 @click.option("--explain", is_flag=True, help="Show the output-size arithmetic for each row.")
 @click.option("--per-axis", is_flag=True,
               help="Solve each spatial axis on its own (rectangular windows, e.g. k=(3, 5)).")
-@format_option()
+@format_option(kinds=("solve", "solve-per-axis"))
 def solve(input_, output, layer, ceil, fix, maxima, mode, where, sort, limit, explain, per_axis,
           fmt):
     """List every (kernel, stride, padding, dilation) that maps --in onto --out.
@@ -316,7 +390,7 @@ class _Progress:
 @click.argument("layers", nargs=-1, metavar="SPEC... | PLAN.toml")
 @click.option("--in", "input_", metavar="SHAPE",
               help="Input shape C x sizes, e.g. 3x256x256 (optional with a plan file).")
-@format_option()
+@format_option(kinds=("shapes",))
 def shapes(layers, input_, fmt):
     """Shapes, sizes, weights, params, MACs and receptive fields of a network, layer by layer.
 
@@ -344,7 +418,7 @@ def shapes(layers, input_, fmt):
                    "with a plan file).")
 @click.option("--range", "range_", default="1..4096", show_default=True, metavar="LO..HI",
               help="The input sizes to try (inclusive).")
-@format_option()
+@format_option(kinds=("inputs",))
 def inputs(layers, input_, range_, fmt):
     """Which square input sizes the network accepts: a list, a rule, and why others fail.
 
@@ -378,7 +452,7 @@ def inputs(layers, input_, range_, fmt):
               help="How many best chains to list (default 10; 0: only count).")
 @click.option("--limit", type=click.IntRange(min=0), default=None, metavar="N",
               help="Rows to show of each layer's solution set (default all).")
-@format_option()
+@format_option(kinds=("plan",))
 def plan(layers, input_, output, maxima, mode, where, rank, top, limit, fmt):
     """Every chain of (k, s, p, d) choices that meets the targets: counted exactly, ranked.
 
@@ -446,35 +520,53 @@ def import_(target, input_, output, arguments, skip_unknown):
 
 @cli.command()
 @click.option("--all", "show_all", is_flag=True, help="Include the core's own default plugins.")
-@format_option()
+@format_option(kinds=("plugins",))
 def plugins(show_all, fmt):
-    """List the loaded plugins: name, version and the hooks they implement."""
+    """List the loaded plugins: name, version, the hooks they implement, and their status."""
     from .plugins import get_host
 
     host = get_host()
     host.check()  # run the registration hooks, so a failing one shows in the status
     infos = [i for i in host.infos.values() if show_all or not i.default]
-    rows = tuple((i.name, i.version, ", ".join(i.hooks), "; ".join(i.errors) or "ok")
-                 for i in infos)
+    rows = tuple((i.name, i.version, ", ".join(i.hooks), _status(i)) for i in infos)
     emit(Result(
-        title=f"{len(infos)} plugin{'s' if len(infos) != 1 else ''} loaded",
+        title=_count_plugins(infos),
         tables=(Table(("name", "version", "hooks", "status"), rows),) if rows else (),
-        data=[{"name": i.name, "version": i.version, "hooks": i.hooks, "errors": i.errors}
-              for i in infos],
+        data=[{"name": i.name, "version": i.version, "hooks": i.hooks, "loaded": i.loaded,
+               "errors": i.errors, "shadowed": i.shadowed} for i in infos],
+        kind="plugins",
     ), fmt)
 
 
+def _status(info) -> str:
+    """'ok', or what went wrong and which names were shadowed, for the status column."""
+    return "; ".join(info.errors + info.shadowed) or "ok"
+
+
+def _count_plugins(infos) -> str:
+    """'3 plugins loaded', then how many of those had errors and how many failed to load."""
+    loaded = [i for i in infos if i.loaded]
+    title = f"{len(loaded)} plugin{'s' if len(loaded) != 1 else ''} loaded"
+    with_errors = sum(1 for i in loaded if i.errors)
+    failed = len(infos) - len(loaded)
+    if with_errors:
+        title += f" ({with_errors} with errors)"
+    if failed:
+        title += f", {failed} failed to load"
+    return title
+
+
 @cli.command()
-@format_option()
+@format_option(kinds=("formats",))
 def formats(fmt):
-    """List the output formats (reporters) and who provides them."""
+    """List the output formats (reporters), who provides them and what they render."""
     from .plugins import get_host
 
-    _list_records(get_host().reporters.records(), "format", fmt)
+    _list_records(get_host().reporters.records(), "format", fmt, renders=True)
 
 
 @cli.command()
-@format_option()
+@format_option(kinds=("solvers",))
 def solvers(fmt):
     """List the solvers callable from Python (cnnplan.run_solver) and who provides them."""
     from .plugins import get_host
@@ -482,14 +574,19 @@ def solvers(fmt):
     _list_records(get_host().solvers.records(), "solver", fmt, arguments=True)
 
 
-def _list_records(records, kind: str, fmt: str, arguments: bool = False):
+def _list_records(records, kind: str, fmt: str, arguments: bool = False, renders=False):
     columns = ("name", "description", "provider") + (("arguments",) if arguments else ())
     rows = [{c: getattr(r, c) for c in columns} for r in records]
+    if renders:  # the Result kinds a format renders; "all" for every kind
+        for row, record in zip(rows, records):
+            row["renders"] = ", ".join(record.kinds) or "all"
     emit(Result(
         title=f"{len(records)} {kind}{'s' if len(records) != 1 else ''}",
-        tables=(Table(columns, tuple(tuple(row.values()) for row in rows),
+        tables=(Table(tuple(rows[0]) if rows else columns,
+                      tuple(tuple(row.values()) for row in rows),
                       wrap=("description", "arguments")),),
         data=rows,
+        kind=f"{kind}s",
     ), fmt)
 
 
@@ -502,7 +599,7 @@ def build_cli() -> click.Group:
     A plugin whose register_commands raises, that replaces a command someone else provides, or
     that failed to load shows as a broken command that explains itself when run.
     """
-    from .plugins import get_host, strict
+    from .plugins import NameTaken, get_host, strict
 
     host = get_host()
     if strict():
@@ -523,8 +620,7 @@ def build_cli() -> click.Group:
         for name, command in list(group.commands.items()):
             if name in before and before[name] is not command:
                 group.commands[name] = before[name]
-                host.failed(provider, "register_commands", RegistrationError(
-                    f"command name {name!r} is registered by both {owner[name]} and {provider}"))
+                host.clash(NameTaken("command", name, owner[name], provider))
             elif name not in before:
                 owner[name] = provider
     for info in host.infos.values():
@@ -553,9 +649,8 @@ def main(argv=None):
     """Console-script entry point."""
     try:
         group = build_cli()
-    except Exception as exc:  # only with CNNPLAN_STRICT_PLUGINS=1
+    except Exception as exc:  # only with CNNPLAN_STRICT_PLUGINS=1: a PluginFailure
         if os.environ.get("CNNPLAN_DEBUG"):
             raise
-        _fail(f"a plugin failed with CNNPLAN_STRICT_PLUGINS set: {type(exc).__name__}: {exc} "
-              "(CNNPLAN_DEBUG=1 shows the traceback)", 1)
+        _fail(f"{exc} (CNNPLAN_STRICT_PLUGINS is set; CNNPLAN_DEBUG=1 shows the traceback)", 1)
     group.main(args=argv)

@@ -2,32 +2,29 @@
 
 from __future__ import annotations
 
-from . import reporters
 from .hookspecs import hookimpl
 from .registry import Reporter, Solver
 
 
 @hookimpl
 def register_reporters(register):
-    register(Reporter("table", "Aligned plain-text columns for a terminal", reporters.render_table))
-    register(Reporter("json", "The stable machine-readable document", reporters.render_json))
-    register(Reporter("csv", "Comma-separated rows of each table", reporters.render_csv))
-    register(Reporter("markdown", "GitHub-flavoured markdown tables", reporters.render_markdown))
-    register(Reporter("latex", "booktabs LaTeX tables", reporters.render_latex))
-    register(Reporter("torch", "A torch.nn.Sequential snippet (networks and plan chains only)",
-                      _render_torch))
+    register(Reporter("table", "Aligned plain-text columns for a terminal",
+                      "cnnplan.reporters:render_table"))
+    register(Reporter("json", "The stable machine-readable document",
+                      "cnnplan.reporters:render_json"))
+    register(Reporter("csv", "Comma-separated rows of each table", "cnnplan.reporters:render_csv"))
+    register(Reporter("markdown", "GitHub-flavoured markdown tables",
+                      "cnnplan.reporters:render_markdown"))
+    register(Reporter("latex", "booktabs LaTeX tables", "cnnplan.reporters:render_latex"))
+    register(Reporter("torch", "A torch.nn.Sequential snippet (networks and plan chains)",
+                      "cnnplan.export:render_torch", kinds=("shapes", "plan")))
     register(Reporter("svg", "An SVG picture: solve windows, network blocks, autodiff graphs",
-                      _render_svg))
+                      _render_svg, kinds=("solve", "solve-per-axis", "shapes", "plan", "ad")))
     register(Reporter("svg-animated", "An SVG of solve results with the window stepping over "
-                                      "the input (SMIL)", _render_svg_animated))
+                                      "the input (SMIL)", _render_svg_animated,
+                      kinds=("solve", "solve-per-axis")))
     register(Reporter("html", "A self-contained HTML page: tables and the SVG picture",
                       _render_html))
-
-
-def _render_torch(result):
-    from .export import render_torch
-
-    return render_torch(result)
 
 
 def _render_svg(result):
@@ -70,6 +67,9 @@ def register_layer_kinds(register):
 
 @hookimpl
 def register_commands(cli):
-    from .web.command import serve
+    from .cli import LazyCommand
 
-    cli.add_command(serve)
+    # imported only when `cnnplan serve` runs (or its --help is asked for)
+    cli.add_command(LazyCommand("serve", "A local web page: solve as you type, see the "
+                                         "diagrams; a network tab for specs and plans.",
+                                "cnnplan.web.command:serve"))

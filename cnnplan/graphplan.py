@@ -276,7 +276,7 @@ def _failure(shape, nodes, planned, j, seen, mode, maxima, title) -> Result:
     facts = (("input", format_shape(shape)), ("layers", len(nodes)),
              ("bounds", describe_bounds(maxima)), ("networks", 0))
     return Result(title=f"{title or 'plan'} {format_shape(shape)}: 0 networks", facts=facts,
-                  notes=(note,), data=data, exit_code=1)
+                  notes=(note,), data=data, exit_code=1, kind="plan")
 
 
 def _result(shape, nodes, planned, count, networks, states, names, output, mode, rank, maxima,
@@ -316,4 +316,5 @@ def _result(shape, nodes, planned, count, networks, states, names, output, mode,
             "output_layer": output, "chains": chains}
     return Result(title=f"{title or 'plan'} {format_shape(shape)} -> {goal}: {count} network"
                         f"{'s' if count != 1 else ''}",
-                  facts=tuple(facts), tables=tuple(tables), notes=tuple(notes), data=data)
+                  facts=tuple(facts), tables=tuple(tables), notes=tuple(notes), data=data,
+                  kind="plan")

@@ -31,7 +31,9 @@ def register_solvers(register):
 def register_reporters(register):
     """Register output formats: functions that turn any `cnnplan.Result` into text.
 
-    Call `register(Reporter(name, description, render))`; `--format NAME` then uses it::
+    Call `register(Reporter(name, description, render, kinds=()))`; `--format NAME` then uses
+    it. `render` may be a 'module:function' reference (imported on first use); `kinds` names the
+    Result kinds it can render (empty: all; see `Reporter.can_render`)::
 
         from cnnplan import Reporter, hookimpl
 
@@ -43,7 +45,8 @@ def register_reporters(register):
 
 @hookspec
 def register_commands(cli):
-    """Add click commands to the `cnnplan` command group::
+    """Add click commands to the `cnnplan` command group (`cli.add_command(LazyCommand(name,
+    help, "module:attribute"))` adds one that is imported only when it runs)::
 
         import click
         from cnnplan import hookimpl

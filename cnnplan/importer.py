@@ -936,4 +936,5 @@ def import_model(target, input, args=(), skip_unknown: bool = False, command: st
         notes=notes,
         data={"plan": text, "source": source, "input": list(input_shape),
               "output": list(output_shape), "layers": len(layers), "params": params,
-              "placeholders": [layer.name for layer in placeholders]})
+              "placeholders": [layer.name for layer in placeholders]},
+        kind="import")

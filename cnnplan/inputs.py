@@ -150,7 +150,7 @@ def inputs(input=None, layers=(), plan_file=None, range=(1, 4096), plan_text=Non
                   facts=tuple(facts),
                   tables=(Table(("refused sizes", "first failure (at the first size listed)"),
                                 rows, "refused sizes, by reason"),) if rows else (),
-                  notes=tuple(notes), data=data, exit_code=0 if sizes else 1)
+                  notes=tuple(notes), data=data, exit_code=0 if sizes else 1, kind="inputs")
 
 
 def _group_refusals(refused):

@@ -9,6 +9,7 @@ the spec parser, the forward pass, the planner, `inputs` and `--format torch`.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Callable
@@ -142,7 +143,7 @@ class LayerKind:
     provider: str = ""
 
 
-class KindRegistry:
+class KindRegistry(Mapping):
     """The registered layer kinds, by name (case-insensitive) and alias; a read-only mapping."""
 
     def __init__(self):
@@ -152,7 +153,7 @@ class KindRegistry:
     def add(self, kind: LayerKind, provider: str):
         from dataclasses import replace
 
-        from .registry import RegistrationError
+        from .registry import NameTaken, RegistrationError
 
         if not isinstance(kind, LayerKind):
             raise RegistrationError(f"{provider} registered {kind!r}, not a cnnplan.LayerKind")
@@ -162,8 +163,7 @@ class KindRegistry:
                                         "are letters, digits and '_', starting with a letter")
             other = self._names.get(name.lower())
             if other is not None:
-                raise RegistrationError(f"layer kind name {name!r} is registered by both "
-                                        f"{self._kinds[other].provider} and {provider}")
+                raise NameTaken("layer kind", name, self._kinds[other].provider, provider)
         self._kinds[kind.name] = replace(kind, provider=provider)
         for name in (kind.name, *kind.aliases):
             self._names[name.lower()] = kind.name

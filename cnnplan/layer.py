@@ -28,9 +28,10 @@ def solve(input, output, layer: str = "conv", fix=None, max=None, mode: str = "f
           where=(), sort: str = "simple", limit: int | None = None, explain: bool = False,
           per_axis: bool = False, ceil: bool = False) -> Result:
     """Every (k, s, p, d) (and for convT the output padding op) for which a `layer` (conv,
-    convT, maxpool or avgpool; pool = maxpool) maps `input` onto `output` (see DESIGN.md);
-    with `per_axis`, every axis solved on its own (rectangular windows). Each row says how many
-    padded rows go unused after the last window (`mode="exact"` keeps only rows with none).
+    convT, maxpool or avgpool; pool = maxpool) maps `input` onto `output` (see README.md,
+    `cnnplan solve`); with `per_axis`, every axis solved on its own (rectangular windows). Each
+    row says how many padded rows go unused after the last window (`mode="exact"` keeps only
+    rows with none).
 
     >>> solve("3x64x64", "64x32x32", fix={"k": 8, "d": 1}).data["count"]
     1
@@ -313,7 +314,7 @@ def _result(question, bounds, fixed, sort, n, shown, explain) -> Result:
     return Result(title=_title(question, f": {n} solution{'s' if n != 1 else ''}"),
                   facts=tuple(facts),
                   tables=(Table(tuple(columns), tuple(table_rows)),) if n else (),
-                  notes=tuple(notes), data=data, exit_code=0 if n else 1)
+                  notes=tuple(notes), data=data, exit_code=0 if n else 1, kind="solve")
 
 
 def _answer_notes(question, shown) -> list[str]:
@@ -454,7 +455,7 @@ def _per_axis(question, bounds, fixed, limit) -> Result:
         title=_title(question, f", each axis on its own: {total} combination"
                                f"{'s' if total != 1 else ''}"),
         facts=facts, tables=tuple(tables), notes=tuple(notes), data=data,
-        exit_code=0 if total else 1)
+        exit_code=0 if total else 1, kind="solve-per-axis")
 
 
 def _no_solution_notes(question, nearest) -> list[str]:

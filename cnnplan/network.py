@@ -417,7 +417,8 @@ def network_result(net: Network, targets=None, title_prefix: str = "network") ->
     if graph:
         columns = ("#", "name", "from") + columns[1:]
     return Result(title=title, facts=tuple(facts), tables=(Table(columns, tuple(rows)),),
-                  notes=tuple(notes), data=data, exit_code=1 if mismatches else 0)
+                  notes=tuple(notes), data=data, exit_code=1 if mismatches else 0,
+                  kind="shapes")
 
 
 def _row(graph: bool, name: str, sources: str, cells: tuple) -> tuple:

@@ -536,7 +536,8 @@ def plan_result(outcome: Outcome, mode, rank, maxima, everywhere, title="", limi
                                "nearest": f["nearest"], "distance": f["near"].distance,
                                "complete": f["near"].complete}
         return Result(title=f"{head} {format_shape(shape)} -> {goal}: 0 chains",
-                      facts=tuple(facts), notes=tuple(notes), data=data, exit_code=1)
+                      facts=tuple(facts), notes=tuple(notes), data=data, exit_code=1,
+                      kind="plan")
 
     summary = []
     for j, layer in enumerate(layers):
@@ -596,4 +597,5 @@ def plan_result(outcome: Outcome, mode, rank, maxima, everywhere, title="", limi
                        "choices": outcome.choices[j]} for j, layer in enumerate(layers)]
     return Result(title=f"{head} {format_shape(shape)} -> {goal}: {n} chain"
                         f"{'s' if n != 1 else ''}",
-                  facts=tuple(facts), tables=tuple(tables), notes=tuple(notes), data=data)
+                  facts=tuple(facts), tables=tuple(tables), notes=tuple(notes), data=data,
+                  kind="plan")

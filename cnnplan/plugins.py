@@ -1,9 +1,12 @@
 """The plugin manager: entry points of group `cnnplan`, loaded one at a time, in isolation.
 
 A plugin that fails to import, or whose hook raises, is reported once on stderr (with its
-distribution) and skipped; CNNPLAN_STRICT_PLUGINS=1 re-raises instead. CNNPLAN_LOAD_PLUGINS=a,b
-loads only those plugins (entry-point or distribution names; empty loads none). The core's own
-default plugins are registered last, through the same hooks.
+distribution) and skipped; CNNPLAN_STRICT_PLUGINS=1 raises instead, naming the plugin.
+CNNPLAN_LOAD_PLUGINS=a,b loads only those plugins (entry-point or distribution names; empty
+loads none). The core's own default plugins are registered last, through the same hooks, and
+keep their names; between plugins, a name clash goes to the one listed first in
+CNNPLAN_PREFER=a,b, else to the first entry-point name in alphabetical order (with a note on
+stderr).
 """
 
 from __future__ import annotations
@@ -12,12 +15,13 @@ import os
 import sys
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import pluggy
 
 from . import hookspecs
-from .registry import RegistrationError, Registry, Reporter, Solver
+from .registry import NameTaken, RegistrationError, Registry, Reporter, Solver
+
+_FROM_ENV = object()
 
 ENTRY_POINT_GROUP = "cnnplan"
 DEFAULT_PLUGINS = ("cnnplan.default_plugin",)
@@ -34,6 +38,7 @@ class PluginInfo:
     default: bool = False
     errors: list[str] = field(default_factory=list)
     loaded: bool = True
+    shadowed: list[str] = field(default_factory=list)
 
     @property
     def label(self) -> str:
@@ -47,13 +52,23 @@ def strict() -> bool:
     return os.environ.get("CNNPLAN_STRICT_PLUGINS", "") not in ("", "0")
 
 
-def _wanted() -> set[str] | None:
+class PluginFailure(Exception):
+    """A plugin failed while CNNPLAN_STRICT_PLUGINS is set; the message names the plugin."""
+
+
+def _names_in(variable: str) -> list[str] | None:
+    """The comma-separated, normalized names in an environment variable (None if unset)."""
     from .entrypoints import normalize
 
-    value = os.environ.get("CNNPLAN_LOAD_PLUGINS")
+    value = os.environ.get(variable)
     if value is None:
         return None
-    return {normalize(part.strip()) for part in value.split(",") if part.strip()}
+    return [normalize(part.strip()) for part in value.split(",") if part.strip()]
+
+
+def _wanted() -> set[str] | None:
+    names = _names_in("CNNPLAN_LOAD_PLUGINS")
+    return None if names is None else set(names)
 
 
 def warn(message: str):
@@ -72,11 +87,13 @@ class PluginHost:
         self._reporters: Registry | None = None
         self._kinds = None
 
-    def load_entry_points(self, paths=None):
-        """Import and register each entry point of group `cnnplan`, isolating failures."""
+    def load_entry_points(self, paths=None, only=_FROM_ENV):
+        """Import and register each entry point of group `cnnplan`, isolating failures;
+        `only`: the names to load (default: CNNPLAN_LOAD_PLUGINS, or all)."""
         from .entrypoints import entry_points, normalize
 
-        wanted = _wanted()
+        wanted = _wanted() if only is _FROM_ENV else (
+            None if only is None else {normalize(name) for name in only})
         matched: set[str] = set()
         for ep in entry_points(ENTRY_POINT_GROUP, paths):
             names = {normalize(ep.name), normalize(ep.distribution)}
@@ -93,6 +110,8 @@ class PluginHost:
                 info.loaded = False
                 self.failed(ep.name, "failed to load", exc)
         for name in sorted((wanted or set()) - matched):
+            if only is not _FROM_ENV:
+                raise LookupError(f"no installed cnnplan plugin is called {name!r}")
             warn(f"CNNPLAN_LOAD_PLUGINS names {name!r}, but no installed plugin is called that")
         self._changed()
 
@@ -133,6 +152,25 @@ class PluginHost:
         finally:
             self.unregister(name)
 
+    def schemas(self) -> dict[str, str]:
+        """Result kind -> path of its JSON Schema: the core's `cnnplan/schemas/KIND.json`, and
+        each plugin's `schemas/KIND.json` next to its module (the core's win a clash)."""
+        folders = [os.path.join(os.path.dirname(__file__), "schemas")]
+        for name in self.infos:
+            module_file = getattr(self.pm.get_plugin(name), "__file__", None)
+            if module_file and name not in DEFAULT_PLUGINS:
+                folders.append(os.path.join(os.path.dirname(module_file), "schemas"))
+        found: dict[str, str] = {}
+        for folder in folders:
+            try:
+                names = sorted(os.listdir(folder))
+            except OSError:
+                continue
+            for filename in names:
+                if filename.endswith(".json"):
+                    found.setdefault(filename[:-5], os.path.join(folder, filename))
+        return dict(sorted(found.items()))
+
     def check(self):
         """Run every registration hook now, so failures surface (used in strict mode)."""
         return self.solvers, self.reporters, self.layer_kinds
@@ -145,21 +183,54 @@ class PluginHost:
         self._solvers = self._reporters = self._kinds = None
 
     def failed(self, provider: str, what: str, exc: BaseException):
-        """Report a plugin's failure once on stderr (or raise it when strict)."""
-        if strict():
-            raise exc
+        """Report a plugin's failure once on stderr (or raise PluginFailure when strict)."""
         info = self.infos.setdefault(provider, PluginInfo(provider))
         message = f"{what}: {type(exc).__name__}: {exc}" if not isinstance(
             exc, RegistrationError) else str(exc)
+        if strict():
+            raise PluginFailure(f"plugin {info.label} {message}") from exc
         info.errors.append(message)
         warn(f"plugin {info.label} {message}; skipped")
 
+    def clash(self, taken: NameTaken):
+        """Settle a name two providers registered: the holder keeps it. Silent when the user
+        chose the holder in CNNPLAN_PREFER; otherwise a failure of the provider, reported
+        with how to choose (the core's names are never given away)."""
+        holder = self.infos.get(taken.holder)
+        if holder is None or holder.default:
+            self.failed(taken.provider, "", taken)
+        elif self._preference(taken.holder) < len(self._prefer()):
+            self.infos[taken.provider].shadowed.append(
+                f"{taken.kind} {taken.name!r} shadowed by {taken.holder} (CNNPLAN_PREFER)")
+        else:
+            self.failed(taken.provider, "", RegistrationError(
+                f"{taken}; {taken.holder} keeps it (set CNNPLAN_PREFER={taken.provider} to "
+                f"choose {taken.provider})"))
+
+    @staticmethod
+    def _prefer() -> list[str]:
+        return _names_in("CNNPLAN_PREFER") or []
+
+    def _preference(self, name: str) -> int:
+        """Rank of a plugin in CNNPLAN_PREFER (by entry-point or distribution name); plugins
+        not listed rank after every listed one."""
+        from .entrypoints import normalize
+
+        prefer = self._prefer()
+        info = self.infos.get(name, PluginInfo(name))
+        ranks = [prefer.index(n) for n in (normalize(info.name), normalize(info.distribution))
+                 if n in prefer]
+        return min(ranks, default=len(prefer))
+
     def implementations(self, hook_name: str):
         """(plugin name, function) for each implementation of a hook: the core's defaults
-        first (so their names are theirs), then plugins in the order they were loaded."""
+        first (so their names are theirs), then plugins in CNNPLAN_PREFER's order, then the
+        rest in the order they were loaded."""
         impls = getattr(self.pm.hook, hook_name).get_hookimpls()
+        order = {name: n for n, name in enumerate(self.infos)}
         return sorted(((i.plugin_name, i.function) for i in impls),
-                      key=lambda pair: pair[0] not in DEFAULT_PLUGINS)
+                      key=lambda pair: (pair[0] not in DEFAULT_PLUGINS,
+                                        self._preference(pair[0]), order.get(pair[0], 0)))
 
     def _collect(self, hook_name: str, kind: str, record_type, registry=None) -> Registry:
         """Call each implementation on its own: one that raises registers nothing."""
@@ -174,6 +245,8 @@ class PluginHost:
             for record in staged:
                 try:
                     registry.add(record, provider)
+                except NameTaken as taken:
+                    self.clash(taken)
                 except RegistrationError as exc:
                     self.failed(provider, hook_name, exc)
         return registry
@@ -203,13 +276,46 @@ class PluginHost:
         return self._kinds
 
 
-@lru_cache(maxsize=1)
+_current: PluginHost | None = None
+
+
 def get_host() -> PluginHost:
-    """The process-wide plugin host, built on first use."""
+    """The process-wide plugin host, built on first use (or the one `use_host` set)."""
+    global _current
+    if _current is None:
+        host = PluginHost()
+        host.load_entry_points()
+        host.load_defaults()
+        _current = host
+    return _current
+
+
+@contextmanager
+def use_host(host: PluginHost):
+    """Within the block, `get_host()` (and so `run_solver`, `render`, `--format` and the
+    CLI) is `host`."""
+    global _current
+    previous, _current = _current, host
+    try:
+        yield host
+    finally:
+        _current = previous
+
+
+def isolated_host(*plugins, names=()) -> PluginHost:
+    """A host with only the core's defaults and the given plugins: plugin objects (modules or
+    classes with hook implementations), and/or installed plugins by entry-point or
+    distribution name (`names`). Other installed plugins are not loaded."""
     host = PluginHost()
-    host.load_entry_points()
+    if names:
+        host.load_entry_points(only=set(names))
+    for plugin in plugins:
+        name = getattr(plugin, "__name__", None) or type(plugin).__name__
+        if not host.pm.is_registered(plugin):
+            host.register(plugin, name)
     host.load_defaults()
     return host
 
 
-__all__ = ["PluginHost", "PluginInfo", "RegistrationError", "get_host", "strict", "warn"]
+__all__ = ["NameTaken", "PluginFailure", "PluginHost", "PluginInfo", "RegistrationError",
+           "get_host", "isolated_host", "strict", "use_host", "warn"]

@@ -13,7 +13,12 @@ from .result import Result, Table
 
 
 def format_value(value: Any) -> str:
-    """A cell as text: floats to 10 significant digits, None as empty."""
+    """A fact value or table cell as the core's text formats print it: None as empty, bools as
+    true/false, floats to 10 significant digits, anything else (int, Decimal, str) as str().
+
+    >>> [format_value(v) for v in (None, True, 0.1 + 0.2, 2.0, 1e-12, 7)]
+    ['', 'true', '0.3', '2', '1e-12', '7']
+    """
     if value is None:
         return ""
     if isinstance(value, bool):

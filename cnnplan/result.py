@@ -23,7 +23,9 @@ class Result:
 
     title: one line naming the question; facts: ordered (label, value) pairs for people;
     tables: the answer's rows; notes: sentences shown after the tables; data: the JSON
-    document (the stable machine interface); exit_code: 0 answered, 1 no solution.
+    document (the stable machine interface); exit_code: 0 answered, 1 no solution; kind: what
+    made it, e.g. "solve" or "shapes" (`data` then follows the schema `cnnplan.schema(kind)`
+    returns), or "" when unnamed.
     """
 
     title: str
@@ -32,6 +34,7 @@ class Result:
     notes: tuple[str, ...] = ()
     data: Any = None
     exit_code: int = 0
+    kind: str = ""
 
     def fact(self, label: str, default=None):
         """The value of the fact named `label`."""

@@ -58,7 +58,7 @@ class Geometry:
     outputs: tuple[int, ...]
 
     def accepts(self, k: int, s: int, p: int, d: int) -> bool:
-        """The definition of a valid configuration (DESIGN.md), checked directly."""
+        """The definition of a valid configuration (README.md, `cnnplan solve`), checked directly."""
         if not window_valid(self.layer, k, s, p, d):
             return False
         return all(

@@ -13,7 +13,12 @@ _SHAPE_RE = re.compile(r"^\s*\d+(\s*[xX×]\s*\d+)+\s*$")
 
 
 def parse_shape(text: str, what: str = "shape") -> tuple[int, ...]:
-    """Parse `3x64x64` (also `3X64X64`, `3×64×64`) into (3, 64, 64): a channel count and 1 to 3 spatial sizes, all >= 1."""
+    """Parse `3x64x64` (also `3X64X64`, `3×64×64`) into (3, 64, 64): a channel count and 1 to 3
+    spatial sizes, all >= 1 (BadInput, naming `what`, for anything else).
+
+    >>> parse_shape("3x64x64")
+    (3, 64, 64)
+    """
     if not isinstance(text, str):
         text = "x".join(str(v) for v in text)
     if len(text) > 200:
@@ -35,15 +40,27 @@ def parse_shape(text: str, what: str = "shape") -> tuple[int, ...]:
 
 
 def looks_like_shape(text: str) -> bool:
-    """Whether `text` is written like a shape (`3x64x64`), whatever its sizes."""
+    """Whether `text` is written like a shape (`3x64x64`), whatever its sizes.
+
+    >>> looks_like_shape("3x64x64"), looks_like_shape("conv(8)")
+    (True, False)
+    """
     return isinstance(text, str) and len(text) <= 200 and bool(_SHAPE_RE.match(text))
 
 
 def format_shape(shape) -> str:
-    """(64, 32, 32) -> '64x32x32'."""
+    """A shape as cnnplan writes it.
+
+    >>> format_shape((64, 32, 32))
+    '64x32x32'
+    """
     return "x".join(str(v) for v in shape)
 
 
 def size_of(shape) -> int:
-    """Number of elements of a shape."""
+    """Number of elements of a shape.
+
+    >>> size_of((3, 4, 4))
+    48
+    """
     return math.prod(shape)

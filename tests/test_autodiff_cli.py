@@ -73,8 +73,9 @@ def test_seed_in_reverse_mode_warns(cnnplan_cmd):
 def test_dot_format_refuses_other_commands(cnnplan_cmd):
     done = cnnplan_cmd("solve", "--in", "3x8x8", "--out", "3x4x4", "--format", "dot")
     assert done.returncode == 2 and done.stdout == ""
-    assert done.stderr.strip() == ("Error: the dot format only renders autodiff results "
-                                   "(cnnplan ad ...); choose another --format")
+    assert done.stderr.strip() == (
+        "Error: format 'dot' cannot render 'solve' or 'solve-per-axis' results (it renders "
+        "'ad'); choose one of: csv, html, json, latex, markdown, svg, svg-animated, table")
 
 
 BAD = [

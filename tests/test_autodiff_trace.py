@@ -259,8 +259,12 @@ def test_dot_reporter():
 
 
 def test_dot_reporter_refuses_other_results():
+    with pytest.raises(cnnplan.BadInput, match="format 'dot' cannot render 'solve' results"):
+        cnnplan.render(cnnplan.Result(title="not autodiff", data={"x": 1}, kind="solve"), "dot")
+    from cnnplan_autodiff.dot import render_dot  # called directly, it checks the document
+
     with pytest.raises(cnnplan.BadInput, match="only renders autodiff results"):
-        cnnplan.render(cnnplan.Result(title="not autodiff", data={"x": 1}), "dot")
+        render_dot(cnnplan.Result(title="not autodiff", data={"x": 1}, kind="ad"))
 
 
 def test_solver_is_registered_with_the_others():
@@ -268,12 +272,12 @@ def test_solver_is_registered_with_the_others():
 
     host = get_host()
     assert "ad" in host.solvers.names() and "solve" in host.solvers.names()
-    assert host.solvers.get("ad").provider == "autodiff"
-    assert host.solvers.get("ad").arguments == (
+    assert host.solvers["ad"].provider == "autodiff"
+    assert host.solvers["ad"].arguments == (
         "expression, at=None, mode='both', seed=None, decimals=4, notation='text'")
     with pytest.raises(cnnplan.BadInput, match="solver 'ad': no argument 'expr'"):
         cnnplan.run_solver("ad", expr="x1")
-    assert host.reporters.get("dot").provider == "autodiff"
+    assert host.reporters["dot"].provider == "autodiff"
 
 
 @pytest.mark.parametrize("kwargs, message", [

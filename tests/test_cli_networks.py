@@ -106,7 +106,7 @@ BAD = [
     (["shapes", "--in", "3x8x8", "a.toml", "relu"], 2, "either one plan file"),
     (["shapes", "--in", "3x8x8", "conv(" + "9" * 600 + ")"], 2, "the limit is 500"),
     (["solve", "--in", "3x64x64", "--out", "64x32x32", "--fix", "k=8", "--format", "torch"], 2,
-     "--format torch exports networks"),
+     "format 'torch' cannot render 'solve' or 'solve-per-axis' results"),
     (["plan", "--in", "3x64x64", "conv(64) -> 64x31x32", "--format", "torch"], 1,
      "no chain satisfies the plan"),
     (["plan", "--in", "3x224x224", "conv(64)", "conv(64) -> 64x7x7"], 2,

@@ -64,9 +64,9 @@ def test_exported_plan_chains(torch):
 
 def test_torch_format_refuses_other_results():
     solved = cnnplan.solve("3x64x64", "64x32x32", fix={"k": 8})
-    with pytest.raises(BadInput, match="exports networks"):
+    with pytest.raises(BadInput, match="format 'torch' cannot render 'solve' results"):
         cnnplan.render(solved, "torch")
-    with pytest.raises(BadInput, match="exports networks"):
+    with pytest.raises(BadInput, match="cannot render unnamed results"):
         cnnplan.render(cnnplan.Result("x", data={"input": [1, 2], "layers": [{"spec": 3}]}),
                        "torch")
     none = cnnplan.plan("3x64x64", ["conv(8, k=3, s=1, p=0, d=1) -> 8x10x10"])

@@ -326,7 +326,7 @@ def test_convert_writes_nothing_when_the_format_fails(files):
     (files / "out.json").write_text("keep me")
     before = snapshot(files)
     refused(run_bounded(["convert", "--from", "sigmoid", "--to", "tanh", "good.json", "-o",
-                         "out.json", "--format", "torch"], cwd=files), "--format torch")
+                         "out.json", "--format", "torch"], cwd=files), "format 'torch' cannot render")
     assert snapshot(files) == before
     done = run_bounded(["convert", "--from", "sigmoid", "--to", "tanh", "good.json", "-o",
                         "out.json"], cwd=files)

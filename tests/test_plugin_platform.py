@@ -60,7 +60,8 @@ def test_example_plugin_is_listed_and_works(cnnplan_cmd, example_installed):
     listed = json.loads(cnnplan_cmd("plugins", "--format", "json", env=env).stdout)
     mine = [p for p in listed if p["name"] == "separable"]
     assert mine == [{"name": "separable", "version": "0.1.0", "hooks": [
-        "register_commands", "register_reporters", "register_solvers"], "errors": []}]
+        "register_commands", "register_reporters", "register_solvers"], "loaded": True,
+        "errors": [], "shadowed": []}]
     proc = cnnplan_cmd("separable", "--in", "32x56x56", "--out-channels", "64", "--format",
                        "json", env=env)
     assert proc.returncode == 0, proc.stderr
@@ -71,7 +72,7 @@ def test_example_plugin_is_listed_and_works(cnnplan_cmd, example_installed):
     assert separable["macs"] == 56 * 56 * 32 * 9 + 56 * 56 * 64 * 32
     formats = json.loads(cnnplan_cmd("formats", "--format", "json", env=env).stdout)
     assert {"name": "html-fragment", "description": "A standalone HTML fragment",
-            "provider": "separable"} in formats
+            "provider": "separable", "renders": "all"} in formats
     solvers = json.loads(cnnplan_cmd("solvers", "--format", "json", env=env).stdout)
     assert "separable" in [s["name"] for s in solvers]
     html = cnnplan_cmd("solve", "--in", "3x64x64", "--out", "64x32x32", "--fix", "k=8,d=1",
@@ -261,7 +262,7 @@ def example_plugin():
 
 def test_hook_register_solvers(example_plugin):
     assert cnnplan.run_solver("windows", size=10, k=3).data == {"count": 8}
-    assert example_plugin.solvers.get("windows").provider == "example-plugin"
+    assert example_plugin.solvers["windows"].provider == "example-plugin"
 
 
 def test_hook_register_reporters(example_plugin):

@@ -3,6 +3,7 @@ really installed (pip --target), and its commands and its own tests run against 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -36,17 +37,29 @@ def installed(tmp_path_factory):
 def test_tutorial_files_found():
     assert [name for name, _ in FILES] == ["cnnplan-hello/pyproject.toml",
                                            "cnnplan-hello/cnnplan_hello/__init__.py",
+                                           "cnnplan-hello/cnnplan_hello/rf.py",
+                                           "cnnplan-hello/cnnplan_hello/formats.py",
+                                           "cnnplan-hello/cnnplan_hello/schemas/rf.json",
+                                           "cnnplan-hello/cnnplan_hello/layers.py",
                                            "cnnplan-hello/tests/test_hello.py"]
+
+
+def shown(after: str) -> str:
+    """The ```text block that follows `after` in the tutorial."""
+    return re.search(re.escape(after) + r"\n\n```text\n(.*?)```", DOC, re.S).group(1)
 
 
 def test_tutorial_commands(installed, cnnplan_cmd):
     work, env = installed
     plugins = cnnplan_cmd("plugins", env=env)
-    assert re.search(r"hello\s+0\.1\.0\s+register_commands, register_reporters, "
-                     r"register_solvers\s+ok", plugins.stdout), plugins.stdout + plugins.stderr
-    shown = re.search(r"`cnnplan rf 3 -k 3 -s 2` prints:\n\n```text\n(.*?)```", DOC, re.S).group(1)
+    assert re.search(r"hello\s+0\.1\.0\s+register_commands, register_layer_kinds, "
+                     r"register_reporters, register_solvers\s+ok", plugins.stdout), \
+        plugins.stdout + plugins.stderr
     proc = cnnplan_cmd("rf", "3", "-k", "3", "-s", "2", env=env)
-    assert proc.returncode == 0 and proc.stdout == shown
+    assert proc.returncode == 0 and proc.stdout == shown("`cnnplan rf 3 -k 3 -s 2` prints:")
+    proc = cnnplan_cmd("rf", "3", "-k", "3", "-s", "2", "--format", "bars", env=env)
+    assert proc.stdout == shown("and with `--format bars`:") == \
+        "  1  3 ###\n  2  7 #######\n  3 15 ###############\n"
     assert cnnplan_cmd("rf", "3", "--format", "tsv", env=env).stdout == \
         "layer\trf\tjump\n1\t3\t1\n2\t5\t1\n3\t7\t1\n"
     solve = cnnplan_cmd("solve", "--in", "3x32x32", "--out", "8x16x16", "--fix", "k=3,d=1",
@@ -54,10 +67,56 @@ def test_tutorial_commands(installed, cnnplan_cmd):
     assert solve.stdout.splitlines()[:2] == [
         "k\ts\tp\td\tunused\toutput\tweights\tparams\tmacs",
         "3\t2\t1\t1\t1\t8x16x16\t216\t224\t55296"]
+    refused = cnnplan_cmd("solve", "--in", "3x32x32", "--out", "8x16x16", "--fix", "k=3,d=1",
+                          "--mode", "floor", "--format", "bars", env=env)
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert refused.stderr == shown("exits with code 2 and says:")
+    formats = {f["name"]: f for f in json.loads(cnnplan_cmd("formats", "--format", "json",
+                                                            env=env).stdout)}
+    assert (formats["bars"]["renders"], formats["bars"]["provider"]) == ("rf", "hello")
+    assert formats["tsv"]["renders"] == "all"
     py = subprocess.run([sys.executable, "-c", "import cnnplan; print(cnnplan.run_solver('rf', "
                          "layers=2).data)"], capture_output=True, text=True,
                         env=dict(os.environ, **env))
     assert py.stdout.strip() == "{'k': 3, 's': 1, 'rf': [3, 5]}"
+
+
+def test_tutorial_layer_kind_against_torch(installed, cnnplan_cmd, torch):
+    """lppool in shapes, against PyTorch's own LPPool2d: shapes, receptive field (autograd),
+    and the exported module's check()."""
+    work, env = installed
+    args = ("shapes", "--in", "3x32x32", "lppool(2)", "conv(8, k=3)")
+    proc = cnnplan_cmd(*args, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == shown('and `cnnplan shapes --in 3x32x32 "lppool(2)" "conv(8, k=3)"` '
+                                'prints:')
+    doc = json.loads(cnnplan_cmd(*args, "--format", "json", env=env).stdout)
+    net = torch.nn.Sequential(torch.nn.LPPool2d(2, kernel_size=2, stride=2),
+                              torch.nn.Conv2d(3, 8, 3))
+    x = torch.rand(1, 3, 32, 32, requires_grad=True)
+    outputs = [list(net[0](x).shape[1:]), list(net(x).shape[1:])]
+    assert [layer["output"] for layer in doc["layers"]] == outputs
+    net(x)[0, 0, 5, 5].backward()
+    rows = torch.nonzero(x.grad[0].abs().sum(0).sum(1))
+    assert doc["layers"][-1]["rf"] == int(rows.max() - rows.min() + 1)
+    code = cnnplan_cmd(*args, "--format", "torch", env=env).stdout
+    assert "nn.LPPool2d(2, kernel_size=2, stride=2)" in code
+    namespace = {}
+    exec(compile(code, "export", "exec"), namespace)
+    assert namespace["check"]() == (8, 14, 14)
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["solve", "--in", "3x8", "--out", "4x4"]])
+def test_tutorial_plugin_adds_nothing_to_start_up(installed, argv):
+    """Its hooks register references: other commands import only its __init__ module."""
+    work, env = installed
+    code = ("import sys\nfrom cnnplan.cli import main\ntry:\n"
+            f"    main({argv!r})\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in sys.modules if m.startswith('cnnplan_hello')), "
+            "file=sys.stderr)")
+    py = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                        env=dict(os.environ, **env))
+    assert py.stderr.strip().splitlines()[-1] == "['cnnplan_hello']", py.stderr
 
 
 def test_tutorial_own_tests_pass(installed):
@@ -66,4 +125,4 @@ def test_tutorial_own_tests_pass(installed):
                            str(work / "cnnplan-hello" / "tests")],
                           capture_output=True, text=True, cwd=work, env=dict(os.environ, **env))
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "3 passed" in proc.stdout
+    assert "7 passed" in proc.stdout

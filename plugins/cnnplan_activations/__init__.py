@@ -3,7 +3,7 @@ network converter. Hook implementations only; numpy loads when a command or solv
 
 from __future__ import annotations
 
-from cnnplan import Solver, hookimpl
+from cnnplan import LazyCommand, Solver, hookimpl
 
 
 @hookimpl
@@ -18,7 +18,8 @@ def register_solvers(register):
 
 @hookimpl
 def register_commands(cli):
-    from . import commands
-
-    cli.add_command(commands.identity)
-    cli.add_command(commands.convert)
+    cli.add_command(LazyCommand("identity", "State and numerically check activation-function "
+                                "identities (questions 1-3).",
+                                "cnnplan_activations.commands:identity"))
+    cli.add_command(LazyCommand("convert", "Convert y = W2 act(W1 x + b1) + b2 between sigmoid "
+                                "and tanh hidden units.", "cnnplan_activations.commands:convert"))

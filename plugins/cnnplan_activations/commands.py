@@ -35,7 +35,7 @@ def identity():
 
 
 @identity.command("list")
-@format_option()
+@format_option(kinds=("identity-list",))
 def list_identities(fmt):
     """Name, assignment question and statement of each identity."""
     from .solvers import identity_list
@@ -47,7 +47,7 @@ def list_identities(fmt):
 @click.argument("name")
 @samples_option("Random samples per identity")
 @seed_option
-@format_option()
+@format_option(kinds=("identity-check",))
 def check_identity(name, samples, seed, fmt):
     """Check identity NAME (or all) on random samples; exit 1 if any fails.
 
@@ -73,7 +73,7 @@ def check_identity(name, samples, seed, fmt):
                    f"default {DEFAULT_SAMPLES}, fewer for networks over "
                    f"{MAX_CHECK_WORK // DEFAULT_SAMPLES:,} parameters).")
 @seed_option
-@format_option()
+@format_option(kinds=("activation-convert",))
 def convert(source, target, weights, output, samples, seed, fmt):
     """Convert y = W2 act(W1 x + b1) + b2 between sigmoid and tanh hidden units.
 

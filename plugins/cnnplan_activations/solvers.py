@@ -51,6 +51,7 @@ def identity_list(notation: str = "text") -> Result:
                "'cnnplan identity check all'.",),
         data=[{"name": i.name, "question": i.question, "statement": i.statement,
                "latex": i.latex, "sheet_error": i.sheet or None} for i in IDENTITIES],
+        kind="identity-list",
     )
 
 
@@ -94,7 +95,7 @@ def _one_result(identity, evidence, seed: int, notation: str) -> Result:
                (evidence.measure, evidence.max_error),
                ("tolerance", evidence.tolerance),
                ("verdict", _verdict(evidence.passed))),
-        tables=evidence.tables, notes=evidence.notes)
+        tables=evidence.tables, notes=evidence.notes, kind="identity-check")
 
 
 def _all_result(checked, failed, samples: int, seed: int, notation: str) -> Result:
@@ -115,7 +116,7 @@ def _all_result(checked, failed, samples: int, seed: int, notation: str) -> Resu
     return Result(
         title=f"{len(checked)} identities checked: {verdict}",
         facts=(("samples", samples), ("seed", seed), ("verdict", verdict)),
-        tables=tuple(tables), notes=tuple(notes))
+        tables=tuple(tables), notes=tuple(notes), kind="identity-check")
 
 
 def _identity_data(identity, evidence) -> dict:
@@ -224,6 +225,7 @@ def prepare_conversion(weights, source: str = "sigmoid", target: str = "tanh", o
             "parameters": {key: value.tolist() for key, value in zip(network.KEYS, converted)},
         }),
         exit_code=0 if check.passed else 1,
+        kind="activation-convert",
     )
     write = None
     if output is not None and check.passed:

@@ -8,13 +8,7 @@ work is imported when it is needed, so loading the plugin costs almost nothing a
 
 from __future__ import annotations
 
-from cnnplan import Reporter, Solver, hookimpl
-
-
-def _render_dot(result):
-    from .dot import render_dot
-
-    return render_dot(result)
+from cnnplan import LazyCommand, Reporter, Solver, hookimpl
 
 
 @hookimpl
@@ -25,12 +19,11 @@ def register_solvers(register):
 
 @hookimpl
 def register_reporters(register):
-    register(Reporter("dot", "Graphviz DOT computational graph (autodiff results only)",
-                      _render_dot))
+    register(Reporter("dot", "Graphviz DOT computational graph of an autodiff trace",
+                      "cnnplan_autodiff.dot:render_dot", kinds=("ad",)))
 
 
 @hookimpl
 def register_commands(cli):
-    from .command import ad
-
-    cli.add_command(ad)
+    cli.add_command(LazyCommand("ad", "Forward and reverse automatic-differentiation traces in "
+                                      "the three-part notation.", "cnnplan_autodiff.command:ad"))

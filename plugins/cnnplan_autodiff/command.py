@@ -20,7 +20,7 @@ from cnnplan import emit, format_option
                    "input, 0 for the others).")
 @click.option("--decimals", type=click.IntRange(0, 12), default=4, show_default=True,
               help="Decimals shown in the tables (JSON keeps full precision).")
-@format_option()
+@format_option(kinds=("ad",))
 def ad(expression, at, mode, seed, decimals, fmt):
     """Forward and reverse automatic-differentiation traces in the three-part notation.
 
@@ -33,11 +33,8 @@ def ad(expression, at, mode, seed, decimals, fmt):
     cnnplan ad "1/(x1+x2) + x2**2 + cos(x1)" --at x1=3,x2=6 --mode forward --seed x1=1
     cnnplan ad "relu(w*x + b)" --at w=0.5,x=2,b=-1 --format latex
     """
-    from cnnplan.plugins import get_host
-
     from .solver import autodiff
 
-    get_host().reporters.get(fmt)          # an unknown --format fails before any work
     result = autodiff(expression, at=at, mode=mode, seed=seed, decimals=decimals,
                       notation="latex" if fmt == "latex" else "text")
     for warning in result.data.get("warnings", ()):

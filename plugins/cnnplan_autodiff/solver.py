@@ -61,6 +61,7 @@ def autodiff(expression: str, at=None, mode: str = "both", seed=None, decimals: 
         tables=_tables(sweep, n, decimals),
         notes=tuple(notes),
         data=data,
+        kind="ad",
     )
 
 

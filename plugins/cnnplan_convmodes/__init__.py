@@ -1,12 +1,12 @@
 """cnnplan plugin: full, same and valid convolution and cross-correlation, step by step.
 
-Only the hook implementations live here; the work is imported when it is used, so loading the
-plugin at start-up costs one small module.
+Only the hook implementations live here; the command and the work are imported when they are
+used, so loading the plugin at start-up costs one small module.
 """
 
 from __future__ import annotations
 
-from cnnplan import Solver, hookimpl
+from cnnplan import LazyCommand, Solver, hookimpl
 
 
 @hookimpl
@@ -17,6 +17,5 @@ def register_solvers(register):
 
 @hookimpl
 def register_commands(cli):
-    from .command import conv as conv_command
-
-    cli.add_command(conv_command)
+    cli.add_command(LazyCommand("conv", "Full, same and valid convolution of SIGNAL with KERNEL, "
+                                        "step by step.", "cnnplan_convmodes.command:conv"))

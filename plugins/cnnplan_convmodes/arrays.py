@@ -12,8 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Union
 
-from cnnplan import BadInput, read_bounded, show_path
-from cnnplan.reporters import format_value
+from cnnplan import BadInput, format_value, read_bounded, show_path
 
 Number = Union[int, float]
 

@@ -26,7 +26,7 @@ from .padding import CONVENTIONS, MODES
               help="Stride (with --correlate).")
 @click.option("--dilation", type=click.IntRange(1, 10_000), default=1, show_default=True,
               help="Dilation (with --correlate).")
-@format_option()
+@format_option(kinds=("conv",))
 def conv(signal, kernel, mode, correlate, same, steps, stride, dilation, fmt):
     """Full, same and valid convolution of SIGNAL with KERNEL, step by step.
 

@@ -98,7 +98,7 @@ def conv(signal, kernel, mode: str = "all", correlate: bool = False, same: str =
     title = (f"{operation} of {_summary(q.signal, False)} with {_summary(q.kernel, False)}: "
              f"{', '.join(modes)}{' (no output)' if empty else ''}")
     return Result(title=title, facts=_facts(q, modes), tables=tuple(tables), notes=tuple(notes),
-                  data=data, exit_code=1 if empty else 0)
+                  data=data, exit_code=1 if empty else 0, kind="conv")
 
 
 def _question(signal, kernel, mode, correlate, same, stride, dilation) -> Question:

@@ -10,7 +10,7 @@ and big outputs to their first positions; a note says so.
 from __future__ import annotations
 
 from cnnplan import Table
-from cnnplan.reporters import format_value
+from cnnplan import format_value
 
 from .arrays import Grid, format_array
 from .compute import as_two_axes, is_exact, taps, total

@@ -1,35 +1,27 @@
-"""An example third-party cnnplan plugin: a solver, its command, and an HTML output format."""
+"""An example third-party cnnplan plugin: a solver, its command, and an HTML output format.
+
+Only the hook implementations live here, and they register references ("module:function"),
+so loading the plugin at start-up imports nothing else.
+"""
 
 from __future__ import annotations
 
-import click
-
-from cnnplan import Reporter, Solver, emit, format_option, hookimpl
-
-from .html import render_html
-from .separable import compare
+from cnnplan import LazyCommand, Reporter, Solver, hookimpl
 
 
 @hookimpl
 def register_solvers(register):
-    register(Solver("separable", "Standard vs depthwise-separable convolution costs", compare))
+    register(Solver("separable", "Standard vs depthwise-separable convolution costs",
+                    "cnnplan_separable.separable:compare"))
 
 
 @hookimpl
 def register_reporters(register):
-    register(Reporter("html-fragment", "A standalone HTML fragment", render_html))
+    register(Reporter("html-fragment", "A standalone HTML fragment",
+                      "cnnplan_separable.html:render_html"))
 
 
 @hookimpl
 def register_commands(cli):
-    @cli.command()
-    @click.option("--in", "input_", required=True, metavar="SHAPE", help="Input shape, e.g. 32x56x56.")
-    @click.option("--out-channels", "c_out", required=True, type=click.IntRange(min=1))
-    @click.option("-k", "k", default=3, show_default=True, type=click.IntRange(min=1))
-    @click.option("-s", "s", default=1, show_default=True, type=click.IntRange(min=1))
-    @click.option("-p", "p", default=None, type=click.IntRange(min=0),
-                  help="Padding (default: (k-1)//2).")
-    @format_option()
-    def separable(input_, c_out, k, s, p, fmt):
-        """Compare a standard convolution with a depthwise-separable one."""
-        emit(compare(input=input_, out_channels=c_out, k=k, s=s, p=p), fmt)
+    cli.add_command(LazyCommand("separable", "Compare a standard convolution with a "
+                                "depthwise-separable one.", "cnnplan_separable.command:separable"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from html import escape
 
 from cnnplan import Result
-from cnnplan.reporters import format_value
+from cnnplan import format_value
 
 
 def render_html(result: Result) -> str:

@@ -36,4 +36,5 @@ def compare(input: str, out_channels: int, k: int = 3, s: int = 1, p: int | None
         tables=(Table(("design", "weights", "params", "macs"), tuple(rows)),),
         data={"input": list(shape), "output": list(out), "k": k, "s": s, "p": p,
               "designs": [dict(zip(("design", "weights", "params", "macs"), r)) for r in rows]},
+        kind="separable",
     )
