@@ -101,7 +101,7 @@ def _graph_module(net, class_name: str = "Net") -> list[str]:
     return init + body
 
 
-_GRAPH_CHECK = '''
+_CHECK_HEAD = '''
 
 def check(model=None, output_shapes=None):
     """Run a zero tensor through `model` (eval mode), comparing every layer's output shape."""
@@ -109,7 +109,9 @@ def check(model=None, output_shapes=None):
     output_shapes = OUTPUT_SHAPES if output_shapes is None else output_shapes
     x = torch.zeros(1, *INPUT_SHAPE)
     model.eval()
-    trace = []
+'''
+
+_GRAPH_CHECK = _CHECK_HEAD + '''    trace = []
     with torch.no_grad():
         y = model(x, trace)
     for n, (got, expected) in enumerate(zip(trace, output_shapes), start=1):
@@ -118,15 +120,7 @@ def check(model=None, output_shapes=None):
 '''
 
 
-_CHECK = '''
-
-def check(model=None, output_shapes=None):
-    """Run a zero tensor through `model` (eval mode), comparing every layer's output shape."""
-    model = MODEL if model is None else model
-    output_shapes = OUTPUT_SHAPES if output_shapes is None else output_shapes
-    x = torch.zeros(1, *INPUT_SHAPE)
-    model.eval()
-    with torch.no_grad():
+_CHECK = _CHECK_HEAD + '''    with torch.no_grad():
         for n, (layer, expected) in enumerate(zip(model, output_shapes), start=1):
             x = layer(x)
             got = tuple(x.shape[1:])

@@ -242,6 +242,21 @@ def _sweep_rows(sweep: Sweep, sizes: tuple, domains: dict):
         yield np.stack([outs[i][ok] for i in sizes], axis=1), weight[ok]
 
 
+def _dilated_kernels(sweep: Sweep, sizes, domains):
+    """(d, valid (k, k') pairs in increasing k) per dilation: k = 1 only with d = 1, and for
+    3-D average pooling only kernels the input fits."""
+    for d in domains["d"]:
+        yield d, _valid_kernels(sweep, sizes, domains["k"], d)
+
+
+def _valid_kernels(sweep: Sweep, sizes, kernels, d):
+    for k in kernels:
+        if sweep.input_ge_k and not input_fits_kernel(sizes, k):
+            return
+        if dilation_counts(k, d):
+            yield k, effective_kernel(k, d)
+
+
 def _window_keys(sweep: Sweep, sizes, domains):
     """The values of c = 2p - k' that valid configurations give, with i + c >= 0 on every axis
     (one column), and how many (k, p, d) give each."""
@@ -250,13 +265,8 @@ def _window_keys(sweep: Sweep, sizes, domains):
     m = min(sizes)
     p_lo, p_hi = domains["p"][0], domains["p"][-1]
     seen = np.zeros(2 * p_hi + m + 1, dtype=np.int64)  # at c + m for c in [-m, 2 p_hi]
-    for d in domains["d"]:
-        for k in domains["k"]:
-            if sweep.input_ge_k and not input_fits_kernel(sizes, k):
-                break
-            if not dilation_counts(k, d):
-                continue
-            ke = effective_kernel(k, d)
+    for d, kernels in _dilated_kernels(sweep, sizes, domains):
+        for k, ke in kernels:
             lo = max(p_lo, -(-(ke - m) // 2))       # i + 2p - k' >= 0 on every axis
             if lo > p_hi:
                 break                               # k' only grows with k
@@ -298,13 +308,8 @@ def _ceil_keys(sweep: Sweep, sizes, domains):
     m, s_hi = min(sizes), domains["s"][-1]
     p_lo, p_hi = domains["p"][0], domains["p"][-1]
     found: dict = {}
-    for d in domains["d"]:
-        for k in domains["k"]:
-            if sweep.input_ge_k and not input_fits_kernel(sizes, k):
-                break
-            if not dilation_counts(k, d):
-                continue
-            ke = effective_kernel(k, d)
+    for d, kernels in _dilated_kernels(sweep, sizes, domains):
+        for k, ke in kernels:
             lo = max(p_lo, -(-(ke + 1 - s_hi - m) // 2))
             if lo > p_hi:
                 break
