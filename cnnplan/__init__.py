@@ -65,7 +65,7 @@ def __getattr__(name):
     engine, the planner), `format_value` (the reporters), `emit`, `format_option` and
     `LazyCommand` (click, for plugin commands), `read_bounded`, `write_atomic` and `show_path`
     (files.py), `Importer` and `import_model` (importer.py), and the layer-kind records
-    `Applied`, `LayerKind`, `RfStep` (kinds.py: not needed to start)."""
+    `Applied`, `LayerKind`, `RfStep`, `Window` (kinds.py: not needed to start)."""
     if name == "solve":
         from .layer import solve
 
@@ -94,7 +94,7 @@ def __getattr__(name):
         from . import files
 
         return getattr(files, name)
-    if name in ("Applied", "LayerKind", "RfStep"):
+    if name in ("Applied", "LayerKind", "RfStep", "Window"):
         from . import kinds
 
         return getattr(kinds, name)
@@ -103,7 +103,7 @@ def __getattr__(name):
 
 __all__ = [
     "Applied", "BadInput", "CnnplanError", "Importer", "LayerKind", "LazyCommand", "NoSolution",
-    "Reporter", "Result", "RfStep", "Solver", "Table", "__version__", "emit", "format_option",
+    "Reporter", "Result", "RfStep", "Solver", "Table", "Window", "__version__", "emit", "format_option",
     "format_value", "hookimpl", "import_model", "load_plan", "plan", "read_bounded", "render",
     "run_solver", "schema", "shapes", "show_path", "solve", "write_atomic",
 ]

@@ -301,11 +301,11 @@ def cli():
 @click.option("--in", "input_", required=True, metavar="SHAPE",
               help="Input shape C x sizes: 3x64 (1-D), 3x64x64 (2-D), 3x16x64x64 (3-D).")
 @click.option("--out", "output", required=True, metavar="SHAPE", help="Output shape, same form.")
-@click.option("--layer", type=click.Choice(["conv", "convT", "maxpool", "avgpool", "pool"],
-                                          case_sensitive=False), default="conv",
-              show_default=True, metavar="conv|convT|maxpool|avgpool",
+@click.option("--layer", default="conv", show_default=True, metavar="KIND",
+              shell_complete=lambda ctx, param, text: _window_kinds(text),
               help="conv, convT (transposed: its output padding op is searched too), maxpool "
-                   "or avgpool (same channels, no parameters); pool = maxpool.")
+                   "or avgpool (same channels, no parameters); pool = maxpool; or a plugin's "
+                   "window kind (`cnnplan kinds` lists them all).")
 @click.option("--ceil", is_flag=True, help="Pooling with ceil_mode=True.")
 @click.option("--fix", multiple=True, metavar="NAME=VALUE",
               help="Fix k, s, p or d, and op for convT (repeatable; also k=8,d=1).")
@@ -572,6 +572,35 @@ def solvers(fmt):
     from .plugins import get_host
 
     _list_records(get_host().solvers.records(), "solver", fmt, arguments=True)
+
+
+@cli.command()
+@format_option(kinds=("kinds",))
+def kinds(fmt):
+    """List the layer kinds of the spec language: arguments, window rule, who provides them."""
+    from .kinds import kinds as layer_kinds
+
+    rows = [{"name": k.name, "description": k.help,
+             "arguments": ", ".join(k.args), "aliases": ", ".join(k.aliases),
+             "window": k.window.rule if k.window else "", "join": k.join,
+             "provider": k.provider} for k in layer_kinds().values()]
+    windows = sum(1 for row in rows if row["window"])
+    columns = ("name", "description", "window", "provider")
+    emit(Result(
+        title=f"{len(rows)} layer kinds ({windows} window kinds, which solve --layer takes)",
+        tables=(Table(columns, tuple(tuple(row[c] for c in columns) for row in rows),
+                      wrap=("description",)),),
+        notes=("window: the rule solve and plan enumerate (conv, pool or convT); a spec's "
+               "arguments are in its description and in --format json",),
+        data=rows, kind="kinds"), fmt)
+
+
+def _window_kinds(text: str) -> list:
+    """Shell completion for solve --layer: the window kinds starting with `text`."""
+    from .kinds import kinds as layer_kinds
+
+    return [name for name in dict.fromkeys(layer_kinds().windows().values())
+            if name.lower().startswith(text.lower())]
 
 
 def _list_records(records, kind: str, fmt: str, arguments: bool = False, renders=False):

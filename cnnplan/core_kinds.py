@@ -14,7 +14,7 @@ from .arithmetic import (conv_output, effective_kernel, input_fits_kernel, max_p
                          output_padding_valid, pool_output_ceil, transposed_output)
 from .errors import BadInput
 from .kinds import (BOOLEAN, PADS, POSITIVE, SIZES, WHOLE, Applied, Arg,
-                    LayerKind, RfStep)
+                    LayerKind, RfStep, Window)
 from .tensor_shape import format_shape, size_of
 
 SAME_PADS = Arg(0, tuples=True, words=("same", "valid"))
@@ -532,21 +532,22 @@ CORE_KINDS = (
     LayerKind("conv", "convolution: conv(C_out, k=, s=1, p=0|same|valid, d=1, groups=1, "
               "bias=true); k, s, p, d may be per-axis tuples", _conv_apply, _conv_torch,
               _CONV_ARGS, "channels", {"s": 1, "p": 0, "d": 1, "groups": 1, "bias": True},
-              ("channels", "k"), window=True, aliases=("conv2d", "conv1d", "conv3d"),
+              ("channels", "k"), window=Window("conv"), aliases=("conv2d", "conv1d", "conv3d"),
               fast=_fast_window),
     LayerKind("convT", "transposed convolution: convT(C_out, k=, s=1, p=0, d=1, op=0, "
               "groups=1, bias=true)", _convT_apply, _convT_torch,
               {**_CONV_ARGS, "p": PADS, "op": PADS}, "channels",
               {"s": 1, "p": 0, "d": 1, "op": 0, "groups": 1, "bias": True}, ("channels", "k"),
-              window=True, aliases=("conv_transpose", "convtranspose", "deconv"),
+              window=Window("convT"), aliases=("conv_transpose", "convtranspose", "deconv"),
               fast=_fast_window),
     LayerKind("maxpool", "max pooling: maxpool(k=, s=k, p=0, d=1, ceil=false)", _pool_apply,
               _pool_torch, {"k": SIZES, "s": SIZES, "p": PADS, "d": SIZES, "ceil": BOOLEAN},
-              "k", {"p": 0, "d": 1, "ceil": False}, ("k",), window=True,
-              aliases=("max_pool",), complete=_pool_complete, fast=_fast_window),
+              "k", {"p": 0, "d": 1, "ceil": False}, ("k",), window=Window("pool"),
+              aliases=("max_pool", "pool"), complete=_pool_complete, fast=_fast_window),
     LayerKind("avgpool", "average pooling: avgpool(k=, s=k, p=0, ceil=false)", _pool_apply,
               _pool_torch, {"k": SIZES, "s": SIZES, "p": PADS, "ceil": BOOLEAN}, "k",
-              {"p": 0, "ceil": False}, ("k",), window=True, aliases=("avg_pool",),
+              {"p": 0, "ceil": False}, ("k",), window=Window("pool", input_ge_k=3),
+              aliases=("avg_pool",),
               complete=_pool_complete, fast=_fast_window),
     LayerKind("flatten", "flatten C x sizes into one feature axis", _flatten,
               _fixed("nn.Flatten()")),

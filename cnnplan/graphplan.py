@@ -68,13 +68,14 @@ class Node:
             spec, index = self.spec, self.node.index
             if spec.window:
                 c_in, dims = (u[0], len(u) - 1) if u is not None else (1, 2)
-                c_out = spec.get("channels") if spec.kind in ("conv", "convT") else c_in
+                channels = spec.record.window.channels
+                c_out = spec.get("channels") if channels else c_in
                 if c_out is None:
                     if self.target is None:
                         raise BadInput(f"{self.origin}: give the output channels, as in "
                                        f"{spec.kind}(64), or a target '-> 64x...'")
                     c_out = self.target[0]
-                if u is not None and spec.kind in ("conv", "convT"):
+                if u is not None and channels:
                     groups = spec.get("groups", 1)
                     for what, value in (("input", c_in), ("output", c_out)):
                         if value % groups:

@@ -17,18 +17,14 @@ from .tensor_shape import format_shape, parse_shape
 MAX_OUTER = 2_000_000       # (d, p) pairs the search may visit
 MAX_ROWS = 20_000           # rows a listing may print without --limit (about a second)
 SORTS = ("simple", "weights", "params", "macs")  # simple: d, then p, k, s ascending
-LAYERS = {"conv": "conv", "convt": "convT", "maxpool": "maxpool", "avgpool": "avgpool",
-          "pool": "maxpool"}  # --layer, case-insensitive; pool is maxpool
-POOLS = ("maxpool", "avgpool")
-WHAT = {"conv": "convolution", "convT": "transposed convolution", "maxpool": "max pooling",
-        "avgpool": "average pooling"}
 
 
 def solve(input, output, layer: str = "conv", fix=None, max=None, mode: str = "floor",
           where=(), sort: str = "simple", limit: int | None = None, explain: bool = False,
           per_axis: bool = False, ceil: bool = False) -> Result:
     """Every (k, s, p, d) (and for convT the output padding op) for which a `layer` (conv,
-    convT, maxpool or avgpool; pool = maxpool) maps `input` onto `output` (see README.md,
+    convT, maxpool or avgpool, pool = maxpool, or a plugin's window kind: any registered kind
+    with a cnnplan.kinds.Window) maps `input` onto `output` (see README.md,
     `cnnplan solve`); with `per_axis`, every axis solved on its own (rectangular windows). Each
     row says how many padded rows go unused after the last window (`mode="exact"` keeps only
     rows with none).
@@ -42,31 +38,35 @@ def solve(input, output, layer: str = "conv", fix=None, max=None, mode: str = "f
             f"--in {format_shape(shape_in)} has {len(shape_in) - 1} spatial axes but "
             f"--out {format_shape(shape_out)} has {len(shape_out) - 1}"
         )
-    kind = _choice(layer, LAYERS, "layer")
+    from .kinds import kinds
+    from .specs import WINDOW_WORDS
+
+    kind = _choice(layer, kinds().windows(), "layer")
+    window = kinds()[kind].window
     mode = _choice(mode, {m: m for m in MODES}, "mode")
     sort = _choice(sort, {s: s for s in SORTS}, "sort")
     if limit is not None and limit < 0:
         raise BadInput(f"--limit {limit} is negative")
-    if ceil and kind not in POOLS:
+    if ceil and not window.ceil:
         raise BadInput(f"--ceil is pooling's ceil_mode; --layer {kind} has none")
-    if kind in POOLS and shape_in[0] != shape_out[0]:
-        raise BadInput(
-            f"pooling keeps the channels: --in has {shape_in[0]}, --out has {shape_out[0]}"
-        )
-    fixed = parse_assignments(fix, VARIABLES + (("op",) if kind == "convT" else ()), "--fix")
+    if not window.channels and shape_in[0] != shape_out[0]:
+        raise BadInput(f"{window.what} keeps the channels: --in has {shape_in[0]}, --out has "
+                       f"{shape_out[0]}")
+    convT = window.rule == "convT"
+    fixed = parse_assignments(fix, VARIABLES + (("op",) if convT else ()), "--fix")
     op = fixed.pop("op", None)
     if op is not None and not 0 <= op <= MAX_BOUND:
         raise BadInput(f"--fix op={op} is outside 0 to {MAX_BOUND}")
     maxima = parse_assignments(max, VARIABLES, "--max")
-    if kind == "avgpool":
-        if fixed.get("d", 1) != 1:
-            raise BadInput("average pooling has no dilation (d is 1)")
-        fixed["d"] = 1
+    for name, value in window.fixed:
+        if fixed.get(name, value) != value:
+            raise BadInput(f"{window.what} has no {WINDOW_WORDS[name]} ({name} is {value})")
+        fixed[name] = value
     conditions = _conditions(where)
     for condition in conditions:
         if not condition.names:
             raise BadInput(f"--where {condition.text!r} mentions none of {', '.join(VARIABLES)}")
-    sizes = shape_in[1:] + (shape_out[1:] if kind == "convT" else ())
+    sizes = shape_in[1:] + (shape_out[1:] if convT else ())
     bounds = resolve_bounds(sizes, fixed, maxima)
     domains = make_domains(bounds, fixed)
     _check_work(domains)
@@ -110,7 +110,11 @@ class Question:
     within `domains` and `conditions` (`op` fixes convT's output padding)."""
 
     def __init__(self, kind, ceil, mode, shape_in, shape_out, domains, conditions, op=None):
+        from .kinds import kinds
+
         self.kind, self.ceil, self.mode = kind, ceil, mode
+        self.window = kinds()[kind].window
+        self.convT = self.window.rule == "convT"
         self.shape_in, self.shape_out = shape_in, shape_out
         self.domains, self.conditions, self.op = domains, conditions, op
 
@@ -123,14 +127,14 @@ class Question:
         from .specs import LayerSpec
         from .windows import WindowLayer
 
-        if self.kind == "convT":
+        if self.convT:
             top = max(self.domains["s"][-1], self.domains["d"][-1])
             ops = [self.op] if self.op is not None else [0] if self.mode == "exact" else range(top)
         else:
             ops = [0]
         c_in, c_out = self.shape_in[0], self.shape_out[0]
         for op in ops:
-            values = {"op": op} if self.kind == "convT" else {"ceil": True} if self.ceil else {}
+            values = {"op": op} if self.convT else {"ceil": True} if self.ceil else {}
             spec = LayerSpec(self.kind).with_values(**values)
             yield op, WindowLayer(1, spec, c_in, c_out, len(self.shape_in) - 1, None,
                                   self.conditions, self.mode, {}, "params")
@@ -155,9 +159,8 @@ class Question:
         """(op, configurations) pairs: convolution and max pooling in floor or exact mode go
         straight to the closed-form search the planner's window layers use (search.py, light
         to import); the other kinds through those layers (windows.py)."""
-        if self.kind in ("conv", "maxpool") and not self.ceil:
-            geometry = Geometry("conv" if self.kind == "conv" else "pool", self.mode,
-                                tuple(inputs), tuple(outputs))
+        if not self.convT and not self.ceil and not self.input_ge_k:
+            geometry = Geometry(self.window.rule, self.mode, tuple(inputs), tuple(outputs))
             yield 0, solutions(geometry, self.domains, self.conditions)
             return
         for op, layer in self._layers():
@@ -172,24 +175,24 @@ class Question:
         k, s, p, d, op = row
         inputs = self.shape_in[1:] if inputs is None else inputs
         outputs = self.shape_out[1:] if outputs is None else outputs
-        if self.kind == "convT":
+        if self.convT:
             return [op] * len(inputs)
         return [unused_rows(i, o, k, s, p, d) for i, o in zip(inputs, outputs)]
 
     def costs(self, k: int) -> dict:
         """Weights (no bias), params (with bias) and MACs with kernel k."""
-        if self.kind in POOLS:
+        if not self.window.channels:
             return {"weights": 0, "params": 0, "macs": 0}
         c_in, c_out = self.shape_in[0], self.shape_out[0]
         weights = conv_weights(k, len(self.shape_in) - 1, c_in, c_out)
-        macs = (transposed_macs(self.shape_in, c_out, k) if self.kind == "convT"
+        macs = (transposed_macs(self.shape_in, c_out, k) if self.convT
                 else conv_macs(self.shape_out, c_in, k))
         return {"weights": weights, "params": weights + c_out, "macs": macs}
 
     def solution(self, row) -> dict:
         k, s, p, d, op = row
         values = {"k": k, "s": s, "p": p, "d": d}
-        if self.kind == "convT":
+        if self.convT:
             values["op"] = op
         return {**values, "unused": self.unused(row), "output": list(self.shape_out),
                 **self.costs(k)}
@@ -201,13 +204,17 @@ class Question:
 
         until = deadline()
         found = Candidates(tuple(self.shape_out))
-        ops = [op for op, _ in self._layers()] if self.kind == "convT" else [0]
+        ops = [op for op, _ in self._layers()] if self.convT else [0]
         for op in ops:
-            sweep = Sweep(self.kind, self.mode, self.ceil, op,
-                          self.kind == "avgpool" and len(self.shape_in) == 4)
+            sweep = Sweep(self.window.rule, self.mode, self.ceil, op, self.input_ge_k)
             found.add_sweep(sweep, tuple(self.shape_in), self.shape_out[0], self.domains, until)
         found.items = sorted(set(found.items))  # one candidate per output, whatever its op
         return found.nearest(lambda u, v: self.count(u[1:], v[1:]), until)
+
+    @property
+    def input_ge_k(self) -> bool:
+        """Every unpadded input size must be >= k (PyTorch's avg_pool3d)."""
+        return len(self.shape_in) - 1 == self.window.input_ge_k
 
     def axis(self, i: int, o: int) -> Question:
         """The same question along one spatial axis of sizes i -> o."""
@@ -239,7 +246,7 @@ def _explain(question, row) -> str:
     ke = effective_kernel(k, d)
     parts = []
     for i, o in sorted(set(zip(question.shape_in[1:], question.shape_out[1:]))):
-        if question.kind == "convT":
+        if question.convT:
             parts.append(f"({i}-1)*{s}-2*{p}+{ke}+{op}={o}")
         elif question.ceil:
             raw = -(-(i + 2 * p - ke) // s) + 1
@@ -250,7 +257,7 @@ def _explain(question, row) -> str:
 
 
 def _check_header(question) -> str:
-    if question.kind == "convT":
+    if question.convT:
         return "check: o = (i-1)s - 2p + k' + op, k' = d(k-1)+1"
     if question.ceil:
         return "check: o = ceil((i + 2p - k')/s) + 1 (-1 if the last window starts in the padding)"
@@ -263,11 +270,11 @@ def _unused_cell(unused: list[int]):
 
 
 def _columns(question) -> list[str]:
-    return ["k", "s", "p", "d"] + (["op"] if question.kind == "convT" else []) + ["unused"]
+    return ["k", "s", "p", "d"] + (["op"] if question.convT else []) + ["unused"]
 
 
 def _title(question, what: str) -> str:
-    name = WHAT[question.kind] + (" (ceil_mode)" if question.ceil else "")
+    name = question.window.what + (" (ceil_mode)" if question.ceil else "")
     return f"{name} {format_shape(question.shape_in)} -> {format_shape(question.shape_out)}{what}"
 
 
@@ -288,12 +295,13 @@ def _result(question, bounds, fixed, sort, n, shown, explain) -> Result:
     if explain:
         columns.append(_check_header(question))
     data = {
-        "layer": question.kind, "mode": question.mode, "input": list(question.shape_in),
+        "layer": question.kind, "rule": question.window.rule, "mode": question.mode,
+        "input": list(question.shape_in),
         "output": list(question.shape_out),
         "bounds": {name: list(b) for name, b in bounds.items()}, "count": n,
         "solutions": shown,
     }
-    if question.kind in POOLS:
+    if question.window.ceil:
         data["ceil"] = question.ceil
     notes = []
     if n:
@@ -319,7 +327,7 @@ def _result(question, bounds, fixed, sort, n, shown, explain) -> Result:
 
 def _answer_notes(question, shown) -> list[str]:
     notes = []
-    if question.kind == "convT":
+    if question.convT:
         notes.append("op is output_padding (PyTorch: op < max(s, d)), the extra output rows: "
                      "unused = op (0: the exact transpose of a convolution, what --mode exact "
                      "keeps)")
@@ -328,7 +336,7 @@ def _answer_notes(question, shown) -> list[str]:
                      "(0 = exact; --mode exact keeps only those)"
                      + ("; negative: the last window overhangs the padded input (ceil_mode)"
                         if question.ceil else ""))
-    if question.kind in ("conv", "convT"):
+    if question.window.channels:
         notes.append(f"weights exclude biases; params add {question.shape_out[0]} biases")
     if question.kind == "avgpool" and any(row["p"] for row in shown):
         notes.append("avgpool with p > 0: PyTorch's default count_include_pad=True divides "
@@ -391,7 +399,7 @@ def _shape_hints(question, n: int) -> list[str]:
 
 def _question_facts(question, bounds, fixed) -> list[tuple]:
     """The facts that restate the question: mode, bounds searched, fixes, conditions."""
-    if question.kind == "convT":
+    if question.convT:
         mode = ("exact (op = 0)" if question.mode == "exact"
                 else "floor (PyTorch: any output padding op < max(s, d))")
     else:
@@ -438,16 +446,17 @@ def _per_axis(question, bounds, fixed, limit) -> Result:
                          + ("" if near.complete else f" ({CUT_SHORT})"))
     if total:
         names = [("kernel_size", 0), ("stride", 1), ("padding", 2), ("dilation", 3)]
-        if question.kind == "convT":
+        if question.convT:
             names.append(("output_padding", 4))
         notes.append("a layer takes one row from each axis; the simplest: " + ", ".join(
             f"{name}=({', '.join(str(r[j]) for r in firsts)})" for name, j in names))
-        if question.kind in ("conv", "convT"):
+        if question.window.channels:
             ks = " x ".join(f"k{n}" for n in range(1, len(axes) + 1))
             c_in, c_out = question.shape_in[0], question.shape_out[0]
             notes.append(f"weights = {c_in} x {c_out} x {ks}, params add {c_out} biases")
     facts = (*_question_facts(question, bounds, fixed), ("combinations", total))
-    data = {"layer": question.kind, "mode": question.mode, "input": list(question.shape_in),
+    data = {"layer": question.kind, "rule": question.window.rule, "mode": question.mode,
+            "input": list(question.shape_in),
             "output": list(question.shape_out),
             "bounds": {name: list(b) for name, b in bounds.items()}, "count": total,
             "axes": axes}

@@ -340,7 +340,7 @@ def next_extent(spec: LayerSpec, extent, jump):
         return extent, jump
     k, s, d = spec.get("k"), spec.get("s"), spec.get("d", 1)
     ke = effective_kernel(k, d)
-    if spec.kind == "convT":
+    if spec.record.window.rule == "convT":
         step = Fraction(jump, s)
         return extent + (ke - 1) * step, _tidy(step)
     return extent + (ke - 1) * jump, jump * s

@@ -132,7 +132,7 @@ def build_layers(input_shape, plan_layers, mode, maxima, where_all, rank):
             if dims == 0:
                 raise BadInput(f"{name}: {spec.kind} needs a C x sizes input, but an earlier "
                                "flatten or linear made it flat")
-            if spec.kind in ("conv", "convT"):
+            if kind.window.channels:
                 c_out = spec.get("channels")
                 if c_out is None:
                     if target is None:
@@ -439,7 +439,7 @@ def _cfg_row(cfg):
 
 def _unused(layer, u, v, cfg) -> list[int]:
     """Per axis, the padded rows after the last window (convT: its output padding op)."""
-    if layer.kind == "convT":
+    if layer.window.rule == "convT":
         return [layer.op] * (len(u) - 1)
     return [unused_rows(i, o, *cfg) for i, o in zip(u[1:], v[1:])]
 

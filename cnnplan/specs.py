@@ -23,6 +23,7 @@ MAX_SPEC_LENGTH = 500
 MAX_ARGS = 16
 MAX_LAYERS = 10_000      # layers in one network or plan
 WINDOW_VARS = ("k", "s", "p", "d")
+WINDOW_WORDS = {"k": "kernel size", "s": "stride", "p": "padding", "d": "dilation"}
 
 ARG_ALIASES = {
     "kernel_size": "k", "kernel": "k", "stride": "s", "padding": "p", "dilation": "d",
@@ -348,7 +349,8 @@ class _Parser:
         low = raw.lower()
         name = ARG_ALIASES.get(low, low if low in kind.args or low == "from" else raw)
         if name not in kind.args and name != "from":
-            hint = ("; avgpool has no dilation" if kind.name == "avgpool" and name == "d" else "")
+            absent = dict(kind.window.fixed) if kind.window else {}
+            hint = f"; {kind.name} has no {WINDOW_WORDS[name]}" if name in absent else ""
             choices = ", ".join(kind.args) or "no arguments"
             self.fail(f"unknown argument {raw!r} for {kind.name} (choose from {choices}){hint}",
                       col)

@@ -43,6 +43,14 @@ class Harness:
         """The registered layer kinds (the core's and these plugins')."""
         return self.host.layer_kinds
 
+    def check_window(self, name: str, sizes=range(1, 10)) -> None:
+        """Assert that the window kind `name` gives exactly the shapes its Window rule says
+        (what `solve` and `plan` enumerate): its `apply` against `Window.sizes` for every k <= 5,
+        s <= 4, p <= 2, d <= 3, ceil and op it has, on 1-, 2- and 3-D inputs of `sizes`."""
+        found = window_mismatches(self.layer_kinds[name], sizes)
+        assert not found, (f"{len(found)} shapes differ from the Window rule, e.g.:\n"
+                           + "\n".join(found[:5]))
+
     def cli(self):
         """A fresh `cnnplan` command group with the core's and these plugins' commands."""
         from .cli import build_cli
@@ -55,6 +63,57 @@ class Harness:
         from click.testing import CliRunner
 
         return CliRunner().invoke(self.cli(), list(args), input=input)
+
+
+def window_mismatches(kind, sizes=range(1, 10)) -> list[str]:
+    """Where `kind.apply` and its Window rule disagree on an output shape (see
+    Harness.check_window), one line each."""
+    from itertools import product
+
+    from .errors import BadInput
+    from .specs import LayerSpec
+    from .tensor_shape import format_shape
+
+    window = kind.window
+    if window is None:
+        return [f"{kind.name} is not a window kind (it has no Window)"]
+    fixed = dict(window.fixed)
+    found = []
+    for k, s, p, d, ceil in product(range(1, 6), range(1, 5), range(fixed.get("p", 0), 3),
+                                    range(1, 2 if "d" in fixed else 4),
+                                    (False, True) if window.ceil else (False,)):
+        if p > fixed.get("p", p):
+            break
+        for op in range(max(s, d) + 1) if window.rule == "convT" else (0,):
+            values = {"k": k, "s": s, **{n: v for n, v in (("p", p), ("d", d)) if n not in fixed}}
+            values.update({"ceil": ceil} if window.ceil else {},
+                          **({"op": op} if window.rule == "convT" else {}),
+                          **({"channels": 3} if window.channels else {}))
+            spec = LayerSpec(kind.name).with_values(**values).complete()
+            for inputs in _window_inputs(sizes):
+                expected = window.sizes(inputs, k, s, p, d, op, ceil)
+                try:
+                    got = kind.apply(spec, ((2,) + inputs,), "layer 1").output
+                except BadInput:
+                    got = None
+                if expected is not None:
+                    expected = (3 if window.channels else 2,) + expected
+                if got != expected:
+                    found.append(f"{spec.canonical()} on {format_shape((2,) + inputs)}: apply "
+                                 f"gives {_shape_or_refusal(got)}, Window({window.rule!r}) "
+                                 f"gives {_shape_or_refusal(expected)}")
+    return found
+
+
+def _window_inputs(sizes):
+    for i in sizes:
+        yield from ((i,), (i, i), (i, i + 2), (i, i, i))
+
+
+def _shape_or_refusal(shape) -> str:
+    from .tensor_shape import format_shape
+
+    return "a refusal" if shape is None else format_shape(tuple(shape))
 
 
 @pytest.fixture

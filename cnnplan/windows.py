@@ -107,7 +107,8 @@ def simple_key(cfg) -> tuple:
 
 
 class WindowLayer:
-    """One conv/convT/maxpool/avgpool layer of a plan, with its free variables."""
+    """One window layer of a plan (a kind with a cnnplan.kinds.Window: conv, convT, maxpool,
+    avgpool or a plugin's), with its free variables."""
 
     def __init__(self, index: int, spec: LayerSpec, c_in: int, c_out: int, dims: int,
                  target, conditions, mode: str, maxima: dict, rank: str, shared=None):
@@ -115,19 +116,18 @@ class WindowLayer:
         self.c_in, self.c_out, self.dims = c_in, c_out, dims
         self.target, self.conditions, self.mode = target, tuple(conditions), mode
         self.maxima, self.rank = maxima, rank
+        self.window = window = spec.record.window
         self.fixed = {name: spec.get(name) for name in WINDOW_VARS if spec.has(name)}
-        if self.kind == "avgpool":
-            self.fixed["d"] = 1
+        self.fixed.update(window.fixed)
         self.groups = spec.get("groups", 1)
         self.bias = spec.get("bias", True)
         self.op = spec.get("op", 0)
-        self.ceil = self.kind in ("maxpool", "avgpool") and spec.get("ceil", False)
-        self.rule = ("convT" if self.kind == "convT" else "ceil" if self.ceil else "window")
-        self.pad_rule = "conv" if self.kind in ("conv", "convT") else "pool"
-        # PyTorch's avg_pool3d also needs every unpadded input size >= k
-        self.input_ge_k = self.kind == "avgpool" and dims == 3
-        self.sweep = Sweep("convT" if self.kind == "convT" else self.pad_rule, mode, self.ceil,
-                           self.op, self.input_ge_k)
+        self.ceil = window.ceil and spec.get("ceil", False)
+        self.rule = "convT" if window.rule == "convT" else "ceil" if self.ceil else "window"
+        self.pad_rule = window.rule     # conv | pool | convT (convT pads as conv does)
+        # e.g. PyTorch's avg_pool3d also needs every unpadded input size >= k
+        self.input_ge_k = dims == window.input_ge_k
+        self.sweep = Sweep(window.rule, mode, self.ceil, self.op, self.input_ge_k)
         self.work = 0
         self._domains: dict = {}
         # layers that agree on everything templates depend on share them (long chains), and
@@ -148,7 +148,7 @@ class WindowLayer:
     def domains(self, u) -> dict:
         """Domains of k, s, p, d for input shape u (defaults follow the input size)."""
         sizes = tuple(u[1:])
-        if self.kind == "convT" and self.target is not None:
+        if self.window.rule == "convT" and self.target is not None:
             sizes += tuple(self.target[1:])
         top = max(sizes)
         doms = self._domains.get(top)
@@ -163,7 +163,7 @@ class WindowLayer:
         return doms
 
     def valid(self, k: int, s: int, p: int, d: int) -> bool:
-        if not window_valid(self.kind, k, s, p, d, self.op):
+        if not window_valid(self.pad_rule, k, s, p, d, self.op):
             return False
         if self.conditions:
             env = {"k": k, "s": s, "p": p, "d": d}
@@ -175,7 +175,7 @@ class WindowLayer:
         k, s, p, d = cfg
         if self.rank == "rf":
             return effective_kernel(k, d) - 1
-        if self.kind in ("maxpool", "avgpool"):
+        if not self.window.channels:
             return 0
         kn = k ** self.dims
         if self.rank == "macs":
@@ -186,15 +186,14 @@ class WindowLayer:
     def factors(self, u, v, s: int):
         """(b, alpha) of the affine cost map for input u, output v and stride s."""
         if self.rank == "rf":
-            if self.kind == "convT":
+            if self.window.rule == "convT":
                 f = Fraction(1, s)
                 return f, f
             return s, 1
-        if self.rank == "macs":
-            if self.kind == "conv":
-                return 1, size_of(v) * (self.c_in // self.groups)
-            if self.kind == "convT":
+        if self.rank == "macs" and self.window.channels:
+            if self.window.rule == "convT":
                 return 1, size_of(u) * (self.c_out // self.groups)
+            return 1, size_of(v) * (self.c_in // self.groups)
         return 1, 1
 
     def _ranked(self, cfgs) -> list:
@@ -282,8 +281,7 @@ class WindowLayer:
         """Every valid (k, s, p, d) mapping the spatial sizes u_sizes onto v_sizes."""
         u_sizes, v_sizes = tuple(u_sizes), tuple(v_sizes)
         if self.rule == "window":
-            geometry = Geometry("conv" if self.kind == "conv" else "pool", self.mode, u_sizes,
-                                v_sizes)
+            geometry = Geometry(self.pad_rule, self.mode, u_sizes, v_sizes)
             found = []
             for k, s, p, d in solutions(geometry, doms, self.conditions, self.budget):
                 if self.input_ge_k and not input_fits_kernel(u_sizes, k):
@@ -387,11 +385,9 @@ class WindowLayer:
 
     def resolve(self, cfg) -> LayerSpec:
         """The complete spec of this layer with configuration cfg."""
-        k, s, p, d = cfg
-        values = {"k": k, "s": s, "p": p}
-        if self.kind != "avgpool":
-            values["d"] = d
-        if self.kind in ("conv", "convT"):
+        values = {name: value for name, value in zip(WINDOW_VARS, cfg)
+                  if name in self.spec.record.args}
+        if self.window.channels:
             values["channels"] = self.c_out
         return self.spec.with_values(**values).complete()
 

@@ -130,7 +130,7 @@ def test_transposed_diagram_is_a_stretched_convolution(torch, i, k, s, d, p, op)
     w = torch.arange(1.0, k + 1, dtype=torch.float64).reshape(1, 1, k)
     expected = F.conv_transpose1d(x, w, stride=s, padding=p, dilation=d, output_padding=op)
     o = expected.shape[-1]
-    data = {"layer": "convT", "mode": "floor", "input": [1, i], "output": [1, o],
+    data = {"layer": "convT", "rule": "convT", "mode": "floor", "input": [1, i], "output": [1, o],
             "bounds": {}, "count": 1,
             "solutions": [{"k": k, "s": s, "p": p, "d": d, "op": op, "output": [1, o]}]}
     root = first_solution(render_svg(Result("t", data=data)))

@@ -106,6 +106,39 @@ def test_tutorial_layer_kind_against_torch(installed, cnnplan_cmd, torch):
     assert namespace["check"]() == (8, 14, 14)
 
 
+def test_tutorial_window_kind_in_solve_and_plan(installed, cnnplan_cmd, torch):
+    """lppool as a window kind: solve lists exactly the (k, s) for which PyTorch's LPPool2d
+    gives the asked shape (floor and ceil_mode, brute force over every k, s), and plan solves
+    for its free k; both as the tutorial shows."""
+    work, env = installed
+    proc = cnnplan_cmd("solve", "--layer", "lppool", "--in", "3x32x32", "--out", "3x10x10",
+                       env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == shown("every k and s that give 3x10x10 (p and d stay 0 and 1: lppool "
+                                "has neither):")
+    plan = cnnplan_cmd("plan", "--in", "3x32x32", "lppool(s=3)", "conv(8, k=3, p=1) -> 8x10x10",
+                       "--top", "1", env=env)
+    assert plan.returncode == 0 and plan.stdout == shown("solves\nfor the free kernel size:")
+    x = torch.zeros(1, 3, 23, 17)
+    for ceil in (False, True):
+        for out in ((3, 8, 6), (3, 5, 4), (3, 23, 17), (3, 1, 1)):
+            expected = []
+            for k in range(1, 24):
+                for s in range(1, 24):
+                    try:
+                        y = torch.nn.LPPool2d(2, k, s, ceil_mode=ceil)(x)
+                    except RuntimeError:
+                        continue
+                    if tuple(y.shape[1:]) == out:
+                        expected.append((k, s))
+            args = ["solve", "--layer", "lppool", "--in", "3x23x17", "--out",
+                    "x".join(map(str, out)), "--format", "json"] + (["--ceil"] if ceil else [])
+            doc = json.loads(cnnplan_cmd(*args, env=env).stdout)
+            got = sorted((row["k"], row["s"]) for row in doc["solutions"])
+            assert got == sorted(expected), (ceil, out)
+            assert all((row["p"], row["d"]) == (0, 1) for row in doc["solutions"])
+
+
 @pytest.mark.parametrize("argv", [["--help"], ["solve", "--in", "3x8", "--out", "4x4"]])
 def test_tutorial_plugin_adds_nothing_to_start_up(installed, argv):
     """Its hooks register references: other commands import only its __init__ module."""

@@ -51,6 +51,7 @@ CASES = [
     ("plugins", ["plugins", "--all"]),
     ("formats", ["formats"]),
     ("solvers", ["solvers"]),
+    ("kinds", ["kinds"]),
     ("ad", ["ad", "x1*x2 + sin(x1)", "--at", "x1=1,x2=2"]),
     ("ad", ["ad", "exp(x)", "--at", "x=0", "--mode", "forward"]),
     ("ad", ["ad", "x*y", "--at", "x=2,y=3", "--mode", "reverse"]),

@@ -108,7 +108,7 @@ def test_table_form_matches_text_form():
         ("conv", {"k": 0}, "k=0 must be at least 1"),
         ("conv", {"bias": 1}, "bias must be true or false"),
         ("conv", {"q": 1}, "unknown key 'q' for conv"),
-        ("pool", {}, "unknown layer kind 'pool'"),
+        ("unpool", {}, "unknown layer kind 'unpool'"),
         (3, {}, "kind must be text"),
     ]:
         with pytest.raises(BadInput, match=message):

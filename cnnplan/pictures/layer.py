@@ -93,7 +93,7 @@ def _flat() -> Axis:
 def solution_axes(data: dict, row: dict, axis_sizes=None) -> list[Axis]:
     """(rows, columns) axes of a solution row of `solve` data (1-D: a single row)."""
     sizes = axis_sizes or list(zip(data["input"][1:], row.get("output", data["output"])[1:]))
-    transposed = data.get("layer") == "convT"
+    transposed = data.get("rule") == "convT"
     axes = [axis(i, o, row["k"], row["s"], row["p"], row["d"], transposed, row.get("op", 0))
             for i, o in sizes[:2]]
     return [_flat(), *axes] if len(axes) == 1 else axes
@@ -103,7 +103,7 @@ def formula(data: dict, row: dict, i: int, o: int) -> str:
     """The output-size arithmetic of one axis, e.g. 'o = floor((5 + 2*1 - 3)/2) + 1 = 3'."""
     k, s, p, d = row["k"], row["s"], row["p"], row["d"]
     ke = effective_kernel(k, d)
-    if data.get("layer") == "convT":
+    if data.get("rule") == "convT":
         op = row.get("op", 0)
         return f"o = ({i}-1)*{s} - 2*{p} + {d}*({k}-1) + {op} + 1 = {o}"
     rule = "floor" if data.get("mode", "floor") != "exact" else ""
@@ -128,7 +128,7 @@ def panel(data: dict, row: dict, top: float, animate: bool, axis_sizes=None,
     if rows.view < rows.size or cols.view < cols.size:
         captions.append(f"cropped: the top-left {rows.view} x {cols.view} of "
                         f"{rows.size} x {cols.size} padded cells (outline: to scale)")
-    if data.get("layer") == "convT":
+    if data.get("rule") == "convT":
         captions.append(f"transposed: input stretched with {s - 1} zeros between cells, "
                         f"padded by k'-1-p = {ke - 1 - p}, swept with stride 1")
     out = [text(8, top + 16 + 16 * n, c, class_="caption" if not n else "small")
@@ -137,7 +137,7 @@ def panel(data: dict, row: dict, top: float, animate: bool, axis_sizes=None,
     x0 = 8.0
     out.append(f'<g class="layer-input" data-cell="{num(cell)}" '
                f'transform="translate({num(x0)},{num(y0)})">')
-    out += _input_cells(rows, cols, cell, transposed=data.get("layer") == "convT")
+    out += _input_cells(rows, cols, cell, transposed=data.get("rule") == "convT")
     out.append(_grid(rows.view, cols.view, cell))
     out += _window(rows, cols, cell, animate)
     out.append("</g>")
