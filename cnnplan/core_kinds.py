@@ -543,7 +543,7 @@ CORE_KINDS = (
     LayerKind("maxpool", "max pooling: maxpool(k=, s=k, p=0, d=1, ceil=false)", _pool_apply,
               _pool_torch, {"k": SIZES, "s": SIZES, "p": PADS, "d": SIZES, "ceil": BOOLEAN},
               "k", {"p": 0, "d": 1, "ceil": False}, ("k",), window=Window("pool"),
-              aliases=("max_pool", "pool"), complete=_pool_complete, fast=_fast_window),
+              aliases=("max_pool",), complete=_pool_complete, fast=_fast_window),
     LayerKind("avgpool", "average pooling: avgpool(k=, s=k, p=0, ceil=false)", _pool_apply,
               _pool_torch, {"k": SIZES, "s": SIZES, "p": PADS, "ceil": BOOLEAN}, "k",
               {"p": 0, "ceil": False}, ("k",), window=Window("pool", input_ge_k=3),

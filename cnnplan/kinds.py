@@ -132,11 +132,12 @@ class Window:
     - rule "convT": o = (i-1)s - 2p + k' + op (the kind needs an `op` argument).
 
     The kind needs `k` and `s` arguments; a missing `p` is 0 and a missing `d` is 1. With a
-    `channels` argument it sets the output channels and solve and plan price it as a
-    convolution (weights k^n C_in/groups C_out plus C_out biases; MACs per output position, convT
-    per input position); without, it keeps the channels and costs nothing. `input_ge_k`: with
-    this many spatial axes every unpadded input size must be at least k (PyTorch's avg_pool3d).
-    `what` names the kind in titles ("max pooling"; default: its help up to the first ':').
+    `channels` argument it sets the output channels; without, it keeps them. solve and plan
+    price a configuration by the kind's own `apply` (weights and params may depend on k, not on
+    s, p or d; MACs scale with the output positions, or for convT the input positions).
+    `input_ge_k`: with this many spatial axes every unpadded input size must be at least k
+    (PyTorch's avg_pool3d). `what` names the kind in titles ("max pooling"; default: its help up
+    to the first ':'). `cnnplan_host(...).check_window(name)` checks `apply` against the rule.
 
     The rest is filled in when the kind is registered, from its arguments.
     """

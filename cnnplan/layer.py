@@ -5,10 +5,10 @@ convolutions all come from the planner's closed-form enumerations (windows.py)."
 
 from __future__ import annotations
 
-from .arithmetic import (MODES, conv_macs, conv_weights, effective_kernel, transposed_macs,
-                         unused_rows)
+from .arithmetic import MODES, effective_kernel, unused_rows
 from .bounds import MAX_BOUND, MAX_SOLUTIONS, make_domains, resolve_bounds
 from .errors import BadInput
+from .kinds import kinds
 from .options import format_ranges, parse_assignments
 from .result import Result, Table
 from .search import VARIABLES, Geometry, SearchTooLarge, solutions
@@ -38,10 +38,9 @@ def solve(input, output, layer: str = "conv", fix=None, max=None, mode: str = "f
             f"--in {format_shape(shape_in)} has {len(shape_in) - 1} spatial axes but "
             f"--out {format_shape(shape_out)} has {len(shape_out) - 1}"
         )
-    from .kinds import kinds
     from .specs import WINDOW_WORDS
 
-    kind = _choice(layer, kinds().windows(), "layer")
+    kind = _choice(layer, {**kinds().windows(), "pool": "maxpool"}, "layer")  # pool: maxpool
     window = kinds()[kind].window
     mode = _choice(mode, {m: m for m in MODES}, "mode")
     sort = _choice(sort, {s: s for s in SORTS}, "sort")
@@ -76,7 +75,7 @@ def solve(input, output, layer: str = "conv", fix=None, max=None, mode: str = "f
     rows = question.rows(shape_in[1:], shape_out[1:])
     check_rows(len(rows), limit)
     if sort != "simple":
-        rows.sort(key=lambda r: (question.costs(r[0])[sort], simple_key(r)))
+        rows.sort(key=lambda r: (question.costs(r)[sort], simple_key(r)))
     shown = [question.solution(row) for row in (rows if limit is None else rows[:limit])]
     return _result(question, bounds, fixed, sort, len(rows), shown, explain)
 
@@ -110,13 +109,12 @@ class Question:
     within `domains` and `conditions` (`op` fixes convT's output padding)."""
 
     def __init__(self, kind, ceil, mode, shape_in, shape_out, domains, conditions, op=None):
-        from .kinds import kinds
-
         self.kind, self.ceil, self.mode = kind, ceil, mode
         self.window = kinds()[kind].window
         self.convT = self.window.rule == "convT"
         self.shape_in, self.shape_out = shape_in, shape_out
         self.domains, self.conditions, self.op = domains, conditions, op
+        self._costs: dict = {}
 
     def with_mode(self, mode: str) -> Question:
         return Question(self.kind, self.ceil, mode, self.shape_in, self.shape_out, self.domains,
@@ -179,15 +177,23 @@ class Question:
             return [op] * len(inputs)
         return [unused_rows(i, o, k, s, p, d) for i, o in zip(inputs, outputs)]
 
-    def costs(self, k: int) -> dict:
-        """Weights (no bias), params (with bias) and MACs with kernel k."""
-        if not self.window.channels:
-            return {"weights": 0, "params": 0, "macs": 0}
-        c_in, c_out = self.shape_in[0], self.shape_out[0]
-        weights = conv_weights(k, len(self.shape_in) - 1, c_in, c_out)
-        macs = (transposed_macs(self.shape_in, c_out, k) if self.convT
-                else conv_macs(self.shape_out, c_in, k))
-        return {"weights": weights, "params": weights + c_out, "macs": macs}
+    def costs(self, row) -> dict:
+        """Weights (no bias), params (with bias) and MACs of the layer a row describes, from the
+        kind's own `apply` (once per kernel size: they depend on k and the shapes only)."""
+        k, s, p, d, op = row
+        found = self._costs.get(k)
+        if found is None:
+            from .specs import LayerSpec
+
+            values = dict(zip(("k", "s", "p", "d"), row))
+            values.update(op=op, ceil=self.ceil, channels=self.shape_out[0])
+            record = kinds()[self.kind]
+            spec = LayerSpec(self.kind).with_values(
+                **{name: value for name, value in values.items() if name in record.args})
+            applied = record.apply(spec.complete(), (self.shape_in,), "--layer")
+            found = self._costs[k] = {"weights": applied.weights, "params": applied.params,
+                                      "macs": applied.macs}
+        return found
 
     def solution(self, row) -> dict:
         k, s, p, d, op = row
@@ -195,7 +201,7 @@ class Question:
         if self.convT:
             values["op"] = op
         return {**values, "unused": self.unused(row), "output": list(self.shape_out),
-                **self.costs(k)}
+                **self.costs(row)}
 
     def nearest(self):
         """The reachable outputs nearest to the asked one (same fixes, bounds, mode), by the

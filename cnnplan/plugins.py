@@ -186,7 +186,7 @@ class PluginHost:
         """Report a plugin's failure once on stderr (or raise PluginFailure when strict)."""
         info = self.infos.setdefault(provider, PluginInfo(provider))
         message = f"{what}: {type(exc).__name__}: {exc}" if not isinstance(
-            exc, RegistrationError) else str(exc)
+            exc, RegistrationError) else str(exc).removeprefix(f"{provider} ")
         if strict():
             raise PluginFailure(f"plugin {info.label} {message}") from exc
         info.errors.append(message)

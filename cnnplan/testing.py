@@ -48,8 +48,9 @@ class Harness:
         (what `solve` and `plan` enumerate): its `apply` against `Window.sizes` for every k <= 5,
         s <= 4, p <= 2, d <= 3, ceil and op it has, on 1-, 2- and 3-D inputs of `sizes`."""
         found = window_mismatches(self.layer_kinds[name], sizes)
-        assert not found, (f"{len(found)} shapes differ from the Window rule, e.g.:\n"
-                           + "\n".join(found[:5]))
+        if found:
+            raise AssertionError(f"{len(found)} shapes differ from the Window rule, e.g.:\n"
+                                 + "\n".join(found[:5]))
 
     def cli(self):
         """A fresh `cnnplan` command group with the core's and these plugins' commands."""
@@ -79,11 +80,10 @@ def window_mismatches(kind, sizes=range(1, 10)) -> list[str]:
         return [f"{kind.name} is not a window kind (it has no Window)"]
     fixed = dict(window.fixed)
     found = []
-    for k, s, p, d, ceil in product(range(1, 6), range(1, 5), range(fixed.get("p", 0), 3),
-                                    range(1, 2 if "d" in fixed else 4),
+    pads = (fixed["p"],) if "p" in fixed else range(3)
+    dilations = (fixed["d"],) if "d" in fixed else range(1, 4)
+    for k, s, p, d, ceil in product(range(1, 6), range(1, 5), pads, dilations,
                                     (False, True) if window.ceil else (False,)):
-        if p > fixed.get("p", p):
-            break
         for op in range(max(s, d) + 1) if window.rule == "convT" else (0,):
             values = {"k": k, "s": s, **{n: v for n, v in (("p", p), ("d", d)) if n not in fixed}}
             values.update({"ceil": ceil} if window.ceil else {},

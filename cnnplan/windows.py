@@ -170,18 +170,37 @@ class WindowLayer:
             return all(c(env) for c in self.conditions)
         return True
 
-    def weight(self, cfg) -> int:
+    def weight(self, cfg) -> int | Fraction:
         """The configuration's own cost for the rank (see the module docstring)."""
         k, s, p, d = cfg
         if self.rank == "rf":
             return effective_kernel(k, d) - 1
-        if not self.window.channels:
-            return 0
-        kn = k ** self.dims
-        if self.rank == "macs":
-            return kn
-        g = self.groups
-        return kn * self.c_in * self.c_out // g + (self.c_out if self.bias else 0)
+        return self.kernel_cost(k)
+
+    def kernel_cost(self, k: int) -> int | Fraction:
+        """Params, or MACs per output element (convT: per input element), with kernel k: the
+        kind's own `apply` at s=1, p=0, d=1 on the smallest input the window fits (a window
+        kind's weights depend on k, not on s, p or d)."""
+        key = ("cost", self.signature, k)
+        cost = self._shared.get(key)
+        if cost is None:
+            convT = self.window.rule == "convT"
+            record = self.spec.record
+            values = {name: value for name, value in (("k", k), ("s", 1), ("p", 0), ("d", 1),
+                                                      ("op", 0), ("ceil", False))
+                      if name in record.args}
+            if self.window.channels:
+                values["channels"] = self.c_out
+            u = (self.c_in,) + (1 if convT else k,) * self.dims
+            applied = record.apply(self.spec.with_values(**values).complete(), (u,),
+                                   f"layer {self.index}")
+            if self.rank == "params":
+                cost = applied.params
+            else:
+                cost = Fraction(applied.macs, size_of(u if convT else applied.output))
+                cost = int(cost) if cost.denominator == 1 else cost
+            self._shared[key] = cost
+        return cost
 
     def factors(self, u, v, s: int):
         """(b, alpha) of the affine cost map for input u, output v and stride s."""
@@ -190,10 +209,8 @@ class WindowLayer:
                 f = Fraction(1, s)
                 return f, f
             return s, 1
-        if self.rank == "macs" and self.window.channels:
-            if self.window.rule == "convT":
-                return 1, size_of(u) * (self.c_out // self.groups)
-            return 1, size_of(v) * (self.c_in // self.groups)
+        if self.rank == "macs":
+            return 1, size_of(u if self.window.rule == "convT" else v)
         return 1, 1
 
     def _ranked(self, cfgs) -> list:
