@@ -91,6 +91,31 @@ def emit(result: Result, fmt: str = "table", commit=None):
         sys.exit(result.exit_code)
 
 
+class WindowKinds(click.Choice):
+    """`solve --layer`: the window kinds registered when it is read (the core's and the
+    plugins'), in any case; pool is maxpool."""
+
+    def __init__(self):
+        super().__init__((), case_sensitive=False)
+
+    @property
+    def choices(self) -> tuple:
+        from .kinds import kinds
+
+        return (*dict.fromkeys(kinds().windows().values()), "pool")
+
+    @choices.setter
+    def choices(self, value):
+        pass   # always the registry's
+
+    def convert(self, value, param, ctx):
+        found = {name.lower(): name for name in self.choices}.get(str(value).lower())
+        if found is None:
+            self.fail(f"{value!r} is not a window kind; choose one of: "
+                      f"{', '.join(self.choices)}", param, ctx)
+        return found
+
+
 class LazyCommand(click.Command):
     """A command imported only when it runs (or its own --help is asked for): its name, a
     one-line help for `cnnplan --help`, and a 'package.module:attribute' reference to the
@@ -301,8 +326,7 @@ def cli():
 @click.option("--in", "input_", required=True, metavar="SHAPE",
               help="Input shape C x sizes: 3x64 (1-D), 3x64x64 (2-D), 3x16x64x64 (3-D).")
 @click.option("--out", "output", required=True, metavar="SHAPE", help="Output shape, same form.")
-@click.option("--layer", default="conv", show_default=True, metavar="KIND",
-              shell_complete=lambda ctx, param, text: _window_kinds(text),
+@click.option("--layer", type=WindowKinds(), default="conv", show_default=True, metavar="KIND",
               help="conv, convT (transposed: its output padding op is searched too), maxpool "
                    "or avgpool (same channels, no parameters); pool = maxpool; or a plugin's "
                    "window kind (`cnnplan kinds` lists them all).")
@@ -593,14 +617,6 @@ def kinds(fmt):
         notes=("window: the rule solve and plan enumerate (conv, pool or convT); a spec's "
                "arguments are in its description and in --format json",),
         data=rows, kind="kinds"), fmt)
-
-
-def _window_kinds(text: str) -> list:
-    """Shell completion for solve --layer: the window kinds starting with `text`."""
-    from .kinds import kinds as layer_kinds
-
-    return [name for name in dict.fromkeys(layer_kinds().windows().values())
-            if name.lower().startswith(text.lower())]
 
 
 def _list_records(records, kind: str, fmt: str, arguments: bool = False, renders=False):

@@ -18,7 +18,7 @@ import contextlib
 
 import pytest
 
-from .plugins import PluginHost, isolated_host, use_host
+from .plugins import PluginFailure, PluginHost, isolated_host, use_host
 
 
 class Harness:
@@ -51,6 +51,37 @@ class Harness:
         if found:
             raise AssertionError(f"{len(found)} shapes differ from the Window rule, e.g.:\n"
                                  + "\n".join(found[:5]))
+
+    def made_kinds(self) -> set:
+        """The Result kinds something here makes: a command's `format_option(kinds=...)`, or
+        a shipped JSON Schema."""
+        import click
+
+        from .cli import LazyCommand
+
+        kinds, commands = set(self.host.schemas()), list(self.cli().commands.values())
+        while commands:
+            command = commands.pop()
+            if isinstance(command, LazyCommand):
+                try:
+                    command = command.resolve()
+                except Exception:   # its own failure shows when it runs
+                    continue
+            if isinstance(command, click.Group):
+                commands += command.commands.values()
+            for param in command.params:
+                kinds.update(getattr(param, "kinds", None) or ())
+        return kinds
+
+    def unknown_kinds(self) -> list[str]:
+        """One line per plugin format that names a Result kind nothing here makes (a typo in
+        `kinds=`; the core's formats also name the built-in plugins' kinds)."""
+        made = self.made_kinds()
+        return [f"plugin {record.provider}: format {record.name!r} renders kind {kind!r}, which "
+                f"no command makes and no schema describes (a typo? known kinds: "
+                f"{', '.join(sorted(made))})"
+                for record in self.reporters.records() for kind in record.kinds
+                if kind not in made and not self.host.infos[record.provider].default]
 
     def cli(self):
         """A fresh `cnnplan` command group with the core's and these plugins' commands."""
@@ -135,9 +166,13 @@ def cnnplan_host(monkeypatch):
                 raise ValueError(f"{info.name} implements no cnnplan hook (did you pass the "
                                  "module that holds the @hookimpl functions?)")
         stack.enter_context(use_host(host))
+        harness = Harness(host)
         if strict:
             host.check()
-        return Harness(host)
+            unknown = harness.unknown_kinds()
+            if unknown:
+                raise PluginFailure(unknown[0])
+        return harness
 
     with stack:
         yield make

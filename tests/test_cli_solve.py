@@ -164,7 +164,7 @@ BAD = [
     (["--in", "3x64x64", "--out", "3x32x32", "--layer", "conv", "--ceil"], "ceil_mode"),
     (["--in", "3x64x64", "--out", "3x32x32", "--layer", "avgpool", "--fix", "d=2"],
      "no dilation"),
-    (["--in", "3x64x64", "--out", "3x32x32", "--layer", "unpool"], "unknown layer 'unpool'; choose one of: conv, convT, maxpool, avgpool"),
+    (["--in", "3x64x64", "--out", "3x32x32", "--layer", "unpool"], "Invalid value"),
 ]
 
 
