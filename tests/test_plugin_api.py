@@ -331,3 +331,20 @@ def test_prefer_settles_layer_kinds_too(monkeypatch):
     assert host.layer_kinds["twice"].help == "from zeta" and host.layer_kinds.get("nope") is None
     assert host.infos["alpha"].shadowed == ["layer kind 'twice' shadowed by zeta (CNNPLAN_PREFER)"]
     assert host.infos["alpha"].errors == []
+
+
+def test_fixture_catches_a_format_kind_nothing_makes(cnnplan_host):
+    from cnnplan import Reporter
+
+    class Typo:
+        @hookimpl
+        def register_reporters(register):
+            register(Reporter("brief", "b", str, kinds=("solve", "slove")))
+
+    with pytest.raises(PluginFailure, match="plugin Typo: format 'brief' renders kind 'slove', "
+                                            "which no command makes and no schema describes "
+                                            r"\(a typo\? known kinds: .*solve-per-axis"):
+        cnnplan_host(Typo)
+    Typo.register_reporters = hookimpl(lambda register: register(
+        Reporter("brief", "b", str, kinds=("solve", "kinds"))))
+    assert cnnplan_host(Typo).reporters["brief"].can_render("kinds")
