@@ -233,6 +233,8 @@ def _sweep_rows(sweep: Sweep, sizes: tuple, domains: dict):
                 o = -(-n // s) + 1
                 o = o - ((o >= 2) & ((o - 1) * s >= i + p))
                 ok &= o >= 1
+                if sweep.mode == "exact":
+                    ok &= n % s == 0
             else:                        # o = floor(n/s) + 1 with n = i + 2p - k' >= 0
                 n = i + key[:, :1]
                 o = n // s + 1

@@ -98,6 +98,8 @@ class CeilGroup(NamedTuple):
     def output(self, i: int, layer) -> int | None:
         if layer.input_ge_k and not input_fits_kernel((i,), self.span):  # avgpool: k' = k
             return None
+        if layer.mode == "exact" and (i + 2 * self.p - self.span) % self.s:
+            return None  # rows unused (or an overhang): not exact
         return pool_output_ceil(i, self.span, self.s, self.p, 1)  # a span k' is k=k', d=1
 
 
@@ -128,6 +130,10 @@ class WindowLayer:
         # e.g. PyTorch's avg_pool3d also needs every unpadded input size >= k
         self.input_ge_k = dims == window.input_ge_k
         self.sweep = Sweep(window.rule, mode, self.ceil, self.op, self.input_ge_k)
+        if window.rule == "convT" and mode == "exact" and self.op:
+            raise BadInput(f"layer {index} {spec.describe()}: op={self.op} adds output rows "
+                           "no input row reaches, which --mode exact excludes; use op=0 or "
+                           "--mode floor")
         self.work = 0
         self._domains: dict = {}
         # layers that agree on everything templates depend on share them (long chains), and
@@ -368,9 +374,13 @@ class WindowLayer:
                         strides = _intersect(strides, pool_ceil_stride_ranges(i, o, k, p, d))
                         if not strides:
                             break
+                    exact = self.mode == "exact"
+                    ke = effective_kernel(k, d)
                     for lo, hi in strides:
                         self.budget.spend(max(hi - lo + 1, 0))
                         for s in range(lo, hi + 1):
+                            if exact and any((i + 2 * p - ke) % s for i, _ in axes):
+                                continue
                             if self.valid(k, s, p, d):
                                 found.append((k, s, p, d))
                                 if len(found) > MAX_SOLUTIONS:

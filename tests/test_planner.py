@@ -87,7 +87,9 @@ def brute_force(shape, texts, mode, bounds, where_all=(), where_layer=None):
                 v, _, p_, m_, _ = apply_layer(full, u, j + 1)
             except BadInput:
                 continue
-            if mode == "exact" and full.window and full.kind != "convT" and not full.get("ceil"):
+            if mode == "exact" and full.kind == "convT" and full.get("op"):
+                continue  # op adds rows no input reaches: never exact
+            if mode == "exact" and full.window and full.kind != "convT":
                 ke = effective_kernel(full.get("k"), full.get("d", 1))
                 if any((i + 2 * full.get("p") - ke) % full.get("s") for i in u[1:]):
                     continue
@@ -198,6 +200,8 @@ def window_case(draw):
     if kind == "convT":
         text = f"convT(2, op={draw(st.integers(0, 1))})"
     mode = draw(st.sampled_from(["exact", "floor"]))
+    if kind == "convT" and mode == "exact":
+        text = "convT(2, op=0)"  # exact mode refuses a non-zero op
     maxima = {"k": draw(st.integers(1, 6)), "s": draw(st.integers(1, 4)),
               "p": draw(st.integers(0, 3)), "d": draw(st.integers(1, 3))}
     return text, u, mode, maxima
@@ -226,7 +230,7 @@ def test_pinned_closed_forms_match_the_grid(case):
             v = apply_layer(full, u, 1)[0]
         except BadInput:
             continue
-        if mode == "exact" and spec.kind != "convT" and not full.get("ceil"):
+        if mode == "exact" and spec.kind != "convT":
             ke = effective_kernel(cfg[0], cfg[3])
             if any((i + 2 * cfg[2] - ke) % cfg[1] for i in u[1:]):
                 continue
@@ -388,3 +392,50 @@ def test_counts_with_thousands_of_digits_render_exactly():
     assert result.data["count"] == 5**6300        # k in 1, 3, 5, 7, 9 with p = (k-1)/2
     assert json.loads(render_json(result))["count"] == 5**6300
     assert result.fact("chains (approx.)") == "3.244e+4403"
+
+
+@pytest.mark.parametrize("size", [7, 9, 10])
+def test_exact_mode_ceil_pooling_plans_match_torch_brute_force(cnnplan_cmd, torch, size):
+    """--mode exact keeps only ceil-mode configurations with no unused rows (s divides
+    i + 2p - k', where ceil and floor agree): free outputs, pinned outputs and the nearest
+    outputs all against every torch MaxPool2d(ceil_mode=True) within the bounds."""
+    from collections import Counter
+    from itertools import product
+
+    x = torch.zeros(1, 3, size, size)
+    expected = Counter()
+    for k, s, p, d in product(range(1, 4), range(1, 4), range(0, 2), range(1, 3)):
+        if (k == 1 and d > 1) or p > k // 2 or (size + 2 * p - d * (k - 1) - 1) % s:
+            continue
+        try:
+            y = torch.nn.MaxPool2d(k, s, p, d, ceil_mode=True)(x)
+        except RuntimeError:
+            continue
+        expected[tuple(y.shape[1:])] += 1
+    bounds = ["--max", "k=3,s=3,p=1,d=2", "--mode", "exact", "--format", "json"]
+    free = json.loads(cnnplan_cmd("plan", "--in", f"3x{size}x{size}", "maxpool(ceil=true)",
+                                  "--top", "0", *bounds).stdout)
+    assert free["count"] == sum(expected.values())
+    assert free["layers"][0]["outputs"] == len(expected)
+    for shape, n in expected.items():
+        pinned = json.loads(cnnplan_cmd("plan", "--in", f"3x{size}x{size}",
+                                        f"maxpool(ceil=true) -> {'x'.join(map(str, shape))}",
+                                        *bounds).stdout)
+        assert pinned["count"] == n, shape
+    target = (3, size - 3, size - 3)
+    if target not in expected:
+        missed = json.loads(cnnplan_cmd("plan", "--in", f"3x{size}x{size}",
+                                        f"maxpool(ceil=true) -> {'x'.join(map(str, target))}",
+                                        *bounds).stdout)["unreachable"]
+        best = min(sum(abs(a - b) for a, b in zip(shape, target)) for shape in expected)
+        assert missed["distance"] == best
+        assert {tuple(o["output"]): o["count"] for o in missed["nearest"]} == {
+            shape: n for shape, n in expected.items()
+            if sum(abs(a - b) for a, b in zip(shape, target)) == best}
+
+
+def test_exact_mode_refuses_a_transposed_output_padding(cnnplan_cmd):
+    proc = cnnplan_cmd("plan", "--in", "3x9x9", "convT(4, k=2, op=1)", "--mode", "exact")
+    assert proc.returncode == 2 and proc.stderr == (
+        "Error: layer 1 convT(4, k=2, op=1): op=1 adds output rows no input row reaches, "
+        "which --mode exact excludes; use op=0 or --mode floor\n")
