@@ -423,6 +423,7 @@ def shapes(layers, input_, fmt):
                  convT(64, k=4, s=2, p=1, op=0)  maxpool(k=5)  avgpool(k=2, s=2)
                  maxpool(k=3, s=2, ceil=true)  flatten  linear(10)  relu  tanh  sigmoid  bn
     Omitted values: s=1, p=0, d=1; pooling s=k. "SPEC -> SHAPE" checks a layer's output.
+    `cnnplan kinds` lists every layer kind (the core's 28 and the plugins').
 
     \b
     cnnplan shapes --in 3x256x256 "conv(64,k=8,s=2)" "maxpool(k=5)" "conv(128,k=4,p=1)"

@@ -258,7 +258,7 @@ def _rules(kind: LayerKind, provider: str) -> dict:
 
 @dataclass(frozen=True)
 class LayerKind:
-    """A layer kind: its spec arguments and rules (see the module docstring).
+    """A layer kind: its spec arguments and rules (docs/plugins.md, register_layer_kinds).
 
     apply(spec, inputs, where) -> Applied, raising BadInput (starting with `where`, e.g.
     "layer 3") where PyTorch would refuse; torch(spec, inputs) -> the nn.Module constructor

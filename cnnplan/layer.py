@@ -342,8 +342,9 @@ def _answer_notes(question, shown) -> list[str]:
                      "(0 = exact; --mode exact keeps only those)"
                      + ("; negative: the last window overhangs the padded input (ceil_mode)"
                         if question.ceil else ""))
-    if question.window.channels:
-        notes.append(f"weights exclude biases; params add {question.shape_out[0]} biases")
+    biases = shown[0]["params"] - shown[0]["weights"] if shown else 0
+    if biases:
+        notes.append(f"weights exclude biases; params add {biases} biases")
     if question.kind == "avgpool" and any(row["p"] for row in shown):
         notes.append("avgpool with p > 0: PyTorch's default count_include_pad=True divides "
                      "every window by k^n, padded zeros included; count_include_pad=False "
@@ -456,7 +457,10 @@ def _per_axis(question, bounds, fixed, limit) -> Result:
             names.append(("output_padding", 4))
         notes.append("a layer takes one row from each axis; the simplest: " + ", ".join(
             f"{name}=({', '.join(str(r[j]) for r in firsts)})" for name, j in names))
-        if question.window.channels:
+        if not kinds()[question.kind].args["k"].tuples:
+            notes.append(f"{question.kind} takes one k, s, p, d for every axis: only a row "
+                         "found on every axis fits it")
+        if question.kind in ("conv", "convT"):
             ks = " x ".join(f"k{n}" for n in range(1, len(axes) + 1))
             c_in, c_out = question.shape_in[0], question.shape_out[0]
             notes.append(f"weights = {c_in} x {c_out} x {ks}, params add {c_out} biases")

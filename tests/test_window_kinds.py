@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import doctest
 import json
+from fractions import Fraction
 from itertools import product
 
 import pytest
@@ -32,7 +33,7 @@ def dw_apply(spec, inputs, where):
     positions = 1
     for o in sizes:
         positions *= o
-    steps = (RfStep(d * (k - 1), s, -p + d * (k - 1) / 2),) * n
+    steps = (RfStep(d * (k - 1), s, Fraction(d * (k - 1), 2) - p),) * n
     return Applied((c, *sizes), weights, weights + (c if spec.get("bias") else 0),
                    c * positions * k ** n, steps=steps)
 

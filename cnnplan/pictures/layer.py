@@ -317,10 +317,12 @@ def _legend(y: float) -> tuple[list[str], float]:
 
 
 def _title(data: dict) -> str:
-    what = {"conv": "convolution", "pool": "max pooling", "maxpool": "max pooling",
-            "avgpool": "average pooling", "convT": "transposed convolution"}
+    from ..kinds import kinds
+
+    layer = data.get("layer", "layer")
+    kind = kinds().lookup(layer)
     shape = "x".join
-    return (f"{what.get(data.get('layer'), data.get('layer', 'layer'))} "
+    return (f"{kind.window.what if kind and kind.window else layer} "
             f"{shape(map(str, data['input']))} -> {shape(map(str, data['output']))}: "
             f"{data.get('count', 0)} solution{'s' if data.get('count', 0) != 1 else ''}")
 
