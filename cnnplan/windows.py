@@ -136,6 +136,7 @@ class WindowLayer:
                            "--mode floor")
         self.work = 0
         self._domains: dict = {}
+        self._costs: dict = {}    # k -> kernel_cost(k)
         # layers that agree on everything templates depend on share them (long chains), and
         # all layers of a plan share one budget for their closed-form searches
         self._shared = {} if shared is None else shared
@@ -187,8 +188,11 @@ class WindowLayer:
         """Params, or MACs per output element (convT: per input element), with kernel k: the
         kind's own `apply` at s=1, p=0, d=1 on the smallest input the window fits (a window
         kind's weights depend on k, not on s, p or d)."""
+        cost = self._costs.get(k)
+        if cost is not None:
+            return cost
         key = ("cost", self.signature, k)
-        cost = self._shared.get(key)
+        cost = self._costs[k] = self._shared.get(key)
         if cost is None:
             convT = self.window.rule == "convT"
             record = self.spec.record
@@ -205,7 +209,7 @@ class WindowLayer:
             else:
                 cost = Fraction(applied.macs, size_of(u if convT else applied.output))
                 cost = int(cost) if cost.denominator == 1 else cost
-            self._shared[key] = cost
+            self._shared[key] = self._costs[k] = cost
         return cost
 
     def factors(self, u, v, s: int):
