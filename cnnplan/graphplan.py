@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 
 from .errors import BadInput
 from .network import build_nodes, forward, layer_text
-from .planner import MAX_STATES, WORK_LIMIT, FixedLayer, _cfg_row, describe_bounds
+from .planner import (MAX_STATES, WORK_LIMIT, FixedLayer, _cfg_row, describe_bounds,
+                      diagnose)
 from .result import Result, Table
 from .specs import INPUT
 from .tensor_shape import format_shape
@@ -260,12 +261,14 @@ def _failure(shape, nodes, planned, j, seen, mode, maxima, title) -> Result:
     examples = sorted(seen)[:3]
     shown = "; ".join(", ".join(format_shape(s) for s in inputs) for inputs in examples)
     more = f" (and {len(seen) - 3} more)" if len(seen) > 3 else ""
+    near = None
     if node.spec.record.join:
         note = (f"no network: {plan_node.origin} never lines up; its inputs "
                 f"({', '.join(node.sources)}) reach {shown}{more}")
     elif plan_node.target is not None:
         note = (f"no network: {plan_node.origin} cannot give its target "
                 f"{format_shape(plan_node.target)} from {shown}{more}")
+        near = _nearest(plan_node, seen)
     else:
         note = (f"no network: {plan_node.origin} has no valid configuration within the bounds "
                 f"for {shown}{more}")
@@ -274,10 +277,23 @@ def _failure(shape, nodes, planned, j, seen, mode, maxima, title) -> Result:
                             "spec": node.spec.describe(),
                             "target": list(plan_node.target) if plan_node.target else None,
                             "inputs": [[list(s) for s in inputs] for inputs in examples]}}
+    notes = [note]
+    if near is not None:
+        notes += near.notes(" there", "configuration")
+        data["unreachable"].update(nearest=near.as_data(), distance=near.distance,
+                                   complete=near.complete)
     facts = (("input", format_shape(shape)), ("layers", len(nodes)),
              ("bounds", describe_bounds(maxima)), ("networks", 0))
     return Result(title=f"{title or 'plan'} {format_shape(shape)}: 0 networks", facts=facts,
-                  notes=(note,), data=data, exit_code=1, kind="plan")
+                  notes=tuple(notes), data=data, exit_code=1, kind="plan")
+
+
+def _nearest(plan_node, seen):
+    """The outputs nearest the layer's target from the inputs that reached it (those with the
+    first one's channels, as one planner layer serves them), as the chain planner reports."""
+    firsts = sorted({inputs[0] for inputs in seen})
+    reach = [u for u in firsts if (u[0], len(u)) == (firsts[0][0], len(firsts[0]))]
+    return diagnose(plan_node.node.index - 1, plan_node.layer_for(reach[0]), reach)["near"]
 
 
 def _result(shape, nodes, planned, count, networks, states, names, output, mode, rank, maxima,

@@ -217,7 +217,7 @@ def run(input_shape, layers, top: int = DEFAULT_TOP, progress=None) -> Outcome:
         layer.work = 0
         _check_work(work, layer)
         if not nxt:
-            outcome.failure = _diagnose(j, layer, reach)
+            outcome.failure = diagnose(j, layer, reach)
             return outcome
         edges.append(step)
         reach = sorted(nxt)
@@ -306,7 +306,7 @@ def _merge(kept, best, top):
     return out
 
 
-def _diagnose(j, layer, reach) -> dict:
+def diagnose(j, layer, reach) -> dict:
     """Why layer j has no way forward: its target is unreachable, or it cannot apply at all."""
     target = layer.target
     info = {"layer": j + 1, "spec": layer.spec.describe(), "origin": layer.origin,

@@ -264,3 +264,29 @@ def test_every_output_of_the_sweep_with_its_count(sizes, rule, mode, s_max, k_ma
     kind = "maxpool" if layer == "pool" else layer
     assert found == reach(kind, (1, *sizes), 1, grid, "floor" if layer == "convT" else mode,
                           ceil, op=op)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(1, 8), min_size=1, max_size=2), st.data(),
+       st.sampled_from(["conv(3)", "maxpool"]), st.sampled_from(["floor", "exact"]))
+def test_graph_plan_nearest_is_the_brute_force_nearest(sizes, data, first, mode):
+    """A graph (a residual add after a layer with a target): when the target cannot be
+    reached, the nearest outputs from the inputs that reach the layer, with their counts."""
+    target_sizes = [data.draw(st.integers(1, 16)) for _ in sizes]
+    c_mid = 3 if first == "conv(3)" else 1
+    shape_in, target = (1, *sizes), (c_mid, *target_sizes)
+    middle = reach("conv" if first == "conv(3)" else "maxpool", shape_in, c_mid, GRID, mode)
+    assume(middle)
+    tally: dict = {}
+    for u in middle:
+        for v, n in reach("conv", u, c_mid, GRID, mode).items():
+            tally[v] = tally.get(v, 0) + n
+    assume(target not in tally)
+    result = cnnplan.plan("x".join(map(str, shape_in)),
+                          [f"a: {first}; b: conv({c_mid}) -> {'x'.join(map(str, target))}; "
+                           "add(a)"], max=_max(GRID), mode=mode)
+    failure = result.data["unreachable"]
+    assert result.exit_code == 1 and failure["name"] == "b"
+    distance, nearest = expected_nearest(tally, target)
+    assert failure["distance"] == distance and failure["nearest"] == nearest
+    assert failure["complete"] is True
