@@ -120,8 +120,16 @@ def test_network_tab(page, tmp_path):
     expect(rows).to_have_count(3)
     assert "128x24x24" in rows.last.locator("td").all_inner_texts()
     wait_loaded(page.locator("#network-svg"))
+    # conv k=8 s=2 needs i >= 8; maxpool k=5 then needs (i-8)//2+1 >= 5, and conv k=4 p=1
+    # needs the pooled size >= 2, so (i-8)//2+1 >= 10: i >= 26, every size from there
+    expect(page.locator("#network-inputs")).to_have_text(
+        "input sizes accepted in 1..1024: 999 (every size >= 26)")
     page.fill("#network-specs", 'title = "<b>plan</b>"\ninput = "3x32x32"\n[[layers]]\n'
                                 'spec = "conv(8, k=3)"\n')
     expect(rows).to_have_count(1)
     assert "8x30x30" in rows.first.inner_text()
+    expect(page.locator("#network-inputs")).to_have_text(
+        "input sizes accepted in 1..1024: 1022 (every size >= 3)")
+    page.fill("#network-specs", "conv(8, k=3)\nconv(8, k=3000)")
+    expect(page.locator("#network-inputs")).to_have_text("")   # refused: no rule shown
     page.screenshot(path=str(tmp_path / "network.png"), full_page=True)

@@ -30,6 +30,9 @@ QUESTIONS = [
     ("shapes", [("in", "3x256x256"), ("spec", "conv(64, k=8, s=2)"), ("spec", "maxpool(k=5)"),
                 ("spec", "conv(128, k=4, p=1)")],
      ["--in", "3x256x256", "conv(64, k=8, s=2)", "maxpool(k=5)", "conv(128, k=4, p=1)"]),
+    ("inputs", [("in", "3x64x64"), ("spec", "conv(8, k=3, s=2)"), ("spec", "conv(8, k=3)"),
+                ("range", "1..40")],
+     ["--in", "3x64x64", "conv(8, k=3, s=2)", "conv(8, k=3)", "--range", "1..40"]),
     ("plan", [("in", "3x64x64"), ("spec", "conv(64, k=8, d=1) -> 64x32x32"),
               ("spec", "maxpool(p=0, d=1) -> 64x8x8"), ("top", "3")],
      ["--in", "3x64x64", "conv(64, k=8, d=1) -> 64x32x32", "maxpool(p=0, d=1) -> 64x8x8",
@@ -55,6 +58,9 @@ def test_plan_file_posted(server, cnnplan_cmd):
     status, _, text = fetch(f"{server}/api/shapes", [], body)
     assert status == 200
     assert text == cnnplan_cmd("shapes", Q6, "--format", "json").stdout
+    status, _, text = fetch(f"{server}/api/inputs", [("range", "1..300")], body)
+    assert status == 200
+    assert text == cnnplan_cmd("inputs", Q6, "--range", "1..300", "--format", "json").stdout
 
 
 def test_other_formats(server):

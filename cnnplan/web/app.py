@@ -88,7 +88,7 @@ def build_app() -> Starlette:
             body = await request.body() if request.method == "POST" else b""
             if len(body) > MAX_BODY:
                 raise QueryError(f"the plan is larger than {MAX_BODY:,} bytes")
-            if body and command not in ("shapes", "plan"):
+            if body and command not in ("shapes", "plan", "inputs"):
                 raise QueryError(f"/api/{command} takes no body")
         except QueryError as exc:
             return error(str(exc))

@@ -8,7 +8,7 @@ become an option. The command itself then checks everything as it does on a term
 
 from __future__ import annotations
 
-COMMANDS = ("solve", "shapes", "plan")
+COMMANDS = ("solve", "shapes", "plan", "inputs")
 MAX_QUERY = 20_000       # characters of all keys and values together
 MAX_ITEMS = 200          # key=value pairs
 TRUE, FALSE = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")

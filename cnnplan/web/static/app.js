@@ -122,7 +122,9 @@ async function updateSolve() {
   }
 }
 
-function networkRequest(format) {
+const INPUT_RANGE = "1..1024";   // the input sizes the network panel asks `inputs` about
+
+function networkRequest(format, command = "shapes") {
   const text = $("network-specs").value;
   const input = $("network-in").value.trim();
   const params = new URLSearchParams();
@@ -130,9 +132,24 @@ function networkRequest(format) {
   // a plan's own `input = ...` wins over the field (which is for specs and plans without one)
   if (input && !(isPlan && /^\s*input\s*=/m.test(text))) params.append("in", input);
   params.append("format", format);
-  if (isPlan) return ["/api/shapes?" + params.toString(), { method: "POST", body: text }];
+  if (command === "inputs") params.append("range", INPUT_RANGE);
+  const url = "/api/" + command + "?";
+  if (isPlan) return [url + params.toString(), { method: "POST", body: text }];
   text.split("\n").map((s) => s.trim()).filter(Boolean).forEach((s) => params.append("spec", s));
-  return ["/api/shapes?" + params.toString(), {}];
+  return [url + params.toString(), {}];
+}
+
+// Which square input sizes the network accepts (`cnnplan inputs`): its rule, or why none.
+async function updateInputs(latest) {
+  const line = $("network-inputs");
+  try {
+    const data = await getJSON(...networkRequest("json", "inputs"));
+    if (!latest()) return;
+    const rule = data.count ? (data.rule || data.sizes.slice(0, 12).join(", ")) : "none";
+    line.textContent = `input sizes accepted in ${INPUT_RANGE}: ${data.count} (${rule})`;
+  } catch (err) {
+    if (latest()) line.textContent = "";
+  }
 }
 
 async function updateNetwork() {
@@ -147,6 +164,7 @@ async function updateNetwork() {
     const issues = (data.mismatches || []).join("; ");
     showStatus("network-status", `${layers.length} layers, output ${cellText(data.output)}, ` +
       `${data.params} params${issues ? "; " + issues : ""}`, Boolean(issues));
+    updateInputs(latest);
     const [url, options] = networkRequest("svg");
     const response = await fetch(url, options);
     if (!response.ok) throw new Error((await response.json()).error);
@@ -159,6 +177,7 @@ async function updateNetwork() {
   } catch (err) {
     if (!latest()) return;
     showStatus("network-status", err.message, true);
+    $("network-inputs").textContent = "";
     drawTable($("network-table"), [], [], null, -1);
     $("network-svg").hidden = true;
   }
