@@ -8,7 +8,6 @@ convT on the input positions, linear in x out, normalisation 1 per element, ever
 from __future__ import annotations
 
 import math
-from fractions import Fraction
 
 from .arithmetic import (conv_output, effective_kernel, input_fits_kernel, max_padding,
                          output_padding_valid, pool_output_ceil, transposed_output)
@@ -21,9 +20,16 @@ SAME_PADS = Arg(0, tuples=True, words=("same", "valid"))
 MODES = Arg(None, words=("nearest", "bilinear"))
 
 
+def _fraction(n, d=1):
+    """Fraction(n, d), imported on first use (start-up stays light for `solve`)."""
+    from fractions import Fraction
+
+    return Fraction(n, d)
+
+
 def half(n: int):
     """n / 2 as an int when it is one (Fractions only where needed: they are slow)."""
-    return n // 2 if n % 2 == 0 else Fraction(n, 2)
+    return n // 2 if n % 2 == 0 else _fraction(n, 2)
 
 
 def _label(spec, where: str) -> str:
@@ -148,8 +154,8 @@ def _convT_apply(spec, inputs, where):
         if p > max_padding(k, d, "convT"):
             notes.append(f"{where}: padding {p} exceeds k'-1 = {ke - 1}, so real outputs "
                          "are cropped")
-        steps.append(RfStep(Fraction(ke - 1, s), Fraction(1, s),
-                            Fraction(p, s) - Fraction(ke - 1, 2 * s)))
+        steps.append(RfStep(_fraction(ke - 1, s), _fraction(1, s),
+                            _fraction(p, s) - _fraction(ke - 1, 2 * s)))
     out = (c_out, *outs)
     weights = math.prod(ks) * c_in * (c_out // groups)
     macs = size_of(shape) * (c_out // groups) * math.prod(ks)
@@ -253,11 +259,11 @@ def _adaptive(spec, inputs, where):
         if o == 1:
             steps.append(WHOLE)
         elif i % o == 0:
-            steps.append(RfStep(i // o - 1, i // o, Fraction(i // o - 1, 2)))
+            steps.append(RfStep(i // o - 1, i // o, _fraction(i // o - 1, 2)))
         else:  # PyTorch's windows [floor(j i/o), ceil((j+1) i/o)): irregular; a bound
             exact = False
             span = -(-i // o)
-            steps.append(RfStep(span, Fraction(i, o), Fraction(span, 2)))
+            steps.append(RfStep(span, _fraction(i, o), _fraction(span, 2)))
     return Applied((shape[0], *outs), steps=tuple(steps), exact_rf=exact)
 
 
@@ -280,8 +286,8 @@ def _upsample(spec, inputs, where):
     # so the window spans (q - 1)/q (+ 1 for bilinear): rf = floor(E) + 1 is an upper bound
     # (exact when windows follow; upsample(2) after a stride-2 layer reads one input, rf 2).
     extra = 1 if mode == "bilinear" else 0
-    steps = tuple(RfStep(Fraction(o // math.gcd(i, o) - 1, o // math.gcd(i, o)) + extra,
-                         Fraction(i, o), Fraction(i, 2 * o) - Fraction(1, 2))
+    steps = tuple(RfStep(_fraction(o // math.gcd(i, o) - 1, o // math.gcd(i, o)) + extra,
+                         _fraction(i, o), _fraction(i, 2 * o) - _fraction(1, 2))
                   for i, o in zip(sizes, outs))
     return Applied((shape[0], *outs), steps=steps, exact_rf=False)
 
@@ -295,7 +301,7 @@ def _pixelshuffle(spec, inputs, where):
     if shape[0] % (r * r):
         raise BadInput(f"{_label(spec, where)}: the {shape[0]} channels are not divisible by "
                        f"r^2 = {r * r}")
-    steps = tuple(RfStep(0, Fraction(1, r), Fraction(1, 2 * r) - Fraction(1, 2)) for _ in sizes)
+    steps = tuple(RfStep(0, _fraction(1, r), _fraction(1, 2 * r) - _fraction(1, 2)) for _ in sizes)
     return Applied((shape[0] // (r * r), *(i * r for i in sizes)), steps=steps)
 
 

@@ -11,8 +11,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from fractions import Fraction
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
+
+if TYPE_CHECKING:  # annotations only: fractions costs start-up time
+    from fractions import Fraction
 
 from .errors import CnnplanError
 from .tensor_shape import MAX_SIZE
