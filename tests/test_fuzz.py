@@ -92,7 +92,7 @@ def _command():
     solve = st.tuples(st.just(["solve", "--in"]), _shape(), st.just(["--out"]), _shape(),
                       _options(("--fix", _assignments()), ("--max", _assignments()),
                                ("--where", _expression()), ("--layer", st.sampled_from(
-                                   ["conv", "pool", "bogus"])),
+                                   ["conv", "pool", "bogus", "convT", "AVGPOOL", "relu"])),
                                ("--mode", st.sampled_from(["exact", "floor"])),
                                ("--limit", _number()), fmt))
     plan = st.tuples(st.just(["plan"]), st.one_of(
@@ -104,6 +104,10 @@ def _command():
     shapes = st.tuples(st.just(["shapes"]), st.one_of(
         st.lists(_spec(), min_size=1, max_size=4), st.sampled_from(FILES).map(lambda f: [f])),
         _options(("--in", _shape()), fmt))
+    inputs = st.tuples(st.just(["inputs"]), st.one_of(
+        st.lists(_spec(), min_size=1, max_size=4), st.sampled_from(FILES).map(lambda f: [f])),
+        _options(("--in", _shape()), ("--range", st.one_of(_text(), st.tuples(
+            _number(), _number()).map(lambda t: f"{t[0]}..{t[1]}"))), fmt))
     array = st.one_of(st.lists(_number(), min_size=1, max_size=6).map(",".join),
                       st.sampled_from(FILES).map(lambda f: "@" + f), _text())
     conv = st.tuples(st.just(["conv"]), array.map(lambda a: [a]), array.map(lambda a: [a]),
@@ -121,9 +125,9 @@ def _command():
     identity = st.tuples(st.just(["identity", "check"]), st.sampled_from(
         ["all", "sigmoid-step-limit", "bogus"]).map(lambda n: [n]),
         _options(("--samples", _number()), ("--seed", _number()), fmt))
-    listing = st.tuples(st.sampled_from([["formats"], ["plugins"], ["solvers"]]),
+    listing = st.tuples(st.sampled_from([["formats"], ["plugins"], ["solvers"], ["kinds"]]),
                         _options(fmt))
-    return st.one_of(solve, plan, shapes, conv, convert, ad, identity, listing).map(
+    return st.one_of(solve, plan, shapes, inputs, conv, convert, ad, identity, listing).map(
         lambda parts: [str(a) for part in parts for a in part])
 
 
