@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, NamedTuple
 
 if TYPE_CHECKING:  # annotations only: fractions costs start-up time
     from fractions import Fraction
@@ -86,8 +86,7 @@ SIZES, PADS = Arg(1, tuples=True), Arg(0, tuples=True)
 
 # -- what a layer does ------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Applied:
+class Applied(NamedTuple):
     """One layer applied to its input shape(s)."""
 
     output: tuple
@@ -100,8 +99,7 @@ class Applied:
     offsets: tuple = ()            # joins: per input, per axis crop offset (concat(crop=true))
 
 
-@dataclass(frozen=True)
-class RfStep:
+class RfStep(NamedTuple):
     """How one layer maps one spatial axis (Araujo, Norris & Sim, Distill 2019).
 
     Output position x depends on layer-input positions centred at `shift + x * stride` and
@@ -123,8 +121,7 @@ WINDOW_VARIABLES = ("k", "s", "p", "d")
 ABSENT = {"p": 0, "d": 1}          # a window kind without a p or d argument has this value
 
 
-@dataclass(frozen=True)
-class Window:
+class Window(NamedTuple):
     """What makes a layer kind a window kind, one `solve --layer` and `plan` enumerate in closed
     form along each spatial axis (k' = d(k-1) + 1):
 
@@ -182,8 +179,6 @@ class Window:
 
 def _window(kind: LayerKind, provider: str) -> Window | None:
     """The kind's Window completed from its arguments; RegistrationError where it cannot work."""
-    from dataclasses import replace
-
     from .registry import RegistrationError
 
     window = kind.window
@@ -206,8 +201,8 @@ def _window(kind: LayerKind, provider: str) -> Window | None:
     if "ceil" in kind.args and window.rule != "pool":
         raise RegistrationError(f"{where} a ceil argument; only rule 'pool' has ceil_mode")
     what = window.what or kind.help.split(":")[0].strip() or kind.name
-    return replace(window, what=what, channels="channels" in kind.args, ceil="ceil" in kind.args,
-                   fixed=tuple((v, ABSENT[v]) for v in ("p", "d") if v not in kind.args))
+    return window._replace(what=what, channels="channels" in kind.args, ceil="ceil" in kind.args,
+                           fixed=tuple((v, ABSENT[v]) for v in ("p", "d") if v not in kind.args))
 
 
 class KindBroken(CnnplanError):
