@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, NamedTuple
 
 if TYPE_CHECKING:  # annotations only: fractions costs start-up time
@@ -24,8 +23,7 @@ KIND_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,39}$")
 
 # -- argument types -------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Arg:
+class Arg(NamedTuple):
     """One spec argument: whole numbers (with a lower bound), optionally per-axis tuples,
     true/false, or one of some words."""
 
@@ -253,8 +251,7 @@ def _rules(kind: LayerKind, provider: str) -> dict:
     return rules
 
 
-@dataclass(frozen=True)
-class LayerKind:
+class LayerKind(NamedTuple):
     """A layer kind: its spec arguments and rules (docs/plugins.md, register_layer_kinds).
 
     apply(spec, inputs, where) -> Applied, raising BadInput (starting with `where`, e.g.
@@ -272,9 +269,9 @@ class LayerKind:
     help: str
     apply: Callable | str           # a function, or a 'package.module:function' reference
     torch: Callable | str
-    args: dict = field(default_factory=dict)
+    args: dict = {}                 # (records are read-only: never changed in place)
     positional: str | None = None
-    defaults: dict = field(default_factory=dict)
+    defaults: dict = {}
     required: tuple = ()
     window: Window | str | None = None  # a window kind (k, s, p, d): see Window
     join: bool = False              # several inputs (add, mul, concat)
@@ -292,8 +289,6 @@ class KindRegistry(Mapping):
         self._names: dict[str, str] = {}
 
     def add(self, kind: LayerKind, provider: str):
-        from dataclasses import replace
-
         from .registry import NameTaken, RegistrationError
 
         if not isinstance(kind, LayerKind):
@@ -305,8 +300,8 @@ class KindRegistry(Mapping):
             other = self._names.get(name.lower())
             if other is not None:
                 raise NameTaken("layer kind", name, self._kinds[other].provider, provider)
-        self._kinds[kind.name] = replace(kind, provider=provider, window=_window(kind, provider),
-                                         **_rules(kind, provider))
+        self._kinds[kind.name] = kind._replace(provider=provider, window=_window(kind, provider),
+                                               **_rules(kind, provider))
         for name in (kind.name, *kind.aliases):
             self._names[name.lower()] = kind.name
 
