@@ -100,9 +100,9 @@ class WindowKinds(click.Choice):
 
     @property
     def choices(self) -> tuple:
-        from .kinds import kinds
+        from .layer import SOLVE_WORDS, window_words
 
-        return (*dict.fromkeys(kinds().windows().values()), "pool")
+        return (*dict.fromkeys(window_words().values()), *SOLVE_WORDS)
 
     @choices.setter
     def choices(self, value):

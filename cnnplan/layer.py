@@ -40,7 +40,7 @@ def solve(input, output, layer: str = "conv", fix=None, max=None, mode: str = "f
         )
     from .specs import WINDOW_WORDS
 
-    kind = _choice(layer, {**kinds().windows(), "pool": "maxpool"}, "layer")  # pool: maxpool
+    kind = _choice(layer, window_words(), "layer")
     window = kinds()[kind].window
     mode = _choice(mode, {m: m for m in MODES}, "mode")
     sort = _choice(sort, {s: s for s in SORTS}, "sort")
@@ -78,6 +78,15 @@ def solve(input, output, layer: str = "conv", fix=None, max=None, mode: str = "f
         rows.sort(key=lambda r: (question.costs(r)[sort], simple_key(r)))
     shown = [question.solution(row) for row in (rows if limit is None else rows[:limit])]
     return _result(question, bounds, fixed, sort, len(rows), shown, explain)
+
+
+SOLVE_WORDS = {"pool": "maxpool"}   # --layer words beyond the kinds' own names and aliases
+
+
+def window_words() -> dict:
+    """`--layer` words, lower case -> window kind: the registry's window kinds with their
+    aliases, and SOLVE_WORDS."""
+    return {**kinds().windows(), **SOLVE_WORDS}
 
 
 def check_rows(n: int, limit: int | None, what: str = "this question") -> None:
@@ -185,12 +194,9 @@ class Question:
         if found is None:
             from .specs import LayerSpec
 
-            values = dict(zip(("k", "s", "p", "d"), row))
-            values.update(op=op, ceil=self.ceil, channels=self.shape_out[0])
-            record = kinds()[self.kind]
-            spec = LayerSpec(self.kind).with_values(
-                **{name: value for name, value in values.items() if name in record.args})
-            applied = record.apply(spec.complete(), (self.shape_in,), "--layer")
+            spec = LayerSpec(self.kind).with_window(k=k, s=s, p=p, d=d, op=op, ceil=self.ceil,
+                                                    channels=self.shape_out[0])
+            applied = spec.record.apply(spec, (self.shape_in,), "--layer")
             found = self._costs[k] = {"weights": applied.weights, "params": applied.params,
                                       "macs": applied.macs}
         return found

@@ -105,6 +105,12 @@ class LayerSpec:
         merged.update(updates)
         return LayerSpec(self.kind, _ordered(merged, self.record), "", self.refs)
 
+    def with_window(self, **values) -> LayerSpec:
+        """A complete copy with these window values (k, s, p, d, op, ceil, channels) set where
+        the kind takes them (avgpool has no d, a pooling kind no channels)."""
+        args = self.record.args
+        return self.with_values(**{n: v for n, v in values.items() if n in args}).complete()
+
     def complete(self, where: str = "layer") -> LayerSpec:
         """Fill PyTorch's defaults (pool stride = k); BadInput if a required value is missing."""
         kind = self.record

@@ -195,15 +195,9 @@ class WindowLayer:
         cost = self._costs[k] = self._shared.get(key)
         if cost is None:
             convT = self.window.rule == "convT"
-            record = self.spec.record
-            values = {name: value for name, value in (("k", k), ("s", 1), ("p", 0), ("d", 1),
-                                                      ("op", 0), ("ceil", False))
-                      if name in record.args}
-            if self.window.channels:
-                values["channels"] = self.c_out
+            spec = self.spec.with_window(k=k, s=1, p=0, d=1, op=0, ceil=False, channels=self.c_out)
             u = (self.c_in,) + (1 if convT else k,) * self.dims
-            applied = record.apply(self.spec.with_values(**values).complete(), (u,),
-                                   f"layer {self.index}")
+            applied = spec.record.apply(spec, (u,), f"layer {self.index}")
             if self.rank == "params":
                 cost = applied.params
             else:
@@ -416,11 +410,7 @@ class WindowLayer:
 
     def resolve(self, cfg) -> LayerSpec:
         """The complete spec of this layer with configuration cfg."""
-        values = {name: value for name, value in zip(WINDOW_VARS, cfg)
-                  if name in self.spec.record.args}
-        if self.window.channels:
-            values["channels"] = self.c_out
-        return self.spec.with_values(**values).complete()
+        return self.spec.with_window(**dict(zip(WINDOW_VARS, cfg)), channels=self.c_out)
 
 
 def _intersect(ranges, others) -> list:

@@ -113,6 +113,20 @@ def compatible(kind, a, b) -> bool:
     return len(a) == len(b) and a[1:] != b[1:]
 
 
+def join_node(draw, torch, outputs, nodes, name, kinds, fits) -> bool:
+    """Draw a join of `kinds` over two earlier tensors that `fits(kind, a, b)` and add it as
+    node `name` (its value from torch); False when no pair fits."""
+    kind = draw(st.sampled_from(kinds))
+    pairs = [(a, b) for a in outputs for b in outputs
+             if a != b and fits(kind, outputs[a], outputs[b])]
+    if not pairs:
+        return False
+    a, b = draw(st.sampled_from(pairs))
+    outputs[name] = join_value(torch, kind, [outputs[a], outputs[b]])
+    nodes.append((name, kind, None, {}, (a, b)))
+    return True
+
+
 @st.composite
 def graph_case(draw):
     """(input shape, nodes, modules, outputs): nodes (name, kind, positional, values, sources);
@@ -127,15 +141,10 @@ def graph_case(draw):
     for index in range(draw(st.integers(2, 9))):
         name = f"n{index}"
         names = list(outputs)
-        if index and draw(st.integers(0, 2)) == 0:
-            kind = draw(st.sampled_from(JOINS))
-            pairs = [(a, b) for a in names for b in names if a != b and
-                     compatible(kind, tuple(outputs[a].shape[1:]), tuple(outputs[b].shape[1:]))]
-            if pairs:
-                a, b = draw(st.sampled_from(pairs))
-                outputs[name] = join_value(torch, kind, [outputs[a], outputs[b]])
-                nodes.append((name, kind, None, {}, (a, b)))
-                continue
+        if index and draw(st.integers(0, 2)) == 0 and join_node(
+                draw, torch, outputs, nodes, name, JOINS,
+                lambda kind, a, b: compatible(kind, tuple(a.shape[1:]), tuple(b.shape[1:]))):
+            continue
         source = names[-1] if draw(st.booleans()) else draw(st.sampled_from(names))
         x = outputs[source]
         kind, positional, values = draw(single_layer(tuple(x.shape[1:])))
@@ -293,15 +302,10 @@ def rf_graph(draw, length=160):
     nodes, modules = [], {}
     for index in range(draw(st.integers(2, 7))):
         name, names = f"n{index}", list(outputs)
-        if index and draw(st.integers(0, 2)) == 0:
-            kind = draw(st.sampled_from(["add", "concat_crop"]))
-            pairs = [(a, b) for a in names for b in names if a != b and (
-                kind != "add" or outputs[a].shape == outputs[b].shape)]
-            if pairs:
-                a, b = draw(st.sampled_from(pairs))
-                outputs[name] = join_value(torch, kind, [outputs[a], outputs[b]])
-                nodes.append((name, kind, None, {}, (a, b)))
-                continue
+        if index and draw(st.integers(0, 2)) == 0 and join_node(
+                draw, torch, outputs, nodes, name, ("add", "concat_crop"),
+                lambda kind, a, b: kind != "add" or a.shape == b.shape):
+            continue
         source = names[-1] if draw(st.booleans()) else draw(st.sampled_from(names))
         kind, positional, values = draw(rf_layer())
         module = ones_module(torch, kind, positional, values, tuple(outputs[source].shape[1:]))

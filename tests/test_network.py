@@ -89,29 +89,10 @@ def test_shapes_params_and_macs_match_torch(torch, case):
     "conv(1, k=5, s=3, p=2)", "relu"]), min_size=1, max_size=4))
 def test_receptive_field_matches_autograd(torch, texts):
     """rf = the widest span of input positions that one output position depends on."""
-    nn = torch.nn
     probe = forward((1, 10_000), texts)
     length = 3 * probe.rf + 4 * max(1, int(probe.steps[-1].jump or 1)) + 12
     net = forward((1, length), texts)
-    modules = []
-    for step in net.steps:
-        spec = step.spec
-        if spec.kind == "maxpool":  # the same windows, with a gradient to every element
-            module = nn.Conv1d(1, 1, spec.get("k"), stride=spec.get("s"), padding=spec.get("p"),
-                               dilation=spec.get("d"), bias=False)
-        else:
-            module = torch_module(torch, spec, step.input)
-        for p in module.parameters():
-            torch.nn.init.constant_(p, 1.0)
-        modules.append(module)
-    model = nn.Sequential(*modules).double()
-    x = torch.ones(1, 1, length, dtype=torch.double)
-    jac = torch.autograd.functional.jacobian(lambda t: model(t).flatten(), x).reshape(-1, length)
-    widest = 0
-    for row in jac:
-        support = torch.nonzero(row).flatten()
-        if len(support):
-            widest = max(widest, int(support[-1] - support[0]) + 1)
+    widest = _widest_span(torch, net, length)
     assert widest <= net.steps[-1].rf
     if not any(step.spec.kind == "convT" for step in net.steps):
         assert widest == net.steps[-1].rf
