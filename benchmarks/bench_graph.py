@@ -22,9 +22,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 import cnnplan  # noqa: E402
-from cnnplan.errors import BadInput  # noqa: E402
-from cnnplan.network import build_nodes, forward  # noqa: E402
-from cnnplan.planfile import load_plan, plan_nodes  # noqa: E402
+from cnnplan.platform.errors import BadInput  # noqa: E402
+from cnnplan.network.forward import build_nodes, forward  # noqa: E402
+from cnnplan.language.planfile import load_plan, plan_nodes  # noqa: E402
 from networks_support import unet_plan  # noqa: E402  (the U-Net the tests check)
 
 
@@ -40,7 +40,7 @@ def timed(function, *args, **kwargs):
 
 def baseline_inputs(text: str, hi: int) -> int:
     """A full forward pass (shapes, costs, receptive fields) per size."""
-    from cnnplan.planfile import parse_plan_text
+    from cnnplan.language.planfile import parse_plan_text
 
     nodes = plan_nodes(parse_plan_text(text).layers)
     accepted = 0

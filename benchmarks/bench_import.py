@@ -43,7 +43,7 @@ def main():
     from torch.fx.passes.shape_prop import ShapeProp
 
     import cnnplan
-    from cnnplan.importer import load_target
+    from cnnplan.importers.torch.load import load_target
 
     def torch_only(name, shape):
         model = load_target(f"{REFERENCE}:{name}")().eval()

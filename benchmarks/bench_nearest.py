@@ -17,9 +17,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 
-from cnnplan.bounds import make_domains, resolve_bounds  # noqa: E402
-from cnnplan.nearest import nearest_outputs  # noqa: E402
-from cnnplan.search import Geometry  # noqa: E402
+from cnnplan.solver.bounds import make_domains, resolve_bounds  # noqa: E402
+from cnnplan.solver.nearest import nearest_outputs  # noqa: E402
+from cnnplan.solver.search import Geometry  # noqa: E402
 
 CASES = [  # (layer, mode, input, output, --max)
     ("conv", "floor", (3, 64, 64), (16, 40, 20), {}),

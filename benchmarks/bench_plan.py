@@ -22,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import cnnplan  # noqa: E402
-from cnnplan.arithmetic import conv_output, effective_kernel  # noqa: E402
+from cnnplan.kinds.arithmetic import conv_output, effective_kernel  # noqa: E402
 
 BOUNDS = "k=11,s=4,p=5,d=3"
 CHANNELS = [64, 128, 256, 512, 512, 512, 512, 512, 512, 512]

@@ -10,17 +10,32 @@ one-line errors).
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from . import _moved
+from .platform import VERSION as __version__
+from .platform import result as _result_module
+from .platform.errors import BadInput, CnnplanError, NoSolution
+from .platform.hookspecs import hookimpl
+from .platform.registry import Reporter, Solver
+from .platform.result import Result, Table
 
-from .errors import BadInput, CnnplanError, NoSolution
-from .hookspecs import hookimpl
-from .registry import Reporter, Solver
-from .result import Result, Table
+
+def _display(result: Result, mime: str) -> str | None:
+    """Jupyter's view of a Result: HTML (tables and picture), or its SVG picture if it has one."""
+    from .pictures import picture_kind, render_svg
+    from .pictures.html import fragment
+
+    if mime == "html":
+        return fragment(result)
+    return render_svg(result) if picture_kind(result.data) else None
+
+
+_result_module.display = _display
+_moved.install()
 
 
 def run_solver(name: str, /, **kwargs) -> Result:
     """Call the registered solver `name` (from the core or any plugin) with keyword arguments."""
-    from .plugins import get_host
+    from .platform.host import get_host
 
     return get_host().solvers[name](**kwargs)
 
@@ -28,7 +43,7 @@ def run_solver(name: str, /, **kwargs) -> Result:
 def shapes(input=None, layers=(), plan_file=None, plan_text=None) -> Result:
     """Shapes, sizes, weights, params, MACs and receptive fields of a network (`cnnplan shapes`);
     see `cnnplan.network.shapes`."""
-    from .network import shapes as network_shapes
+    from .network.forward import shapes as network_shapes
 
     return network_shapes(input, layers, plan_file, plan_text)
 
@@ -36,8 +51,8 @@ def shapes(input=None, layers=(), plan_file=None, plan_text=None) -> Result:
 def render(result: Result, format: str = "table") -> str:
     """Render a Result with the registered reporter `format` (table, json, csv, markdown, ...);
     BadInput if that format cannot render `result.kind`."""
-    from .plugins import get_host
-    from .registry import cannot_render
+    from .platform.host import get_host
+    from .platform.registry import cannot_render
 
     reporters = get_host().reporters
     reporter = reporters[format]
@@ -51,7 +66,7 @@ def schema(kind: str) -> dict:
     plugin that ships it; BadInput naming the kinds that have one."""
     import json
 
-    from .plugins import get_host
+    from .platform.host import get_host
 
     paths = get_host().schemas()
     if kind not in paths:
@@ -64,26 +79,30 @@ def __getattr__(name):
     """Load heavier parts on first use: `solve`, `plan` and `load_plan` (the constraint
     engine, the planner), `format_value` (the reporters), `emit`, `format_option` and
     `LazyCommand` (click, for plugin commands), `read_bounded`, `write_atomic` and `show_path`
-    (files.py), `Importer` and `import_model` (importer.py), and the layer-kind records
-    `Applied`, `LayerKind`, `RfStep`, `Window` (kinds.py: not needed to start)."""
+    (platform/files.py), `Importer` and `import_model` (importers/torch/), and the layer-kind records
+    `Applied`, `LayerKind`, `RfStep`, `Window` (cnnplan.kinds: not needed to start)."""
     if name == "solve":
-        from .layer import solve
+        from .solver.layer import solve
 
         return solve
     if name == "plan":
-        from .planner import plan
+        from .planner.dispatch import plan
 
         return plan
     if name == "format_value":
-        from .reporters import format_value
+        from .platform.reporters import format_value
 
         return format_value
-    if name in ("Importer", "import_model"):
-        from . import importer
+    if name == "Importer":
+        from .importers.torch.claims import Importer
 
-        return getattr(importer, name)
+        return Importer
+    if name == "import_model":
+        from .importers.torch.model import import_model
+
+        return import_model
     if name == "load_plan":
-        from .planfile import load_plan
+        from .language.planfile import load_plan
 
         return load_plan
     if name in ("emit", "format_option", "LazyCommand"):
@@ -91,7 +110,7 @@ def __getattr__(name):
 
         return getattr(cli, name)
     if name in ("read_bounded", "write_atomic", "show_path"):
-        from . import files
+        from .platform import files
 
         return getattr(files, name)
     if name in ("Applied", "LayerKind", "RfStep", "Window"):

@@ -10,9 +10,9 @@ import time
 
 import click
 
-from . import __version__
-from .errors import CnnplanError
-from .result import Result, Table
+from .platform import VERSION as __version__
+from .platform.errors import CnnplanError
+from .platform.result import Result, Table
 
 FORMAT_HELP = "Output format: table, json, csv, markdown, latex, or one a plugin adds (cnnplan formats)."
 
@@ -27,7 +27,7 @@ class FormatOption(click.Option):
 
     def formats(self) -> list[str]:
         """The names of the formats that can render one of this command's kinds."""
-        from .plugins import get_host
+        from .platform.host import get_host
 
         return [name for name, reporter in get_host().reporters.items()
                 if self.kinds is None or any(map(reporter.can_render, self.kinds))]
@@ -47,7 +47,7 @@ def format_option(default: str = "table", kinds=None):
 
 
 def _check_format(ctx, param, value):
-    from .plugins import get_host
+    from .platform.host import get_host
 
     reporters = get_host().reporters
     names = {name.lower(): name for name in reporters}
@@ -59,8 +59,8 @@ def _check_format(ctx, param, value):
 
 
 def _cannot_render(reporter, kinds):
-    from .plugins import get_host
-    from .registry import cannot_render
+    from .platform.host import get_host
+    from .platform.registry import cannot_render
 
     return cannot_render(get_host().reporters, reporter, kinds)
 
@@ -73,7 +73,7 @@ def emit(result: Result, fmt: str = "table", commit=None):
     is printed: the place for a command to write its files, so that a reporter that cannot
     render the result leaves them untouched.
     """
-    from .plugins import get_host
+    from .platform.host import get_host
 
     reporter = get_host().reporters[fmt]
     if not reporter.can_render(result.kind):
@@ -100,7 +100,7 @@ class WindowKinds(click.Choice):
 
     @property
     def choices(self) -> tuple:
-        from .layer import SOLVE_WORDS, window_words
+        from .solver.layer import SOLVE_WORDS, window_words
 
         return (*dict.fromkeys(window_words().values()), *SOLVE_WORDS)
 
@@ -127,7 +127,7 @@ class LazyCommand(click.Command):
 
     def resolve(self) -> click.Command:
         """The click command behind the reference (imported now)."""
-        from .registry import resolve
+        from .platform.registry import resolve
 
         command = resolve(self.reference)
         if not isinstance(command, click.Command):
@@ -360,7 +360,7 @@ def solve(input_, output, layer, ceil, fix, maxima, mode, where, sort, limit, ex
     cnnplan solve --in 64x32x32 --out 64x8x8 --layer pool --max p=0 --where "s == k"
     cnnplan solve --in 64x16x16 --out 32x32x32 --layer convT --fix k=4
     """
-    from .layer import solve as solve_layer
+    from .solver.layer import solve as solve_layer
 
     emit(solve_layer(input_, output, layer=layer, fix=fix, max=maxima, mode=mode, where=where,
                      sort=sort, limit=limit, explain=explain, per_axis=per_axis, ceil=ceil), fmt)
@@ -372,7 +372,7 @@ def _plan_file(items):
     if not files:
         return list(items), None
     if len(items) != 1:
-        from .errors import BadInput
+        from .platform.errors import BadInput
 
         raise BadInput("give either one plan file (*.toml) or layer specs, not both")
     return [], files[0]
@@ -380,10 +380,10 @@ def _plan_file(items):
 
 def _check_input_given(input_, layers):
     """`cnnplan shapes 3x256x256 conv(...)`: the shape was given as a layer."""
-    from .tensor_shape import looks_like_shape
+    from .kinds.shape import looks_like_shape
 
     if input_ is None and layers and looks_like_shape(layers[0]):
-        from .errors import BadInput
+        from .platform.errors import BadInput
 
         raise BadInput(f"the input shape goes in --in: --in {layers[0]} (then the layers)")
 
@@ -429,7 +429,7 @@ def shapes(layers, input_, fmt):
     cnnplan shapes --in 3x256x256 "conv(64,k=8,s=2)" "maxpool(k=5)" "conv(128,k=4,p=1)"
     cnnplan shapes examples/networks/q6.toml --format torch
     """
-    from .network import shapes as run_shapes
+    from .network.forward import shapes as run_shapes
 
     _check_input_given(input_, layers)
     specs, plan_file = _plan_file(layers)
@@ -451,7 +451,7 @@ def inputs(layers, input_, range_, fmt):
     cnnplan inputs examples/networks/unet.toml --range 1..1024
     cnnplan inputs --in 3x64x64 "conv(8, k=3, s=2); conv(8, k=3, s=2)" --range 1..32
     """
-    from .inputs import inputs as run_inputs
+    from .network.inputs import inputs as run_inputs
 
     specs, plan_file = _plan_file(layers)
     emit(run_inputs(input_, specs, plan_file, range_), fmt)
@@ -490,7 +490,7 @@ def plan(layers, input_, output, maxima, mode, where, rank, top, limit, fmt):
     cnnplan plan --in 3x224x224 --out 512x7x7 "conv(64)" "conv(128)" "conv(256)" \\
         "conv(512)" "conv(512)" --max k=11,s=4,p=5,d=3 --rank macs
     """
-    from .planner import plan as run_plan
+    from .planner.dispatch import plan as run_plan
 
     _check_input_given(input_, layers)
     specs, plan_file = _plan_file(layers)
@@ -527,7 +527,8 @@ def import_(target, input_, output, arguments, skip_unknown):
     """
     import shlex
 
-    from .importer import import_model, write_atomic
+    from .importers.torch.model import import_model
+    from .platform.files import write_atomic
 
     command = " ".join(["cnnplan import", shlex.quote(target), "--in", shlex.quote(input_)]
                        + [f"--arg {shlex.quote(a)}" for a in arguments]
@@ -538,7 +539,7 @@ def import_(target, input_, output, arguments, skip_unknown):
     if output is None:
         click.echo(result.data["plan"], nl=False)
         return
-    write_atomic(output, result.data["plan"])
+    write_atomic(output, result.data["plan"].encode("utf-8"))
     click.echo(f"wrote {output}: {result.title}; shapes and parameters checked against torch",
                err=True)
 
@@ -548,10 +549,12 @@ def import_(target, input_, output, arguments, skip_unknown):
 @format_option(kinds=("plugins",))
 def plugins(show_all, fmt):
     """List the loaded plugins: name, version, the hooks they implement, and their status."""
-    from .plugins import get_host
+    from .kinds import kinds
+    from .platform.host import get_host
 
     host = get_host()
     host.check()  # run the registration hooks, so a failing one shows in the status
+    kinds()
     infos = [i for i in host.infos.values() if show_all or not i.default]
     rows = tuple((i.name, i.version, ", ".join(i.hooks), _status(i)) for i in infos)
     emit(Result(
@@ -585,7 +588,7 @@ def _count_plugins(infos) -> str:
 @format_option(kinds=("formats",))
 def formats(fmt):
     """List the output formats (reporters), who provides them and what they render."""
-    from .plugins import get_host
+    from .platform.host import get_host
 
     _list_records(get_host().reporters.records(), "format", fmt, renders=True)
 
@@ -594,7 +597,7 @@ def formats(fmt):
 @format_option(kinds=("solvers",))
 def solvers(fmt):
     """List the solvers callable from Python (cnnplan.run_solver) and who provides them."""
-    from .plugins import get_host
+    from .platform.host import get_host
 
     _list_records(get_host().solvers.records(), "solver", fmt, arguments=True)
 
@@ -645,15 +648,18 @@ def build_cli() -> click.Group:
     A plugin whose register_commands raises, that replaces a command someone else provides, or
     that failed to load shows as a broken command that explains itself when run.
     """
-    from .plugins import NameTaken, get_host, strict
+    from .platform.host import NameTaken, get_host, strict
 
     host = get_host()
     if strict():
+        from .kinds import kinds
+
         host.check()
+        kinds()
     group = CnnplanGroup(name="cnnplan", callback=cli.callback, params=cli.params,
                          help=cli.help, context_settings=cli.context_settings,
                          commands=dict(CORE_COMMANDS))
-    owner = {name: "cnnplan" for name in group.commands}
+    owner = dict.fromkeys(group.commands, "cnnplan")
     for provider, function in host.implementations("register_commands"):
         before = dict(group.commands)
         try:

@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-from .hookspecs import hookimpl
-from .registry import Reporter, Solver
+from .platform.hookspecs import hookimpl
+from .platform.registry import Reporter, Solver
 
 
 @hookimpl
 def register_reporters(register):
     register(Reporter("table", "Aligned plain-text columns for a terminal",
-                      "cnnplan.reporters:render_table"))
+                      "cnnplan.platform.reporters:render_table"))
     register(Reporter("json", "The stable machine-readable document",
-                      "cnnplan.reporters:render_json"))
-    register(Reporter("csv", "Comma-separated rows of each table", "cnnplan.reporters:render_csv"))
+                      "cnnplan.platform.reporters:render_json"))
+    register(Reporter("csv", "Comma-separated rows of each table", "cnnplan.platform.reporters:render_csv"))
     register(Reporter("markdown", "GitHub-flavoured markdown tables",
-                      "cnnplan.reporters:render_markdown"))
-    register(Reporter("latex", "booktabs LaTeX tables", "cnnplan.reporters:render_latex"))
+                      "cnnplan.platform.reporters:render_markdown"))
+    register(Reporter("latex", "booktabs LaTeX tables", "cnnplan.platform.reporters:render_latex"))
     register(Reporter("torch", "A torch.nn.Sequential snippet (networks and plan chains)",
-                      "cnnplan.export:render_torch", kinds=("shapes", "plan")))
+                      "cnnplan.network.export:render_torch", kinds=("shapes", "plan")))
     register(Reporter("svg", "An SVG picture: solve windows, network blocks, autodiff graphs",
                       _render_svg, kinds=("solve", "solve-per-axis", "shapes", "plan", "ad")))
     register(Reporter("svg-animated", "An SVG of solve results with the window stepping over "
@@ -48,18 +48,18 @@ def _render_html(result):
 @hookimpl
 def register_solvers(register):
     register(Solver("solve", "Every (k, s, p, d) turning one shape into another",
-                    "cnnplan.layer:solve"))
+                    "cnnplan.solver.layer:solve"))
     register(Solver("shapes", "Shapes, params, MACs and receptive fields of a network",
-                    "cnnplan.network:shapes"))
+                    "cnnplan.network.forward:shapes"))
     register(Solver("inputs", "Which square input sizes a network accepts, with a rule",
-                    "cnnplan.inputs:inputs"))
+                    "cnnplan.network.inputs:inputs"))
     register(Solver("plan", "Every chain of configurations meeting a plan's targets, counted "
-                            "and ranked", "cnnplan.planner:plan"))
+                            "and ranked", "cnnplan.planner.dispatch:plan"))
 
 
 @hookimpl
 def register_layer_kinds(register):
-    from .core_kinds import CORE_KINDS
+    from .kinds.core import CORE_KINDS
 
     for kind in CORE_KINDS:
         register(kind)

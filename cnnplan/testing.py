@@ -18,7 +18,7 @@ import contextlib
 
 import pytest
 
-from .plugins import PluginFailure, PluginHost, isolated_host, use_host
+from .platform.host import PluginFailure, PluginHost, isolated_host, use_host
 
 
 class Harness:
@@ -41,7 +41,10 @@ class Harness:
     @property
     def layer_kinds(self):
         """The registered layer kinds (the core's and these plugins')."""
-        return self.host.layer_kinds
+        from .kinds import kinds
+
+        with use_host(self.host):
+            return kinds()
 
     def check_window(self, name: str, sizes=range(1, 10)) -> None:
         """Assert that the window kind `name` gives exactly the shapes its Window rule says
@@ -102,9 +105,9 @@ def window_mismatches(kind, sizes=range(1, 10)) -> list[str]:
     Harness.check_window), one line each."""
     from itertools import product
 
-    from .errors import BadInput
-    from .specs import LayerSpec
-    from .tensor_shape import format_shape
+    from .kinds.shape import format_shape
+    from .language.specs import LayerSpec
+    from .platform.errors import BadInput
 
     window = kind.window
     if window is None:
@@ -171,6 +174,7 @@ def cnnplan_host(monkeypatch):
         harness = Harness(host)
         if strict:
             host.check()
+            harness.layer_kinds  # noqa: B018 (runs the layer-kind hooks)
             unknown = harness.unknown_kinds()
             if unknown:
                 raise PluginFailure(unknown[0])

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 def torch_module(torch, spec, shape):
     """A torch.nn module for one complete spec applied to `shape` (written independently of
-    cnnplan.export, so the export is checked against this and both against torch)."""
+    cnnplan.network.export, so the export is checked against this and both against torch)."""
     nn = torch.nn
     n = len(shape) - 1
     g = spec.get

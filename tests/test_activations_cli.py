@@ -130,7 +130,7 @@ def test_installed_command_checks_and_converts(tmp_path, cnnplan_cmd):
 def test_start_up_does_not_import_numpy():
     code = ("import sys; from cnnplan.cli import build_cli; cli = build_cli(); "
             "assert {'identity', 'convert'} <= set(cli.commands), cli.commands; "
-            "from cnnplan.plugins import get_host; get_host().solvers; "
+            "from cnnplan.platform.host import get_host; get_host().solvers; "
             "assert 'numpy' not in sys.modules, 'numpy imported at start-up'")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr

@@ -268,7 +268,7 @@ def test_dot_reporter_refuses_other_results():
 
 
 def test_solver_is_registered_with_the_others():
-    from cnnplan.plugins import get_host
+    from cnnplan.platform.host import get_host
 
     host = get_host()
     assert "ad" in host.solvers.names() and "solve" in host.solvers.names()

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from scipy import signal as sps
 
 import cnnplan
-from cnnplan.arithmetic import conv_output, effective_kernel
+from cnnplan.kinds.arithmetic import conv_output, effective_kernel
 from cnnplan_convmodes.padding import MODES, plan_mode, solve_arguments
 from cnnplan_convmodes.solver import conv
 from cnnplan_convmodes.steps import MAX_STEPS

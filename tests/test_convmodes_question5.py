@@ -122,7 +122,7 @@ def test_2d_renders_matrices_as_tables():
 
 
 def test_the_solver_and_plugin_are_registered(cnnplan_cmd):
-    from cnnplan.plugins import get_host
+    from cnnplan.platform.host import get_host
 
     solver = get_host().solvers["conv"]
     assert solver.provider == "convmodes"

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 
 import cnnplan
 from cnnplan import BadInput, NoSolution
-from cnnplan.network import forward
+from cnnplan.network.forward import forward
 from networks_support import network_case
 
 

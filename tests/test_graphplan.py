@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 
 import cnnplan
 from cnnplan import BadInput
-from cnnplan.arithmetic import effective_kernel
-from cnnplan.network import build_nodes, forward
-from cnnplan.specs import parse_layers
+from cnnplan.kinds.arithmetic import effective_kernel
+from cnnplan.network.forward import build_nodes, forward
+from cnnplan.language.specs import parse_layers
 from test_planner import _layer_configs, _resolve
 
 BOUNDS = {"k": 3, "s": 2, "p": 1, "d": 2}

@@ -19,9 +19,9 @@ from hypothesis import given, settings, strategies as st
 
 from cnnplan import BadInput, Result, render
 from cnnplan.cli import build_cli
-from cnnplan.layer import make_domains
-from cnnplan.search import Geometry, solutions
-from cnnplan.where import MAX_BITS, compile_condition
+from cnnplan.solver.layer import make_domains
+from cnnplan.solver.search import Geometry, solutions
+from cnnplan.language.where import MAX_BITS, compile_condition
 
 from hostile_support import executable, run_bounded, snapshot
 

@@ -286,13 +286,14 @@ def test_plan_reads_an_imported_file_as_exactly_that_network(torch, reference, t
 
 
 def test_a_wrong_mapping_is_caught_and_nothing_is_written(torch, monkeypatch, tmp_path):
-    from cnnplan import importer
+    from cnnplan.importers import plan as importer_plan
+    from cnnplan.importers.torch import ops as importer
 
     handler, names = importer.OPS["maxpool"]
     monkeypatch.setitem(importer.OPS, "maxpool",
                         (lambda a, i, o: handler({**a, "stride": 1}, i, o), names))
     model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.MaxPool2d(2))
-    with pytest.raises(importer.ImportFailed, match=r"layer _1 \(node _1, maxpool\(k=2, s=1, p=0, d=1\)\): "
+    with pytest.raises(importer_plan.ImportFailed, match=r"layer _1 \(node _1, maxpool\(k=2, s=1, p=0, d=1\)\): "
                        r"cnnplan gives 4x7x7, torch 4x4x4; nothing written"):
         cnnplan.import_model(model, "3x10x10")
 
@@ -340,7 +341,7 @@ class GatePlugin:
 
 
 def test_a_plugin_claims_a_module_type(torch, tmp_path, monkeypatch):
-    from cnnplan.plugins import get_host
+    from cnnplan.platform.host import get_host
 
     (tmp_path / "cnnplan_test_gated.py").write_text(PLUGIN_MODELS)
     monkeypatch.syspath_prepend(str(tmp_path))

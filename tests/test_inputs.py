@@ -9,7 +9,7 @@ import pytest
 
 import cnnplan
 from cnnplan import BadInput
-from cnnplan.inputs import parse_range, rule_for
+from cnnplan.network.inputs import parse_range, rule_for
 import networks_support
 
 WIDTH = 2      # channels of the first level (small: the oracle runs hundreds of forward passes)

@@ -252,7 +252,7 @@ def test_every_output_of_the_sweep_with_its_count(sizes, rule, mode, s_max, k_ma
     configurations, as the brute force over the grid (strides beyond every input included)."""
     import numpy as np
 
-    from cnnplan.nearest import Sweep, _sweep_rows
+    from cnnplan.solver.nearest import Sweep, _sweep_rows
 
     layer, ceil, op = rule
     grid = {"k": k_max, "s": s_max, "p": 2, "d": 2}

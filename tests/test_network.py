@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 import cnnplan
 from cnnplan import BadInput
-from cnnplan.network import forward
+from cnnplan.network.forward import forward
 from networks_support import network_case, torch_module
 
 QUESTION_6 = ["conv(64, k=8, s=2)", "maxpool(k=5)", "conv(128, k=4, p=1)"]
@@ -64,7 +64,7 @@ def test_shapes_params_and_macs_match_torch(torch, case):
     try:
         net = forward(shape, texts)
     except BadInput as exc:
-        specs = [cnnplan.specs.parse_spec(t).complete() for t in texts]
+        specs = [cnnplan.language.specs.parse_spec(t).complete() for t in texts]
         outs, _, _, failed = _run_torch(torch, shape, specs)
         assert failed is not None, f"cnnplan refused ({exc}) but torch accepted {texts}"
         assert f"layer {failed} " in str(exc)

@@ -8,8 +8,8 @@ import pytest
 
 import cnnplan
 from cnnplan import BadInput
-from cnnplan.planfile import load_plan
-from cnnplan.specs import parse_spec
+from cnnplan.language.planfile import load_plan
+from cnnplan.language.specs import parse_spec
 
 
 def write(tmp_path, text, name="plan.toml"):

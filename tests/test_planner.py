@@ -14,11 +14,11 @@ from hypothesis import strategies as st
 
 import cnnplan
 from cnnplan import BadInput
-from cnnplan.arithmetic import effective_kernel
-from cnnplan.network import apply_layer, next_extent
-from cnnplan.reporters import render_json
-from cnnplan.specs import WINDOW_VARS, parse_spec
-from cnnplan.windows import WindowLayer
+from cnnplan.kinds.arithmetic import effective_kernel
+from cnnplan.network.forward import apply_layer, next_extent
+from cnnplan.platform.reporters import render_json
+from cnnplan.language.specs import WINDOW_VARS, parse_spec
+from cnnplan.solver.windows import WindowLayer
 
 BOUNDS = {"k": 3, "s": 2, "p": 1, "d": 2}
 CONDITIONS = ["k % 2 == 1", "s <= k", "p == 0 or d == 1", "k + s > 3"]

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 import cnnplan
 from cnnplan import LazyCommand, Reporter, Result, Solver, emit, format_option, hookimpl
 from cnnplan.cli import build_cli
-from cnnplan.plugins import PluginFailure, get_host
+from cnnplan.platform.host import PluginFailure, get_host
 from test_plugin_platform import env_for, fake_dist, site  # noqa: F401 (a fixture)
 
 
@@ -163,20 +163,20 @@ def imported_by(*argv) -> set[str]:
 
 def test_plugins_add_nothing_heavy_to_start_up():
     heavy = {"cnnplan_autodiff.command", "cnnplan_autodiff.dot", "cnnplan_convmodes.command",
-             "cnnplan_activations.commands", "cnnplan.reporters", "cnnplan.export", "numpy"}
+             "cnnplan_activations.commands", "cnnplan.platform.reporters", "cnnplan.network.export", "numpy"}
     help_modules = imported_by("--help")
     assert {"cnnplan_autodiff", "cnnplan_convmodes", "cnnplan_activations"} <= help_modules
     assert not heavy & help_modules
     solve_modules = imported_by("solve", "--in", "3x8", "--out", "4x4", "--fix", "k=2,d=1")
-    assert "cnnplan.reporters" in solve_modules
-    assert not (heavy - {"cnnplan.reporters"}) & solve_modules
+    assert "cnnplan.platform.reporters" in solve_modules
+    assert not (heavy - {"cnnplan.platform.reporters"}) & solve_modules
     assert "cnnplan_autodiff.command" in imported_by("ad", "x", "--at", "x=1")
 
 
 class LazyPlugin:
     @hookimpl
     def register_reporters(register):
-        register(Reporter("lazy-json", "json by reference", "cnnplan.reporters:render_json"))
+        register(Reporter("lazy-json", "json by reference", "cnnplan.platform.reporters:render_json"))
 
     @hookimpl
     def register_commands(cli):
@@ -313,7 +313,7 @@ def test_fixture_is_strict(cnnplan_host):
 
 def test_prefer_settles_layer_kinds_too(monkeypatch):
     from cnnplan import Applied, LayerKind
-    from cnnplan.plugins import PluginHost
+    from cnnplan.platform.host import PluginHost
 
     def plugin(tag):
         class Plugin:
@@ -328,7 +328,12 @@ def test_prefer_settles_layer_kinds_too(monkeypatch):
     host.register(plugin("from alpha"), "alpha")
     host.register(plugin("from zeta"), "zeta")
     host.load_defaults()
-    assert host.layer_kinds["twice"].help == "from zeta" and host.layer_kinds.get("nope") is None
+    from cnnplan.kinds import kinds
+    from cnnplan.platform.host import use_host
+
+    with use_host(host):
+        registry = kinds()
+    assert registry["twice"].help == "from zeta" and registry.get("nope") is None
     assert host.infos["alpha"].shadowed == ["layer kind 'twice' shadowed by zeta (CNNPLAN_PREFER)"]
     assert host.infos["alpha"].errors == []
 

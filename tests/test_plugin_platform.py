@@ -18,9 +18,10 @@ from click.testing import CliRunner
 
 import cnnplan
 from cnnplan import BadInput
-from cnnplan import Reporter, Result, Solver, hookimpl, hookspecs
+from cnnplan import Reporter, Result, Solver, hookimpl
+from cnnplan.platform import hookspecs
 from cnnplan.cli import build_cli
-from cnnplan.plugins import PluginHost, get_host
+from cnnplan.platform.host import PluginHost, get_host
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLE = os.path.join(ROOT, "examples", "cnnplan-plugin-example")
@@ -308,7 +309,9 @@ def test_hook_register_layer_kinds(torch):
     namespace = {}
     exec(compile(code, "export", "exec"), namespace)
     assert namespace["check"]() == (8, 30, 30)
-    assert "spacetodepth" not in get_host().layer_kinds
+    from cnnplan.kinds import kinds
+
+    assert "spacetodepth" not in kinds()
 
 
 def test_hook_register_importers(torch):
@@ -401,7 +404,7 @@ def test_solver_by_reference_is_imported_on_first_use():
     class Plugin:
         @hookimpl
         def register_solvers(register):
-            register(Solver("lazy", "a reference", "cnnplan.layer:solve"))
+            register(Solver("lazy", "a reference", "cnnplan.solver.layer:solve"))
             register(Solver("broken-ref", "not a reference", "no colon here"))
 
     host.register(Plugin, "refs")

@@ -12,7 +12,7 @@ import pytest
 jsonschema = pytest.importorskip("jsonschema")
 
 import cnnplan  # noqa: E402
-from cnnplan.plugins import get_host  # noqa: E402
+from cnnplan.platform.host import get_host  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NET = os.path.join(ROOT, "examples", "activations", "sigmoid_net.json")

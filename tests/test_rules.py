@@ -1,4 +1,4 @@
-"""The validity rules' one home (arithmetic.py) against PyTorch, which refuses what they refuse,
+"""The validity rules' one home (cnnplan/kinds/arithmetic.py) against PyTorch, which refuses what they refuse,
 and the inverse forms the enumerators use against the rules themselves."""
 
 from __future__ import annotations
@@ -7,8 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cnnplan.arithmetic import (dilation_counts, input_fits_kernel, max_padding, min_kernel,
-                                output_padding_valid, window_valid)
+from cnnplan.kinds.arithmetic import dilation_counts, input_fits_kernel, max_padding, min_kernel, output_padding_valid, window_valid
 
 
 @settings(max_examples=300, deadline=None)

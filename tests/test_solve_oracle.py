@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 import constraint
 
 from cnnplan import solve
-from cnnplan.search import Geometry, build_problem
+from cnnplan.solver.search import Geometry, build_problem
 
 
 def brute_force(layer, mode, inputs, outputs, bounds, fixed=None, where=lambda k, s, p, d: True):

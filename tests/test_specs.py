@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cnnplan import BadInput
-from cnnplan.specs import KINDS, MAX_SPEC_LENGTH, parse_spec, parse_target, spec_from_mapping
+from cnnplan.language.specs import KINDS, MAX_SPEC_LENGTH, parse_spec, parse_target, spec_from_mapping
 from networks_support import layer_text
 
 

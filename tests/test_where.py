@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cnnplan import BadInput
-from cnnplan.where import compile_condition
+from cnnplan.language.where import compile_condition
 
 NAMES = ("k", "s", "p", "d")
 

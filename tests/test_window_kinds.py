@@ -14,9 +14,10 @@ import pytest
 
 import cnnplan
 from cnnplan import Applied, BadInput, LayerKind, RfStep, Window, hookimpl
-from cnnplan.arithmetic import conv_output
-from cnnplan.kinds import BOOLEAN, NONNEGATIVE, POSITIVE, kinds
-from cnnplan.plugins import PluginFailure
+from cnnplan.kinds.arithmetic import conv_output
+from cnnplan.kinds.records import BOOLEAN, NONNEGATIVE, POSITIVE
+from cnnplan.kinds.registry import kinds
+from cnnplan.platform.host import PluginFailure
 from cnnplan.testing import window_mismatches
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from html import escape
 
-from ..reporters import format_value
-from ..result import Result
+from ..platform.reporters import format_value
+from ..platform.result import Result
 
 CSS = ("body{font-family:DejaVu Sans,Helvetica,Arial,sans-serif;margin:1.5em;color:#222}"
        "table{border-collapse:collapse;margin:.5em 0}th,td{border:1px solid #ccc;"
@@ -25,7 +25,7 @@ def _cell(value) -> str:
 
 def fragment(result: Result) -> str:
     """The result as an HTML fragment (what a notebook shows)."""
-    from . import picture_kind, render_svg
+    from .dispatch import picture_kind, render_svg
     from .svg import strip_declaration
 
     parts = [f'<div class="cnnplan-result"><h3>{escape(result.title)}</h3>']

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..arithmetic import effective_kernel
+from ..kinds.arithmetic import effective_kernel
 from .svg import document, line, num, rect, text
 
 FULL = 64            # axes up to this many padded cells are drawn whole
@@ -317,7 +317,7 @@ def _legend(y: float) -> tuple[list[str], float]:
 
 
 def _title(data: dict) -> str:
-    from ..kinds import kinds
+    from ..kinds.registry import kinds
 
     layer = data.get("layer", "layer")
     kind = kinds().lookup(layer)

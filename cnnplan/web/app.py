@@ -57,7 +57,7 @@ async def run_command(argv: list[str], cwd: str | None = None) -> tuple[int, str
         stderr=asyncio.subprocess.PIPE, preexec_fn=_limit_memory)
     try:
         out, err = await asyncio.wait_for(proc.communicate(), WALL_SECONDS)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         proc.kill()
         await proc.wait()
         return -1, "", ""
@@ -110,7 +110,7 @@ def build_app() -> Starlette:
         return error(f"internal error: {_one_line(err)}", 500)
 
     async def health(request: Request) -> Response:
-        from .. import __version__
+        from ..platform import VERSION as __version__
 
         return JSONResponse({"cnnplan": __version__, "api": list(COMMANDS), "options": describe()},
                             headers=HEADERS)

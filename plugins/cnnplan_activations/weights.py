@@ -14,7 +14,7 @@ from typing import Mapping
 
 import numpy as np
 from cnnplan import BadInput, read_bounded, show_path, write_atomic
-from cnnplan.errors import number_error
+from cnnplan.platform.errors import number_error
 
 from .network import KEYS, Network
 

@@ -6,7 +6,7 @@ import math
 import re
 
 from cnnplan import BadInput
-from cnnplan.options import merge_assignments, split_assignments
+from cnnplan.language.options import merge_assignments, split_assignments
 
 from .expression import CONSTANTS, FUNCTIONS
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cnnplan.arithmetic import conv_output, effective_kernel
+from cnnplan.kinds.arithmetic import conv_output, effective_kernel
 
 MODES = ("full", "same", "valid")
 CONVENTIONS = ("numpy", "torch")

@@ -182,7 +182,7 @@ def _notes(q: Question, modes, plans) -> list[str]:
         "Convolution flips the kernel and slides it along the zero-padded signal; --correlate "
         "slides it unflipped, as deep-learning layers do.",
         "size = floor((i + before + after - k')/s) + 1 with k' = d(k-1) + 1, from "
-        "cnnplan.arithmetic.conv_output; the last column is the same layer for cnnplan solve "
+        "cnnplan.kinds.arithmetic.conv_output; the last column is the same layer for cnnplan solve "
         "(one channel).",
     ]
     if any(p and any(a.extra for a in p) for p in plans.values()):

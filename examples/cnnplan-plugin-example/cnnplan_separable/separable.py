@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from cnnplan import BadInput, Result, Table
-from cnnplan.arithmetic import conv_macs, conv_output, conv_weights
-from cnnplan.tensor_shape import format_shape, parse_shape
+from cnnplan.kinds.arithmetic import conv_macs, conv_output, conv_weights
+from cnnplan.kinds.shape import format_shape, parse_shape
 
 
 def compare(input: str, out_channels: int, k: int = 3, s: int = 1, p: int | None = None) -> Result:

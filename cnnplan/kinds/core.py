@@ -1,0 +1,613 @@
+"""The core's layer kinds (registered through `register_layer_kinds`, as a plugin's would be).
+
+Conventions (docs/networks.md): weights exclude biases; params add biases and the affine
+scale and shift of normalisation layers; MACs: conv = output elements x C_in/groups x prod(k),
+convT on the input positions, linear in x out, normalisation 1 per element, everything else 0.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ..platform.errors import BadInput
+from .arithmetic import (
+    conv_output,
+    effective_kernel,
+    input_fits_kernel,
+    max_padding,
+    output_padding_valid,
+    pool_output_ceil,
+    transposed_output,
+)
+from .records import (
+    BOOLEAN,
+    PADS,
+    POSITIVE,
+    SIZES,
+    WHOLE,
+    Applied,
+    Arg,
+    LayerKind,
+    RfStep,
+    Window,
+)
+from .shape import format_shape, size_of
+
+SAME_PADS = Arg(0, tuples=True, words=("same", "valid"))
+MODES = Arg(None, words=("nearest", "bilinear"))
+
+
+def _fraction(n, d=1):
+    """Fraction(n, d), imported on first use (start-up stays light for `solve`)."""
+    from fractions import Fraction
+
+    return Fraction(n, d)
+
+
+def half(n: int):
+    """n / 2 as an int when it is one (Fractions only where needed: they are slow)."""
+    return n // 2 if n % 2 == 0 else _fraction(n, 2)
+
+
+def _label(spec, where: str) -> str:
+    return f"{where} {spec.describe()}"
+
+
+def per_axis(spec, name: str, n: int, where: str, default=None) -> tuple:
+    """A window value on each of n spatial axes (a number, or a tuple of n numbers)."""
+    value = spec.get(name, default)
+    if isinstance(value, tuple):
+        if len(value) != n:
+            raise BadInput(f"{_label(spec, where)}: {name}={format_shape(value).replace('x', ', ')}"
+                           f" gives {len(value)} values for {n} spatial axes")
+        return value
+    return (value,) * n
+
+
+def _spatial(spec, shape, where: str) -> tuple:
+    if len(shape) < 2:
+        raise BadInput(f"{_label(spec, where)}: {spec.kind} needs a C x sizes input, but its "
+                       f"input is the flat {format_shape(shape)} (after flatten or linear)")
+    return shape[1:]
+
+
+def _window_values(spec, sizes, where):
+    n = len(sizes)
+    ks = per_axis(spec, "k", n, where)
+    ss = per_axis(spec, "s", n, where)
+    ds = per_axis(spec, "d", n, where, 1)
+    pad = spec.get("p", 0)
+    if pad == "valid":
+        pad = 0
+    if pad == "same":
+        if any(s != 1 for s in ss):
+            raise BadInput(f"{_label(spec, where)}: padding='same' needs stride 1 (PyTorch)")
+        totals = [effective_kernel(k, d) - 1 for k, d in zip(ks, ds)]
+        lefts = tuple(t // 2 for t in totals)
+        rights = tuple(t - t // 2 for t in totals)
+    elif isinstance(pad, tuple):
+        lefts = rights = per_axis(spec, "p", n, where, 0)
+    else:
+        lefts = rights = (pad,) * n
+    return ks, ss, lefts, rights, ds
+
+
+def _groups(spec, where, c_in, c_out):
+    groups = spec.get("groups", 1)
+    for what, value in (("input", c_in), ("output", c_out)):
+        if value % groups:
+            raise BadInput(f"{_label(spec, where)}: groups={groups} must divide the {what} "
+                           f"channels {value}")
+    return groups
+
+
+def _conv_apply(spec, inputs, where):
+    (shape,) = inputs
+    sizes = _spatial(spec, shape, where)
+    ks, ss, lefts, rights, ds = _window_values(spec, sizes, where)
+    c_in, c_out = shape[0], spec.get("channels")
+    groups = _groups(spec, where, c_in, c_out)
+    outs, notes, steps, dropped = [], [], [], set()
+    for i, k, s, pl, pr, d in zip(sizes, ks, ss, lefts, rights, ds):
+        ke = effective_kernel(k, d)
+        span = i + pl + pr - ke
+        if span < 0:
+            raise BadInput(f"{_label(spec, where)}: {_kernel_text(k, d)} larger than padded input "
+                           f"{i + pl + pr}{_pad_text(i, pl, pr)}")
+        outs.append(span // s + 1)
+        if span % s:
+            dropped.add((i, span % s))
+        if max(pl, pr) > max_padding(k, d, "conv"):
+            notes.append(f"{where}: padding {max(pl, pr)} exceeds k'-1 = {ke - 1}, so the "
+                         "outermost outputs see only padding")
+        steps.append(RfStep(ke - 1, s, half(ke - 1) - pl))
+    notes += _dropped_notes(where, dropped)
+    out = (c_out, *outs)
+    weights = math.prod(ks) * (c_in // groups) * c_out
+    macs = size_of(out) * (c_in // groups) * math.prod(ks)
+    return Applied(out, weights, weights + (c_out if spec.get("bias") else 0), macs,
+                   tuple(dict.fromkeys(notes)), tuple(steps))
+
+
+def _kernel_text(k, d):
+    return f"kernel {k}" if d == 1 else f"effective kernel {effective_kernel(k, d)} (k={k}, d={d})"
+
+
+def _pad_text(i, pl, pr):
+    if not (pl or pr):
+        return ""
+    return f" ({i} + 2*{pl})" if pl == pr else f" ({i} + {pl} + {pr})"
+
+
+def _dropped_notes(where, dropped):
+    return [f"{where}: on an axis of size {i}, {rows} padded input row"
+            f"{'s' if rows != 1 else ''} after the last window "
+            f"{'are' if rows != 1 else 'is'} not used (floor)" for i, rows in sorted(dropped)]
+
+
+def _convT_apply(spec, inputs, where):
+    (shape,) = inputs
+    sizes = _spatial(spec, shape, where)
+    n = len(sizes)
+    ks, ss, ds = per_axis(spec, "k", n, where), per_axis(spec, "s", n, where), \
+        per_axis(spec, "d", n, where, 1)
+    ps, ops = per_axis(spec, "p", n, where, 0), per_axis(spec, "op", n, where, 0)
+    if spec.get("p") in ("same", "valid"):
+        raise BadInput(f"{_label(spec, where)}: transposed convolutions take whole-number padding")
+    c_in, c_out = shape[0], spec.get("channels")
+    groups = _groups(spec, where, c_in, c_out)
+    outs, notes, steps = [], [], []
+    for i, k, s, p, d, op in zip(sizes, ks, ss, ps, ds, ops):
+        if not output_padding_valid(op, s, d):
+            raise BadInput(f"{_label(spec, where)}: output padding op={op} must be smaller than "
+                           f"the stride {s} or the dilation {d}")
+        o = transposed_output(i, k, s, p, d, op)
+        if o is None:
+            raw = (i - 1) * s - 2 * p + d * (k - 1) + op + 1
+            raise BadInput(f"{_label(spec, where)}: output size {raw} on an axis of size {i} "
+                           "((i-1)s - 2p + d(k-1) + op + 1 must be at least 1)")
+        outs.append(o)
+        ke = effective_kernel(k, d)
+        if p > max_padding(k, d, "convT"):
+            notes.append(f"{where}: padding {p} exceeds k'-1 = {ke - 1}, so real outputs "
+                         "are cropped")
+        steps.append(RfStep(_fraction(ke - 1, s), _fraction(1, s),
+                            _fraction(p, s) - _fraction(ke - 1, 2 * s)))
+    out = (c_out, *outs)
+    weights = math.prod(ks) * c_in * (c_out // groups)
+    macs = size_of(shape) * (c_out // groups) * math.prod(ks)
+    return Applied(out, weights, weights + (c_out if spec.get("bias") else 0), macs,
+                   tuple(dict.fromkeys(notes)), tuple(steps), exact_rf=False)
+
+
+def _pool_apply(spec, inputs, where):
+    (shape,) = inputs
+    sizes = _spatial(spec, shape, where)
+    ks, ss, lefts, _, ds = _window_values(spec, sizes, where)
+    ceil = spec.get("ceil", False)
+    outs, notes, steps, dropped = [], [], [], set()
+    if spec.kind == "avgpool" and len(sizes) == 3 and not all(
+            input_fits_kernel((i,), k) for i, k in zip(sizes, ks)):
+        raise BadInput(f"{_label(spec, where)}: PyTorch's 3-D average pooling needs every input "
+                       f"size to be at least the kernel, but the input is {format_shape(shape)}")
+    for i, k, s, p, d in zip(sizes, ks, ss, lefts, ds):
+        if p > max_padding(k, d, spec.kind):
+            raise BadInput(f"{_label(spec, where)}: padding {p} is more than half the kernel {k} "
+                           f"(PyTorch requires p <= k // 2 = {max_padding(k, d, spec.kind)})")
+        o = pool_output_ceil(i, k, s, p, d) if ceil else conv_output(i, k, s, p, d, "floor")
+        if o is None:
+            more = (f", even with ceil mode's overhang of less than the stride {s}"
+                    if ceil else "")
+            raise BadInput(f"{_label(spec, where)}: {_kernel_text(k, d)} larger than padded input "
+                           f"{i + 2 * p}{_pad_text(i, p, p)}{more}")
+        outs.append(o)
+        ke = effective_kernel(k, d)
+        if not ceil and (i + 2 * p - ke) % s:
+            dropped.add((i, (i + 2 * p - ke) % s))
+        steps.append(RfStep(ke - 1, s, half(ke - 1) - p))
+    notes += _dropped_notes(where, dropped)
+    return Applied((shape[0], *outs), notes=tuple(notes), steps=tuple(steps))
+
+
+def _pool_complete(values: dict) -> dict:
+    if "s" not in values and "k" in values:
+        values["s"] = values["k"]
+    return values
+
+
+def _same(spec, inputs, where):
+    return Applied(inputs[0])
+
+
+def _norm_channels(spec, inputs, where):
+    (shape,) = inputs
+    c = shape[0]
+    if spec.kind == "groupnorm" and c % spec.get("groups"):
+        raise BadInput(f"{_label(spec, where)}: {spec.get('groups')} groups must divide the "
+                       f"{c} channels")
+    if spec.kind == "groupnorm" and size_of(shape) == spec.get("groups"):
+        raise BadInput(f"{_label(spec, where)}: each group of the input {format_shape(shape)} "
+                       "holds a single value, which PyTorch refuses to normalise")
+    return Applied(shape, c, 2 * c, size_of(shape))
+
+
+def _layernorm(spec, inputs, where):
+    (shape,) = inputs
+    dims = spec.get("dims", len(shape))
+    if dims > len(shape):
+        raise BadInput(f"{_label(spec, where)}: dims={dims} but the input "
+                       f"{format_shape(shape)} has {len(shape)} axes")
+    n = math.prod(shape[len(shape) - dims:])
+    return Applied(shape, n, 2 * n, size_of(shape))
+
+
+def _flatten(spec, inputs, where):
+    return Applied((size_of(inputs[0]),), steps=_whole(inputs[0]))
+
+
+def _whole(shape):
+    return (WHOLE,) * (len(shape) - 1)
+
+
+def _linear(spec, inputs, where):
+    (shape,) = inputs
+    if len(shape) != 1:
+        raise BadInput(f"{_label(spec, where)}: linear needs a flat input but gets "
+                       f"{format_shape(shape)}; put flatten before it")
+    features = spec.get("features")
+    weights = shape[0] * features
+    return Applied((features,), weights, weights + (features if spec.get("bias") else 0),
+                   weights)
+
+
+def _mean(spec, inputs, where):
+    shape = inputs[0]
+    sizes = _spatial(spec, shape, where)
+    out = (shape[0], *([1] * len(sizes))) if spec.get("keepdim") else (shape[0],)
+    return Applied(out, steps=_whole(shape))
+
+
+def _adaptive(spec, inputs, where):
+    (shape,) = inputs
+    sizes = _spatial(spec, shape, where)
+    outs = per_axis(spec, "out", len(sizes), where)
+    steps, exact = [], True
+    for i, o in zip(sizes, outs):
+        if o == 1:
+            steps.append(WHOLE)
+        elif i % o == 0:
+            steps.append(RfStep(i // o - 1, i // o, _fraction(i // o - 1, 2)))
+        else:  # PyTorch's windows [floor(j i/o), ceil((j+1) i/o)): irregular; a bound
+            exact = False
+            span = -(-i // o)
+            steps.append(RfStep(span, _fraction(i, o), _fraction(span, 2)))
+    return Applied((shape[0], *outs), steps=tuple(steps), exact_rf=exact)
+
+
+def _upsample(spec, inputs, where):
+    (shape,) = inputs
+    sizes = _spatial(spec, shape, where)
+    mode = spec.get("mode", "nearest")
+    if mode == "bilinear" and len(sizes) != 2:
+        raise BadInput(f"{_label(spec, where)}: bilinear upsampling needs 2 spatial axes, "
+                       f"not {format_shape(shape)}")
+    if spec.has("size") == spec.has("scale"):
+        raise BadInput(f"{_label(spec, where)}: give either scale= or size=")
+    if spec.has("size"):
+        outs = per_axis(spec, "size", len(sizes), where)
+    else:
+        outs = tuple(i * f for i, f in zip(sizes, per_axis(spec, "scale", len(sizes), where)))
+    # Output y reads input floor(y i/o) (nearest; bilinear also the next one). Consecutive
+    # outputs step i/o, but floor snaps them to whole inputs: with i/o = p/q in lowest terms,
+    # the positions read by K + 1 consecutive outputs span at most floor(K p/q + (q-1)/q) + 1,
+    # so the window spans (q - 1)/q (+ 1 for bilinear): rf = floor(E) + 1 is an upper bound
+    # (exact when windows follow; upsample(2) after a stride-2 layer reads one input, rf 2).
+    extra = 1 if mode == "bilinear" else 0
+    steps = tuple(RfStep(_fraction(o // math.gcd(i, o) - 1, o // math.gcd(i, o)) + extra,
+                         _fraction(i, o), _fraction(i, 2 * o) - _fraction(1, 2))
+                  for i, o in zip(sizes, outs))
+    return Applied((shape[0], *outs), steps=steps, exact_rf=False)
+
+
+def _pixelshuffle(spec, inputs, where):
+    (shape,) = inputs
+    sizes = _spatial(spec, shape, where)
+    r = spec.get("r")
+    if len(sizes) != 2:
+        raise BadInput(f"{_label(spec, where)}: pixel shuffle needs 2 spatial axes")
+    if shape[0] % (r * r):
+        raise BadInput(f"{_label(spec, where)}: the {shape[0]} channels are not divisible by "
+                       f"r^2 = {r * r}")
+    steps = tuple(RfStep(0, _fraction(1, r), _fraction(1, 2 * r) - _fraction(1, 2)) for _ in sizes)
+    return Applied((shape[0] // (r * r), *(i * r for i in sizes)), steps=steps)
+
+
+def pad_amounts(spec, n: int, where: str) -> tuple:
+    """(left, right) per spatial axis from pad(p=(...)) in F.pad's order (last axis first);
+    a single number pads every side (nn.ConstantPadNd)."""
+    p = spec.get("p")
+    p = (p, p) * n if isinstance(p, int) else p
+    if len(p) % 2 or len(p) > 2 * n:
+        raise BadInput(f"{_label(spec, where)}: p needs pairs (left, right) for up to {n} axes, "
+                       "last axis first as in F.pad")
+    pairs = [(p[j], p[j + 1]) for j in range(0, len(p), 2)]
+    pairs += [(0, 0)] * (n - len(pairs))
+    return tuple(reversed(pairs))
+
+
+def _pad(spec, inputs, where):
+    (shape,) = inputs
+    sizes = _spatial(spec, shape, where)
+    pairs = pad_amounts(spec, len(sizes), where)
+    steps = tuple(RfStep(0, 1, -left) for left, _ in pairs)
+    return Applied((shape[0], *(i + a + b for i, (a, b) in zip(sizes, pairs))), steps=steps)
+
+
+# -- joins -----------------------------------------------------------------------------------
+
+def _shapes_text(inputs) -> str:
+    return ", ".join(format_shape(s) for s in inputs)
+
+
+def _add(spec, inputs, where):
+    if len(set(inputs)) != 1:
+        raise BadInput(f"{_label(spec, where)}: add needs inputs of one shape, but they are "
+                       f"{_shapes_text(inputs)}")
+    return Applied(inputs[0], steps=None)
+
+
+def _mul(spec, inputs, where):
+    rank = max(len(s) for s in inputs)
+    out = []
+    for axis in range(rank):
+        values = {s[axis - rank + len(s)] for s in inputs if axis - rank + len(s) >= 0}
+        values.discard(1)
+        if len(values) > 1:
+            raise BadInput(f"{_label(spec, where)}: mul broadcasts sizes that are equal or 1, "
+                           f"but the inputs are {_shapes_text(inputs)}")
+        out.append(values.pop() if values else 1)
+    return Applied(tuple(out), steps=None)
+
+
+def _concat(spec, inputs, where):
+    ranks = {len(s) for s in inputs}
+    if len(ranks) != 1:
+        raise BadInput(f"{_label(spec, where)}: concat needs inputs with the same number of "
+                       f"axes, but they are {_shapes_text(inputs)}")
+    channels = sum(s[0] for s in inputs)
+    if spec.get("crop"):
+        small = tuple(min(s[a] for s in inputs) for a in range(1, len(inputs[0])))
+        offsets = tuple(tuple((s[a + 1] - small[a]) // 2 for a in range(len(small)))
+                        for s in inputs)
+        notes = tuple(f"{where}: cropping {format_shape(s[1:])} to {format_shape(small)} is "
+                      "not symmetric (one more row is dropped after than before)"
+                      for s in inputs if any((s[a + 1] - small[a]) % 2
+                                             for a in range(len(small))))
+        return Applied((channels, *small), notes=notes, steps=None, offsets=offsets)
+    if len({s[1:] for s in inputs}) != 1:
+        raise BadInput(f"{_label(spec, where)}: concat needs the same spatial sizes, but the "
+                       f"inputs are {_shapes_text(inputs)} (concat(crop=true) centre-crops)")
+    return Applied((channels, *inputs[0][1:]), steps=None)
+
+
+# -- shape-only rules for `cnnplan inputs` (None where apply refuses; apply says why) ---------
+
+def _fast_window(spec, n):
+    ks, ss = per_axis(spec, "k", n, ""), per_axis(spec, "s", n, "")
+    ds = per_axis(spec, "d", n, "", 1)
+    pad = spec.get("p", 0)
+    if spec.kind == "convT":
+        ps, ops = per_axis(spec, "p", n, ""), per_axis(spec, "op", n, "")
+        axes = [((k - 1) * d - 2 * p + op + 1, s) for k, s, p, d, op in zip(ks, ss, ps, ds, ops)]
+        c_out = spec.get("channels")
+
+        def convT(inputs):
+            outs = tuple((i - 1) * s + base for i, (base, s) in zip(inputs[0][1:], axes))
+            return None if min(outs) < 1 else (c_out, *outs)
+        return convT
+    if pad == "same":
+        return lambda inputs: (spec.get("channels"), *inputs[0][1:])
+    pads = (0,) * n if pad == "valid" else per_axis(spec, "p", n, "")
+    ceil = spec.get("ceil", False)
+    if ceil or (spec.kind == "avgpool" and n == 3):
+        return None
+    axes = [(2 * p - effective_kernel(k, d), s) for k, s, p, d in zip(ks, ss, pads, ds)]
+    c_out = spec.get("channels")
+
+    def window(inputs):
+        shape = inputs[0]
+        outs = []
+        for i, (add, s) in zip(shape[1:], axes):
+            span = i + add
+            if span < 0:
+                return None
+            outs.append(span // s + 1)
+        return (c_out or shape[0], *outs)
+    return window
+
+
+def _fast_same(spec, n):
+    return lambda inputs: inputs[0]
+
+
+def _fast_add(spec, n):
+    return lambda inputs: inputs[0] if len(set(inputs)) == 1 else None
+
+
+def _fast_concat(spec, n):
+    if spec.get("crop"):
+        return None
+
+    def concat(inputs):
+        if len({s[1:] for s in inputs}) != 1:
+            return None
+        return (sum(s[0] for s in inputs), *inputs[0][1:])
+    return concat
+
+
+def _fast_upsample(spec, n):
+    if spec.has("size"):
+        return None
+    scales = per_axis(spec, "scale", n, "")
+    return lambda inputs: (inputs[0][0], *(i * f for i, f in zip(inputs[0][1:], scales)))
+
+
+# -- torch code --------------------------------------------------------------------------------
+
+def _tuple_text(value) -> str:
+    return repr(value) if isinstance(value, tuple) else str(value)
+
+
+def _conv_torch(spec, inputs):
+    n, g = len(inputs[0]) - 1, spec.get
+    p = g("p", 0)
+    p = repr(p) if isinstance(p, str) else _tuple_text(p)
+    return (f"nn.Conv{n}d({inputs[0][0]}, {g('channels')}, kernel_size={_tuple_text(g('k'))}, "
+            f"stride={_tuple_text(g('s'))}, padding={p}, dilation={_tuple_text(g('d'))}, "
+            f"groups={g('groups')}, bias={g('bias')})")
+
+
+def _convT_torch(spec, inputs):
+    n, g = len(inputs[0]) - 1, spec.get
+    return (f"nn.ConvTranspose{n}d({inputs[0][0]}, {g('channels')}, "
+            f"kernel_size={_tuple_text(g('k'))}, stride={_tuple_text(g('s'))}, "
+            f"padding={_tuple_text(g('p'))}, output_padding={_tuple_text(g('op'))}, "
+            f"groups={g('groups')}, bias={g('bias')}, dilation={_tuple_text(g('d'))})")
+
+
+def _pool_torch(spec, inputs):
+    """MaxPoolNd / AvgPoolNd (average pooling has no dilation)."""
+    n, g = len(inputs[0]) - 1, spec.get
+    name, dilation = (("MaxPool", f"dilation={_tuple_text(g('d'))}, ")
+                      if spec.kind == "maxpool" else ("AvgPool", ""))
+    return (f"nn.{name}{n}d(kernel_size={_tuple_text(g('k'))}, stride={_tuple_text(g('s'))}, "
+            f"padding={_tuple_text(g('p'))}, {dilation}ceil_mode={g('ceil')})")
+
+
+def _fixed(code):
+    return lambda spec, inputs: code
+
+
+def _dims_torch(template):
+    return lambda spec, inputs: template.format(n=max(len(inputs[0]) - 1, 1), c=inputs[0][0])
+
+
+def _layernorm_torch(spec, inputs):
+    shape = inputs[0]
+    dims = spec.get("dims", len(shape))
+    return f"nn.LayerNorm({list(shape[len(shape) - dims:])!r})"
+
+
+def _adaptive_torch(spec, inputs):
+    n = len(inputs[0]) - 1
+    name = "AdaptiveAvgPool" if spec.kind == "adaptiveavgpool" else "AdaptiveMaxPool"
+    return f"nn.{name}{n}d({_tuple_text(spec.get('out'))})"
+
+
+def _upsample_torch(spec, inputs):
+    mode = spec.get("mode", "nearest")
+    size = (f"size={_tuple_text(spec.get('size'))}" if spec.has("size")
+            else f"scale_factor={_tuple_text(spec.get('scale'))}")
+    corners = ", align_corners=False" if mode == "bilinear" else ""
+    return f"nn.Upsample({size}, mode={mode!r}{corners})"
+
+
+def _pad_torch(spec, inputs):
+    n = len(inputs[0]) - 1
+    p = spec.get("p")
+    p = (p, p) * n if isinstance(p, int) else p
+    return f"nn.ConstantPad{n}d({tuple(p)!r}, 0.0)"
+
+
+def _mean_torch(spec, inputs):
+    n = len(inputs[0]) - 1
+    dims = tuple(range(-n, 0))
+    return f"Mean({dims!r}, keepdim={bool(spec.get('keepdim'))})"
+
+
+def _join_code(expression):
+    return lambda spec, inputs: expression
+
+
+def _concat_code(spec, inputs):
+    if spec.get("crop"):
+        return "torch.cat(center_crop([{all}]), dim=1)"
+    return "torch.cat([{all}], dim=1)"
+
+
+_SHAPE_KEEPING = (
+    ("relu", "ReLU (shape-preserving)", "nn.ReLU()"),
+    ("relu6", "ReLU6 (shape-preserving)", "nn.ReLU6()"),
+    ("tanh", "tanh (shape-preserving)", "nn.Tanh()"),
+    ("sigmoid", "logistic sigmoid (shape-preserving)", "nn.Sigmoid()"),
+    ("hardswish", "hard swish (shape-preserving)", "nn.Hardswish()"),
+    ("silu", "SiLU / swish (shape-preserving)", "nn.SiLU()"),
+    ("gelu", "GELU (shape-preserving)", "nn.GELU()"),
+    ("softmax", "softmax over the channels, dim=1 (shape-preserving)", "nn.Softmax(dim=1)"),
+    ("dropout", "dropout (shape-preserving; no parameters)", "nn.Dropout()"),
+    ("identity", "identity (shape-preserving; also an imported placeholder)", "nn.Identity()"),
+)
+
+_CONV_ARGS = {"channels": POSITIVE, "k": SIZES, "s": SIZES, "p": SAME_PADS, "d": SIZES,
+              "groups": POSITIVE, "bias": BOOLEAN}
+
+CORE_KINDS = (
+    LayerKind("conv", "convolution: conv(C_out, k=, s=1, p=0|same|valid, d=1, groups=1, "
+              "bias=true); k, s, p, d may be per-axis tuples", _conv_apply, _conv_torch,
+              _CONV_ARGS, "channels", {"s": 1, "p": 0, "d": 1, "groups": 1, "bias": True},
+              ("channels", "k"), window=Window("conv"), aliases=("conv2d", "conv1d", "conv3d"),
+              fast=_fast_window),
+    LayerKind("convT", "transposed convolution: convT(C_out, k=, s=1, p=0, d=1, op=0, "
+              "groups=1, bias=true)", _convT_apply, _convT_torch,
+              {**_CONV_ARGS, "p": PADS, "op": PADS}, "channels",
+              {"s": 1, "p": 0, "d": 1, "op": 0, "groups": 1, "bias": True}, ("channels", "k"),
+              window=Window("convT"), aliases=("conv_transpose", "convtranspose", "deconv"),
+              fast=_fast_window),
+    LayerKind("maxpool", "max pooling: maxpool(k=, s=k, p=0, d=1, ceil=false)", _pool_apply,
+              _pool_torch, {"k": SIZES, "s": SIZES, "p": PADS, "d": SIZES, "ceil": BOOLEAN},
+              "k", {"p": 0, "d": 1, "ceil": False}, ("k",), window=Window("pool"),
+              aliases=("max_pool",), complete=_pool_complete, fast=_fast_window),
+    LayerKind("avgpool", "average pooling: avgpool(k=, s=k, p=0, ceil=false)", _pool_apply,
+              _pool_torch, {"k": SIZES, "s": SIZES, "p": PADS, "ceil": BOOLEAN}, "k",
+              {"p": 0, "ceil": False}, ("k",), window=Window("pool", input_ge_k=3),
+              aliases=("avg_pool",),
+              complete=_pool_complete, fast=_fast_window),
+    LayerKind("flatten", "flatten C x sizes into one feature axis", _flatten,
+              _fixed("nn.Flatten()")),
+    LayerKind("linear", "fully connected: linear(features, bias=true)", _linear,
+              lambda spec, inputs: f"nn.Linear({inputs[0][0]}, {spec.get('features')}, "
+                                   f"bias={spec.get('bias')})",
+              {"features": POSITIVE, "bias": BOOLEAN}, "features", {"bias": True},
+              ("features",)),
+    *(LayerKind(name, text, _same, _fixed(code), fast=_fast_same)
+      for name, text, code in _SHAPE_KEEPING),
+    LayerKind("bn", "batch norm (shape-preserving; 2C parameters)", _norm_channels,
+              _dims_torch("nn.BatchNorm{n}d({c})"), aliases=("batchnorm",), fast=_fast_same),
+    LayerKind("groupnorm", "group norm: groupnorm(groups) (2C parameters)", _norm_channels,
+              lambda spec, inputs: f"nn.GroupNorm({spec.get('groups')}, {inputs[0][0]})",
+              {"groups": POSITIVE}, "groups", required=("groups",)),
+    LayerKind("layernorm", "layer norm over the last `dims` axes (default all; 2 x their "
+              "size parameters)", _layernorm, _layernorm_torch, {"dims": POSITIVE}, "dims"),
+    LayerKind("adaptiveavgpool", "adaptive average pooling to out (a size or a tuple)",
+              _adaptive, _adaptive_torch, {"out": SIZES}, "out", required=("out",)),
+    LayerKind("adaptivemaxpool", "adaptive max pooling to out (a size or a tuple)",
+              _adaptive, _adaptive_torch, {"out": SIZES}, "out", required=("out",)),
+    LayerKind("mean", "mean over the spatial axes: C (keepdim=true: C x 1 x 1)", _mean,
+              _mean_torch, {"keepdim": BOOLEAN}, defaults={"keepdim": False}),
+    LayerKind("upsample", "upsample(scale=2 | size=(H, W), mode=nearest|bilinear)", _upsample,
+              _upsample_torch, {"scale": SIZES, "size": SIZES, "mode": MODES}, "scale",
+              {"mode": "nearest"}, fast=_fast_upsample),
+    LayerKind("pixelshuffle", "pixel shuffle: pixelshuffle(r): C x H x W -> C/r^2 x rH x rW",
+              _pixelshuffle, lambda spec, inputs: f"nn.PixelShuffle({spec.get('r')})",
+              {"r": POSITIVE}, "r", required=("r",)),
+    LayerKind("pad", "zero padding pad(p=(left, right, top, bottom)) in F.pad's order",
+              _pad, _pad_torch, {"p": Arg(0, tuples=True, collapse=False)}, "p",
+              required=("p",)),
+    LayerKind("add", "add(a, b, ...): the sum of inputs of one shape (one name: the previous "
+              "layer and it)", _add, _join_code("{sum}"), join=True, fast=_fast_add),
+    LayerKind("mul", "mul(a, b): broadcast product (e.g. C x 1 x 1 gate times C x H x W)", _mul,
+              _join_code("{product}"), join=True),
+    LayerKind("concat", "concat(a, b, ...): channels joined (crop=true centre-crops to the "
+              "smallest size)", _concat, _concat_code, {"crop": BOOLEAN}, defaults={"crop": False},
+              join=True, aliases=("cat",), fast=_fast_concat),
+)

@@ -1,0 +1,66 @@
+"""Tensor shapes written `C x spatial...`, e.g. `3x64x64`."""
+
+from __future__ import annotations
+
+import math
+import re
+
+from ..platform.errors import BadInput
+
+MAX_SPATIAL_DIMS = 3
+MAX_SIZE = 10**9
+_SHAPE_RE = re.compile(r"^\s*\d+(\s*[xX×]\s*\d+)+\s*$")
+
+
+def parse_shape(text: str, what: str = "shape") -> tuple[int, ...]:
+    """Parse `3x64x64` (also `3X64X64`, `3×64×64`) into (3, 64, 64): a channel count and 1 to 3
+    spatial sizes, all >= 1 (BadInput, naming `what`, for anything else).
+
+    >>> parse_shape("3x64x64")
+    (3, 64, 64)
+    """
+    if not isinstance(text, str):
+        text = "x".join(str(v) for v in text)
+    if len(text) > 200:
+        raise BadInput(f"{what} is too long ({len(text)} characters)")
+    if not _SHAPE_RE.match(text):
+        raise BadInput(
+            f"{what} {text!r} is not a shape; write channels x sizes, e.g. 3x64 (1-D), "
+            "3x64x64 (2-D) or 3x16x64x64 (3-D), with positive whole numbers"
+        )
+    dims = tuple(int(part) for part in re.split(r"\s*[xX×]\s*", text.strip()))
+    if len(dims) - 1 > MAX_SPATIAL_DIMS:
+        raise BadInput(f"{what} {text!r} has {len(dims) - 1} spatial axes; cnnplan handles 1 to 3")
+    for value in dims:
+        if value < 1:
+            raise BadInput(f"{what} {text!r} has a size {value}; every size must be at least 1")
+        if value > MAX_SIZE:
+            raise BadInput(f"{what} {text!r} has a size {value} above the limit {MAX_SIZE}")
+    return dims
+
+
+def looks_like_shape(text: str) -> bool:
+    """Whether `text` is written like a shape (`3x64x64`), whatever its sizes.
+
+    >>> looks_like_shape("3x64x64"), looks_like_shape("conv(8)")
+    (True, False)
+    """
+    return isinstance(text, str) and len(text) <= 200 and bool(_SHAPE_RE.match(text))
+
+
+def format_shape(shape) -> str:
+    """A shape as cnnplan writes it.
+
+    >>> format_shape((64, 32, 32))
+    '64x32x32'
+    """
+    return "x".join(str(v) for v in shape)
+
+
+def size_of(shape) -> int:
+    """Number of elements of a shape.
+
+    >>> size_of((3, 4, 4))
+    48
+    """
+    return math.prod(shape)

@@ -1,0 +1,1 @@
+"""The text users write: layer specs, plan files, `--where` constraints, NAME=VALUE options."""

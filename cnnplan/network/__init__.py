@@ -1,0 +1,1 @@
+"""A whole network forward: shapes, params, MACs, receptive fields (`cnnplan shapes`), accepted inputs, PyTorch export."""

@@ -1,0 +1,1 @@
+"""Chains and graphs with unknowns (`cnnplan plan`): counted exactly, the best ranked."""
