@@ -13,7 +13,7 @@ import ast
 import operator
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..kinds.records import WINDOW_VARIABLES
 from ..platform.errors import BadInput
@@ -91,8 +91,7 @@ def _divide(op, a, b):
     return op(a, b)
 
 
-@dataclass(frozen=True)
-class Condition:
+class Condition(NamedTuple):
     """A compiled constraint: call it with a mapping of names to integers."""
 
     text: str

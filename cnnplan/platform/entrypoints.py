@@ -10,11 +10,10 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class EntryPoint:
+class EntryPoint(NamedTuple):
     """`name = module[:attr]` from a distribution's entry_points.txt."""
 
     name: str

@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import sys
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 
 import pluggy
 
@@ -27,18 +26,21 @@ ENTRY_POINT_GROUP = "cnnplan"
 DEFAULT_PLUGINS = ("cnnplan.default_plugin",)
 
 
-@dataclass
 class PluginInfo:
-    """One plugin: its name, distribution, version, hooks, and what went wrong with it."""
+    """One plugin: its name, distribution, version, hooks, and what went wrong with it (a plain
+    class: a dataclass costs more to create than cnnplan's whole start-up may spend on it)."""
 
-    name: str
-    distribution: str = ""
-    version: str = ""
-    hooks: list[str] = field(default_factory=list)
-    default: bool = False
-    errors: list[str] = field(default_factory=list)
-    loaded: bool = True
-    shadowed: list[str] = field(default_factory=list)
+    def __init__(self, name: str, distribution: str = "", version: str = "",
+                 default: bool = False):
+        self.name, self.distribution, self.version = name, distribution, version
+        self.default = default
+        self.hooks: list[str] = []
+        self.errors: list[str] = []
+        self.loaded = True
+        self.shadowed: list[str] = []
+
+    def __repr__(self) -> str:
+        return f"PluginInfo({self.label!r}, hooks={self.hooks}, errors={self.errors})"
 
     @property
     def label(self) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .errors import BadInput
 from .result import Result
@@ -29,8 +29,7 @@ def is_reference(target) -> bool:
     return isinstance(target, str) and bool(_REF_RE.match(target))
 
 
-@dataclass(frozen=True)
-class Solver:
+class Solver(NamedTuple):
     """A named function that answers a question with a Result (keyword arguments only).
 
     `function` is the callable, or a 'package.module:function' reference that is imported only
@@ -73,8 +72,7 @@ class Solver:
         return function(**kwargs)
 
 
-@dataclass(frozen=True)
-class Reporter:
+class Reporter(NamedTuple):
     """A named output format: a function from Result to text.
 
     `render` is the callable, or a 'package.module:function' reference imported on first use.
@@ -193,6 +191,9 @@ class Registry(Mapping):
 
 
 def _with_provider(record, provider):
+    """The record with its provider set (records are NamedTuples or frozen dataclasses)."""
+    if hasattr(record, "_replace"):
+        return record._replace(provider=provider)
     from dataclasses import replace
 
     return replace(record, provider=provider)

@@ -51,6 +51,8 @@ def render_table(result: Result) -> str:
 
 def _width(text: str) -> int:
     """Columns `text` takes on a terminal: combining marks (the dot of v\u0307) take none."""
+    if text.isascii():
+        return len(text)
     import unicodedata
 
     return sum(1 for ch in text if not unicodedata.combining(ch))

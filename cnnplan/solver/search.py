@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import heapq
 from bisect import bisect_left, bisect_right
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import constraint
 
@@ -55,8 +55,7 @@ class WorkBudget:
 LEVEL = {"d": 0, "p": 1, "k": 2, "s": 3}  # the order ShapeSolver assigns variables in
 
 
-@dataclass(frozen=True)
-class Geometry:
+class Geometry(NamedTuple):
     """What one layer must do: `layer` (conv|pool) in `mode` maps `inputs` onto `outputs`."""
 
     layer: str
