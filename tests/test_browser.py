@@ -133,3 +133,199 @@ def test_network_tab(page, tmp_path):
     page.fill("#network-specs", "conv(8, k=3)\nconv(8, k=3000)")
     expect(page.locator("#network-inputs")).to_have_text("")   # refused: no rule shown
     page.screenshot(path=str(tmp_path / "network.png"), full_page=True)
+
+
+# --- Network pictures measured in the browser -------------------------------------------
+# The SVG of `shapes` is drawn by Chromium and read back with the browser's own geometry:
+# every box's client rectangle (getBoundingClientRect: text included) and every edge sampled
+# along its length (getPointAtLength, mapped to the page by getScreenCTM).
+
+MEASURE = """() => {
+  const rect = (e) => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; };
+  const blocks = [...document.querySelectorAll("g.block")].map((g) => ({
+    name: g.dataset.name, join: g.classList.contains("n-join"), box: rect(g),
+    frame: rect(g.querySelector("rect")), text: g.textContent }));
+  const edges = [...document.querySelectorAll("path.edge")].map((p) => {
+    const length = p.getTotalLength(), ctm = p.getScreenCTM(), points = [];
+    const steps = Math.max(8, Math.ceil(length / 2));
+    for (let i = 0; i <= steps; i++) {
+      const q = p.getPointAtLength(length * i / steps).matrixTransform(ctm);
+      points.push([q.x, q.y]);
+    }
+    return { from: p.dataset.from, to: p.dataset.to, length, points };
+  });
+  return { blocks, edges };
+}"""
+
+
+@pytest.fixture(scope="module")
+def drawing(browser):
+    """measure(svg): what Chromium draws of an SVG document (one page for the module)."""
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+
+    def measure(svg: str) -> dict:
+        page.set_content("<!DOCTYPE html><body style='margin:0'>" + svg.split("?>", 1)[1]
+                         + "</body>")
+        return page.evaluate(MEASURE)
+
+    yield measure
+    page.close()
+
+
+def check_geometry(seen: dict, data: dict) -> None:
+    """The picture's promises, from the browser's measurements."""
+    import numpy as np
+    from scipy.spatial import cKDTree
+
+    blocks = {b["name"]: b for b in seen["blocks"]}
+    assert len(blocks) == len(seen["blocks"])                      # one block per name
+    boxes = np.array([b["box"] for b in seen["blocks"]])
+    # no two boxes overlap
+    lo = np.maximum(boxes[:, None, :2], boxes[None, :, :2])
+    hi = np.minimum(boxes[:, None, 2:], boxes[None, :, 2:])
+    overlap = np.all(hi - lo > 0.5, axis=2)
+    np.fill_diagonal(overlap, False)
+    assert not overlap.any(), [(seen["blocks"][i]["name"], seen["blocks"][j]["name"])
+                               for i, j in zip(*np.nonzero(overlap))][:5]
+    # the text of a box stays in its frame
+    for b in seen["blocks"]:
+        assert np.allclose(b["box"], b["frame"], atol=1.0), (b["name"], b["box"], b["frame"])
+    names = list(blocks)
+    trees = []
+    for edge in seen["edges"]:
+        points = np.array(edge["points"])
+        # an edge enters no box but its own two ends' (1 px of anti-aliasing allowed)
+        inside = ((points[:, None, 0] > boxes[None, :, 0] + 1) &
+                  (points[:, None, 0] < boxes[None, :, 2] - 1) &
+                  (points[:, None, 1] > boxes[None, :, 1] + 1) &
+                  (points[:, None, 1] < boxes[None, :, 3] - 1))
+        hit = {names[j] for j in np.nonzero(inside.any(axis=0))[0]} - {edge["from"], edge["to"]}
+        assert not hit, f"edge {edge['from']} -> {edge['to']} crosses {sorted(hit)}"
+        trees.append(cKDTree(points))
+    # no edge runs along another for most of its length
+    for i, edge in enumerate(seen["edges"]):
+        for j, other in enumerate(trees):
+            if i == j:
+                continue
+            near = other.query(np.array(edge["points"]), distance_upper_bound=2.0)[0]
+            shared = float(np.mean(np.isfinite(near)))
+            assert shared < 0.25, (f"{edge['from']}->{edge['to']} runs on "
+                                   f"{seen['edges'][j]['from']}->{seen['edges'][j]['to']}")
+    # every join has one visibly distinct incoming edge per input
+    sources = {str(layer["name"]): [str(s) for s in layer.get("from", [])]
+               for layer in data["layers"] if "name" in layer}
+    for name, block in blocks.items():
+        if not block["join"]:
+            continue
+        arriving = [e for e in seen["edges"] if e["to"] == name]
+        assert sorted(e["from"] for e in arriving) == sorted(sources[name])
+        ends = np.array([e["points"][-1] for e in arriving])
+        left, top, right, _ = block["box"]
+        assert np.all(np.abs(ends[:, 1] - top) < 2) and np.all((ends[:, 0] > left)
+                                                               & (ends[:, 0] < right))
+        gaps = np.abs(ends[:, None, 0] - ends[None, :, 0]) + np.eye(len(ends)) * 99
+        assert gaps.min() >= 4, f"inputs of {name} arrive on top of each other"
+    # the edges are the network's: one per `from` entry
+    drawn = sorted((e["from"], e["to"]) for e in seen["edges"])
+    expected = sorted((s, name) for name, froms in sources.items() for s in froms)
+    assert drawn == expected
+    # every layer's name is in its box
+    for name in sources:
+        assert name in blocks[name]["text"]
+
+
+RESIDUAL = """title = "a residual block with an identity shortcut"
+input = "16x32x32"
+[[layers]]
+name = "c1"
+spec = "conv(16, k=3, p=1)"
+[[layers]]
+name = "b1"
+spec = "bn"
+[[layers]]
+name = "r1"
+spec = "relu"
+[[layers]]
+name = "c2"
+spec = "conv(16, k=3, p=1)"
+[[layers]]
+name = "b2"
+spec = "bn"
+[[layers]]
+name = "sum"
+spec = "add"
+from = ["b2", "input"]
+[[layers]]
+name = "out"
+spec = "relu"
+"""
+
+
+def _network(path_or_text: str):
+    import cnnplan
+
+    if path_or_text.endswith(".toml"):
+        return cnnplan.shapes(plan_file=os.path.join(EXAMPLES, path_or_text))
+    return cnnplan.shapes(plan_text=path_or_text)
+
+
+EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                        "examples", "networks")
+
+
+@pytest.mark.parametrize("network", [RESIDUAL, "unet.toml", "unet_padded.toml",
+                                     "unet_imported.toml", "unet_padded_imported.toml",
+                                     "resnet18.toml"],
+                         ids=["residual", "unet", "unet_padded", "unet_imported",
+                              "unet_padded_imported", "resnet18"])
+def test_network_picture_geometry(drawing, network):
+    from cnnplan.pictures import render_svg
+
+    result = _network(network)
+    check_geometry(drawing(render_svg(result)), result.data)
+
+
+def test_identity_shortcut_is_its_own_lane(drawing):
+    """The shortcut input -> sum runs beside the block, not down its middle."""
+    from cnnplan.pictures import render_svg
+
+    seen = drawing(render_svg(_network(RESIDUAL)))
+    (skip,) = [e for e in seen["edges"] if e["from"] == "input"
+               and e["to"] == "sum"]
+    boxes = {b["name"]: b["box"] for b in seen["blocks"]}
+    xs = [x for x, _ in skip["points"]]
+    middle = [boxes[n] for n in ("c1", "b1", "r1", "c2", "b2")]
+    assert all(min(xs) < box[0] or max(xs) > box[2] for box in middle)
+
+
+def random_plan(seed: int) -> str:
+    """A random DAG of shape-keeping layers and joins (add, mul, concat of equal inputs
+    then a 1x1 conv back), dotted names so that frames are drawn."""
+    import random
+
+    rng = random.Random(seed)
+    lines = ['title = "random"', 'input = "8x8x8"']
+    names = ["input"]
+    for n in range(rng.randint(6, 30)):
+        name = f"g{rng.randint(0, 3)}.b{rng.randint(0, 2)}.l{n}" if rng.random() < 0.7 else f"l{n}"
+        roll = rng.random()
+        if roll < 0.3 and len(names) > 2:
+            count = rng.randint(2, min(4, len(names)))
+            froms = rng.sample(names, count)
+            kind = rng.choice(["add", "mul"])
+            lines += ["[[layers]]", f'name = "{name}"', f'spec = "{kind}"',
+                      "from = [" + ", ".join(f'"{f}"' for f in froms) + "]"]
+        else:
+            spec = rng.choice(["conv(8, k=3, p=1)", "relu", "bn", "maxpool(k=3, s=1, p=1)"])
+            lines += ["[[layers]]", f'name = "{name}"', f'spec = "{spec}"',
+                      f'from = "{rng.choice(names)}"']
+        names.append(name)
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_random_dag_geometry(drawing, seed):
+    from cnnplan.pictures import render_svg
+
+    result = _network(random_plan(seed))
+    check_geometry(drawing(render_svg(result)), result.data)
