@@ -30,8 +30,9 @@ STYLE = (".block>rect{fill:#eef3fa;stroke:#1f5fa8}.n-conv>rect{fill:#cfe0f5}"
          ".edge{fill:none;stroke:#555;stroke-width:1.3}.edge.long{stroke:#c05a00}"
          ".frame>rect{fill:#f6f6f9;fill-opacity:.6;stroke:#8a8aa6;stroke-dasharray:4 3}"
          ".frame>text{font-size:11px;fill:#55557a;font-weight:bold}"
-         ".small{font-size:11px;fill:#555}.spec{font-size:11px}"
-         ".name{font-size:12px;font-weight:bold}.caption{font-size:14px;font-weight:bold}")
+         ".small{font-size:11px;fill:#555}.n-spec{font-size:11px}"
+         ".n-name{font-size:12px;font-weight:bold}.n-caption{font-size:14px;font-weight:bold}")
+CLASSES = {"name": "n-name", "spec": "n-spec", "small": "small"}
 ARROW = ('<defs><marker id="net-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
          'markerHeight="7" orient="auto"><path d="M0 1L10 5L0 9z" fill="#555"/></marker></defs>')
 
@@ -202,10 +203,10 @@ def _box(node: Node, lines, x: float, y: float, h: float) -> list[str]:
         at += NAME_LINE if cls.startswith("name") else LINE
         if cls == "name+spec":
             name, what = content.split("\t", 1)
-            out.append(f'<text x="{num(x + PAD)}" y="{num(at - 3)}"><tspan class="name">'
-                       f'{esc(name)}</tspan><tspan class="spec">  {esc(what)}</tspan></text>')
+            out.append(f'<text x="{num(x + PAD)}" y="{num(at - 3)}"><tspan class="n-name">'
+                       f'{esc(name)}</tspan><tspan class="n-spec">  {esc(what)}</tspan></text>')
         else:
-            out.append(text(x + PAD, at - 3, content, class_=cls))
+            out.append(text(x + PAD, at - 3, content, class_=CLASSES[cls]))
     out.append("</g>")
     return out
 
@@ -270,7 +271,7 @@ def render_network(data: dict, title: str = "", collapse_depth: int | None = Non
     summary = f"{sum(n.params for n in layers):,} params"
     if depth is not None:
         summary += f"; groups of layers deeper than {depth} drawn as one box (collapse {depth})"
-    body = [ARROW, text(10, 20, caption, class_="caption"), text(10, 38, summary, class_="small")]
+    body = [ARROW, text(10, 20, caption, class_="n-caption"), text(10, 38, summary, class_="small")]
     rects: dict[str, list[float]] = {}
     for frame in sorted(frames, key=lambda f: -f.name.count(".")):   # innermost first
         boxes = [lay.boxes[m] for m in frame.members]

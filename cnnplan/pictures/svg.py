@@ -76,11 +76,17 @@ def along(a: tuple, b: tuple, t: float) -> tuple[float, float]:
     return x, y
 
 
+def stylesheet(style: str) -> str:
+    """The text of a document's <style>: the font, then `style` (the web page allows exactly
+    these texts by their hashes, see web/app.py)."""
+    return f"text{{{FONT};font-size:12px;fill:#222}}{style}"
+
+
 def document(width: float, height: float, body: list[str], title: str, style: str = "") -> str:
     """A standalone SVG document (with the XML declaration) of the given size."""
     head = (f'<svg xmlns="http://www.w3.org/2000/svg"{attrs(width=float(width), height=float(height))}'
             f' viewBox="0 0 {num(width)} {num(height)}" role="img">')
-    css = f"<style>text{{{FONT};font-size:12px;fill:#222}}{style}</style>"
+    css = f"<style>{stylesheet(style)}</style>"
     return "\n".join(['<?xml version="1.0" encoding="UTF-8"?>', head,
                       f"<title>{esc(title)}</title>", css, *body, "</svg>"]) + "\n"
 
