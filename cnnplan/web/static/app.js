@@ -42,7 +42,7 @@ function cellText(value, column) {
 function showPicture(holder, text) {
   const doc = new DOMParser().parseFromString(text, "image/svg+xml");
   const svg = doc.documentElement;
-  if (svg.namespaceURI !== "http://www.w3.org/2000/svg" || doc.querySelector("parsererror")) {
+  if (!(svg instanceof SVGSVGElement) || doc.querySelector("parsererror")) {
     throw new Error("the picture could not be read");
   }
   svg.querySelectorAll("script, foreignObject").forEach((e) => e.remove());
