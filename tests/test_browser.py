@@ -16,6 +16,8 @@ from web_support import server  # noqa: F401  (a fixture)
 pytestmark = pytest.mark.browser
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
+EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                        "examples")
 
 
 def chromium_path() -> str | None:
@@ -180,7 +182,7 @@ def test_network_tab(page, tmp_path):
     page.fill("#network-specs", "conv(8, k=3)\nconv(8, k=3000)")
     expect(page.locator("#network-inputs")).to_have_text("")   # refused: no rule shown
     # an imported model's groups, open and collapsed to depth 1
-    plan = open(os.path.join(EXAMPLES, "small_resnet.toml"), encoding="utf-8").read()
+    plan = open(os.path.join(EXAMPLES, "networks", "small_resnet.toml"), encoding="utf-8").read()
     page.fill("#network-specs", plan)
     blocks = page.locator("#network-svg g.block")
     expect(blocks).to_have_count(16)
@@ -292,34 +294,11 @@ def check_geometry(seen: dict, data: dict) -> None:
         assert name in blocks[name]["text"]
 
 
-RESIDUAL = """title = "a residual block with an identity shortcut"
-input = "16x32x32"
-[[layers]]
-name = "c1"
-spec = "conv(16, k=3, p=1)"
-[[layers]]
-name = "b1"
-spec = "bn"
-[[layers]]
-name = "r1"
-spec = "relu"
-[[layers]]
-name = "c2"
-spec = "conv(16, k=3, p=1)"
-[[layers]]
-name = "b2"
-spec = "bn"
-[[layers]]
-name = "sum"
-spec = "add"
-from = ["b2", "input"]
-[[layers]]
-name = "out"
-spec = "relu"
-"""
+RESIDUAL = os.path.join("pictures", "residual_block.toml")
 
 
 def _network(path_or_text: str):
+    """The shapes result of an example plan (a path under examples/) or of a plan's text."""
     import cnnplan
 
     if path_or_text.endswith(".toml"):
@@ -327,13 +306,10 @@ def _network(path_or_text: str):
     return cnnplan.shapes(plan_text=path_or_text)
 
 
-EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                        "examples", "networks")
-
-
-@pytest.mark.parametrize("network", [RESIDUAL, "unet.toml", "unet_padded.toml",
-                                     "unet_imported.toml", "unet_padded_imported.toml",
-                                     "resnet18.toml"],
+@pytest.mark.parametrize("network", [RESIDUAL] + [
+    os.path.join("networks", name) for name in ("unet.toml", "unet_padded.toml",
+                                                "unet_imported.toml", "unet_padded_imported.toml",
+                                                "resnet18.toml")],
                          ids=["residual", "unet", "unet_padded", "unet_imported",
                               "unet_padded_imported", "resnet18"])
 def test_network_picture_geometry(drawing, network):

@@ -264,7 +264,7 @@ def render_network(data: dict, title: str = "", collapse_depth: int | None = Non
         if below or above:
             gaps[r] = max(ROW_GAP, below + above + 18)
     lay = layered(list(by_name), edges, sizes, gaps, margin=0.0)
-    dx = 10 + max((f.side for f in frames), default=0)
+    dx = 20 + max((f.side for f in frames), default=0)
     dy = 50 + max((f.top for f in frames), default=0)
 
     caption = title or "network"
@@ -272,14 +272,17 @@ def render_network(data: dict, title: str = "", collapse_depth: int | None = Non
     if depth is not None:
         summary += f"; groups of layers deeper than {depth} drawn as one box (collapse {depth})"
     body = [ARROW, text(10, 20, caption, class_="n-caption"), text(10, 38, summary, class_="small")]
+    into: dict[str, list] = {}
+    for (_, target), points in zip(edges, lay.routes):
+        into.setdefault(target, []).append(points)
     rects: dict[str, list[float]] = {}
     for frame in sorted(frames, key=lambda f: -f.name.count(".")):   # innermost first
         boxes = [lay.boxes[m] for m in frame.members]
-        inside = set(frame.members)     # lanes of edges into the frame widen it too
         y0 = min(p.y for p in boxes if p.rank == frame.first) - frame.top
         y1 = max(p.y + p.h for p in boxes if p.rank == frame.last) + frame.bottom
         xs = [x for p in boxes for x in (p.x - p.w / 2 - frame.side, p.x + p.w / 2 + frame.side)]
-        xs += [px + sign * FRAME for (_, b), points in zip(edges, lay.routes) if b in inside
+        # lanes of edges into the frame widen it too
+        xs += [px + sign * FRAME for m in frame.members for points in into.get(m, ())
                for px, py in points if y0 < py < y1 for sign in (-1, 1)]
         xs += [x + sign * FRAME for name, (a, _, b, _) in rects.items()
                if name.startswith(frame.name + ".") for x, sign in ((a, -1), (b, 1))]
