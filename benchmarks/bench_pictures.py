@@ -47,10 +47,11 @@ def main() -> None:
           f"{'svg s':>7} {'ratio':>6} {'KiB':>6}")
     for name, depth in (("resnet18", None), ("resnet50", None), ("resnet50", 1),
                         ("resnet50", 2), ("densenet121", None), ("densenet121", 2)):
-        result, base = best_of(lambda: cnnplan.shapes(plan_file=str(NETWORKS / f"{name}.toml")))
+        path = str(NETWORKS / f"{name}.toml")
+        result, base = best_of(lambda path=path: cnnplan.shapes(plan_file=path))
         if depth is not None:
             result = with_collapse(result, depth)
-        svg, drawn = best_of(lambda: render_svg(result))
+        svg, drawn = best_of(lambda result=result: render_svg(result))
         rows, dummies = lanes(result)
         label = name + (f" --collapse {depth}" if depth else "")
         print(f"{label:<22} {len(result.data['layers']):>6} {rows:>5} {dummies:>6} "

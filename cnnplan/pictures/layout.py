@@ -177,7 +177,7 @@ def layered(nodes: list[str], edges: list[tuple[str, str]], sizes: dict,
     count = 1 + max(rank.values(), default=0)
     ids = {name: i for i, name in enumerate(nodes)}
     width = {i: float(sizes[n][0]) for n, i in ids.items()}
-    dummy = {i: False for i in ids.values()}
+    dummy = dict.fromkeys(ids.values(), False)
     node_rank = {ids[n]: r for n, r in rank.items()}
     up: dict[int, list[int]] = {i: [] for i in ids.values()}
     down: dict[int, list[int]] = {i: [] for i in ids.values()}
@@ -233,7 +233,7 @@ def layered(nodes: list[str], edges: list[tuple[str, str]], sizes: dict,
                 order = (0, x1) if x2 < x1 else (1, -x1)   # fewest crossings among tracks
                 sideways.setdefault(node_rank[c[0]] + k, []).append((*order, e, k))
     track: dict[tuple[int, int], int] = {}
-    for r, hops in sideways.items():
+    for hops in sideways.values():
         for n, (_, _, e, k) in enumerate(sorted(hops)):
             track[(e, k)] = n
     gaps = list(gaps) if gaps is not None else [GAP * 1.4] * max(0, count - 1)
