@@ -436,3 +436,20 @@ def test_cli_collapse(cnnplan_cmd):
     ran = CliRunner().invoke(cli, ["shapes", "examples/networks/small_resnet.toml",
                                    "--collapse", "1", "--format", "json"])
     assert ran.exit_code == 0 and '"collapse": 1' in ran.output
+
+
+def test_too_many_edge_lanes_is_refused(cnnplan_cmd, tmp_path):
+    """A join reading 520 layers would need 134,940 lanes (each edge one per row it passes:
+    the sum of 519 - i over its inputs i): refused in one line, exit 2."""
+    n = 520
+    lines = ['input = "4x8x8"']
+    for i in range(n):
+        lines += ["[[layers]]", f'name = "r{i}"', 'spec = "relu"']
+    lines += ["[[layers]]", 'name = "sum"', 'spec = "add"',
+              "from = [" + ", ".join(f'"r{i}"' for i in range(n)) + "]"]
+    (tmp_path / "dense.toml").write_text("\n".join(lines) + "\n")
+    done = cnnplan_cmd("shapes", str(tmp_path / "dense.toml"), "--format", "svg")
+    lanes = sum(n - 1 - i for i in range(n))
+    assert lanes == 134_940
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    assert f"{lanes:,} edge lanes" in done.stderr and "--collapse" in done.stderr

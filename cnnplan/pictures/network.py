@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from ..platform.errors import BadInput
 from .layout import layered, ranks_of
 from .svg import document, esc, num, rect, route, text
 
@@ -23,6 +24,7 @@ JOINS = {"add": "+", "concat": "‖", "mul": "×"}
 GROUPS = {"conv": ("conv", "convT", "linear", "dwconv"), "pool": ("maxpool", "avgpool")}
 LABEL, FRAME = 17.0, 8.0      # a frame's label band and its inset per nesting level
 ROW_GAP = 30.0
+MAX_LANES = 100_000   # rows passed by edges, summed: DenseNet-121 needs 26,794 (about 3 s)
 STYLE = (".block>rect{fill:#eef3fa;stroke:#1f5fa8}.n-conv>rect{fill:#cfe0f5}"
          ".n-pool>rect{fill:#f8e3c6;stroke:#b86e00}.n-join>rect{fill:#fff;stroke:#333;"
          "stroke-width:1.5}.n-input>rect{fill:#fff7d6;stroke:#b08800}.n-group>rect{fill:#e9e2f5;"
@@ -169,13 +171,13 @@ def _what(node: Node) -> str:
     return "" if node.kind == "input" else node.spec
 
 
-def box_lines(node: Node) -> list[tuple[str, str]]:
-    """(css class, text) of each line in a node's box."""
+def box_lines(node: Node) -> list[tuple]:
+    """(kind, text) of each line in a node's box; kind "name+spec" has (name, spec)."""
     room = WIDTH - 2 * PAD
     what = _what(node)
     info = _shape(node.shape) + (f" · {node.params:,} params" if node.params else "")
     if what and text_width(node.label, 12, True) + text_width("  " + what, 11) <= room:
-        lines = [("name+spec", node.label + "\t" + what)]
+        lines = [("name+spec", (node.label, what))]
     else:
         lines = [("name", t) for t in wrap(node.label, room, 12, True, 3, r"(?<=[._])")]
         lines += [("spec", t) for t in wrap(what, room, 11, lines=2 if node.kind != "group"
@@ -202,7 +204,7 @@ def _box(node: Node, lines, x: float, y: float, h: float) -> list[str]:
     for cls, content in lines:
         at += NAME_LINE if cls.startswith("name") else LINE
         if cls == "name+spec":
-            name, what = content.split("\t", 1)
+            name, what = content
             out.append(f'<text x="{num(x + PAD)}" y="{num(at - 3)}"><tspan class="n-name">'
                        f'{esc(name)}</tspan><tspan class="n-spec">  {esc(what)}</tspan></text>')
         else:
@@ -256,6 +258,11 @@ def render_network(data: dict, title: str = "", collapse_depth: int | None = Non
     lines = {n.name: box_lines(n) for n in nodes}
     sizes = {n.name: (WIDTH, box_height(lines[n.name])) for n in nodes}
     ranks = ranks_of(list(by_name), edges)
+    lanes = sum(ranks[b] - ranks[a] - 1 for a, b in edges)
+    if lanes > MAX_LANES:
+        raise BadInput(f"the picture would need {lanes:,} edge lanes (at most {MAX_LANES:,}: "
+                       "each edge has its own in every row it passes); draw it with --collapse "
+                       "DEPTH, or choose another --format")
     frames = frames_of(nodes, ranks)
     gaps = [ROW_GAP] * max(ranks.values())
     for r in range(len(gaps)):
