@@ -343,10 +343,18 @@ def test_three_d_layers_draw_two_axes():
 
 def _reference_groups(data: dict, depth: int):
     """The boxes and edges a picture collapsed at `depth` must have, worked out here from
-    the layer names alone: a name's first `depth` dotted parts name its box."""
-    def box(name):
+    the layer names alone: a name's first `depth` dotted parts name its box (unless no other
+    layer shares them)."""
+    def group(name):
         parts = name.split(".")
         return ".".join(parts[:depth]) if len(parts) > depth else name
+
+    sizes = {}
+    for layer in data["layers"]:
+        sizes[group(layer["name"])] = sizes.get(group(layer["name"]), 0) + 1
+
+    def box(name):                         # a group of one layer stays that layer
+        return group(name) if sizes.get(group(name), 0) > 1 else name
 
     joins = {layer["name"] for layer in data["layers"] if layer["kind"] in ("add", "concat", "mul")}
     boxes = ["input"] + list(dict.fromkeys(box(layer["name"]) for layer in data["layers"]))
@@ -453,3 +461,29 @@ def test_too_many_edge_lanes_is_refused(cnnplan_cmd, tmp_path):
     assert lanes == 134_940
     assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
     assert f"{lanes:,} edge lanes" in done.stderr and "--collapse" in done.stderr
+
+
+def test_collapse_edge_cases():
+    """A layer named like the group it heads joins the group; a group of one layer stays that
+    layer (its own name shown); a join outside groups still shows each input."""
+    result = cnnplan.shapes(plan_text="""input = "4x8x8"
+[[layers]]
+name = "a"
+spec = "relu"
+[[layers]]
+name = "a.b"
+spec = "relu"
+[[layers]]
+name = "a.c"
+spec = "relu"
+[[layers]]
+name = "x.y"
+spec = "add"
+from = ["a", "a.c"]
+""")
+    root = parse(render_svg(cnnplan.pictures.with_collapse(result, 1)))
+    assert [b.get("data-name") for b in by_class(root, "block")] == ["input", "a", "x.y"]
+    assert [(e.get("data-from"), e.get("data-to")) for e in by_class(root, "edge")] == [
+        ("input", "a"), ("a", "x.y"), ("a", "x.y")]
+    group = by_class(root, "block")[1]
+    assert "3 layers: 3 relu" in block_text(group) and "n-group" in group.get("class")

@@ -77,27 +77,36 @@ def group_of(name: str, depth: int | None) -> str:
 
 
 def collapse(nodes: list[Node], depth: int | None) -> list[Node]:
-    """The nodes with the layers of every group deeper than `depth` (by `group_of`) merged
-    into one node: its layers' kinds, the last one's shape, their params summed, and the
-    sources from outside it (each once; a join keeps each of its inputs)."""
+    """The nodes with the layers of every group deeper than `depth` (by `group_of`; a group
+    of one layer stays that layer) merged into one node: its layers' kinds, the last one's
+    shape, their params summed, and the sources from outside it (each once; a join keeps each
+    of its inputs)."""
     if depth is None:
         return nodes
-    out: dict[str, Node] = {}
-    joins = {n.name for n in nodes if n.kind in JOINS}
+    sizes: dict[str, int] = {}
     for node in nodes:
-        name = group_of(node.name, depth) if node.name != "input" else node.name
-        if name == node.name:
+        sizes[group_of(node.name, depth)] = sizes.get(group_of(node.name, depth), 0) + 1
+    out: dict[str, Node] = {}
+    for node in nodes:
+        name = group_of(node.name, depth)
+        if sizes[name] == 1 or node.name == "input":     # a group of one stays that layer
+            name = node.name
+        group = out.get(name)
+        if group is None and name == node.name:
             out[name] = Node(**{**node.__dict__, "sources": list(node.sources)})
             continue
-        group = out.get(name)
-        if group is None or group.kind != "group":
+        if group is None:
             group = out[name] = Node(name, "group", "", [], [], label=name)
+        elif group.kind != "group":     # a layer named like the group it heads joins it
+            group = out[name] = Node(name, "group", "", group.shape, group.sources,
+                                     group.params, label=name, members=[group.kind])
         group.members.append(node.kind)
         group.shape, group.params = node.shape, group.params + node.params
         group.sources += [s for s in node.sources if group_of(s, depth) != name]
     for node in out.values():
-        sources = [s if s == "input" else group_of(s, depth) for s in node.sources]
-        if node.name not in joins:      # a join shows each input; other boxes each source once
+        sources = [group_of(s, depth) if sizes.get(group_of(s, depth), 0) > 1 else s
+                   for s in node.sources]
+        if node.kind not in JOINS:      # a join shows each input; other boxes each source once
             sources = list(dict.fromkeys(sources))
         node.sources = sources
     return list(out.values())
@@ -165,7 +174,7 @@ def _what(node: Node) -> str:
         for kind in node.members:
             counts[kind] = counts.get(kind, 0) + 1
         parts = ", ".join(f"{n} {k}" for k, n in sorted(counts.items(), key=lambda i: -i[1]))
-        return f"{len(node.members)} layers: {parts}"
+        return f"{len(node.members)} layer{'s' if len(node.members) > 1 else ''}: {parts}"
     if node.kind in JOINS:
         return f"{JOINS[node.kind]} {node.spec}"
     return "" if node.kind == "input" else node.spec
