@@ -414,8 +414,11 @@ class _Progress:
 @click.argument("layers", nargs=-1, metavar="SPEC... | PLAN.toml")
 @click.option("--in", "input_", metavar="SHAPE",
               help="Input shape C x sizes, e.g. 3x256x256 (optional with a plan file).")
+@click.option("--collapse", type=click.IntRange(1, 20), default=None, metavar="DEPTH",
+              help="Pictures (svg, html): draw each group of layers whose dotted names go "
+                   "deeper than DEPTH (layer1.0.conv1 is 3 deep) as one box.")
 @format_option(kinds=("shapes",))
-def shapes(layers, input_, fmt):
+def shapes(layers, input_, collapse, fmt):
     """Shapes, sizes, weights, params, MACs and receptive fields of a network, layer by layer.
 
     \b
@@ -428,12 +431,18 @@ def shapes(layers, input_, fmt):
     \b
     cnnplan shapes --in 3x256x256 "conv(64,k=8,s=2)" "maxpool(k=5)" "conv(128,k=4,p=1)"
     cnnplan shapes examples/networks/q6.toml --format torch
+    cnnplan shapes examples/networks/resnet50.toml --format svg --collapse 1
     """
     from .network.forward import shapes as run_shapes
 
     _check_input_given(input_, layers)
     specs, plan_file = _plan_file(layers)
-    emit(run_shapes(input_, specs, plan_file), fmt)
+    result = run_shapes(input_, specs, plan_file)
+    if collapse is not None:
+        from .pictures import with_collapse
+
+        result = with_collapse(result, collapse)
+    emit(result, fmt)
 
 
 @cli.command()

@@ -195,10 +195,24 @@ def test_network_chain_blocks_and_edges():
     edges = [(e.get("data-from"), e.get("data-to")) for e in by_class(root, "edge")]
     names = ["input"] + [str(n) for n in range(1, 6)]  # unnamed layers are called by number
     assert edges == list(zip(names, names[1:]))
-    texts = [t.text for t in root.iter(NS + "text")]
-    assert "128x24x24" in texts and "131,200 params" in texts
+    third = block_text(blocks[3])
+    layer = result.data["layers"][2]
+    assert "#3" in third and layer["spec"] in third and "128x24x24" in third
+    assert f"{layer['params']:,} params" == "131,200 params" and "131,200 params" in third
     (rf,) = by_class(root, "rf")
     assert int(rf.get("data-rf")) == result.data["layers"][2]["rf"]
+
+
+def block_text(block) -> str:
+    """The text a box shows, its lines joined by spaces (the tooltip left out)."""
+    return " ".join("".join(t.itertext()) for t in block.iter(NS + "text"))
+
+
+def boxes_of(root) -> dict:
+    """{data-name: (x, y, width, height)} of every block's rectangle."""
+    return {b.get("data-name"): tuple(float(b.find(NS + "rect").get(k))
+                                      for k in ("x", "y", "width", "height"))
+            for b in by_class(root, "block")}
 
 
 def graph_data(name="sum"):
@@ -217,9 +231,11 @@ def test_graph_network_draws_branches_and_joins():
     edges = {(e.get("data-from"), e.get("data-to")) for e in by_class(root, "edge")}
     assert edges == {("input", "a"), ("input", "b"), ("a", "sum"), ("b", "sum"),
                      ("sum", "cat"), ("a", "cat")}
-    assert len(by_class(root, "join")) == 2
-    ys = {b.get("data-name"): float(b.find(NS + "rect").get("y")) for b in by_class(root, "block")}
-    assert ys["a"] != ys["b"]           # parallel branches in their own rows
+    assert len(by_class(root, "n-join")) == 2
+    boxes = boxes_of(root)
+    (ax, ay, aw, _), (bx, by, _, _) = boxes["a"], boxes["b"]
+    assert ay == by and (bx >= ax + aw or ax >= bx + aw)   # parallel branches side by side
+    assert boxes["sum"][1] > ay and boxes["cat"][1] > boxes["sum"][1]   # each below its inputs
 
 
 def test_names_and_titles_are_escaped():
@@ -267,6 +283,15 @@ def test_html_page_is_self_contained():
     assert not re.search(r"(src|href)=\"?https?:", page)
 
 
+def test_html_numbers_have_thousands_separators():
+    result = cnnplan.shapes(plan_file="examples/networks/resnet18.toml")
+    page = cnnplan.render(result, "html")
+    params = result.data["params"]
+    assert params == 11689512 and "<dd>11,689,512</dd>" in page
+    macs = result.data["layers"][0]["macs"]
+    assert f'<td class="num">{macs:,}</td>' in page and str(macs) not in page.split("<svg")[0]
+
+
 def test_jupyter_reprs():
     shapes = cnnplan.shapes("3x32x32", ["conv(8, k=3)"])
     assert shapes._repr_svg_().startswith("<?xml")
@@ -299,10 +324,11 @@ def test_plan_draws_its_best_chain():
     root = parse(render_svg(result))
     best = [layer["spec"] for layer in result.data["chains"][0]["layers"]]
     forward = cnnplan.shapes("3x64x64", best)       # the chain run forward on its own
-    texts = [t.text for t in root.iter(NS + "text")]
     shapes = ["x".join(map(str, layer["output"])) for layer in forward.data["layers"]]
-    assert [t for t in texts if t in shapes] == shapes
-    assert len(by_class(root, "block")) == len(best) + 1
+    blocks = by_class(root, "block")
+    assert len(blocks) == len(best) + 1
+    for block, shape, spec in zip(blocks[1:], shapes, best):
+        assert shape in block_text(block) and spec in block_text(block)
     assert int(by_class(root, "rf")[0].get("data-rf")) == forward.data["layers"][-1]["rf"]
     none = cnnplan.plan("3x64x64", ["conv(64, k=3, s=1, p=0, d=1) -> 64x32x32"])
     assert "no chain to draw" in render_svg(none)
@@ -315,12 +341,149 @@ def test_three_d_layers_draw_two_axes():
     assert drawn(svg)["out"] == (3, 4)
 
 
-def test_block_sizes_follow_shapes():
-    result = cnnplan.shapes("3x128x128", ["conv(16, k=3, s=2, p=1)", "conv(64, k=3, s=2, p=1)",
-                                          "conv(256, k=3, s=2, p=1)"])
+def _reference_groups(data: dict, depth: int):
+    """The boxes and edges a picture collapsed at `depth` must have, worked out here from
+    the layer names alone: a name's first `depth` dotted parts name its box (unless no other
+    layer shares them)."""
+    def group(name):
+        parts = name.split(".")
+        return ".".join(parts[:depth]) if len(parts) > depth else name
+
+    sizes = {}
+    for layer in data["layers"]:
+        sizes[group(layer["name"])] = sizes.get(group(layer["name"]), 0) + 1
+
+    def box(name):                         # a group of one layer stays that layer
+        return group(name) if sizes.get(group(name), 0) > 1 else name
+
+    joins = {layer["name"] for layer in data["layers"] if layer["kind"] in ("add", "concat", "mul")}
+    boxes = ["input"] + list(dict.fromkeys(box(layer["name"]) for layer in data["layers"]))
+    edges = []
+    for layer in data["layers"]:
+        target = box(layer["name"])
+        froms = [box(s) for s in layer["from"] if box(s) != target]
+        edges += [(f, target) for f in froms]
+    seen, unique = set(), []
+    for edge in edges:                       # one edge per pair, but a join keeps each input
+        if edge not in seen or edge[1] in joins:
+            unique.append(edge)
+        seen.add(edge)
+    return boxes, unique
+
+
+@pytest.mark.parametrize("depth", [1, 2, 3])
+def test_collapsed_groups(depth):
+    result = cnnplan.shapes(plan_file="examples/networks/resnet18.toml")
+    root = parse(render_svg(cnnplan.pictures.with_collapse(result, depth)))
+    boxes, edges = _reference_groups(result.data, depth)
+    assert [b.get("data-name") for b in by_class(root, "block")] == boxes
+    assert sorted((e.get("data-from"), e.get("data-to")) for e in by_class(root, "edge")) == \
+        sorted(edges)
+    if depth == 1:
+        assert len(boxes) == 12     # input, the stem's 4 layers, 4 stages, avgpool, flatten, fc
+        layer1 = [b for b in by_class(root, "block") if b.get("data-name") == "layer1"][0]
+        members = [layer for layer in result.data["layers"] if layer["name"].startswith("layer1.")]
+        text = block_text(layer1)
+        assert f"{len(members)} layers" in text
+        assert f"{sum(m['params'] for m in members):,} params" in text
+        assert "x".join(map(str, members[-1]["output"])) in text
+
+
+def test_frames_hold_their_groups():
+    result = cnnplan.shapes(plan_file="examples/networks/resnet18.toml")
     root = parse(render_svg(result))
-    fronts = [b.find(NS + "rect") for b in by_class(root, "block")]
-    heights = [float(f.get("height")) for f in fronts]
-    depths = [float(f.get("width")) for f in fronts]
-    assert heights == sorted(heights, reverse=True) and len(set(heights)) == 4  # 128, 64, 32, 16
-    assert depths == sorted(depths) and len(set(depths)) == 4                   # 3, 16, 64, 256
+    names = [layer["name"] for layer in result.data["layers"]]
+    prefixes = {".".join(n.split(".")[:k]) for n in names for k in range(1, n.count(".") + 1)}
+    expected = {p for p in prefixes if sum(n.startswith(p + ".") for n in names) > 1}
+    frames = {f.get("data-name"): tuple(float(f.find(NS + "rect").get(k))
+                                        for k in ("x", "y", "width", "height"))
+              for f in by_class(root, "frame")}
+    assert set(frames) == expected and "layer1.0" in frames and "layer4.1" in frames
+    boxes = boxes_of(root)
+    for prefix, (x, y, w, h) in frames.items():
+        for name, (bx, by, bw, bh) in boxes.items():
+            inside = x < bx and bx + bw < x + w and y < by and by + bh < y + h
+            assert inside == name.startswith(prefix + "."), (prefix, name)
+        label = [t.text for t in by_class(root, "frame")[0].iter(NS + "text")]
+        assert label
+
+
+def test_long_names_and_specs_wrap_between_tokens():
+    name = "encoder.stage_four.block_eleven.depthwise_separable.pointwise"
+    result = cnnplan.shapes(plan_text=f"""input = "3x32x32"
+[[layers]]
+name = "{name}"
+spec = "conv(128, k=3, s=1, p=1, d=1, groups=1, bias=false)"
+""")
+    root = parse(render_svg(result))
+    block = [b for b in by_class(root, "block") if b.get("data-name") == name][0]
+    lines = ["".join(t.itertext()) for t in block.iter(NS + "text")]
+    spec = result.data["layers"][0]["spec"]
+    assert len(lines) > 3                               # the name and spec take several lines
+    n = next(n for n in range(len(lines) + 1) if "".join(lines[:n]) == name)
+    assert n > 1 and all(line.endswith((".", "_")) for line in lines[:n - 1])  # after . or _
+    m = next(m for m in range(n, len(lines) + 1) if " ".join(lines[n:m]) == spec)
+    assert m > n + 1 and all(line.endswith(",") for line in lines[n:m - 1])    # after ', '
+    title = block.find(NS + "title").text
+    assert name in title and spec in title
+
+
+def test_cli_collapse(cnnplan_cmd):
+    done = cnnplan_cmd("shapes", "examples/networks/resnet50.toml", "--collapse", "1",
+                       "--format", "svg")
+    assert done.returncode == 0, done.stderr
+    root = parse(done.stdout)
+    assert [b.get("data-name") for b in by_class(root, "block")][5:9] == [
+        "layer1", "layer2", "layer3", "layer4"]
+    done = cnnplan_cmd("shapes", "examples/networks/resnet50.toml", "--collapse", "0")
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and "--collapse" in done.stderr
+    from click.testing import CliRunner
+
+    from cnnplan.cli import cli
+
+    ran = CliRunner().invoke(cli, ["shapes", "examples/networks/small_resnet.toml",
+                                   "--collapse", "1", "--format", "json"])
+    assert ran.exit_code == 0 and '"collapse": 1' in ran.output
+
+
+def test_too_many_edge_lanes_is_refused(cnnplan_cmd, tmp_path):
+    """A join reading 520 layers would need 134,940 lanes (each edge one per row it passes:
+    the sum of 519 - i over its inputs i): refused in one line, exit 2."""
+    n = 520
+    lines = ['input = "4x8x8"']
+    for i in range(n):
+        lines += ["[[layers]]", f'name = "r{i}"', 'spec = "relu"']
+    lines += ["[[layers]]", 'name = "sum"', 'spec = "add"',
+              "from = [" + ", ".join(f'"r{i}"' for i in range(n)) + "]"]
+    (tmp_path / "dense.toml").write_text("\n".join(lines) + "\n")
+    done = cnnplan_cmd("shapes", str(tmp_path / "dense.toml"), "--format", "svg")
+    lanes = sum(n - 1 - i for i in range(n))
+    assert lanes == 134_940
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    assert f"{lanes:,} edge lanes" in done.stderr and "--collapse" in done.stderr
+
+
+def test_collapse_edge_cases():
+    """A layer named like the group it heads joins the group; a group of one layer stays that
+    layer (its own name shown); a join outside groups still shows each input."""
+    result = cnnplan.shapes(plan_text="""input = "4x8x8"
+[[layers]]
+name = "a"
+spec = "relu"
+[[layers]]
+name = "a.b"
+spec = "relu"
+[[layers]]
+name = "a.c"
+spec = "relu"
+[[layers]]
+name = "x.y"
+spec = "add"
+from = ["a", "a.c"]
+""")
+    root = parse(render_svg(cnnplan.pictures.with_collapse(result, 1)))
+    assert [b.get("data-name") for b in by_class(root, "block")] == ["input", "a", "x.y"]
+    assert [(e.get("data-from"), e.get("data-to")) for e in by_class(root, "edge")] == [
+        ("input", "a"), ("a", "x.y"), ("a", "x.y")]
+    group = by_class(root, "block")[1]
+    assert "3 layers: 3 relu" in block_text(group) and "n-group" in group.get("class")

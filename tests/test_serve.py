@@ -165,3 +165,24 @@ def test_a_question_past_the_time_budget_is_a_503(server, monkeypatch):
     monkeypatch.setattr(app, "WALL_SECONDS", 0.001)
     status, doc = fetch_json(f"{server}/api/solve", [("in", "3x64x64"), ("out", "64x32x32")])
     assert status == 503 and doc["error"].startswith("the question took longer than")
+
+
+def test_csp_allows_exactly_the_pictures_stylesheets(server):
+    """The page puts the SVG answers into itself: the CSP's style-src names each picture's
+    <style> by its SHA-256 (computed here from the answers) and allows no other inline style."""
+    import base64
+    import hashlib
+
+    _, headers, _ = fetch(f"{server}/")
+    policy = dict(part.strip().split(" ", 1) for part in
+                  headers["content-security-policy"].split(";"))
+    allowed = set(policy["style-src"].split())
+    styles = []
+    for api, params in (("solve", [("in", "1x8"), ("out", "1x4"), ("fix", "k=2,s=2,p=0,d=1")]),
+                        ("shapes", [("in", "3x8x8"), ("spec", "conv(4, k=3)")])):
+        status, _, svg = fetch(f"{server}/api/{api}", params + [("format", "svg")])
+        assert status == 200
+        (style,) = ET.fromstring(svg).iter("{http://www.w3.org/2000/svg}style")
+        digest = base64.b64encode(hashlib.sha256(style.text.encode()).digest()).decode()
+        styles.append(f"'sha256-{digest}'")
+    assert allowed == {"'self'", *styles} and "'unsafe-inline'" not in policy["style-src"]

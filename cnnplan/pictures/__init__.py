@@ -12,6 +12,14 @@ from ..platform.result import Result
 from .dispatch import picture_kind, render_svg, render_svg_animated
 
 
+def with_collapse(result: Result, depth: int) -> Result:
+    """`result` (of shapes) whose network picture draws every group of layers deeper than
+    `depth` as one box: its data gains "collapse": depth."""
+    from dataclasses import replace
+
+    return replace(result, data={**result.data, "collapse": depth})
+
+
 def render_html(result: Result) -> str:
     """A self-contained HTML page of any result: facts, tables, notes and its picture."""
     from .html import render_html as page
@@ -19,4 +27,4 @@ def render_html(result: Result) -> str:
     return page(result)
 
 
-__all__ = ["picture_kind", "render_html", "render_svg", "render_svg_animated"]
+__all__ = ["picture_kind", "render_html", "render_svg", "render_svg_animated", "with_collapse"]

@@ -18,9 +18,15 @@ CSS = ("body{font-family:DejaVu Sans,Helvetica,Arial,sans-serif;margin:1.5em;col
 NUM = ' class="num"'
 
 
+def _text(value) -> str:
+    """A value as the text formats print it, but whole numbers with thousands separators."""
+    whole = isinstance(value, int) and not isinstance(value, bool)
+    return f"{value:,}" if whole else format_value(value)
+
+
 def _cell(value) -> str:
     number = isinstance(value, (int, float)) and not isinstance(value, bool)
-    return f"<td{NUM if number else ''}>{escape(format_value(value))}</td>"
+    return f"<td{NUM if number else ''}>{escape(_text(value))}</td>"
 
 
 def fragment(result: Result) -> str:
@@ -31,7 +37,7 @@ def fragment(result: Result) -> str:
     parts = [f'<div class="cnnplan-result"><h3>{escape(result.title)}</h3>']
     if result.facts:
         parts.append("<dl>" + "".join(f"<dt>{escape(str(k))}:</dt><dd>"
-                                      f"{escape(format_value(v))}</dd>"
+                                      f"{escape(_text(v))}</dd>"
                                       for k, v in result.facts) + "</dl>")
     for table in result.tables:
         caption = f"<caption>{escape(table.title)}</caption>" if table.title else ""

@@ -23,7 +23,7 @@ WIDTH = 480          # pixels for the larger grid's side
 STYLE = (".pad{fill:#eee;stroke:#999;stroke-dasharray:3 2}.input{fill:#cfe0f5}"
          ".zero{fill:#fff}.unused{fill:url(#hatch);stroke:#c33;stroke-width:.5}"
          ".grid{stroke:#fff;stroke-width:1;fill:none}.tap{fill:#1f5fa8}"
-         ".tap2{fill:none;stroke:#e07b00;stroke-width:2}.window{fill:none;stroke:#1f5fa8;"
+         ".tap2{fill:none;stroke:#e07b00}.window{fill:none;stroke:#1f5fa8;"
          "stroke-width:2}.output{fill:#d8efd2}.out-first{fill:#2e8b2e}"
          ".caption{font-size:13px}.small{font-size:11px;fill:#555}.stride{stroke:#e07b00;"
          "stroke-width:2}.crop{fill:none;stroke:#c33;stroke-width:1}")
@@ -221,9 +221,10 @@ def _window(rows: Axis, cols: Axis, cell: float, animate: bool) -> list[str]:
     if animate or cols.windows < 2:
         return group
     shift = cols.step
-    thin = f"stroke-width:{num(max(0.6, min(2.0, cell / 8)))}"
+    thin = max(0.6, min(2.0, cell / 8))   # an attribute: the page's CSP refuses style=""
     second = [rect((c + shift) * cell + inset, r * cell + inset, cell - 2 * inset,
-                   cell - 2 * inset, class_="tap2", data_row=r, data_col=c + shift, style=thin)
+                   cell - 2 * inset, class_="tap2", data_row=r, data_col=c + shift,
+                   stroke_width=thin)
               for r in rows.taps for c in cols.taps
               if r < rows.view and c + shift < cols.view]
     y = -4
@@ -309,7 +310,7 @@ def _legend(y: float) -> tuple[list[str], float]:
     """One row of swatches naming the colours, and its width."""
     out, x = ['<g class="legend">'], 8.0
     for cls, name in LEGEND:
-        out.append(rect(x, y + 2, 12, 12, class_=cls))
+        out.append(rect(x, y + 2, 12, 12, class_=cls, stroke_width=2 if cls == "tap2" else None))
         out.append(text(x + 16, y + 12, name, class_="small"))
         x += 24 + 6.5 * len(name)
     out.append("</g>")

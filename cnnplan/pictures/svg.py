@@ -50,6 +50,23 @@ def edge(a: tuple, b: tuple, source: str, target: str) -> str:
             f'{num(b[1])}"/>')
 
 
+def route(points: list, source: str, target: str, class_: str = "edge", **more) -> str:
+    """A path through `points` (top to bottom): straight lines along an axis, a curve that
+    leaves and arrives vertically between points that differ in both; with data-from and
+    data-to naming what it joins."""
+    (x0, y0), parts = points[0], []
+    for (x1, y1), (x2, y2) in zip(points, points[1:]):
+        if abs(x2 - x1) < 0.01:
+            parts.append(f"V{num(y2)}")
+        elif abs(y2 - y1) < 0.01:
+            parts.append(f"H{num(x2)}")
+        else:
+            mid = (y1 + y2) / 2
+            parts.append(f"C{num(x1)} {num(mid)} {num(x2)} {num(mid)} {num(x2)} {num(y2)}")
+    return (f'<path{attrs(class_=class_, data_from=source, data_to=target, **more)} '
+            f'd="M{num(x0)} {num(y0)}{"".join(parts)}"/>')
+
+
 def along(a: tuple, b: tuple, t: float) -> tuple[float, float]:
     """The point at parameter t (0 at a, 1 at b) of the `edge` curve from a to b."""
     mid = (a[0] + b[0]) / 2
@@ -59,11 +76,17 @@ def along(a: tuple, b: tuple, t: float) -> tuple[float, float]:
     return x, y
 
 
+def stylesheet(style: str) -> str:
+    """The text of a document's <style>: the font, then `style` (the web page allows exactly
+    these texts by their hashes, see web/app.py)."""
+    return f"text{{{FONT};font-size:12px;fill:#222}}{style}"
+
+
 def document(width: float, height: float, body: list[str], title: str, style: str = "") -> str:
     """A standalone SVG document (with the XML declaration) of the given size."""
     head = (f'<svg xmlns="http://www.w3.org/2000/svg"{attrs(width=float(width), height=float(height))}'
             f' viewBox="0 0 {num(width)} {num(height)}" role="img">')
-    css = f"<style>text{{{FONT};font-size:12px;fill:#222}}{style}</style>"
+    css = f"<style>{stylesheet(style)}</style>"
     return "\n".join(['<?xml version="1.0" encoding="UTF-8"?>', head,
                       f"<title>{esc(title)}</title>", css, *body, "</svg>"]) + "\n"
 

@@ -33,7 +33,24 @@ MEDIA = {"json": "application/json", "svg": "image/svg+xml", "svg-animated": "im
 ASSETS = {"/": ("index.html", "text/html; charset=utf-8"),
           "/app.js": ("app.js", "text/javascript; charset=utf-8"),
           "/style.css": ("style.css", "text/css; charset=utf-8")}
+
+
+def picture_styles() -> str:
+    """The CSP sources that allow the pictures' own <style> elements (the page puts the SVG
+    documents into itself): each stylesheet by its SHA-256, nothing else inline."""
+    import base64
+    import hashlib
+
+    from ..pictures import layer, network
+    from ..pictures.svg import stylesheet
+
+    return " ".join("'sha256-" + base64.b64encode(hashlib.sha256(
+        stylesheet(m.STYLE).encode("utf-8")).digest()).decode("ascii") + "'"
+        for m in (layer, network))
+
+
 HEADERS = {"Content-Security-Policy": "default-src 'self'; img-src 'self' blob: data:; "
+                                      f"style-src 'self' {picture_styles()}; "
                                       "object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
            "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
 

@@ -1,9 +1,12 @@
 // cnnplan serve: the page. Every text shown is set with textContent (never innerHTML); the
-// pictures are SVG files the server renders, shown through <img> (which runs no script).
+// pictures are the SVG documents the server renders, parsed as XML and put into the page
+// (so their tooltips work) without any script or foreign content.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { rows: [], columns: [], sort: null, selected: 0, timers: {}, asked: {} };
+const state = { rows: [], columns: [], sort: null, selected: 0, count: 0, timers: {}, asked: {} };
+const NUMBER = new Intl.NumberFormat("en-US");
+const SHAPES = new Set(["output", "input"]);
 
 // Answers can arrive out of order while the user types: only the latest question's counts.
 function ask(name) {
@@ -23,10 +26,28 @@ function showStatus(id, text, isError) {
   el.classList.toggle("error", Boolean(isError));
 }
 
-function cellText(value) {
+// shapes as 3x64x64; unused rows per axis as the table prints them (1, or 0,1); names as a list
+function cellText(value, column) {
   if (value === null || value === undefined) return "";
-  if (Array.isArray(value)) return value.join("x");
+  if (Array.isArray(value)) {
+    if (SHAPES.has(column)) return value.join("x");
+    if (column === "unused" && value.every((v) => v === value[0])) return String(value[0]);
+    return value.map((v) => cellText(v)).join(column === "unused" ? "," : ", ");
+  }
+  if (Number.isInteger(value)) return NUMBER.format(value);
   return String(value);
+}
+
+// An SVG document from the server, parsed as XML, put into `holder` (its old picture goes)
+function showPicture(holder, text) {
+  const doc = new DOMParser().parseFromString(text, "image/svg+xml");
+  const svg = doc.documentElement;
+  if (!(svg instanceof SVGSVGElement) || doc.querySelector("parsererror")) {
+    throw new Error("the picture could not be read");
+  }
+  svg.querySelectorAll("script, foreignObject").forEach((e) => e.remove());
+  holder.replaceChildren(document.importNode(svg, true));
+  return holder.firstElementChild;
 }
 
 async function getJSON(url, options) {
@@ -63,7 +84,11 @@ function drawTable(table, columns, rows, onSelect, selected) {
   const body = table.createTBody();
   rows.forEach((row, n) => {
     const tr = body.insertRow();
-    columns.forEach((column) => { tr.insertCell().textContent = cellText(row[column]); });
+    columns.forEach((column) => {
+      const cell = tr.insertCell();
+      cell.textContent = cellText(row[column], column);
+      if (typeof row[column] === "number") cell.className = "num";
+    });
     if (onSelect) {
       if (n === selected) tr.className = "selected";
       tr.addEventListener("click", () => onSelect(n));
@@ -74,20 +99,37 @@ function drawTable(table, columns, rows, onSelect, selected) {
 function sortBy(column) {
   const ascending = !(state.sort && state.sort.column === column && state.sort.ascending);
   state.sort = { column, ascending };
-  const key = (row) => (Array.isArray(row[column]) ? row[column].reduce((a, b) => a * b, 1) : row[column]);
+  const combine = column === "unused" ? (a, b) => a + b : (a, b) => a * b;
+  const key = (row) => (Array.isArray(row[column]) ? row[column].reduce(combine) : row[column]);
   state.rows.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0) * (ascending ? 1 : -1));
   selectRow(0);
 }
 
-function selectRow(n) {
+// The diagram of the selected row: its own question (every value fixed) drawn by the
+// server, captioned with the page's count ("solution 3 of 43", not that question's "1 solution")
+async function selectRow(n) {
   state.selected = n;
   drawTable($("solve-table"), state.columns, state.rows, selectRow, n);
   const row = state.rows[n];
-  const img = $("solve-svg");
-  if (!row) { img.removeAttribute("src"); img.hidden = true; return; }
+  const holder = $("solve-svg");
+  const latest = ask("diagram");
+  if (!row) { holder.replaceChildren(); holder.dataset.url = ""; return; }
   const fix = ["k", "s", "p", "d", "op"].filter((v) => v in row).map((v) => v + "=" + row[v]).join(",");
-  img.hidden = false;
-  img.src = "/api/solve?" + solveQuery([["fix", fix], ["format", "svg"]]).toString();
+  const url = "/api/solve?" + solveQuery([["fix", fix], ["format", "svg"]]).toString();
+  try {
+    const response = await fetch(url);
+    const text = await response.text();
+    if (!latest()) return;
+    if (!response.ok) throw new Error(JSON.parse(text).error);
+    const svg = showPicture(holder, text);
+    const counted = `solution ${n + 1} of ${NUMBER.format(state.count)}`;
+    svg.querySelectorAll(".caption, svg > title").forEach((caption) => {
+      caption.textContent = caption.textContent.replace(/: 1 solution$/, ": " + counted);
+    });
+    holder.dataset.url = url;
+  } catch (err) {
+    if (latest()) showStatus("solve-status", err.message, true);
+  }
 }
 
 async function updateSolve() {
@@ -104,12 +146,13 @@ async function updateSolve() {
     if (!latest()) return;
     const rows = data.solutions || [];
     state.rows = rows;
+    state.count = data.count;
     state.columns = rows.length ? Object.keys(rows[0]) : [];
     state.sort = null;
     const shown = rows.length < data.count ? ` (first ${rows.length} shown)` : "";
-    let text = `${data.count} solution${data.count === 1 ? "" : "s"}${shown}`;
+    let text = `${NUMBER.format(data.count)} solution${data.count === 1 ? "" : "s"}${shown}`;
     if (!data.count && data.nearest && data.nearest.length) {
-      text += "; nearest reachable outputs: " + data.nearest.map((n) => cellText(n.output)).join(", ");
+      text += "; nearest reachable outputs: " + data.nearest.map((n) => cellText(n.output, "output")).join(", ");
     }
     showStatus("solve-status", text, false);
     selectRow(0);
@@ -125,6 +168,7 @@ async function updateSolve() {
 const INPUT_RANGE = "1..1024";   // the input sizes the network panel asks `inputs` about
 
 function networkRequest(format, command = "shapes") {
+  const collapse = $("network-collapse").value.trim();
   const text = $("network-specs").value;
   const input = $("network-in").value.trim();
   const params = new URLSearchParams();
@@ -133,6 +177,7 @@ function networkRequest(format, command = "shapes") {
   if (input && !(isPlan && /^\s*input\s*=/m.test(text))) params.append("in", input);
   params.append("format", format);
   if (command === "inputs") params.append("range", INPUT_RANGE);
+  if (format === "svg" && collapse) params.append("collapse", collapse);
   const url = "/api/" + command + "?";
   if (isPlan) return [url + params.toString(), { method: "POST", body: text }];
   text.split("\n").map((s) => s.trim()).filter(Boolean).forEach((s) => params.append("spec", s));
@@ -158,28 +203,25 @@ async function updateNetwork() {
     const data = await getJSON(...networkRequest("json"));
     if (!latest()) return;
     const layers = data.layers || [];
-    const columns = ["name", "spec", "output", "size", "params", "macs", "rf", "jump"]
+    const columns = ["name", "from", "spec", "output", "size", "params", "macs", "rf", "jump"]
       .filter((c) => layers.some((l) => c in l));
     drawTable($("network-table"), columns, layers, null, -1);
     const issues = (data.mismatches || []).join("; ");
-    showStatus("network-status", `${layers.length} layers, output ${cellText(data.output)}, ` +
-      `${data.params} params${issues ? "; " + issues : ""}`, Boolean(issues));
+    showStatus("network-status", `${layers.length} layers, output ${cellText(data.output, "output")}, ` +
+      `${NUMBER.format(data.params)} params${issues ? "; " + issues : ""}`, Boolean(issues));
     updateInputs(latest);
     const [url, options] = networkRequest("svg");
     const response = await fetch(url, options);
-    if (!response.ok) throw new Error((await response.json()).error);
-    const blob = await response.blob();
+    const text = await response.text();
+    if (!response.ok) throw new Error(JSON.parse(text).error);
     if (!latest()) return;
-    const img = $("network-svg");
-    if (img.src.startsWith("blob:")) URL.revokeObjectURL(img.src);
-    img.src = URL.createObjectURL(blob);
-    img.hidden = false;
+    showPicture($("network-svg"), text);
   } catch (err) {
     if (!latest()) return;
     showStatus("network-status", err.message, true);
     $("network-inputs").textContent = "";
     drawTable($("network-table"), [], [], null, -1);
-    $("network-svg").hidden = true;
+    $("network-svg").replaceChildren();
   }
 }
 
@@ -205,8 +247,7 @@ async function start() {
     fillChoices($("solve-layer"), solve.layer.choices, solve.layer.default);
     fillChoices($("solve-mode"), solve.mode.choices, solve.mode.default);
   } catch (err) {
-    if (!latest()) return;
-    showStatus("solve-status", err.message, true);
+    showStatus("solve-status", err.message, true);   // (a ReferenceError hid this before)
   }
   $("solve-form").addEventListener("input", () => debounce("solve", updateSolve));
   $("solve-form").addEventListener("submit", (e) => { e.preventDefault(); updateSolve(); });
