@@ -1,6 +1,6 @@
 """cnnplan: exact shape arithmetic for convolutional networks.
 
-The public API a plugin or script needs: `solve`, `shapes`, `plan`, `load_plan`, `run_solver`,
+The public API a plugin or script needs: `solve`, `shapes`, `plan`, `inputs`, `load_plan`, `run_solver`,
 `render`, `schema`, `format_value`, `import_model` (a PyTorch model into a plan file; needs
 torch), `Result`, `Table`, `Solver`, `Reporter`, `Importer`, `hookimpl`, the errors `BadInput`
 and `NoSolution`, for plugin commands `format_option`, `emit` and `LazyCommand`, and for the
@@ -46,6 +46,14 @@ def shapes(input=None, layers=(), plan_file=None, plan_text=None) -> Result:
     from .network.forward import shapes as network_shapes
 
     return network_shapes(input, layers, plan_file, plan_text)
+
+
+def inputs(input=None, layers=(), plan_file=None, range=(1, 4096), plan_text=None) -> Result:
+    """Which square input sizes a network accepts, with a rule and, per refused size, the first
+    layer that fails (`cnnplan inputs`); see `cnnplan.network.inputs.inputs`."""
+    from .network.inputs import inputs as network_inputs
+
+    return network_inputs(input, layers, plan_file, range, plan_text)
 
 
 def render(result: Result, format: str = "table") -> str:
@@ -123,6 +131,6 @@ def __getattr__(name):
 __all__ = [
     "Applied", "BadInput", "CnnplanError", "Importer", "LayerKind", "LazyCommand", "NoSolution",
     "Reporter", "Result", "RfStep", "Solver", "Table", "Window", "__version__", "emit", "format_option",
-    "format_value", "hookimpl", "import_model", "load_plan", "plan", "read_bounded", "render",
+    "format_value", "hookimpl", "import_model", "inputs", "load_plan", "plan", "read_bounded", "render",
     "run_solver", "schema", "shapes", "show_path", "solve", "write_atomic",
 ]

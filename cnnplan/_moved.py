@@ -18,7 +18,7 @@ MOVED = {f"cnnplan.{old}": f"cnnplan.{new}" for old, new in (
     ("where", "language.where"), ("options", "language.options"), ("specs", "language.specs"),
     ("planfile", "language.planfile"), ("search", "solver.search"),
     ("bounds", "solver.bounds"), ("nearest", "solver.nearest"), ("windows", "solver.windows"),
-    ("layer", "solver.layer"), ("inputs", "network.inputs"), ("export", "network.export"),
+    ("layer", "solver.layer"), ("export", "network.export"),
     ("graphplan", "planner.graph"), ("importer", "importers.torch.model"))}
 
 

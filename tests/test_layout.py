@@ -176,3 +176,31 @@ def test_the_core_passes_its_lint():
         pytest.skip("ruff is not installed (pip install -e '.[test]')")
     done = subprocess.run([ruff, "check", "cnnplan"], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout[-3000:]
+
+
+def test_the_public_api_survives_every_module_imported():
+    """The public functions keep working after every module is imported: no part is named
+    like a function of the API (a subpackage `cnnplan.solve` would replace the function)."""
+    import importlib
+
+    import cnnplan
+
+    for module in sorted(MODULES):
+        importlib.import_module(module)
+    from cnnplan.network.forward import shapes
+    from cnnplan.network.inputs import inputs
+    from cnnplan.planner.dispatch import plan
+    from cnnplan.solver.layer import solve
+
+    assert (cnnplan.solve, cnnplan.plan) == (solve, plan)
+    assert cnnplan.solve("3x64x64", "64x32x32", fix="k=8").kind == "solve"
+    assert cnnplan.shapes("3x32x32", ["conv(8, k=3)"]).data == shapes("3x32x32", ["conv(8, k=3)"]).data
+    assert cnnplan.inputs("3x9x9", ["conv(8, k=3)"], range="1..9").data == \
+        inputs("3x9x9", ["conv(8, k=3)"], range="1..9").data
+    assert cnnplan.render(cnnplan.shapes("3x8x8", ["relu"]), "json").startswith("{")
+    assert cnnplan.schema("solve")["type"] == "object"
+    from cnnplan.kinds import POSITIVE, kinds
+    from cnnplan.platform import hookspecs
+
+    assert "conv" in kinds() and POSITIVE.minimum == 1
+    assert hasattr(hookspecs, "register_layer_kinds")

@@ -152,7 +152,8 @@ def transposed_output(i: int, k: int, s: int, p: int, d: int, op: int = 0) -> in
     return o if o >= 1 else None
 
 
-def stride_range(i: int, o: int, k: int, p: int, d: int, mode: str) -> tuple[int, int] | None:
+def stride_range(i: int, o: int, k: int, p: int, d: int,
+                 mode: str) -> tuple[int, int | None] | None:
     """All strides s >= 1 giving output o, as an inclusive range (hi may be None: unbounded).
 
     Closed form: with n = i + 2p - k', exact needs n = s(o-1) (any s when o = 1 and n = 0);
