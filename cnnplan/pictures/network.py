@@ -137,6 +137,7 @@ def _receptive_field(data: dict, node: Node) -> list[str]:
     if not fields or not sizes:
         return []
     rf = fields[-1]
+    rf = max(rf) if isinstance(rf, list) else rf     # per axis: the bar shows the widest
     height = _scale(max(sizes), 10, 10, 110)
     side = height * min(1.0, rf / max(sizes))
     x, y = 20, 110 - height / 2
