@@ -110,10 +110,10 @@ class Network:
 
     @property
     def graph(self) -> bool:
-        """True unless every layer reads the one before it."""
+        """True unless every layer reads the one before it (and gives one output)."""
         previous = INPUT
         for step in self.steps:
-            if step.sources != (previous,):
+            if step.sources != (previous,) or step.outputs:
                 return True
             previous = step.name
         return bool(self.output_name) and self.output_name != previous
@@ -564,6 +564,10 @@ def network_result(net: Network, targets=None, title_prefix: str = "network") ->
     notes.append("weights exclude biases; params add biases and normalisation's scale and shift; "
                  "MACs: conv = output elements x C_in/groups x k^n, convT on input positions, "
                  "linear in x out, norms 1 per element, pooling, joins and activations 0")
+    if any(step.spec.kind in ("matmul", "attention", "mha") for step in net.steps):
+        notes.append("MACs of matrix products: rows x inner x columns per leading index; "
+                     "attention counts its projections, Q K^T and A V (softmax and scaling 0), "
+                     "as fvcore and torch.utils.flop_counter (FLOPs = 2 MACs)")
     if bounds:
         notes.append("rf after transposed convolutions, upsampling or adaptive pooling "
                      "with uneven windows is an upper bound (rf_exact false in JSON)")
