@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from ...platform.errors import BadInput
 from .claims import Importer, resolve_claim
+from .layouts import map_layout, several, tensor_index
 from .load import LOADED_FILES, MODULE_NAME, first_line
 from .ops import (
     ALIASES,
@@ -122,7 +123,7 @@ def map_graph(gm, values: dict, claims=(), skip_unknown: bool = False):
         if node.op == "output":
             output = node.args[0]
             continue
-        if not isinstance(value, torch.Tensor):
+        if not isinstance(value, torch.Tensor) and not several(value):
             continue        # sizes, shapes and other values: not layers
         if node.op == "get_attr" and skip_unknown:   # a constant: its readers get placeholders
             if isinstance(value, torch.nn.Parameter):
@@ -152,8 +153,9 @@ def map_graph(gm, values: dict, claims=(), skip_unknown: bool = False):
                                "as inputs of torch.cat (concat(crop=true))")
             names.append(graph.of[source])
         name = _layer_name(node, graph)
+        first = value[0] if several(value) else value      # split, chunk: output 0
         graph.layers.append(Layer(name, spec, tuple(names), node.name,
-                                  tuple(value.shape[1:]), comment,
+                                  tuple(first.shape[1:]), comment,
                                   comment.startswith("PLACEHOLDER")))
         graph.of[node] = name
     out = graph.of.get(output) if isinstance(output, torch.fx.Node) else None
@@ -167,6 +169,9 @@ def _map_node(node, inputs, values, modules, functions, claims, graph):
     """(spec, source nodes, comment), or the name / _Crop the node aliases."""
     import torch
 
+    mapped = map_layout(node, inputs, values, modules, graph)   # layouts and attention first
+    if mapped is not None:
+        return mapped
     ins = [tuple(values[n].shape[1:]) for n in inputs]
     out = tuple(values[node].shape[1:])
     concrete = _concrete(node, values)
@@ -199,7 +204,13 @@ def _map_node(node, inputs, values, modules, functions, claims, graph):
     if target in (torch.cat, torch.concat, torch.concatenate):
         return _cat(node, inputs, values, graph)
     if target is __import__("operator").getitem:
-        return _crop(node, inputs, values, graph)
+        try:
+            return _crop(node, inputs, values, graph)
+        except Unmappable:
+            mapped = tensor_index(node, inputs, values)   # x[:, 0], x[:, 1:]
+            if mapped is None:
+                raise
+            return mapped
     op = functions.get(target)
     if op is None:
         raise Unmappable("no cnnplan layer kind for this function")
