@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from ...platform.errors import BadInput
 from .claims import Importer, resolve_claim
-from .layouts import map_layout, several, tensor_index
+from .layouts import concrete, map_layout, several, tensor_index
 from .load import LOADED_FILES, MODULE_NAME, first_line
 from .ops import (
     ALIASES,
@@ -174,7 +174,7 @@ def _map_node(node, inputs, values, modules, functions, claims, graph):
         return mapped
     ins = [tuple(values[n].shape[1:]) for n in inputs]
     out = tuple(values[node].shape[1:])
-    concrete = _concrete(node, values)
+    concrete = concrete(node, values)
     if node.op == "call_module":
         module = modules[node.target]
         for cls, importer in claims:
@@ -223,12 +223,6 @@ def _apply(op, arguments, ins, out):
     return OPS[op][0](arguments, ins, out)
 
 
-def _concrete(node, values):
-    from torch.fx.node import map_arg
-
-    return map_arg(node.args, lambda n: values[n]), map_arg(node.kwargs, lambda n: values[n])
-
-
 def _claimed(importer: Importer, module, ins) -> str:
     try:
         spec = resolve_claim(importer.function)(module, ins)
@@ -246,7 +240,7 @@ def _crop(node, inputs, values, graph):
     source, index = node.args
     if len(inputs) != 1 or source is not inputs[0]:
         raise Unmappable("indexes a tensor with a tensor")
-    index = _concrete(node, values)[0][1]
+    index = concrete(node, values)[0][1]
     index = index if isinstance(index, tuple) else (index,)
     shape_in, shape_out = tuple(values[source].shape), tuple(values[node].shape)
     if (len(index) > len(shape_in) or not all(isinstance(i, slice) for i in index)
@@ -267,7 +261,7 @@ def _crop(node, inputs, values, graph):
 def _cat(node, inputs, values, graph):
     """torch.cat over the channels -> concat, or concat(crop=true) when some inputs are centre
     crops to the smallest size."""
-    args, kwargs = _concrete(node, values)
+    args, kwargs = concrete(node, values)
     dim = kwargs.get("dim", args[1] if len(args) > 1 else 0)
     tensors = node.args[0] if node.args else node.kwargs.get("tensors")
     rank = len(values[node].shape)

@@ -18,6 +18,13 @@ from ...kinds.shape import size_of
 from .ops import Unmappable, _text
 
 
+def concrete(node, values):
+    """A node's args and kwargs with every node replaced by its value from the shape run."""
+    from torch.fx.node import map_arg
+
+    return map_arg(node.args, lambda n: values[n]), map_arg(node.kwargs, lambda n: values[n])
+
+
 def several(value) -> bool:
     """True for the tuple of tensors that chunk, split, unbind and MultiheadAttention give."""
     import torch
@@ -109,12 +116,10 @@ def _unflatten(args, kwargs, ins, out):
     return reshape_spec(ins[0], out)
 
 
-def _expand(args, kwargs, ins, out):
+def _expand(args, kwargs, ins, out, batch):
     """x.expand(n, -1, 8): sizes equal to the input's become -1 (they follow the input)."""
-    from .trace import BATCH
-
     sizes, shape = _sizes(args or (kwargs.get("size"),)), ins[0]
-    if len(sizes) != len(shape) + 1 or sizes[0] not in (-1, BATCH):
+    if len(sizes) != len(shape) + 1 or sizes[0] not in (-1, batch):
         raise _unmappable(f"expand{tuple(sizes)} adds or changes the batch axis")
     kept = tuple(-1 if size in (-1, old) else size for size, old in zip(sizes[1:], shape))
     if all(size == -1 for size in kept):
@@ -178,8 +183,6 @@ def _joins() -> dict:
 
 def map_layout(node, inputs, values, modules, graph):
     """What `node` becomes (see the module docstring), or None if it is not a layout op."""
-    from .graph import _concrete
-
     if node.op == "call_module":
         return _module(modules[node.target], node, inputs, values)
     if node.op == "get_attr" or not inputs:
@@ -205,7 +208,7 @@ def map_layout(node, inputs, values, modules, graph):
         handler = _functions().get(node.target)
     if handler is None:
         return None
-    args, kwargs = _concrete(node, values)
+    args, kwargs = concrete(node, values)
     args = args[1:]
     if handler is _softmax and (args[0] if args else kwargs.get("dim")) in (1, 1 - len(out) - 1):
         return None                   # the channels: ops.py's own mapping
@@ -215,7 +218,10 @@ def map_layout(node, inputs, values, modules, graph):
             inputs[0]].shape[:1]:
         raise _unmappable(f"changes the batch axis ({values[inputs[0]].shape[0]} -> "
                           f"{value.shape[0]})")
-    spec = handler(args, kwargs, ins, out)
+    if handler is _expand:
+        spec = _expand(args, kwargs, ins, out, values[inputs[0]].shape[0])
+    else:
+        spec = handler(args, kwargs, ins, out)
     if spec is None:
         return None
     if spec == "identity":
@@ -231,9 +237,7 @@ def _is_cat(target) -> bool:
 
 def _cat(node, inputs, values):
     """torch.cat along an axis other than the channels -> concat(dim=)."""
-    from .graph import _concrete
-
-    args, kwargs = _concrete(node, values)
+    args, kwargs = concrete(node, values)
     dim = kwargs.get("dim", args[1] if len(args) > 1 else 0)
     rank = len(values[node].shape)
     if dim % rank in (0, 1):
@@ -315,10 +319,8 @@ def _getitem(node, inputs, values, graph):
 
 def tensor_index(node, inputs, values):
     """x[:, i] -> select, x[:, a:b] -> narrow (one axis, step 1); None for anything else."""
-    from .graph import _concrete
-
     source = node.args[0]
-    index = _concrete(node, values)[0][1]
+    index = concrete(node, values)[0][1]
     index = index if isinstance(index, tuple) else (index,)
     if len(inputs) != 1 or source is not inputs[0] or Ellipsis in index or None in index:
         return None
