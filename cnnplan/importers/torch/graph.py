@@ -174,7 +174,7 @@ def _map_node(node, inputs, values, modules, functions, claims, graph):
         return mapped
     ins = [tuple(values[n].shape[1:]) for n in inputs]
     out = tuple(values[node].shape[1:])
-    concrete = concrete(node, values)
+    args_kwargs = concrete(node, values)
     if node.op == "call_module":
         module = modules[node.target]
         for cls, importer in claims:
@@ -194,7 +194,7 @@ def _map_node(node, inputs, values, modules, functions, claims, graph):
             return graph.of[inputs[0]]
         if op is None:
             raise Unmappable(f"no cnnplan layer kind for the method .{node.target}()")
-        args, kwargs = concrete
+        args, kwargs = args_kwargs
         names = OPS[op][1] if op != "view" else ()
         arguments = named_arguments(names, args[1:], kwargs)
         if op == "flatten" and "start_dim" not in arguments:
@@ -214,7 +214,7 @@ def _map_node(node, inputs, values, modules, functions, claims, graph):
     op = functions.get(target)
     if op is None:
         raise Unmappable("no cnnplan layer kind for this function")
-    args, kwargs = concrete
+    args, kwargs = args_kwargs
     arguments = named_arguments(OPS[op][1], args[1:], kwargs)
     return _apply(op, arguments, ins, out), inputs, op_note(op, arguments)
 
