@@ -306,7 +306,7 @@ def _code(template):
 
 
 def _show(value):
-    return _tuple_text(value) if isinstance(value, tuple) else str(value)
+    return repr(value) if isinstance(value, tuple) else str(value)
 
 
 def _permute_torch(spec, inputs):
