@@ -723,3 +723,28 @@ def test_torchvision_shufflenet_v2_imports_exactly():
     macs = sum(layer["macs"] for layer in result.data["layers"]
                if layer["kind"] in ("conv", "linear"))
     assert macs == conv_linear_macs_fvcore(model, torch.randn(1, 3, 96, 96))
+
+
+def test_torchvision_inception_v3_rf_per_axis_equals_autograd():
+    """Inception-v3's 1x7 branch in Mixed_6b: autograd's support of one output position spans
+    159 rows and 255 columns of the input; the imported plan says [159, 255]."""
+    import sys
+    import types
+
+    torch = pytest.importorskip("torch")
+    sys.modules.setdefault("torchvision._meta_registrations",
+                           types.ModuleType("torchvision._meta_registrations"))
+    models = pytest.importorskip("torchvision.models")
+    model = models.inception_v3(init_weights=True, aux_logits=False).eval()
+    plan = cnnplan.import_model(model, "3x299x299").data["plan"]
+    layers = {layer["name"]: layer for layer in cnnplan.shapes(plan_text=plan).data["layers"]}
+    found = {}
+    model.Mixed_6b.branch7x7_2.conv.register_forward_hook(
+        lambda module, inputs, output: found.setdefault("y", output))
+    x = torch.rand(1, 3, 299, 299, requires_grad=True)
+    model(x)
+    y = found["y"]
+    (grad,) = torch.autograd.grad(y[0, :, y.shape[2] // 2, y.shape[3] // 2].sum(), x)
+    support = torch.nonzero(grad[0].abs().sum(0))
+    spans = [int(support[:, a].max() - support[:, a].min()) + 1 for a in (0, 1)]
+    assert layers["Mixed_6b.branch7x7_2.conv"]["rf"] == spans == [159, 255]

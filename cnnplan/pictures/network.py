@@ -42,7 +42,8 @@ def nodes_of(data: dict) -> list[Node]:
     previous = "input"
     for n, layer in enumerate(data["layers"], start=1):
         name = str(layer.get("name") or f"layer {n}")
-        sources = [str(s) for s in layer.get("from") or [previous]]
+        # output j of a layer with several outputs (NAME[j]) is drawn from that layer
+        sources = [str(s).split("[")[0] for s in layer.get("from") or [previous]]
         params = layer.get("params") or 0
         details = f"{params:,} params" if params else ""
         nodes.append(Node(name, str(layer.get("spec", layer.get("kind", ""))),
