@@ -748,3 +748,43 @@ def test_torchvision_inception_v3_rf_per_axis_equals_autograd():
     support = torch.nonzero(grad[0].abs().sum(0))
     spans = [int(support[:, a].max() - support[:, a].min()) + 1 for a in (0, 1)]
     assert layers["Mixed_6b.branch7x7_2.conv"]["rf"] == spans == [159, 255]
+
+
+# -- hostile specs: a clear BadInput, never an internal error ------------------------------------
+
+LAYOUT_KINDS = ("permute", "flatten", "unflatten", "reshape", "expand", "select", "narrow",
+                "split", "chunk", "unbind", "softmax", "linear", "matmul", "attention", "mha",
+                "concat", "identity")
+VALUES = st.one_of(st.integers(-8, 8), st.tuples(st.integers(-3, 9)),
+                   st.tuples(st.integers(-3, 9), st.integers(-3, 9)),
+                   st.tuples(st.integers(-2, 5), st.integers(-2, 5), st.integers(-2, 5)),
+                   st.sampled_from(["true", "false"]))
+REFS = st.sampled_from(["a", "a[0]", "a[1]", "a[7]", "b", "b[0]", "input", "input[0]"])
+
+
+@st.composite
+def hostile_layer(draw):
+    kind = draw(st.sampled_from(LAYOUT_KINDS))
+    args = [f"{name}={text(draw(VALUES))}" for name in draw(st.lists(st.sampled_from(
+        ["dims", "dim", "sizes", "shape", "index", "start", "length", "chunks", "heads",
+         "last", "end"]), max_size=3, unique=True))]
+    if draw(st.booleans()):
+        args.insert(0, text(draw(VALUES)))
+    if draw(st.booleans()):
+        refs = draw(st.lists(REFS, min_size=1, max_size=3))
+        args.append(f"from=({', '.join(refs)})" if len(refs) > 1 else f"from={refs[0]}")
+    name = draw(st.sampled_from(["", "a: ", "b: "]))
+    return f"{name}{kind}({', '.join(args)})" if args else f"{name}{kind}"
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(hostile_layer(), min_size=1, max_size=4),
+       st.sampled_from(["6x4x4", "8x3", "12", "4x2x3x2"]))
+def test_hostile_layout_specs_give_bad_input_only(layers, shape):
+    try:
+        result = cnnplan.shapes(shape, ["; ".join(layers)])
+    except BadInput as exc:
+        assert str(exc) and "\n" not in str(exc)
+        return
+    for fmt in ("table", "json", "torch"):
+        assert cnnplan.render(result, fmt)
