@@ -9,6 +9,7 @@ forward (shapes by hooks, parameters, MACs by fvcore and the flop counter)."""
 from __future__ import annotations
 
 import math
+import os
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -725,9 +726,12 @@ def test_torchvision_shufflenet_v2_imports_exactly():
     assert macs == conv_linear_macs_fvcore(model, torch.randn(1, 3, 96, 96))
 
 
+@pytest.mark.skipif(not os.environ.get("CNNPLAN_SLOW_ORACLES"),
+                    reason="about 25 s: CNNPLAN_SLOW_ORACLES=1 runs it")
 def test_torchvision_inception_v3_rf_per_axis_equals_autograd():
     """Inception-v3's 1x7 branch in Mixed_6b: autograd's support of one output position spans
-    159 rows and 255 columns of the input; the imported plan says [159, 255]."""
+    159 rows and 255 columns of the input; the imported plan says [159, 255]
+    (CNNPLAN_SLOW_ORACLES=1 python -m pytest tests/test_tensor_layouts.py -k inception)."""
     import sys
     import types
 
@@ -777,7 +781,7 @@ def hostile_layer(draw):
     return f"{name}{kind}({', '.join(args)})" if args else f"{name}{kind}"
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(hostile_layer(), min_size=1, max_size=4),
        st.sampled_from(["6x4x4", "8x3", "12", "4x2x3x2"]))
 def test_hostile_layout_specs_give_bad_input_only(layers, shape):

@@ -453,7 +453,6 @@ def forward(input_shape, specs, complete: bool = True, output: str = "",
     for node, spec, record, where in prepared:
         inputs = tuple(read(shapes, s, where) for s in node.sources)
         done = record.apply(spec, inputs, where)
-        outputs = done.outputs or (done.output,)
         store(shapes, node.name, done)
         if not fields:
             steps.append(Step(node.index, spec, inputs[0], done.output, done.weights,
