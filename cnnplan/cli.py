@@ -620,7 +620,7 @@ def kinds(fmt):
     rows = [{"name": k.name, "description": k.help,
              "arguments": ", ".join(k.args), "aliases": ", ".join(k.aliases),
              "window": k.window.rule if k.window else "", "join": k.join,
-             "provider": k.provider} for k in layer_kinds().values()]
+             "outputs": k.outputs, "provider": k.provider} for k in layer_kinds().values()]
     windows = sum(1 for row in rows if row["window"])
     columns = ("name", "description", "window", "provider")
     emit(Result(

@@ -60,8 +60,9 @@ def register_solvers(register):
 @hookimpl
 def register_layer_kinds(register):
     from .kinds.core import CORE_KINDS
+    from .kinds.layout import LAYOUT_KINDS
 
-    for kind in CORE_KINDS:
+    for kind in CORE_KINDS + LAYOUT_KINDS:
         register(kind)
 
 

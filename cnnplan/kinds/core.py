@@ -241,8 +241,42 @@ def _layernorm(spec, inputs, where):
     return Applied(shape, n, 2 * n, size_of(shape))
 
 
+AXIS = Arg(-6)       # an axis of C x sizes: 0 the channels, negative from the end
+
+
+def axis_of(spec, where, name, rank, default=0) -> int:
+    """The axis argument `name` as 0 .. rank-1; BadInput where the input has no such axis."""
+    value = spec.get(name, default)
+    if not -rank <= value < rank:
+        raise BadInput(f"{_label(spec, where)}: {name}={value} is not an axis of a {rank}-axis "
+                       f"input (0 to {rank - 1}, or -1 to -{rank} from the end)")
+    return value % rank
+
+
+def torch_axis(value) -> int:
+    """A cnnplan axis as torch counts it (the batch is axis 0 there)."""
+    return value + 1 if value >= 0 else value
+
+
 def _flatten(spec, inputs, where):
-    return Applied((size_of(inputs[0]),), steps=_whole(inputs[0]))
+    """All axes into one (the default), or axes start..end (a merge: the rf ends if one of
+    them is spatial)."""
+    (shape,) = inputs
+    rank = len(shape)
+    start, end = axis_of(spec, where, "start", rank), axis_of(spec, where, "end", rank, -1)
+    if start > end:
+        raise BadInput(f"{_label(spec, where)}: start={start} comes after end={end}")
+    merged = tuple(range(start, end + 1))
+    out = (*shape[:start], math.prod(shape[start:end + 1]), *shape[end + 1:])
+    axes = (*range(start), merged if len(merged) > 1 else start, *range(end + 1, rank))
+    return Applied(out, axes=axes)
+
+
+def _flatten_torch(spec, inputs):
+    if not (spec.has("start") or spec.has("end")):
+        return "nn.Flatten()"
+    return (f"nn.Flatten({torch_axis(spec.get('start', 0))}, "
+            f"{torch_axis(spec.get('end', -1))})")
 
 
 def _whole(shape):
@@ -250,14 +284,27 @@ def _whole(shape):
 
 
 def _linear(spec, inputs, where):
+    """On a flat input; with last=true on the last axis of any input, as nn.Linear is (the
+    other axes keep their fields, the last is read whole)."""
     (shape,) = inputs
-    if len(shape) != 1:
+    if len(shape) != 1 and not spec.get("last"):
         raise BadInput(f"{_label(spec, where)}: linear needs a flat input but gets "
-                       f"{format_shape(shape)}; put flatten before it")
+                       f"{format_shape(shape)}; put flatten before it (or linear(N, last=true) "
+                       "for nn.Linear on the last axis)")
     features = spec.get("features")
-    weights = shape[0] * features
-    return Applied((features,), weights, weights + (features if spec.get("bias") else 0),
-                   weights)
+    weights = shape[-1] * features
+    out = (*shape[:-1], features)
+    steps = (RfStep(),) * (len(shape) - 1) + (WHOLE,) if len(shape) > 1 else None
+    return Applied(out, weights, weights + (features if spec.get("bias") else 0),
+                   size_of(out) * shape[-1], steps=steps)
+
+
+def _softmax(spec, inputs, where):
+    """Over axis `dim` (default 0, the channels): a spatial axis is read whole."""
+    (shape,) = inputs
+    dim = axis_of(spec, where, "dim", len(shape))
+    steps = tuple(WHOLE if a == dim else RfStep() for a in range(len(shape)))
+    return Applied(shape, steps=steps if dim or len(shape) == 1 else None)
 
 
 def _mean(spec, inputs, where):
@@ -374,6 +421,8 @@ def _concat(spec, inputs, where):
     if len(ranks) != 1:
         raise BadInput(f"{_label(spec, where)}: concat needs inputs with the same number of "
                        f"axes, but they are {_shapes_text(inputs)}")
+    if spec.get("dim", 0) != 0:
+        return _concat_along(spec, inputs, where)
     channels = sum(s[0] for s in inputs)
     if spec.get("crop"):
         small = tuple(min(s[a] for s in inputs) for a in range(1, len(inputs[0])))
@@ -388,6 +437,23 @@ def _concat(spec, inputs, where):
         raise BadInput(f"{_label(spec, where)}: concat needs the same spatial sizes, but the "
                        f"inputs are {_shapes_text(inputs)} (concat(crop=true) centre-crops)")
     return Applied((channels, *inputs[0][1:]), steps=None)
+
+
+def _concat_along(spec, inputs, where):
+    """concat(dim=a) for a > 0 (tokens, ...): the other axes equal; a spatial axis joined
+    this way ends the rf (positions of the later inputs shift)."""
+    rank = len(inputs[0])
+    dim = axis_of(spec, where, "dim", rank)
+    if spec.get("crop"):
+        raise BadInput(f"{_label(spec, where)}: crop=true joins channels (dim=0) only")
+    rest = {s[:dim] + s[dim + 1:] for s in inputs}
+    if len(rest) != 1:
+        raise BadInput(f"{_label(spec, where)}: concat along axis {dim} needs the other axes "
+                       f"equal, but the inputs are {_shapes_text(inputs)}")
+    out = (*inputs[0][:dim], sum(s[dim] for s in inputs), *inputs[0][dim + 1:])
+    axes = tuple(() if a == dim else tuple((n, a) for n in range(len(inputs)))
+                 for a in range(rank))
+    return Applied(out, steps=None, axes=axes)
 
 
 # -- shape-only rules for `cnnplan inputs` (None where apply refuses; apply says why) ---------
@@ -435,7 +501,7 @@ def _fast_add(spec, n):
 
 
 def _fast_concat(spec, n):
-    if spec.get("crop"):
+    if spec.get("crop") or spec.get("dim", 0):
         return None
 
     def concat(inputs):
@@ -532,7 +598,7 @@ def _join_code(expression):
 def _concat_code(spec, inputs):
     if spec.get("crop"):
         return "torch.cat(center_crop([{all}]), dim=1)"
-    return "torch.cat([{all}], dim=1)"
+    return f"torch.cat([{{all}}], dim={torch_axis(spec.get('dim', 0))})"
 
 
 _SHAPE_KEEPING = (
@@ -543,7 +609,6 @@ _SHAPE_KEEPING = (
     ("hardswish", "hard swish (shape-preserving)", "nn.Hardswish()"),
     ("silu", "SiLU / swish (shape-preserving)", "nn.SiLU()"),
     ("gelu", "GELU (shape-preserving)", "nn.GELU()"),
-    ("softmax", "softmax over the channels, dim=1 (shape-preserving)", "nn.Softmax(dim=1)"),
     ("dropout", "dropout (shape-preserving; no parameters)", "nn.Dropout()"),
     ("identity", "identity (shape-preserving; also an imported placeholder)", "nn.Identity()"),
 )
@@ -572,15 +637,21 @@ CORE_KINDS = (
               {"p": 0, "ceil": False}, ("k",), window=Window("pool", input_ge_k=3),
               aliases=("avg_pool",),
               complete=_pool_complete, fast=_fast_window),
-    LayerKind("flatten", "flatten C x sizes into one feature axis", _flatten,
-              _fixed("nn.Flatten()")),
-    LayerKind("linear", "fully connected: linear(features, bias=true)", _linear,
-              lambda spec, inputs: f"nn.Linear({inputs[0][0]}, {spec.get('features')}, "
+    LayerKind("flatten", "flatten C x sizes into one feature axis (start=, end=: only those "
+              "axes, 0 the channels)", _flatten, _flatten_torch, {"start": AXIS, "end": AXIS}),
+    LayerKind("linear", "fully connected: linear(features, bias=true) on a flat input "
+              "(last=true: on the last axis of any input)", _linear,
+              lambda spec, inputs: f"nn.Linear({inputs[0][-1]}, {spec.get('features')}, "
                                    f"bias={spec.get('bias')})",
-              {"features": POSITIVE, "bias": BOOLEAN}, "features", {"bias": True},
-              ("features",)),
-    *(LayerKind(name, text, _same, _fixed(code), fast=_fast_same)
+              {"features": POSITIVE, "bias": BOOLEAN, "last": BOOLEAN}, "features",
+              {"bias": True}, ("features",)),
+    *(LayerKind(name, text, _same, _fixed(code), fast=_fast_same,
+                aliases=("contiguous",) if name == "identity" else ())
       for name, text, code in _SHAPE_KEEPING),
+    LayerKind("softmax", "softmax over the channels (dim=: another axis, 0 the channels; "
+              "shape-preserving)", _softmax,
+              lambda spec, inputs: f"nn.Softmax(dim={torch_axis(spec.get('dim', 0))})",
+              {"dim": AXIS}, fast=_fast_same),
     LayerKind("bn", "batch norm (shape-preserving; 2C parameters)", _norm_channels,
               _dims_torch("nn.BatchNorm{n}d({c})"), aliases=("batchnorm",), fast=_fast_same),
     LayerKind("groupnorm", "group norm: groupnorm(groups) (2C parameters)", _norm_channels,
@@ -608,6 +679,7 @@ CORE_KINDS = (
     LayerKind("mul", "mul(a, b): broadcast product (e.g. C x 1 x 1 gate times C x H x W)", _mul,
               _join_code("{product}"), join=True),
     LayerKind("concat", "concat(a, b, ...): channels joined (crop=true centre-crops to the "
-              "smallest size)", _concat, _concat_code, {"crop": BOOLEAN}, defaults={"crop": False},
+              "smallest size; dim=: along another axis)", _concat, _concat_code,
+              {"crop": BOOLEAN, "dim": AXIS}, defaults={"crop": False},
               join=True, aliases=("cat",), fast=_fast_concat),
 )

@@ -95,6 +95,15 @@ class Applied(NamedTuple):
     steps: tuple | None = None     # receptive-field step per spatial axis (see RfStep), or
     exact_rf: bool = True          # None: `same` on every axis; False: the rf is a bound
     offsets: tuple = ()            # joins: per input, per axis crop offset (concat(crop=true))
+    axes: tuple | None = None      # layout: where each output axis comes from (see below)
+    outputs: tuple = ()            # several outputs (split, chunk): their shapes; output = [0]
+    pieces: tuple = ()             # per output, RfSteps for every axis (its offset), or None
+
+    # `steps` gives one RfStep per spatial axis (axes 1..n; axis 0, the channels, is mixed), or
+    # one per output axis. `axes` (kinds that move axes: permute, flatten, reshape, matmul):
+    # single-input kinds give, per output axis, the input axis it is (an int), the input axes
+    # it merges (a tuple) or None (a new feature axis); joins give per output axis the
+    # (input, axis) pairs it reads position by position (other axes are read whole).
 
 
 class RfStep(NamedTuple):
@@ -266,7 +275,8 @@ class LayerKind(NamedTuple):
     depend on other values (pooling s = k). `fast` (optional, for `cnnplan inputs`): a
     shape-only rule built once per layer, giving the output shape or None where `apply` would
     refuse (apply then says why). Each of these four may be a 'package.module:function'
-    reference, imported at first use. `window`: a Window (or its rule, "conv", "pool" or
+    reference, imported at first use. `outputs`: the layer gives several outputs
+    (Applied.outputs), which later layers read as `NAME[j]`. `window`: a Window (or its rule, "conv", "pool" or
     "convT") makes it a window kind, which `solve --layer` and `plan` solve for.
     """
 
@@ -284,3 +294,4 @@ class LayerKind(NamedTuple):
     complete: Callable | str | None = None
     fast: Callable | str | None = None  # fast(spec, n_axes) -> rule(inputs) -> output or None
     provider: str = ""
+    outputs: bool = False           # several outputs (Applied.outputs), read as NAME[j]

@@ -163,7 +163,7 @@ def _ordered(values: dict, kind=None) -> tuple:
 # -- tokenizer and parser -------------------------------------------------------------------
 
 _TOKEN = re.compile(r"\s*(?:(?P<arrow>->)|(?P<name>" + NAME + r")|"
-                    r"(?P<int>[+-]?\d+)|(?P<punct>[(),=:]))")
+                    r"(?P<int>[+-]?\d+)|(?P<punct>[(),=:\[\]]))")
 
 
 def _tokens(text: str, what: str, offset: int = 0, stop_at_arrow: bool = True):
@@ -339,7 +339,7 @@ class _Parser:
             self.fail("too many arguments", self.peek()[2])
         token = self.take()
         if kind.join and token[0] in ("name", "int") and self.peek()[1] != "=":
-            refs.append(token[1])
+            refs.append(self.output_index(token[1]))
             return
         if token[0] == "int" or token[1] == "(":
             name, col = kind.positional, token[2]
@@ -370,9 +370,20 @@ class _Parser:
             return
         values[name] = self.value(kind, name, value_token)
 
+    def output_index(self, name: str) -> str:
+        """`name`, or `name[j]` when an output index follows."""
+        if self.peek()[1] != "[":
+            return name
+        self.take()
+        index = self.expect("int", wanted="an output number")
+        if not index[1].isdigit() or len(index[1]) > 4:
+            self.fail(f"an output number is 0 to 9999, not {index[1]!r}", index[2])
+        self.expect("punct", "]", "']'")
+        return f"{name}[{int(index[1])}]"
+
     def names(self, token) -> tuple:
         if token[0] in ("name", "int"):
-            return (token[1],)
+            return (self.output_index(token[1]),)
         if token[1] != "(":
             self.fail(f"from must be a layer name or (a, b, ...), found {_show(token)}", token[2])
         out = []
@@ -380,7 +391,7 @@ class _Parser:
             token = self.take()
             if token[0] not in ("name", "int"):
                 self.fail(f"expected a layer name, found {_show(token)}", token[2])
-            out.append(token[1])
+            out.append(self.output_index(token[1]))
             token = self.take()
             if token[1] == ")":
                 return tuple(out)

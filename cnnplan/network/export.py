@@ -87,6 +87,8 @@ def _graph_module(net, class_name: str = "Net") -> list[str]:
     for step in net.steps:
         var = f"x{step.index}"
         names[step.name] = var
+        for j in range(len(step.outputs)):      # a layer with several outputs: a tuple
+            names[f"{step.name}[{j}]"] = f"{var}[{j}]"
         comment = f"# {step.index} {step.name}: {format_shape(step.output)}"
         if step.spec.record.join:
             body.append(f"        {var} = {_join_expression(step, names)}  {comment}")
@@ -94,7 +96,8 @@ def _graph_module(net, class_name: str = "Net") -> list[str]:
             init.append(f"        self.layer{step.index} = "
                         f"{module_code(step.spec, step.input, step.inputs)}  {comment}")
             body.append(f"        {var} = self.layer{step.index}({names[step.sources[0]]})")
-    outputs = ", ".join(f"x{step.index}" for step in net.steps)
+    outputs = ", ".join(f"x{step.index}" + ("[0]" if step.outputs else "")
+                        for step in net.steps)
     body += ["        if trace is not None:",
              f"            trace.extend([{outputs}])",
              f"        return {names[net.out_step.name]}"]
@@ -184,7 +187,10 @@ def render_torch(result: Result) -> str:
                      for net, _ in nets for step in net.steps if not step.spec.record.join)
     if any(step.spec.get("crop") for net, _ in nets for step in net.steps):
         code += "center_crop"
-    lines += [HELPERS[name].strip("\n") + "\n" for name in HELPERS if name in code]
+    from ..kinds.layout import HELPERS as LAYOUT_HELPERS
+
+    helpers = {**HELPERS, **LAYOUT_HELPERS}
+    lines += [helpers[name].strip("\n") + "\n" for name in helpers if name in code]
     if len(nets) == 1 and nets[0][0].graph:
         net, comment = nets[0]
         lines.append(f"# {comment}")

@@ -15,10 +15,12 @@ Conventions (see docs/networks.md):
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from fractions import Fraction
 
 from ..kinds.arithmetic import effective_kernel
+from ..kinds.records import WHOLE as WHOLE_STEP
 from ..kinds.shape import format_shape, parse_shape, size_of
 from ..language.specs import INPUT, MAX_LAYERS, LayerSpec, parse_spec
 from ..platform.errors import BadInput
@@ -42,12 +44,27 @@ class Step:
     name: str = ""
     sources: tuple = ()          # names of the layers it reads ("input": the network input)
     inputs: tuple = ()           # their shapes
-    field: tuple | None = None   # receptive field per spatial axis (see `receptive`)
+    field: tuple | None = None   # receptive field per tensor axis (see `step_field`)
     exact_rf: bool = True
+    extents: tuple | None = None # receptive-field extent per input spatial axis
+    outputs: tuple = ()          # a layer with several outputs (split, chunk): their shapes
+
+    @property
+    def rfs(self) -> tuple | None:
+        """rf per input spatial axis."""
+        return None if self.extents is None else tuple(int(e // 1) + 1 for e in self.extents)
+
+    @property
+    def rf_value(self):
+        """rf as reported: a number when every axis agrees, a list otherwise (None: whole)."""
+        rfs = self.rfs
+        if rfs is None:
+            return None
+        return rfs[0] if len(set(rfs)) == 1 else list(rfs)
 
     @property
     def size(self) -> int:
-        return size_of(self.output)
+        return sum(size_of(o) for o in self.outputs) if self.outputs else size_of(self.output)
 
     @property
     def rf(self) -> int | None:
@@ -93,10 +110,10 @@ class Network:
 
     @property
     def graph(self) -> bool:
-        """True unless every layer reads the one before it."""
+        """True unless every layer reads the one before it (and gives one output)."""
         previous = INPUT
         for step in self.steps:
-            if step.sources != (previous,):
+            if step.sources != (previous,) or step.outputs:
                 return True
             previous = step.name
         return bool(self.output_name) and self.output_name != previous
@@ -120,6 +137,26 @@ class Network:
         return int(self.extent // 1) + 1
 
 
+def store(values: dict, name: str, done, value=None, pieces=None):
+    """Record what layer `name` gives (its output shape, or `value`) under its name, and for a
+    layer with several outputs each piece under `name[j]` too (`pieces`, or `value` for all)."""
+    values[name] = done.output if value is None and pieces is None else value
+    for j, shape in enumerate(done.outputs):
+        values[f"{name}[{j}]"] = (shape if value is None and pieces is None
+                                  else pieces[j] if pieces else value)
+
+
+def read(values: dict, ref: str, where: str = "layer"):
+    """What a reference (`name`, or `name[j]` for output j) names; BadInput if output j is
+    not there."""
+    if ref in values:
+        return values[ref]
+    base, _, index = ref.partition("[")
+    count = sum(1 for key in values if key.startswith(base + "["))
+    raise BadInput(f"{where}: reads {ref}, but {base} has {count or 1} output"
+                   f"{'s' if count != 1 else ''} (0 to {max(count - 1, 0)})")
+
+
 def label(index: int, spec: LayerSpec) -> str:
     return f"layer {index} {spec.describe()}"
 
@@ -132,12 +169,23 @@ def apply_layer(spec: LayerSpec, shape: tuple, index: int):
 
 
 # -- receptive fields over graphs (Araujo, Norris & Sim, Distill 2019) ------------------------
-# Per spatial axis, a field maps (jump J, centre c of output position 0 on the input) to the
-# largest extent E over the paths with that J and c; rf = floor(E) + 1. None: the output sees
-# the whole input (after flatten, linear or global pooling).
+# A field has one entry per tensor axis: None for a feature axis (channels, features, heads),
+# or (origin, paths) for an axis that holds positions of the network input's spatial axis
+# `origin` (1-based), where paths maps (jump J, centre c of output position 0 on the input) to
+# the largest extent E over the paths with that J and c; rf = floor(E) + 1 per origin. A
+# permutation moves the entries with their axes. The whole field is None once an output
+# position depends on every input position of some axis (flatten, linear, global pooling,
+# attention over positions), or where positions are mixed in a way it cannot follow.
 
 MAX_FIELD_ENTRIES = 32
-START_FIELD = {(1, 0): 0}
+START_PATHS = {(1, 0): 0}
+
+
+def start_field(shape):
+    """The field of the network input: the channels, then one spatial axis each."""
+    if len(shape) < 2:
+        return None
+    return (None, *((axis, START_PATHS) for axis in range(1, len(shape))))
 
 
 def _tidy(value):
@@ -146,71 +194,144 @@ def _tidy(value):
     return value
 
 
-def step_field(field, steps):
-    """The field after a single-input layer with per-axis RfSteps (None steps: unchanged)."""
-    if field is None or steps is None:
+def _move_paths(paths, step):
+    moved = {}
+    for (jump, centre), extent in paths.items():
+        key = (_tidy(jump * step.stride), _tidy(centre + jump * step.shift))
+        value = _tidy(extent + jump * step.span)
+        if moved.get(key, -1) < value:
+            moved[key] = value
+    return moved
+
+
+def step_field(field, steps, axes=None):
+    """The field after a single-input layer. `axes` (layout kinds): per output axis the input
+    axis it is (an int), a tuple of input axes it merges, or None for a new feature axis.
+    `steps`: RfSteps, one per output axis, or one per spatial axis (axes 1..n) for a kind that
+    mixes axis 0 (the channels); None: element-wise."""
+    if field is None:
+        return None
+    if axes is not None:
+        field = _layout_field(field, axes)
+        if field is None:
+            return None
+    if steps is None:
         return field
-    if any(step.whole for step in steps) or len(steps) != len(field):
+    if len(steps) == len(field) - 1:
+        steps = (WHOLE_STEP, *steps)
+    if len(steps) != len(field):
         return None
     out = []
-    for axis, step in zip(field, steps):
-        moved = {}
-        for (jump, centre), extent in axis.items():
-            key = (_tidy(jump * step.stride), _tidy(centre + jump * step.shift))
-            value = _tidy(extent + jump * step.span)
-            if moved.get(key, -1) < value:
-                moved[key] = value
-        out.append(moved)
+    for entry, step in zip(field, steps):
+        if entry is None:
+            out.append(None)
+        elif step.whole:
+            return None
+        else:
+            out.append((entry[0], _move_paths(entry[1], step)))
     return tuple(out)
 
 
-def join_fields(fields, offsets=()):
-    """The field of a join: every input's paths (shifted by its crop offsets), merged."""
-    if any(f is None for f in fields) or len({len(f) for f in fields}) != 1:
+def _layout_field(field, axes):
+    """Entries moved by a layout map; None where a spatial axis is merged, split or dropped."""
+    out, used = [], set()
+    for source in axes:
+        if source is None:
+            out.append(None)
+        elif isinstance(source, int):
+            if source in used and field[source] is not None:
+                return None              # one spatial axis in two places
+            used.add(source)
+            out.append(field[source])
+        else:
+            if any(field[a] is not None for a in source):
+                return None              # positions merged with another axis
+            used.update(source)
+            out.append(None)
+    if any(entry is not None and a not in used for a, entry in enumerate(field)):
+        return None                      # a spatial axis dropped
+    return tuple(out)
+
+
+def join_fields(fields, offsets=(), axes=None, shapes=(), output=()):
+    """The field of a join. By default the inputs' axes line up from the last (broadcasting);
+    `axes`: per output axis the (input, axis) pairs it reads position by position, the other
+    input axes being read whole (matmul's contraction). Paths of one axis merge (shifted by
+    concat's crop offsets); None where positions cannot be followed."""
+    if any(f is None for f in fields) or not output:
         return None
-    out = [{} for _ in fields[0]]
+    if axes is None:
+        rank = len(output)
+        axes = tuple(tuple((n, a - rank + len(shapes[n])) for n in range(len(fields))
+                           if a - rank + len(shapes[n]) >= 0) for a in range(rank))
+    read = {(n, a % len(shapes[n])) for pairs in axes for n, a in pairs}
     for n, field in enumerate(fields):
-        for a, axis in enumerate(field):
-            shift = offsets[n][a] if offsets else 0
-            for (jump, centre), extent in axis.items():
+        if any(entry is not None and (n, a) not in read for a, entry in enumerate(field)):
+            return None                  # a spatial axis read whole
+    out = []
+    for a, pairs in enumerate(axes):
+        entries = [(n, fields[n][b % len(shapes[n])], shapes[n][b % len(shapes[n])])
+                   for n, b in pairs]
+        spatial = [(n, e, size) for n, e, size in entries if e is not None]
+        if not spatial:
+            out.append(None)
+            continue
+        if len(spatial) != len(entries) or len({e[0] for _, e, _ in spatial}) != 1 or any(
+                size == 1 < output[a] for _, _, size in spatial):
+            return None                  # mixes a position with features or broadcasts it
+        merged = {}
+        for n, (_, paths), _ in spatial:
+            shift = offsets[n][a - 1] if offsets and a >= 1 else 0
+            for (jump, centre), extent in paths.items():
                 key = (jump, _tidy(centre + jump * shift))
-                if out[a].get(key, -1) < extent:
-                    out[a][key] = extent
-    trimmed = []
-    for axis in out:
-        if len(axis) > MAX_FIELD_ENTRIES:
-            axis = dict(sorted(axis.items(), key=lambda kv: -kv[1])[:MAX_FIELD_ENTRIES])
-        trimmed.append(axis)
-    return tuple(trimmed)
+                if merged.get(key, -1) < extent:
+                    merged[key] = extent
+        if len(merged) > MAX_FIELD_ENTRIES:
+            merged = dict(sorted(merged.items(), key=lambda kv: -kv[1])[:MAX_FIELD_ENTRIES])
+        out.append((spatial[0][1][0], merged))
+    return tuple(out)
+
+
+def origins(field) -> dict:
+    """{origin axis: [paths of each tensor axis holding it]}, in origin order."""
+    found: dict = {}
+    for entry in field or ():
+        if entry is not None:
+            found.setdefault(entry[0], []).append(entry[1])
+    return dict(sorted(found.items()))
 
 
 def field_summary(field):
-    """(extent, jump) of a field: the largest extent, and the jump if one (per axis 'a x b')."""
+    """(extents, jump) of a field: the largest extent per input spatial axis (a tuple), and the
+    jump if one per axis (an int, or 'a x b' text when the axes differ; 'mixed')."""
     if field is None:
         return None, None
-    extent = max(max(axis.values()) for axis in field)
-    jumps = [{j for j, _ in axis} for axis in field]
+    found = origins(field)
+    if not found:
+        return None, None
+    extents = tuple(_tidy(max(max(p.values()) for p in entries)) for entries in found.values())
+    jumps = [{j for paths in entries for j, _ in paths} for entries in found.values()]
     if all(len(j) == 1 for j in jumps):
         values = [next(iter(j)) for j in jumps]
         jump = values[0] if len(set(values)) == 1 else "x".join(
             str(format_jump(v)) for v in values)
     else:
         jump = "mixed"
-    return extent, jump
+    return extents, jump
 
 
 def misaligned(field) -> list:
-    """(axis, why) for the axes (1-based) whose paths have different centres or different
+    """(axis, why) for the input axes (1-based) whose paths have different centres or different
     jumps (then only output 0's windows share a centre)."""
     out = []
-    for a, axis in enumerate(field or (), start=1):
-        centres = sorted({c for _, c in axis})
-        jumps = sorted({j for j, _ in axis})
+    for origin, entries in origins(field).items():
+        centres = sorted({c for paths in entries for _, c in paths})
+        jumps = sorted({j for paths in entries for j, _ in paths})
         why = "centres of output 0 at " + ", ".join(str(format_jump(c)) for c in centres)
         if len(jumps) > 1:
             why = "jumps " + ", ".join(str(format_jump(j)) for j in jumps) + "; " + why
         if len(centres) > 1 or len(jumps) > 1:
-            out.append((a, why))
+            out.append((origin, why))
     return out
 
 
@@ -235,6 +356,7 @@ def build_nodes(items, what: str = "network") -> list:
     if len(items) > MAX_LAYERS:
         raise BadInput(f"{len(items)} layers; the limit is {MAX_LAYERS}")
     later = {name for name, _, _ in items if name}
+    kind_of_node = {INPUT: False}
     for index, (name, spec, sources) in enumerate(items, start=1):
         where = f"layer {index} {spec.describe()}"
         if name is not None and name in seen:
@@ -243,11 +365,16 @@ def build_nodes(items, what: str = "network") -> list:
         resolved = []
         for ref in refs or (None,):
             ref = previous if ref is None else ref
-            if ref != INPUT and ref not in seen:
-                if ref in later or ref == name:
-                    raise BadInput(f"{where}: reads {ref!r}, which is not an earlier layer "
+            ref, base = _reference(ref, where)
+            if base in kind_of_node and (ref == base) == kind_of_node[base]:
+                raise BadInput(f"{where}: reads {ref}, but {base} " + (
+                    f"has several outputs; read one, as in {base}[0]" if ref == base else
+                    "has one output; read it as " + base))
+            if base != INPUT and base not in seen:
+                if base in later or base == name:
+                    raise BadInput(f"{where}: reads {base!r}, which is not an earlier layer "
                                    "(layers read only layers before them)")
-                raise BadInput(f"{where}: reads {ref!r}, but no earlier layer is called that "
+                raise BadInput(f"{where}: reads {base!r}, but no earlier layer is called that "
                                f"(names: {', '.join(list(seen)[-8:]) or 'none yet'}; "
                                "'input' is the network input)")
             resolved.append(ref)
@@ -260,6 +387,7 @@ def build_nodes(items, what: str = "network") -> list:
                            f"({', '.join(resolved)}); joins are add, mul, concat")
         key = name or str(index)
         seen[key] = index
+        kind_of_node[key] = bool(spec.record.outputs)
         nodes.append(Node(index, key, spec, tuple(resolved), name is not None))
         previous = key
     return nodes
@@ -268,6 +396,23 @@ def build_nodes(items, what: str = "network") -> list:
 def plan_nodes(items) -> list:
     """The network's nodes (build_nodes) from a plan file's PlanLayers."""
     return build_nodes([(item.name, item.spec, item.sources) for item in items])
+
+
+_OUTPUT_REF = re.compile(r"(?P<base>[A-Za-z0-9_.]+)\[(?P<index>\d{1,4})\]")
+
+
+def _reference(ref: str, where: str) -> tuple:
+    """(reference, the layer it names): `name`, or `name[j]` for output j of a layer with
+    several outputs (split, chunk, unbind)."""
+    ref = str(ref)
+    if "[" not in ref:
+        return ref, ref
+    match = _OUTPUT_REF.fullmatch(ref.replace(" ", ""))
+    if match is None:
+        raise BadInput(f"{where}: {ref!r} is not a layer name or NAME[j] (output j of a layer "
+                       "with several outputs)")
+    base, index = match["base"], int(match["index"])
+    return f"{base}[{index}]", base
 
 
 def prepare(specs, complete: bool = True) -> list:
@@ -302,35 +447,39 @@ def forward(input_shape, specs, complete: bool = True, output: str = "",
     specs = list(specs)
     prepared = specs if specs and isinstance(specs[0], tuple) else prepare(specs, complete)
     shapes = {INPUT: shape}
-    field_of = {INPUT: (START_FIELD,) * (len(shape) - 1) if len(shape) > 1 else None}
+    field_of = {INPUT: start_field(shape)}
     exacts = {INPUT: True}
     steps = []
     for node, spec, record, where in prepared:
-        inputs = tuple(shapes[s] for s in node.sources)
+        inputs = tuple(read(shapes, s, where) for s in node.sources)
         done = record.apply(spec, inputs, where)
-        shapes[node.name] = done.output
+        store(shapes, node.name, done)
         if not fields:
             steps.append(Step(node.index, spec, inputs[0], done.output, done.weights,
                               done.params, done.macs, None, None, done.notes, node.name,
-                              node.sources, inputs))
+                              node.sources, inputs, outputs=done.outputs))
             continue
         notes = list(done.notes)
+        sources = [read(field_of, s, where) for s in node.sources]
         if record.join:
-            field = join_fields([field_of[s] for s in node.sources], done.offsets)
+            field = join_fields(sources, done.offsets, done.axes, inputs, done.output)
             for axis, why in misaligned(field):
                 notes.append(f"{where}: its inputs' receptive fields are not aligned on axis "
                              f"{axis} ({why})")
         else:
-            field = step_field(field_of[node.sources[0]], done.steps)
-        if len(done.output) == 1:
-            field = None
-        exact = done.exact_rf and all(exacts[s] for s in node.sources)
-        exacts[node.name] = exact
-        extent, jump = field_summary(field)
-        field_of[node.name] = field
+            field = step_field(sources[0], done.steps, done.axes)
+        if field is not None and len(field) != len(done.output):
+            field = None          # the rank changed, and the kind did not say how
+        exact = done.exact_rf and all(read(exacts, s, where) for s in node.sources)
+        extents, jump = field_summary(field)
+        store(field_of, node.name, done, field,
+              tuple(step_field(field, piece) for piece in done.pieces))
+        store(exacts, node.name, done, exact)
         steps.append(Step(node.index, spec, inputs[0], done.output, done.weights, done.params,
-                          done.macs, _tidy(extent), _tidy(jump) if jump is not None else None,
-                          tuple(notes), node.name, node.sources, inputs, field, exact))
+                          done.macs, _tidy(max(extents)) if extents else None,
+                          _tidy(jump) if jump is not None else None,
+                          tuple(notes), node.name, node.sources, inputs, field, exact,
+                          extents, done.outputs))
     if output and output not in shapes:
         raise BadInput(f"output {output!r} names no layer")
     return Network(shape, tuple(steps), output)
@@ -377,13 +526,18 @@ def network_result(net: Network, targets=None, title_prefix: str = "network") ->
     notes = []
     bounds = False
     for step in net.steps:
-        cells = (step.index, layer_text(step), format_shape(step.output), step.size,
-                 step.weights, step.params, step.macs, step.rf, format_jump(step.jump))
+        rf = step.rf_value
+        output = ", ".join(format_shape(o) for o in step.outputs or (step.output,))
+        cells = (step.index, layer_text(step), output, step.size, step.weights, step.params,
+                 step.macs, "x".join(map(str, rf)) if isinstance(rf, list) else rf,
+                 format_jump(step.jump))
         rows.append(_row(graph, step.name, ", ".join(step.sources), cells))
         entry = {"name": step.name, "from": list(step.sources), "spec": step.spec.canonical(),
                  "kind": step.spec.kind, "output": list(step.output), "size": step.size,
                  "weights": step.weights, "params": step.params, "macs": step.macs,
-                 "rf": step.rf, "jump": format_jump(step.jump)}
+                 "rf": rf, "jump": format_jump(step.jump)}
+        if step.outputs:
+            entry["outputs"] = [list(o) for o in step.outputs]
         if step.field is not None and not step.exact_rf:
             entry["rf_exact"] = False
             bounds = True
@@ -409,6 +563,10 @@ def network_result(net: Network, targets=None, title_prefix: str = "network") ->
     notes.append("weights exclude biases; params add biases and normalisation's scale and shift; "
                  "MACs: conv = output elements x C_in/groups x k^n, convT on input positions, "
                  "linear in x out, norms 1 per element, pooling, joins and activations 0")
+    if any(step.spec.kind in ("matmul", "attention", "mha") for step in net.steps):
+        notes.append("MACs of matrix products: rows x inner x columns per leading index; "
+                     "attention counts its projections, Q K^T and A V (softmax and scaling 0), "
+                     "as fvcore and torch.utils.flop_counter (FLOPs = 2 MACs)")
     if bounds:
         notes.append("rf after transposed convolutions, upsampling or adaptive pooling "
                      "with uneven windows is an upper bound (rf_exact false in JSON)")

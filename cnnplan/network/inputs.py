@@ -43,11 +43,14 @@ def accepts(shape, prepared, rules, output="", confirm=True):
     full forward pass too (the size-independent checks, such as groups, live there: once one
     size has passed them, they hold for every size)."""
     from ..language.specs import INPUT
-    from .forward import forward
+    from .forward import forward, read, store
 
     shapes = {INPUT: shape}
     for (node, spec, record, where), rule in zip(prepared, rules):
-        inputs = tuple(shapes[s] for s in node.sources)
+        try:
+            inputs = tuple(read(shapes, s, where) for s in node.sources)
+        except BadInput as exc:
+            return str(exc)
         out = rule(inputs) if rule else None
         if out is None:
             try:
@@ -57,7 +60,8 @@ def accepts(shape, prepared, rules, output="", confirm=True):
             reason = _asymmetric(done.notes)
             if reason:
                 return reason
-            out = done.output
+            store(shapes, node.name, done)
+            continue
         shapes[node.name] = out
     if not confirm:
         return None

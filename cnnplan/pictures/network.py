@@ -59,7 +59,8 @@ def nodes_of(data: dict) -> list[Node]:
     previous = "input"
     for n, layer in enumerate(data["layers"], start=1):
         name = str(layer.get("name") or n)
-        sources = [str(s) for s in layer.get("from") or [previous]]
+        # output j of a layer with several outputs (NAME[j]) is drawn from that layer
+        sources = [str(s).split("[")[0] for s in layer.get("from") or [previous]]
         nodes.append(Node(name, str(layer.get("kind", "")),
                           str(layer.get("spec", layer.get("kind", ""))),
                           list(layer.get("output", [])), sources, int(layer.get("params") or 0),
@@ -328,6 +329,7 @@ def _receptive_field(data: dict, y: float) -> list[str]:
     if not fields or not sizes:
         return []
     rf = fields[-1]
+    rf = "x".join(map(str, rf)) if isinstance(rf, list) else rf   # per axis when they differ
     return [text(10, y + 12, f"receptive field of the last layer that has one: {rf} "
                  f"(input {_shape(sizes)})", class_="small rf", data_rf=rf)]
 

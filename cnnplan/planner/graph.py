@@ -135,6 +135,11 @@ def plan_graph(shape, items, options, mode, rank, top, limit, maxima, everywhere
     """Count and rank every configuration of a graph plan (see the module docstring)."""
 
     nodes = build_nodes([(item.name, item.spec, item.sources) for item in items])
+    for node in nodes:
+        if node.spec.record.outputs:
+            raise BadInput(f"layer {node.index} {node.spec.describe()}: cnnplan plan does not "
+                           "search through layers with several outputs (split, chunk, unbind); "
+                           "cnnplan shapes and inputs read them")
     output = options.get("output_layer") or nodes[-1].name
     shared: dict = {}
     planned = []

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from ...platform.errors import BadInput
 from .claims import Importer, resolve_claim
+from .layouts import concrete, map_layout, several, tensor_index
 from .load import LOADED_FILES, MODULE_NAME, first_line
 from .ops import (
     ALIASES,
@@ -122,7 +123,7 @@ def map_graph(gm, values: dict, claims=(), skip_unknown: bool = False):
         if node.op == "output":
             output = node.args[0]
             continue
-        if not isinstance(value, torch.Tensor):
+        if not isinstance(value, torch.Tensor) and not several(value):
             continue        # sizes, shapes and other values: not layers
         if node.op == "get_attr" and skip_unknown:   # a constant: its readers get placeholders
             if isinstance(value, torch.nn.Parameter):
@@ -152,8 +153,9 @@ def map_graph(gm, values: dict, claims=(), skip_unknown: bool = False):
                                "as inputs of torch.cat (concat(crop=true))")
             names.append(graph.of[source])
         name = _layer_name(node, graph)
+        first = value[0] if several(value) else value      # split, chunk: output 0
         graph.layers.append(Layer(name, spec, tuple(names), node.name,
-                                  tuple(value.shape[1:]), comment,
+                                  tuple(first.shape[1:]), comment,
                                   comment.startswith("PLACEHOLDER")))
         graph.of[node] = name
     out = graph.of.get(output) if isinstance(output, torch.fx.Node) else None
@@ -167,9 +169,12 @@ def _map_node(node, inputs, values, modules, functions, claims, graph):
     """(spec, source nodes, comment), or the name / _Crop the node aliases."""
     import torch
 
+    mapped = map_layout(node, inputs, values, modules, graph)   # layouts and attention first
+    if mapped is not None:
+        return mapped
     ins = [tuple(values[n].shape[1:]) for n in inputs]
     out = tuple(values[node].shape[1:])
-    concrete = _concrete(node, values)
+    args_kwargs = concrete(node, values)
     if node.op == "call_module":
         module = modules[node.target]
         for cls, importer in claims:
@@ -189,7 +194,7 @@ def _map_node(node, inputs, values, modules, functions, claims, graph):
             return graph.of[inputs[0]]
         if op is None:
             raise Unmappable(f"no cnnplan layer kind for the method .{node.target}()")
-        args, kwargs = concrete
+        args, kwargs = args_kwargs
         names = OPS[op][1] if op != "view" else ()
         arguments = named_arguments(names, args[1:], kwargs)
         if op == "flatten" and "start_dim" not in arguments:
@@ -199,23 +204,23 @@ def _map_node(node, inputs, values, modules, functions, claims, graph):
     if target in (torch.cat, torch.concat, torch.concatenate):
         return _cat(node, inputs, values, graph)
     if target is __import__("operator").getitem:
-        return _crop(node, inputs, values, graph)
+        try:
+            return _crop(node, inputs, values, graph)
+        except Unmappable:
+            mapped = tensor_index(node, inputs, values)   # x[:, 0], x[:, 1:]
+            if mapped is None:
+                raise
+            return mapped
     op = functions.get(target)
     if op is None:
         raise Unmappable("no cnnplan layer kind for this function")
-    args, kwargs = concrete
+    args, kwargs = args_kwargs
     arguments = named_arguments(OPS[op][1], args[1:], kwargs)
     return _apply(op, arguments, ins, out), inputs, op_note(op, arguments)
 
 
 def _apply(op, arguments, ins, out):
     return OPS[op][0](arguments, ins, out)
-
-
-def _concrete(node, values):
-    from torch.fx.node import map_arg
-
-    return map_arg(node.args, lambda n: values[n]), map_arg(node.kwargs, lambda n: values[n])
 
 
 def _claimed(importer: Importer, module, ins) -> str:
@@ -235,7 +240,7 @@ def _crop(node, inputs, values, graph):
     source, index = node.args
     if len(inputs) != 1 or source is not inputs[0]:
         raise Unmappable("indexes a tensor with a tensor")
-    index = _concrete(node, values)[0][1]
+    index = concrete(node, values)[0][1]
     index = index if isinstance(index, tuple) else (index,)
     shape_in, shape_out = tuple(values[source].shape), tuple(values[node].shape)
     if (len(index) > len(shape_in) or not all(isinstance(i, slice) for i in index)
@@ -256,7 +261,7 @@ def _crop(node, inputs, values, graph):
 def _cat(node, inputs, values, graph):
     """torch.cat over the channels -> concat, or concat(crop=true) when some inputs are centre
     crops to the smallest size."""
-    args, kwargs = _concrete(node, values)
+    args, kwargs = concrete(node, values)
     dim = kwargs.get("dim", args[1] if len(args) > 1 else 0)
     tensors = node.args[0] if node.args else node.kwargs.get("tensors")
     rank = len(values[node].shape)
