@@ -82,9 +82,9 @@ def test_core_window_kinds_give_the_shapes_their_rules_say():
 
 
 def test_window_docstring_examples_run():
-    import cnnplan.kinds
+    import cnnplan.kinds.records
 
-    outcome = doctest.testmod(cnnplan.kinds)
+    outcome = doctest.testmod(cnnplan.kinds.records)
     assert outcome.failed == 0 and outcome.attempted >= 2
 
 
