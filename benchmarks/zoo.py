@@ -411,7 +411,7 @@ def _compare(layers, our_out, out, calls, where):
     checked = 0
     for name, shapes in calls.items():
         for n, expected in enumerate(shapes):
-            layer = layers.get(name if n == 0 else f"{name}_{n}")
+            layer = layers.get(name if n == 0 else f"{name}__{n}")
             if layer is None or expected is None:
                 continue
             if tuple(layer["output"]) != expected:

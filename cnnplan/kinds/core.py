@@ -404,16 +404,54 @@ def _add(spec, inputs, where):
 
 
 def _mul(spec, inputs, where):
+    return Applied(broadcast(spec, inputs, where), steps=None)
+
+
+def broadcast(spec, inputs, where) -> tuple:
+    """The shape of inputs broadcast against each other (sizes equal or 1, aligned on the
+    right, as torch does); BadInput otherwise."""
     rank = max(len(s) for s in inputs)
     out = []
     for axis in range(rank):
         values = {s[axis - rank + len(s)] for s in inputs if axis - rank + len(s) >= 0}
         values.discard(1)
         if len(values) > 1:
-            raise BadInput(f"{_label(spec, where)}: mul broadcasts sizes that are equal or 1, "
-                           f"but the inputs are {_shapes_text(inputs)}")
+            raise BadInput(f"{_label(spec, where)}: {spec.kind} broadcasts sizes that are "
+                           f"equal or 1, but the inputs are {_shapes_text(inputs)}")
         out.append(values.pop() if values else 1)
-    return Applied(tuple(out), steps=None)
+    return tuple(out)
+
+
+def _learned(spec, inputs, where):
+    """scale / shift: the input times / plus a constant; with param=SHAPE a learned tensor
+    of that shape (broadcast on the right, as torch does), whose size counts as parameters."""
+    (shape,) = inputs
+    param = spec.get("param")
+    if param is None:
+        return Applied(shape)
+    param = (param,) if isinstance(param, int) else param
+    if broadcast(spec, (shape, param), where) != tuple(shape):
+        raise BadInput(f"{_label(spec, where)}: the learned {format_shape(param)} would "
+                       f"broadcast the input {format_shape(shape)} to a larger shape")
+    count = math.prod(param)
+    return Applied(shape, count if spec.kind == "scale" else 0, count)
+
+
+def _resize(spec, inputs, where):
+    """resize: the first input resized to the spatial sizes of the second (F.interpolate with
+    size=other.shape[-2:]); only the second input's shape is read, not its values."""
+    if len(inputs) != 2:
+        raise BadInput(f"{_label(spec, where)}: resize reads two layers, the tensor and the "
+                       f"one whose size it takes, not {len(inputs)}")
+    shape, like = inputs
+    sizes = _spatial(spec, shape, where)
+    if len(like) != len(shape):
+        raise BadInput(f"{_label(spec, where)}: resize needs inputs with the same number of "
+                       f"axes, but they are {_shapes_text(inputs)}")
+    mode = spec.get("mode", "nearest")
+    if mode == "bilinear" and len(sizes) != 2:
+        raise BadInput(f"{_label(spec, where)}: bilinear resizing needs 2 spatial axes")
+    return Applied((shape[0], *like[1:]), steps=None, exact_rf=False)
 
 
 def _concat(spec, inputs, where):
@@ -591,6 +629,11 @@ def _mean_torch(spec, inputs):
     return f"Mean({dims!r}, keepdim={bool(spec.get('keepdim'))})"
 
 
+def _param_shape(spec):
+    param = spec.get("param")
+    return None if param is None else (param,) if isinstance(param, int) else tuple(param)
+
+
 def _join_code(expression):
     return lambda spec, inputs: expression
 
@@ -609,6 +652,12 @@ _SHAPE_KEEPING = (
     ("hardswish", "hard swish (shape-preserving)", "nn.Hardswish()"),
     ("silu", "SiLU / swish (shape-preserving)", "nn.SiLU()"),
     ("gelu", "GELU (shape-preserving)", "nn.GELU()"),
+    ("hardsigmoid", "hard sigmoid (shape-preserving)", "nn.Hardsigmoid()"),
+    ("leakyrelu", "leaky ReLU (shape-preserving; the slope is not kept)", "nn.LeakyReLU()"),
+    ("elu", "ELU (shape-preserving)", "nn.ELU()"),
+    ("mish", "Mish (shape-preserving)", "nn.Mish()"),
+    ("hardtanh", "hard tanh (shape-preserving; the bounds are not kept)", "nn.Hardtanh()"),
+    ("softplus", "softplus (shape-preserving)", "nn.Softplus()"),
     ("dropout", "dropout (shape-preserving; no parameters)", "nn.Dropout()"),
     ("identity", "identity (shape-preserving; also an imported placeholder)", "nn.Identity()"),
 )
@@ -678,6 +727,19 @@ CORE_KINDS = (
               "layer and it)", _add, _join_code("{sum}"), join=True, fast=_fast_add),
     LayerKind("mul", "mul(a, b): broadcast product (e.g. C x 1 x 1 gate times C x H x W)", _mul,
               _join_code("{product}"), join=True),
+    LayerKind("scale", "scale(param=SHAPE): the input times a constant, or with param= a "
+              "learned tensor (layer scale x * gamma; its size counts as parameters)", _learned,
+              lambda spec, inputs: f"Learned({_param_shape(spec)!r}, 'scale')",
+              {"param": Arg(1, tuples=True, collapse=False)}, "param", fast=_fast_same),
+    LayerKind("shift", "shift(param=SHAPE): the input plus a constant, or with param= a "
+              "learned tensor (a learned bias or embedding; its size counts as parameters)",
+              _learned, lambda spec, inputs: f"Learned({_param_shape(spec)!r}, 'shift')",
+              {"param": Arg(1, tuples=True, collapse=False)}, "param", fast=_fast_same),
+    LayerKind("resize", "resize(a, like, mode=nearest|bilinear): a resized to the spatial "
+              "size of like (F.interpolate(a, size=like.shape[2:]))", _resize,
+              lambda spec, inputs: "nn.functional.interpolate({0}, size={1}.shape[2:], "
+                                   f"mode={spec.get('mode')!r})",
+              {"mode": MODES}, defaults={"mode": "nearest"}, join=True),
     LayerKind("concat", "concat(a, b, ...): channels joined (crop=true centre-crops to the "
               "smallest size; dim=: along another axis)", _concat, _concat_code,
               {"crop": BOOLEAN, "dim": AXIS}, defaults={"crop": False},

@@ -45,7 +45,7 @@ from .specs import (
 
 MAX_FILE_BYTES = 5_000_000
 TOP_KEYS = ("title", "description", "input", "output", "mode", "rank", "top", "where", "max",
-            "layers")
+            "fixed_input", "layers")
 LAYER_KEYS = ("spec", "kind", "out", "where", "name", "from", "comment")
 
 
@@ -139,7 +139,7 @@ def parse_plan_document(doc: dict, path: str = "plan", lines: list[str] | None =
         else:
             output = parse_target(str(value), f"{at('output')}: output")
     options: dict = {}
-    for key in ("mode", "rank"):
+    for key in ("mode", "rank", "fixed_input"):
         if key in doc:
             if not isinstance(doc[key], str):
                 raise BadInput(f"{at(key)}: {key} must be text, not {doc[key]!r}")
@@ -219,6 +219,13 @@ def _layer(table: dict, where: str) -> PlanLayer:
     return PlanLayer(spec, target, conditions, where, name, sources)
 
 
+def fixed_input_message(options: dict, shape) -> str:
+    """Why a plan with `fixed_input` (sizes the model computed from its input's shape, frozen at
+    import) answers only for its own input."""
+    return (f"this plan holds only for input {format_shape(shape)}: {options['fixed_input']}; "
+            f"import the model again with --in for another input")
+
+
 def gather(input=None, layers=(), plan_file=None, out=None, what="plan", plan_text=None):
     """(input shape, [PlanLayer], file options, title) from inline specs and/or a plan file."""
     options: dict = {}
@@ -243,7 +250,10 @@ def gather(input=None, layers=(), plan_file=None, out=None, what="plan", plan_te
                 items.append(PlanLayer(spec, target, (), f"layer {index} {spec.describe()}",
                                        name))
     if input is not None:
-        shape = parse_shape(input, "--in")
+        given = parse_shape(input, "--in")
+        if "fixed_input" in options and shape is not None and given != shape:
+            raise BadInput(fixed_input_message(options, shape))
+        shape = given
     if shape is None:
         raise BadInput(f"give the input shape with --in (e.g. --in 3x64x64)"
                        f"{' or input = ... in the plan file' if plan_file else ''}")

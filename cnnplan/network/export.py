@@ -52,6 +52,22 @@ def center_crop(tensors):
         out.append(t)
     return out
 ''',
+    "Learned(": '''
+
+class Learned(nn.Module):
+    """The input times (scale) or plus (shift) a learned tensor of `shape`, or nothing (None)."""
+
+    def __init__(self, shape, op):
+        super().__init__()
+        self.op = op
+        init = torch.ones if op == "scale" else torch.zeros
+        self.param = None if shape is None else nn.Parameter(init(shape))
+
+    def forward(self, x):
+        if self.param is None:
+            return x
+        return x * self.param if self.op == "scale" else x + self.param
+''',
     "Mean(": '''
 
 class Mean(nn.Module):

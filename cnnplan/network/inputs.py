@@ -121,6 +121,10 @@ def inputs(input=None, layers=(), plan_file=None, range=(1, 4096), plan_text=Non
                                           plan_text=plan_text)
     from .forward import plan_nodes, prepare
 
+    if "fixed_input" in options:
+        from ..language.planfile import fixed_input_message
+
+        raise BadInput(fixed_input_message(options, shape))
     nodes = prepare(plan_nodes(items))
     axes = len(shape) - 1
     rules = [record.fast(spec, axes) if record.fast else None for _, spec, record, _ in nodes]
