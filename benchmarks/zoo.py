@@ -44,6 +44,7 @@ import warnings
 
 BIG = 40_000_000
 RF_LAYERS = 4           # layers sampled for the rf oracle
+RF_MAX_3D = 12   # video models: the autograd input is a cube
 RF_MAX = 64             # largest rf sampled (keeps the autograd input small)
 NON_CNN = re.compile(r"^(vit_|swin|maxvit|mvit)")   # transformers: reported, not in the CNN rate
 
@@ -161,6 +162,17 @@ def forward_shapes(torch, model, shape, device, key, batch=2):
         for hook in hooks:
             hook.remove()
     return tuple(out.shape[1:]), calls
+
+
+def used_params(torch, model, shape, key) -> int:
+    """sum(p.numel()) over the parameters that get a gradient from the output (autograd: a
+    module the forward never calls, such as an eval-mode auxiliary classifier, gets none)."""
+    device = next(model.parameters()).device
+    model.zero_grad(set_to_none=True)
+    pick(model(torch.zeros(2, *shape, device=device)), key).sum().backward()
+    used = sum(p.numel() for p in model.parameters() if p.grad is not None)
+    model.zero_grad(set_to_none=True)
+    return used
 
 
 def accepts(torch, meta_model, shape, key) -> bool:
@@ -319,12 +331,15 @@ def run_model(torch, group, family, name, build, ladder, key, timeout):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            with torch.device("meta"):
-                probe = build()
-            on_meta = sum(p.numel() for p in probe.parameters()) > BIG
+            try:
+                with torch.device("meta"):
+                    probe = build()
+            except Exception:      # a builder that reads values while it builds
+                probe = None
+            on_meta = probe is not None and sum(p.numel() for p in probe.parameters()) > BIG
             model = probe if on_meta else build()
         model.eval()
-        meta_model = probe.eval() if on_meta else copy.deepcopy(model).to("meta")
+        meta_model = model if on_meta else copy.deepcopy(model).to("meta")
         shape = next((s for s in ladder if accepts(torch, meta_model, s, key)), None)
         if shape is None:
             row.update(status="skip", message="torch accepts none of " +
@@ -369,7 +384,7 @@ def _has_output_key():
 
 def oracles(torch, model, meta_model, text, shape, key, on_meta):
     import cnnplan
-    from cnnplan.inputs import inputs as cnnplan_inputs
+    from cnnplan.network.inputs import inputs as cnnplan_inputs
 
     found, clock = {}, [time.perf_counter()]
 
@@ -384,7 +399,7 @@ def oracles(torch, model, meta_model, text, shape, key, on_meta):
     out, calls = forward_shapes(torch, meta_model if on_meta else model, shape, device, key)
     found["shapes"] = _compare(layers, plan.data["output"], out, calls, "")
     lap("shapes")
-    params = sum(p.numel() for p in model.parameters())
+    params = used_params(torch, meta_model if on_meta else model, shape, key)
     found["params"] = ("ok" if plan.data["params"] == params
                        else f"WRONG {plan.data['params']:,} != {params:,}")
     ours = sum(layer["macs"] for layer in layers.values()
@@ -423,12 +438,13 @@ def _compare(layers, our_out, out, calls, where):
 def _rf(torch, model, layers, calls, shape, key):
     candidates = [n for n, layer in layers.items() if n in calls and layer["kind"] not in
                   ("add", "mul", "concat") and isinstance(layer.get("rf"), int)
-                  and 1 < layer["rf"] <= RF_MAX and len(layer["output"]) == len(shape)]
+                  and 1 < layer["rf"] <= (RF_MAX if len(shape) < 4 else RF_MAX_3D)
+                  and len(layer["output"]) == len(shape)]
     if not candidates:
         return "n/a (no layer)"
     step = max(1, len(candidates) // RF_LAYERS)
     sample = candidates[::step][-RF_LAYERS:]
-    widest = max(layers[n]["rf"] + 4 * int(layers[n]["jump"]) for n in sample)
+    widest = max(layers[n]["rf"] + 4 * _most(layers[n]["jump"]) for n in sample)
     size = max(shape[1], 2 * widest + 8)
     spans = autograd_spans(torch, model, (shape[0],) + (size,) * (len(shape) - 1), sample, key)
     checked = 0
@@ -440,6 +456,11 @@ def _rf(torch, model, layers, calls, shape, key):
             return f"WRONG {name}: rf {layers[name]['rf']} != autograd {fmt(span)}"
         checked += 1
     return f"ok ({checked} layers)" if checked else "n/a (border)"
+
+
+def _most(value) -> int:
+    """The largest of a per-axis value ("1x2x2") or the value."""
+    return max(int(float(v)) + 1 for v in str(value).split("x"))
 
 
 def _inputs(torch, cnnplan_inputs, meta_model, text, shape, key):

@@ -17,11 +17,15 @@ def _toml_string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def render_plan(layers, input_shape, output: str, header: list[str], title: str) -> str:
-    """The plan file: header comments, input, output (when not the last layer), layers."""
+def render_plan(layers, input_shape, output: str, header: list[str], title: str,
+                fixed_input: str = "") -> str:
+    """The plan file: header comments, input, output (when not the last layer), layers;
+    `fixed_input` (why) when the plan holds for its input only."""
     lines = [f"# {line}" if line else "#" for line in header]
     lines += [f"title = {_toml_string(title)}", f"input = {_toml_string(format_shape(input_shape))}",
               'mode = "floor"   # PyTorch\'s output sizes, also for cnnplan plan']
+    if fixed_input:
+        lines.append(f"fixed_input = {_toml_string(fixed_input)}")
     if layers and output != layers[-1].name:
         lines.append(f"output = {_toml_string(output)}")
     previous = "input"

@@ -9,15 +9,20 @@ from ...platform.errors import BadInput
 from .claims import Importer, resolve_claim
 from .layouts import concrete, map_layout, several, tensor_index
 from .load import LOADED_FILES, MODULE_NAME, first_line
+from ...kinds.shape import format_shape
 from .ops import (
     ALIASES,
+    ARITHMETIC,
     METHODS,
     OPS,
+    SIZE_DEPENDENT,
+    WEIGHTED,
     Unmappable,
     functions_table,
     module_op,
     named_arguments,
     op_note,
+    spec_text,
 )
 
 
@@ -51,17 +56,25 @@ class _Graph:
     of: dict = field(default_factory=dict)         # fx node -> layer name, or _Crop
     calls: dict = field(default_factory=dict)      # module name -> times called
     skipped_params: int = 0
+    dependent: set = field(default_factory=set)    # nodes computed from the input
+    params: dict = field(default_factory=dict)     # constant node -> {parameter name: size}
+    counted: set = field(default_factory=set)      # parameter names that a layer holds
+    tied: list = field(default_factory=list)       # layers with sizes from a tensor's shape
 
 
 # -- the graph ------------------------------------------------------------------------------
 
-def _layer_name(node, graph: _Graph) -> str:
-    """The module's qualified name for a module call (a second call adds _1, _2, ... as fx
-    does); a function's or method's enclosing module, a dot, and the function's name."""
-    if node.op == "call_module":
-        calls = graph.calls.get(node.target, 0)
-        graph.calls[node.target] = calls + 1
-        base = node.target if not calls else f"{node.target}_{calls}"
+def _layer_name(node, graph: _Graph, owner: str | None = None) -> str:
+    """The module's qualified name for a module call, or for a function whose weights a module
+    owns (`F.batch_norm(x, ..., self.weight, ...)` in `bn1` is `bn1`; a stored tensor is named
+    itself); a second call adds __1, a third __2 (a double underscore, which a sanitised
+    name such as `block1-0` -> `block1_0` cannot end in by accident); a function's or method's
+    enclosing module, a dot, and the function's name."""
+    target = owner or (node.target if node.op == "call_module" else None)
+    if target is not None:
+        calls = graph.calls.get(target, 0)
+        graph.calls[target] = calls + 1
+        base = target if not calls else f"{target}__{calls}"
     else:
         stack = node.meta.get("nn_module_stack") or {}
         owner = list(stack.values())[-1][0] if stack else ""
@@ -73,7 +86,7 @@ def _layer_name(node, graph: _Graph) -> str:
     name, n = base, 0
     while name in graph.names:
         n += 1
-        name = f"{base}_{n}"
+        name = f"{base}__{n}"
     graph.names.add(name)
     return name
 
@@ -101,12 +114,41 @@ def describe_node(node) -> str:
     return f"node {node.name!r} ({_op_text(node)}) in {_source(node)}"
 
 
-def map_graph(gm, values: dict, claims=(), skip_unknown: bool = False):
-    """(layers, output layer name, parameters of skipped nodes) of a traced, shape-run model;
-    BadInput for an unmappable node unless skip_unknown, which puts a shape-preserving
-    `identity` placeholder in its place."""
+def pick_output(output, key=None):
+    """The one output of a model's forward: the value itself, or its entry `key` (a dict's
+    key, a tuple's index); a dict or tuple with a single entry gives it without a key."""
+    if isinstance(output, dict):
+        keys = list(output)
+        if key is None and len(keys) == 1:
+            return output[keys[0]]
+        if key is None or key not in output:
+            said = "" if key is None else f"--output-key {key!r}: "
+            raise BadInput(f"{said}the model returns a dict with keys "
+                           f"{', '.join(map(repr, keys))}; choose one with --output-key KEY")
+        return output[key]
+    if isinstance(output, (tuple, list)):
+        if key is None and len(output) == 1:
+            return output[0]
+        index = int(key) if isinstance(key, int) or str(key).isdigit() else None
+        if index is None or index >= len(output):
+            said = "" if key is None else f"--output-key {key!r}: "
+            raise BadInput(f"{said}the model returns {len(output)} outputs (a "
+                           f"{type(output).__name__}); choose one with --output-key "
+                           f"0..{len(output) - 1}")
+        return output[index]
+    if key is not None:
+        raise BadInput(f"--output-key {key!r}: the model returns one tensor, not a dict or tuple")
+    return output
+
+
+def map_graph(gm, values: dict, claims=(), skip_unknown: bool = False, output_key=None):
+    """(layers, output layer name, parameters of skipped nodes, sizes tied to the input) of a
+    traced, shape-run model; BadInput for an unmappable node unless skip_unknown, which puts a
+    shape-preserving `identity` placeholder in its place.
+
+    Nodes that do not depend on the input (parameters, buffers and what the model computes
+    from them) are constants, not layers: the layers that read them hold their parameters."""
     import torch
-    from torch.fx.node import map_arg
 
     functions = functions_table()
     modules = dict(gm.named_modules())
@@ -119,18 +161,21 @@ def map_graph(gm, values: dict, claims=(), skip_unknown: bool = False):
                 raise BadInput(f"the model's forward takes a second tensor ({node.name}); a "
                                "cnnplan network has one input")
             graph.of[node] = "input"
+            graph.dependent.add(node)
             continue
         if node.op == "output":
             output = node.args[0]
             continue
+        sources = node.all_input_nodes
+        if node.op == "get_attr" or not any(n in graph.dependent for n in sources):
+            graph.params[node] = ({node.target: value.numel()}
+                                  if isinstance(value, torch.nn.Parameter) else
+                                  {k: v for n in sources for k, v in graph.params[n].items()})
+            continue        # a constant, from parameters and buffers only
+        graph.dependent.add(node)
         if not isinstance(value, torch.Tensor) and not several(value):
             continue        # sizes, shapes and other values: not layers
-        if node.op == "get_attr" and skip_unknown:   # a constant: its readers get placeholders
-            if isinstance(value, torch.nn.Parameter):
-                graph.skipped_params += value.numel()
-            continue
-        inputs = []
-        map_arg((node.args, node.kwargs), lambda n, found=inputs: found.append(n) if n in graph.of else None)
+        inputs = [n for n in _tensor_args(node) if n in graph.of]
         try:
             mapped = _map_node(node, inputs, values, modules, functions, claims, graph)
         except Unmappable as exc:
@@ -141,10 +186,14 @@ def map_graph(gm, values: dict, claims=(), skip_unknown: bool = False):
             mapped = ("identity", [inputs[0]], f"PLACEHOLDER for {_op_text(node)}: {exc}")
             if node.op == "call_module":
                 graph.skipped_params += sum(p.numel() for p in modules[node.target].parameters())
+            held = {k: v for k, v in _params_of(graph, sources).items()
+                    if k not in graph.counted}
+            graph.skipped_params += sum(held.values())
+            graph.counted |= set(held)
         if isinstance(mapped, (str, _Crop)):      # an alias of an input, or a crop of it
             graph.of[node] = mapped
             continue
-        spec, sources, comment = mapped
+        spec, sources, comment, *base = mapped
         names = []
         for source in sources:
             if isinstance(graph.of[source], _Crop):
@@ -152,17 +201,51 @@ def map_graph(gm, values: dict, claims=(), skip_unknown: bool = False):
                                f"{graph.of[source].source!r}; cnnplan knows centre crops only "
                                "as inputs of torch.cat (concat(crop=true))")
             names.append(graph.of[source])
-        name = _layer_name(node, graph)
+        name = _layer_name(node, graph, base[0] if base else None)
+        if SIZE_DEPENDENT in comment or (spec.split("(")[0] not in SIZE_GENERAL
+                                          and _reads_sizes(node, graph)):
+            graph.tied.append(f"{name} ({spec}) uses sizes computed from a tensor's shape")
         first = value[0] if several(value) else value      # split, chunk: output 0
         graph.layers.append(Layer(name, spec, tuple(names), node.name,
                                   tuple(first.shape[1:]), comment,
                                   comment.startswith("PLACEHOLDER")))
         graph.of[node] = name
+    output = pick_output(output, output_key)
     out = graph.of.get(output) if isinstance(output, torch.fx.Node) else None
     if not isinstance(out, str) or out == "input":
         raise BadInput("the model's output is not one tensor computed by its layers "
                        f"({output!r}); cnnplan networks have one output")
-    return graph.layers, out, graph.skipped_params
+    return graph.layers, out, graph.skipped_params, graph.tied
+
+
+# kinds whose layer stays right when a size it read from a tensor's shape changes
+SIZE_GENERAL = ("flatten", "resize", "concat", "identity")
+
+
+def _tensor_args(node) -> list:
+    return _tensor_args_of((node.args, node.kwargs))
+
+
+def _reads_sizes(node, graph) -> bool:
+    """Whether the node reads a number the model computed from a tensor's shape."""
+    import torch
+
+    return any(n in graph.dependent and n not in graph.of and n.meta.get("type") is not
+               torch.Tensor for n in node.all_input_nodes)
+
+
+def _params_of(graph, constants) -> dict:
+    """{parameter name: size} behind constant nodes."""
+    return {k: v for n in constants for k, v in graph.params.get(n, {}).items()}
+
+
+def _claim(graph, held: dict):
+    """Count `held` parameters for one layer; Unmappable when another layer holds one."""
+    shared = sorted(set(held) & graph.counted)
+    if shared:
+        raise Unmappable(f"parameter {shared[0]} is used by another layer too (shared "
+                          "weights count once in the model, once per layer in a plan)")
+    graph.counted |= set(held)
 
 
 def _map_node(node, inputs, values, modules, functions, claims, graph):
@@ -194,6 +277,8 @@ def _map_node(node, inputs, values, modules, functions, claims, graph):
             return graph.of[inputs[0]]
         if op is None:
             raise Unmappable(f"no cnnplan layer kind for the method .{node.target}()")
+        if op in ARITHMETIC:
+            return _arithmetic(node, op, inputs, values, graph)
         args, kwargs = args_kwargs
         names = OPS[op][1] if op != "view" else ()
         arguments = named_arguments(names, args[1:], kwargs)
@@ -201,6 +286,19 @@ def _map_node(node, inputs, values, modules, functions, claims, graph):
             arguments["start_dim"] = 0
         return _apply(op, arguments, ins, out), inputs, op_note(op, arguments)
     target = node.target
+    op = functions.get(target)
+    if op in ARITHMETIC:
+        return _arithmetic(node, op, inputs, values, graph)
+    if op in WEIGHTED:
+        return _weighted(node, op, inputs, values, graph)
+    if op == "upsample":
+        like = _like(node, graph, values)
+        if like is not None:
+            args, kwargs = args_kwargs
+            mode = named_arguments(OPS[op][1], args[1:], kwargs).get("mode", "nearest")
+            OPS["upsample"][0]({"mode": mode, "scale_factor": 1}, ins, out)   # its refusals
+            return spec_text("resize", mode=mode, defaults={"mode": "nearest"}), \
+                [inputs[0], like], ""
     if target in (torch.cat, torch.concat, torch.concatenate):
         return _cat(node, inputs, values, graph)
     if target is __import__("operator").getitem:
@@ -211,12 +309,120 @@ def _map_node(node, inputs, values, modules, functions, claims, graph):
             if mapped is None:
                 raise
             return mapped
-    op = functions.get(target)
     if op is None:
         raise Unmappable("no cnnplan layer kind for this function")
     args, kwargs = args_kwargs
     arguments = named_arguments(OPS[op][1], args[1:], kwargs)
     return _apply(op, arguments, ins, out), inputs, op_note(op, arguments)
+
+
+def _arithmetic(node, op, inputs, values, graph):
+    """x + y, x * y of two layers: add, mul; with a number or a stored tensor (a parameter,
+    or computed from parameters and buffers): scale or shift, whose learned tensor's size
+    counts as the layer's parameters."""
+    import math
+
+    import torch
+
+    first = node.args[0] if node.args else node.kwargs.get("input")
+    second = node.args[1] if len(node.args) > 1 else node.kwargs.get("other")
+    layers = [a for a in (first, second) if a in graph.of]
+    if len(layers) == 2:
+        if op not in ("add", "mul"):
+            raise Unmappable(f"{op} of two layers; cnnplan joins layers with add, mul, concat")
+        ins = [tuple(values[n].shape[1:]) for n in layers]
+        return OPS[op][0]({}, ins, None), layers, ""
+    if len(layers) != 1:
+        raise Unmappable(f"{op} of values that are not layers")
+    (x,) = layers
+    other = second if x is first else first
+    if op == "div" and x is second:
+        raise Unmappable("divides by a layer's output")
+    kind = "scale" if op in ("mul", "div") else "shift"
+    value = values.get(other) if isinstance(other, torch.fx.Node) else other
+    if not isinstance(value, torch.Tensor):
+        return kind, [x], f"{_op_text(node)} by {_short(value)} in the model (same shape)"
+    if tuple(values[node].shape) != tuple(values[x].shape):
+        raise Unmappable(f"{op} with a stored tensor of shape {tuple(value.shape)} broadcasts "
+                          f"the input {tuple(values[x].shape)} to a larger shape")
+    shape = tuple(value.shape)
+    while len(shape) >= values[x].dim():
+        if shape[0] != 1:
+            raise Unmappable(f"{op} with a stored tensor of shape {tuple(value.shape)}, "
+                              "which has a batch axis")
+        shape = shape[1:]
+    held = _params_of(graph, [other])
+    if not held:
+        return kind, [x], f"{_op_text(node)} by a stored constant (a buffer) in the model"
+    if sum(held.values()) != math.prod(shape):
+        raise Unmappable(f"{op} with a {format_shape(shape)} tensor computed from "
+                          f"{sum(held.values()):,} parameters")
+    _claim(graph, held)
+    name = next(iter(held)) if len(held) == 1 else None
+    return spec_text(kind, param=shape or (1,)), [x], "", name
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _weighted(node, op, inputs, values, graph):
+    """F.conv2d(x, self.weight, ...), F.batch_norm(x, ..., self.weight, self.bias) and the like
+    with weights stored in the model (parameters, or computed from them: weight
+    standardisation): the layer of the module they stand for, named after the weights' owner."""
+    if len(inputs) != 1:
+        raise Unmappable(f"{op} reading {len(inputs)} layers (its weights must be stored "
+                          "in the model)")
+    names = OPS[op][1]
+    raw = named_arguments(names, node.args[1:], node.kwargs)
+    args, kwargs = concrete(node, values)
+    a = named_arguments(names, args[1:], kwargs)
+    stored = [raw[k] for k in ("weight", "bias", "running_mean", "running_var")
+              if isinstance(raw.get(k), __import__("torch").fx.Node)]
+    held = _params_of(graph, stored)
+    learnable = sum(a[k].numel() for k in ("weight", "bias") if a.get(k) is not None)
+    if sum(held.values()) != learnable:
+        raise Unmappable(f"its weight and bias hold {learnable:,} values, computed from "
+                          f"{sum(held.values()):,} parameters of the model")
+    ins = [tuple(values[inputs[0]].shape[1:])]
+    spec = _apply(op, a, ins, tuple(values[node].shape[1:]))
+    _claim(graph, held)
+    owners = {k.rsplit(".", 1)[0] for k in held if "." in k}
+    return spec, inputs, "", owners.pop() if len(owners) == 1 else None
+
+
+def _like(node, graph, values):
+    """The layer whose spatial sizes F.interpolate's size= was read from (y.shape[-2:],
+    y.size()[2:], (y.size(2), y.size(3))), when the output takes exactly them; else None."""
+    import torch
+
+    size = named_arguments(OPS["upsample"][1], node.args[1:], node.kwargs).get("size")
+    todo = [n for n in _tensor_args_of(size)]
+    if not any(n in graph.dependent for n in todo):
+        return None
+    found, seen = set(), set()
+    while todo and len(seen) < 200:
+        n = todo.pop()
+        if n in seen:
+            continue
+        seen.add(n)
+        if n in graph.of and isinstance(values.get(n), torch.Tensor):
+            found.add(n)
+        else:
+            todo += n.all_input_nodes
+    sizes = tuple(values[node].shape[2:])
+    matches = {graph.of[n]: n for n in found if tuple(values[n].shape[2:]) == sizes
+               and isinstance(graph.of[n], str)}
+    return next(iter(matches.values())) if len(matches) == 1 else None
+
+
+def _tensor_args_of(value) -> list:
+    from torch.fx.node import map_arg
+
+    found = []
+    map_arg(value, found.append)
+    return found
 
 
 def _apply(op, arguments, ins, out):

@@ -140,7 +140,84 @@ def _plain(kind):
     return lambda a, ins, out: kind
 
 
-ACTIVATIONS = ("relu", "relu6", "tanh", "sigmoid", "hardswish", "silu", "gelu")
+def torch_layer(module):
+    """The torch.nn class whose forward `module` runs (its own class, or the torch.nn layer a
+    class from another package subclasses without a forward of its own: timm's Linear,
+    torchvision's Conv3DSimple); None for containers and for modules with their own forward."""
+    import torch.nn as nn
+
+    def inside(cls):
+        return cls.__module__.startswith(("torch.nn.", "torch.ao.nn."))
+
+    runs = next((cls for cls in type(module).__mro__ if "forward" in cls.__dict__), None)
+    if runs is None or not inside(runs) or issubclass(runs, (nn.Sequential, nn.ModuleList,
+                                                             nn.ModuleDict)):
+        return None
+    return next(cls for cls in type(module).__mro__ if inside(cls))   # ReLU6, not Hardtanh
+
+
+def conv_spec(c_out, kernel, stride, padding, dilation, groups, bias, n, output_padding=None):
+    """conv(...) / convT(...) (with output_padding) from PyTorch's arguments."""
+    padding = ({"valid": 0}.get(padding, padding) if isinstance(padding, str)
+               else _axes(padding, n))
+    named = {"k": _axes(kernel, n), "s": _axes(stride, n), "p": padding}
+    if output_padding is not None:
+        named["op"] = _axes(output_padding, n)
+    named.update(d=_axes(dilation, n), groups=groups, bias=bias)
+    return spec_text("conv" if output_padding is None else "convT", c_out,
+                     defaults=WINDOW_DEFAULTS, **named)
+
+
+def linear_spec(features, bias, ins) -> str:
+    if len(ins[0]) != 1:
+        raise Unmappable(f"a linear layer on {format_shape(ins[0])}; cnnplan's linear "
+                          "reads a flat input")
+    return spec_text("linear", features, bias=bias, defaults={"bias": True})
+
+
+def norm_spec(kind, argument, affine, ins) -> str:
+    """bn, layernorm(dims=) over normalized_shape `argument`, groupnorm(`argument` groups)."""
+    if not affine:
+        raise Unmappable("a norm without its weight and bias (affine=False)")
+    if kind == "layernorm":
+        dims = len(argument)
+        if tuple(argument) != tuple(ins[0][-dims:]):
+            raise Unmappable(f"normalized_shape {tuple(argument)} is not the last axes of "
+                              f"{format_shape(ins[0])}")
+        return spec_text("layernorm", dims=dims, defaults={"dims": len(ins[0])})
+    return kind if argument is None else spec_text(kind, argument)
+
+
+def _conv_fn(transposed):
+    def handler(a, ins, out):
+        w, groups = a["weight"], a.get("groups", 1)
+        return conv_spec(w.shape[1] * groups if transposed else w.shape[0], tuple(w.shape[2:]),
+                         a.get("stride", 1), a.get("padding", 0), a.get("dilation", 1), groups,
+                         a.get("bias") is not None, len(ins[0]) - 1,
+                         a.get("output_padding", 0) if transposed else None)
+    return handler
+
+
+def _affine(a) -> bool:
+    return a.get("weight") is not None and a.get("bias") is not None
+
+
+def _pad_same(a, ins, out):
+    """TensorFlow's 'same' padding (timm's pad_same): the amounts depend on the input's size
+    (floor(t/2) before, the rest after), read from the shapes of this input."""
+    pairs = [((o - i) // 2, (o - i) - (o - i) // 2) for i, o in zip(ins[0][1:], out[1:])]
+    return spec_text("pad", p=tuple(v for pair in reversed(pairs) for v in pair))
+
+
+def _stochastic_depth(a, ins, out):
+    if a.get("training"):
+        raise Unmappable("stochastic depth in training mode (random)")
+    return "dropout"
+
+
+ACTIVATIONS = ("relu", "relu6", "tanh", "sigmoid", "hardswish", "silu", "gelu", "hardsigmoid",
+               "leakyrelu", "elu", "mish", "hardtanh", "softplus")
+FUNCTIONAL = {"leakyrelu": "leaky_relu"}     # F's name where it differs from the kind
 # op -> (handler, argument names of the functional/method form after the input)
 OPS = {
     **{name: (_plain(name), ()) for name in ACTIVATIONS},
@@ -164,7 +241,49 @@ OPS = {
     "pad": (_pad, ("pad", "mode", "value")),
     "add": (_join("add"), ("other",)),
     "mul": (_join("mul"), ("other",)),
+    "sub": (None, ("other",)),
+    "div": (None, ("other",)),
+    "clamp": (lambda a, i, o: "hardtanh", ("min", "max")),
+    "stochastic_depth": (_stochastic_depth, ("p", "mode", "training")),
+    "pad_same": (_pad_same, ("kernel_size", "stride", "dilation", "value")),
+    # functions whose weights are stored in the model (_weighted)
+    "conv_fn": (_conv_fn(False), ("weight", "bias", "stride", "padding", "dilation", "groups")),
+    "convT_fn": (_conv_fn(True), ("weight", "bias", "stride", "padding", "output_padding",
+                                  "groups", "dilation")),
+    "linear_fn": (lambda a, ins, out: linear_spec(a["weight"].shape[0], a.get("bias") is not None,
+                                                  ins), ("weight", "bias")),
+    "bn_fn": (lambda a, ins, out: norm_spec("bn", None, _affine(a), ins),
+              ("running_mean", "running_var", "weight", "bias", "training", "momentum", "eps")),
+    "layernorm_fn": (lambda a, ins, out: norm_spec("layernorm", a["normalized_shape"],
+                                                   _affine(a), ins),
+                     ("normalized_shape", "weight", "bias", "eps")),
+    "groupnorm_fn": (lambda a, ins, out: norm_spec("groupnorm", a["num_groups"], _affine(a), ins),
+                     ("num_groups", "weight", "bias", "eps")),
 }
+ARITHMETIC = ("add", "mul", "sub", "div")
+WEIGHTED = ("conv_fn", "convT_fn", "linear_fn", "bn_fn", "layernorm_fn", "groupnorm_fn")
+
+
+# functions of other packages (package.module:function -> op), looked up only when the model's
+# code has imported their module; LEAF_FUNCTIONS are kept whole by the trace (their Python
+# branches on sizes cannot be traced)
+EXTERNAL_FUNCTIONS = {"torchvision.ops.stochastic_depth:stochastic_depth": "stochastic_depth",
+                      "timm.layers.padding:pad_same": "pad_same"}
+LEAF_FUNCTIONS = ("timm.layers.padding:pad_same",)
+SIZE_DEPENDENT = "amounts computed from the input's size"
+
+
+def external_functions(references=tuple(EXTERNAL_FUNCTIONS)) -> dict:
+    """{function: reference} for the references whose module is already imported."""
+    import sys
+
+    found = {}
+    for reference in references:
+        module, _, name = reference.partition(":")
+        function = getattr(sys.modules.get(module), name, None)
+        if callable(function):
+            found[function] = reference
+    return found
 
 
 def functions_table() -> dict:
@@ -176,14 +295,26 @@ def functions_table() -> dict:
 
     table = {operator.add: "add", operator.iadd: "add", torch.add: "add",
              operator.mul: "mul", operator.imul: "mul", torch.mul: "mul",
+             operator.sub: "sub", operator.isub: "sub", torch.sub: "sub",
+             operator.truediv: "div", operator.itruediv: "div", torch.div: "div",
+             torch.clamp: "clamp", F.linear: "linear_fn", F.batch_norm: "bn_fn",
+             F.layer_norm: "layernorm_fn", F.group_norm: "groupnorm_fn",
              torch.flatten: "flatten", torch.mean: "mean", torch.softmax: "softmax",
              F.softmax: "softmax", F.dropout: "dropout", F.interpolate: "upsample",
              F.pad: "pad", F.pixel_shuffle: "pixelshuffle", torch.pixel_shuffle: "pixelshuffle",
              torch.relu: "relu", torch.sigmoid: "sigmoid", torch.tanh: "tanh", F.tanh: "tanh"}
     for name in ACTIVATIONS:
-        if hasattr(F, name):
-            table[getattr(F, name)] = name
+        function = FUNCTIONAL.get(name, name)
+        if hasattr(F, function):
+            table[getattr(F, function)] = name
+        if hasattr(torch, function):
+            table[getattr(torch, function)] = name
+    table.update({function: EXTERNAL_FUNCTIONS[ref] for function, ref in
+                  external_functions().items()})
     for n in (1, 2, 3):
+        table[getattr(F, f"conv{n}d")] = table[getattr(torch, f"conv{n}d")] = "conv_fn"
+        table[getattr(F, f"conv_transpose{n}d")] = "convT_fn"
+        table[getattr(torch, f"conv_transpose{n}d")] = "convT_fn"
         table[getattr(F, f"max_pool{n}d")] = "maxpool"
         table[getattr(F, f"avg_pool{n}d")] = "avgpool"
         table[getattr(F, f"adaptive_avg_pool{n}d")] = "adaptiveavgpool"
@@ -192,6 +323,8 @@ def functions_table() -> dict:
 
 
 METHODS = {"add": "add", "add_": "add", "mul": "mul", "mul_": "mul", "flatten": "flatten",
+           "sub": "sub", "sub_": "sub", "div": "div", "div_": "div",
+           "hardsigmoid": "hardsigmoid", "clamp": "clamp", "clamp_": "clamp",
            "view": "view", "reshape": "view", "mean": "mean", "softmax": "softmax",
            "relu": "relu", "relu_": "relu", "sigmoid": "sigmoid", "sigmoid_": "sigmoid",
            "tanh": "tanh", "tanh_": "tanh"}
@@ -209,36 +342,18 @@ def module_op(m, ins):
         if m.padding_mode != "zeros":
             raise Unmappable(f"padding_mode={m.padding_mode!r}; cnnplan pads with zeros")
         transposed = isinstance(m, nn.modules.conv._ConvTransposeNd)
-        padding = {"valid": 0}.get(m.padding, m.padding) if isinstance(m.padding, str) \
-            else _axes(m.padding, n)
-        named = {"k": _axes(m.kernel_size, n), "s": _axes(m.stride, n), "p": padding}
-        if transposed:
-            named["op"] = _axes(m.output_padding, n)
-        named.update(d=_axes(m.dilation, n), groups=m.groups, bias=m.bias is not None)
-        return None, spec_text("convT" if transposed else "conv", m.out_channels,
-                               defaults=WINDOW_DEFAULTS, **named)
+        return None, conv_spec(m.out_channels, m.kernel_size, m.stride, m.padding, m.dilation,
+                               m.groups, m.bias is not None, n,
+                               m.output_padding if transposed else None)
     if isinstance(m, nn.Linear):
-        if len(ins[0]) != 1:
-            raise Unmappable(f"a linear layer on {format_shape(ins[0])}; cnnplan's linear "
-                              "reads a flat input")
-        return None, spec_text("linear", m.out_features, bias=m.bias is not None,
-                               defaults={"bias": True})
+        return None, linear_spec(m.out_features, m.bias is not None, ins)
     if isinstance(m, nn.modules.batchnorm._BatchNorm):
-        if not m.affine:
-            raise Unmappable("affine=False (no parameters)")
-        return None, "bn"
+        return None, norm_spec("bn", None, m.affine, ins)
     if isinstance(m, nn.LayerNorm):
-        dims = len(m.normalized_shape)
-        if tuple(m.normalized_shape) != tuple(ins[0][-dims:]):
-            raise Unmappable(f"normalized_shape {tuple(m.normalized_shape)} is not the last "
-                              f"axes of {format_shape(ins[0])}")
-        if not m.elementwise_affine or getattr(m, "bias", True) is None:
-            raise Unmappable("a layer norm without its weight and bias")
-        return None, spec_text("layernorm", dims=dims, defaults={"dims": len(ins[0])})
+        affine = m.elementwise_affine and getattr(m, "bias", True) is not None
+        return None, norm_spec("layernorm", m.normalized_shape, affine, ins)
     if isinstance(m, nn.GroupNorm):
-        if not m.affine:
-            raise Unmappable("affine=False (no parameters)")
-        return None, spec_text("groupnorm", m.num_groups)
+        return None, norm_spec("groupnorm", m.num_groups, m.affine, ins)
     windows = {nn.MaxPool1d: "maxpool", nn.MaxPool2d: "maxpool", nn.MaxPool3d: "maxpool",
                nn.AvgPool1d: "avgpool", nn.AvgPool2d: "avgpool", nn.AvgPool3d: "avgpool"}
     for cls, op in windows.items():
@@ -248,15 +363,19 @@ def module_op(m, ins):
                         "return_indices": getattr(m, "return_indices", False)}
     simple = {nn.ReLU: "relu", nn.ReLU6: "relu6", nn.Tanh: "tanh", nn.Sigmoid: "sigmoid",
               nn.Hardswish: "hardswish", nn.SiLU: "silu", nn.GELU: "gelu",
+              nn.Hardsigmoid: "hardsigmoid", nn.LeakyReLU: "leakyrelu", nn.ELU: "elu",
+              nn.Mish: "mish", nn.Hardtanh: "hardtanh", nn.Softplus: "softplus",
+              nn.AlphaDropout: "dropout",
               nn.Identity: "identity", nn.Dropout: "dropout", nn.Dropout1d: "dropout",
               nn.Dropout2d: "dropout", nn.Dropout3d: "dropout"}
-    if type(m) in simple:
-        return simple[type(m)], {}
+    layer = torch_layer(m)
+    if layer in simple:
+        return simple[layer], {}
     adaptive = {nn.AdaptiveAvgPool1d: "adaptiveavgpool", nn.AdaptiveAvgPool2d: "adaptiveavgpool",
                 nn.AdaptiveAvgPool3d: "adaptiveavgpool", nn.AdaptiveMaxPool1d: "adaptivemaxpool",
                 nn.AdaptiveMaxPool2d: "adaptivemaxpool", nn.AdaptiveMaxPool3d: "adaptivemaxpool"}
-    if type(m) in adaptive:
-        return adaptive[type(m)], {"output_size": m.output_size,
+    if layer in adaptive:
+        return adaptive[layer], {"output_size": m.output_size,
                                    "return_indices": getattr(m, "return_indices", False)}
     if isinstance(m, nn.Flatten):
         return "flatten", {"start_dim": m.start_dim, "end_dim": m.end_dim}
@@ -277,6 +396,10 @@ def op_note(op, a) -> str:
     """A comment for mappings that keep the shapes but not every detail."""
     if op == "upsample" and a.get("align_corners") and a.get("mode") == "bilinear":
         return "align_corners=True in the model (cnnplan's bilinear: False; same shapes)"
+    if op == "pad_same":
+        return f"TensorFlow 'same' padding: {SIZE_DEPENDENT}"
+    if op == "stochastic_depth":
+        return "stochastic depth (identity in eval mode)"
     if op == "pad" and a.get("value") not in (None, 0, 0.0):
         return f"pads with {a['value']} in the model (cnnplan: zeros; same shapes)"
     return ""

@@ -6,11 +6,28 @@ from ...kinds.shape import format_shape
 from ...platform.errors import BadInput
 from .graph import describe_node
 from .load import first_line, require_torch
+from .ops import LEAF_FUNCTIONS, external_functions, torch_layer
 
 BATCH = 2     # the batch of the shape run: a literal view(1, -1) cannot pass for a flatten
 
 
 # -- tracing and the shape run --------------------------------------------------------------
+
+def materialise(model, input_shape: tuple):
+    """Run `model` once on zeros when it holds Lazy* modules, so their parameters get shapes."""
+    import torch
+    from torch.nn.parameter import UninitializedParameter
+
+    if any(isinstance(p, UninitializedParameter) for p in model.parameters()):
+        try:
+            with torch.no_grad():
+                model(torch.zeros(BATCH, *input_shape))
+        except Exception as exc:
+            raise BadInput(f"the model's Lazy modules need one run to get their shapes, and it "
+                           f"failed on input {format_shape(input_shape)}: {type(exc).__name__}: "
+                           f"{first_line(exc)}") from None
+
+
 
 def trace(model, claimed: tuple = ()):
     """torch.fx GraphModule of `model`; modules of the `claimed` types stay leaves.
@@ -21,7 +38,8 @@ def trace(model, claimed: tuple = ()):
 
     class Tracer(torch.fx.Tracer):
         def is_leaf_module(self, module, name):
-            return isinstance(module, claimed) or super().is_leaf_module(module, name)
+            return (isinstance(module, claimed) or torch_layer(module) is not None
+                    or super().is_leaf_module(module, name))
 
     try:
         parameters = list(inspect.signature(model.forward).parameters.values())
@@ -33,7 +51,7 @@ def trace(model, claimed: tuple = ()):
         raise BadInput(f"{type(model).__name__}.forward takes {len(inputs)} inputs "
                        f"({', '.join(p.name for p in inputs)}); a cnnplan network has one")
     concrete = {p.name: p.default for p in parameters if p.default is not p.empty}
-    tracer = Tracer()
+    tracer = Tracer(autowrap_functions=tuple(external_functions(LEAF_FUNCTIONS)))
     try:
         graph = tracer.trace(model, concrete_args=concrete or None)
     except Exception as exc:
