@@ -5,8 +5,9 @@ the meta device warmed up once, before any timing):
   baseline: build the model, trace it with torch.fx, run ShapeProp on the meta device;
   cnnplan:  cnnplan.import_model (the same three steps, plus the mapping onto layer kinds,
             writing the plan text, reading it back with cnnplan.shapes and the checks).
-Then the wall time of the command a user runs (`cnnplan import ... -o FILE`, a fresh process
-that imports torch). Run: python benchmarks/bench_import.py [--quick] (--quick: one run each
+Then the command a user runs (`cnnplan import ... -o FILE`, a fresh process that imports torch)
+against torch alone in a fresh process (import torch, build, fx trace, meta-device ShapeProp);
+issue 21's goal: at most 1.3 x. Run: python benchmarks/bench_import.py [--quick] (--quick: one run each
 instead of the best or median of three).
 """
 
@@ -57,24 +58,40 @@ def main():
         base = best(lambda: torch_only(name, shape))
         ours = best(lambda: cnnplan.import_model(f"{REFERENCE}:{name}", shape))
         print(f"  {name:13} {base:10.2f}s {ours:7.2f}s {ours / base:5.2f}x")
-    print(f"the command, a fresh process each (median of {REPEAT}):")
+    print(f"the command against torch alone, a fresh process each (median of {REPEAT}):")
+    print(f"  {'model':13} {'torch alone':>11} {'cnnplan':>8} {'ratio':>6}")
     exe = os.path.join(os.path.dirname(sys.executable), "cnnplan")
-    startup = []
-    for _ in range(REPEAT):
-        start = time.perf_counter()
-        subprocess.run([sys.executable, "-c", "import torch, torch.fx"], check=True)
-        startup.append(time.perf_counter() - start)
-    print(f"  python -c 'import torch, torch.fx': {statistics.median(startup):.2f}s")
     with tempfile.TemporaryDirectory() as folder:
         for name, shape in MODELS:
-            runs = []
-            for _ in range(REPEAT):
-                start = time.perf_counter()
-                subprocess.run([exe, "import", f"{REFERENCE}:{name}", "--in", shape, "-o",
-                                os.path.join(folder, "net.toml")], check=True,
-                               stderr=subprocess.DEVNULL)
-                runs.append(time.perf_counter() - start)
-            print(f"  cnnplan import {name} --in {shape}: {statistics.median(runs):.2f}s")
+            base = median(lambda: subprocess.run(
+                [sys.executable, "-c", FRESH.format(reference=REFERENCE, name=name,
+                                                    shape=shape.replace("x", ", "))],
+                check=True))
+            ours = median(lambda: subprocess.run(
+                [exe, "import", f"{REFERENCE}:{name}", "--in", shape, "-o",
+                 os.path.join(folder, "net.toml")], check=True, stderr=subprocess.DEVNULL))
+            print(f"  {name:13} {base:10.2f}s {ours:7.2f}s {ours / base:5.2f}x")
+
+
+# torch alone in a fresh process: import, build, fx trace, ShapeProp on the meta device
+FRESH = """
+import importlib.util, torch, torch.fx
+from torch.fx.passes.shape_prop import ShapeProp
+spec = importlib.util.spec_from_file_location("reference", {reference!r})
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+gm = torch.fx.symbolic_trace(getattr(module, {name!r})().eval()).to("meta")
+ShapeProp(gm).propagate(torch.empty(2, {shape}, device="meta"))
+"""
+
+
+def median(function) -> float:
+    times = []
+    for _ in range(REPEAT):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
 
 
 if __name__ == "__main__":

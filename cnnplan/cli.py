@@ -523,7 +523,10 @@ def plan(layers, input_, output, maxima, mode, where, rank, top, limit, fmt):
 @click.option("--skip-unknown", is_flag=True,
               help="Put a shape-preserving identity placeholder, flagged in a comment, where a "
                    "node has no cnnplan layer kind (instead of stopping).")
-def import_(target, input_, output, arguments, skip_unknown):
+@click.option("--output-key", metavar="KEY",
+              help="The model returns a dict or tuple: the entry (key, or index) the plan ends "
+                   "in, e.g. --output-key out.")
+def import_(target, input_, output, arguments, skip_unknown, output_key):
     """Read a PyTorch model into a plan file (needs torch: pip install "cnnplan[torch]").
 
     NAME is an nn.Module subclass or a function returning one. The model is traced with
@@ -541,8 +544,9 @@ def import_(target, input_, output, arguments, skip_unknown):
 
     command = " ".join(["cnnplan import", shlex.quote(target), "--in", shlex.quote(input_)]
                        + [f"--arg {shlex.quote(a)}" for a in arguments]
-                       + (["--skip-unknown"] if skip_unknown else []))
-    result = import_model(target, input_, arguments, skip_unknown, command)
+                       + (["--skip-unknown"] if skip_unknown else [])
+                       + ([f"--output-key {shlex.quote(output_key)}"] if output_key else []))
+    result = import_model(target, input_, arguments, skip_unknown, command, output_key)
     for note in result.notes:
         click.echo(f"cnnplan: {note}", err=True)
     if output is None:

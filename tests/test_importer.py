@@ -64,7 +64,7 @@ def check_against_torch(torch, model, shape, text):
     by_name = {layer["name"]: tuple(layer["output"]) for layer in result.data["layers"]}
     for name, shapes in calls.items():
         for n, expected in enumerate(shapes):
-            layer = name if n == 0 else f"{name}_{n}"
+            layer = name if n == 0 else f"{name}__{n}"
             if layer in by_name:
                 assert by_name[layer] == expected, layer
     return result

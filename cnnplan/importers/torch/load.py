@@ -91,6 +91,10 @@ def load_target(target: str):
         raise
     except ModuleNotFoundError as exc:
         raise BadInput(f"import target {target!r}: no module named {exc.name!r}") from None
+    except SystemExit as exc:
+        raise BadInput(f"import target {target!r}: loading {where} calls sys.exit({exc.code!r}); "
+                       "put the script part of the file under if __name__ == \"__main__\":"
+                       ) from None
     except Exception as exc:
         raise BadInput(f"import target {target!r}: loading {where} failed: "
                        f"{type(exc).__name__}: {first_line(exc)}") from None
@@ -105,6 +109,12 @@ def build_model(target: str, kwargs: dict):
     """The nn.Module that TARGET builds with `kwargs` (in eval mode)."""
     torch = require_torch()
     factory = load_target(target)
+    if isinstance(factory, torch.nn.Module):     # a model built in the file: taken as it is
+        if kwargs:
+            raise BadInput(f"import target {target!r} is a {type(factory).__name__} instance, "
+                           "already built: --arg applies to a class or function; drop --arg or "
+                           f"name {type(factory).__name__} itself")
+        return factory.eval()
     if not callable(factory):
         raise BadInput(f"import target {target!r} is not a class or function")
     try:
@@ -113,7 +123,7 @@ def build_model(target: str, kwargs: dict):
         raise BadInput(f"import target {target!r} cannot be built with "
                        f"{call_text(kwargs)}: {first_line(exc)} (give arguments with "
                        "--arg name=value)") from None
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:
         raise BadInput(f"building {target!r} failed: {type(exc).__name__}: "
                        f"{first_line(exc)}") from None
     if not isinstance(model, torch.nn.Module):

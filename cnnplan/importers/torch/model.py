@@ -3,12 +3,36 @@
 from __future__ import annotations
 
 from ...kinds.shape import format_shape, parse_shape
+from ...platform.errors import BadInput
 from ...platform.result import Result
 from ..plan import check_plan, render_plan
 from .claims import claims_by_type, plugin_importers
 from .graph import map_graph, pick_output
 from .load import build_model, call_text, check_target, parse_args, require_torch
 from .trace import materialise, shape_run, trace
+
+
+def _shape_run(gm, input_shape):
+    """shape_run, with a message that says how to fix an input that has the batch in it
+    (1x3x224x224) or the channels last (224x224x3), when the model takes the fixed one."""
+    try:
+        return shape_run(gm, input_shape)
+    except BadInput as refused:
+        fixes = []
+        if len(input_shape) >= 3 and input_shape[0] == 1:
+            fixes.append((input_shape[1:], "looks like it includes the batch; give one input "
+                                           "without it"))
+        if len(input_shape) >= 3 and input_shape[-1] < min(input_shape[:-1]):
+            fixes.append(((input_shape[-1], *input_shape[:-1]), "looks like channels last; "
+                          "cnnplan and PyTorch put the channels first"))
+        for fixed, why in fixes:
+            try:
+                shape_run(gm, fixed)
+            except BadInput:
+                continue
+            raise BadInput(f"--in {format_shape(input_shape)} {why}: --in "
+                           f"{format_shape(fixed)}") from None
+        raise refused
 
 
 def used_parameters(gm) -> set:
@@ -52,7 +76,7 @@ def import_model(target, input, args=(), skip_unknown: bool = False, command: st
     used = used_parameters(gm)
     unused = {name: p.numel() for name, p in model.named_parameters() if name not in used}
     params = sum(p.numel() for p in model.parameters()) - sum(unused.values())
-    values = shape_run(gm, input_shape)
+    values = _shape_run(gm, input_shape)
     layers, output, skipped, tied = map_graph(gm, values, claims, skip_unknown, output_key)
     from ...platform import VERSION as __version__
 

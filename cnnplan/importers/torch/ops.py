@@ -121,9 +121,14 @@ def _upsample(a, ins, out):
 
 def _pad(a, ins, out):
     pad = tuple(a["pad"])
-    if a.get("mode", "constant") != "constant" or any(v < 0 for v in pad):
-        raise Unmappable(f"pads {pad} in mode {a.get('mode')!r}; cnnplan's pad adds zeros")
+    if a.get("mode", "constant") not in PAD_MODES or any(v < 0 for v in pad):
+        raise Unmappable(f"pads {pad} in mode {a.get('mode')!r}; cnnplan's pad adds rows")
     return spec_text("pad", p=pad)
+
+
+# F.pad's modes: all add the same rows (the shapes and receptive fields of zero padding); a
+# mode other than constant is noted in the plan
+PAD_MODES = ("constant", "reflect", "replicate", "circular")
 
 
 def _join(kind):
@@ -400,6 +405,8 @@ def op_note(op, a) -> str:
         return f"TensorFlow 'same' padding: {SIZE_DEPENDENT}"
     if op == "stochastic_depth":
         return "stochastic depth (identity in eval mode)"
+    if op == "pad" and a.get("mode", "constant") != "constant":
+        return f"pads in mode {a['mode']!r} in the model (cnnplan: zeros; same shapes)"
     if op == "pad" and a.get("value") not in (None, 0, 0.0):
         return f"pads with {a['value']} in the model (cnnplan: zeros; same shapes)"
     return ""

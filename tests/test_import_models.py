@@ -1,0 +1,346 @@
+"""`cnnplan import` on the constructions real models use (issue 21), each against torch: a real
+forward pass (shapes at the import size and at other sizes), `sum(p.numel())`, and the
+one-line messages; then a sample of the zoo (benchmarks/zoo.py) with every oracle, which
+covers every class of failure the zoo found (torchvision and timm: skipped where absent)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import textwrap
+import types
+
+import pytest
+from click.testing import CliRunner
+
+import cnnplan
+from cnnplan import BadInput
+from cnnplan.cli import build_cli
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+pytestmark = pytest.mark.oracle
+
+
+def torch_shapes(torch, model, shape):
+    """(output shape, {module name: first output shape}) of a real forward pass."""
+    seen = {}
+
+    def record(name):
+        def hook(module, inputs, output):
+            seen.setdefault(name, tuple(output.shape[1:]))     # returns None: output kept
+        return hook
+
+    hooks = [m.register_forward_hook(record(n)) for n, m in model.named_modules() if n]
+    with torch.no_grad():
+        out = model.eval()(torch.zeros(2, *shape))
+    for hook in hooks:
+        hook.remove()
+    return tuple(out.shape[1:]), seen
+
+
+def specs(text):
+    """{layer name: spec} of a plan file's text."""
+    import tomllib
+
+    return {layer["name"]: layer["spec"] for layer in tomllib.loads(text)["layers"]}
+
+
+def check(torch, model, shape, *others):
+    """Import at `shape`; the plan's shapes equal torch's at `shape` and at each of `others`,
+    and its parameters sum(p.numel()). Returns the plan's text."""
+    text = cnnplan.import_model(model, "x".join(map(str, shape))).data["plan"]
+    for size in (shape, *others):
+        out, seen = torch_shapes(torch, model, size)
+        result = cnnplan.shapes(input="x".join(map(str, size)), plan_text=text)
+        assert tuple(result.data["output"]) == out
+        layers = {layer["name"]: tuple(layer["output"]) for layer in result.data["layers"]}
+        for name, expected in seen.items():
+            if name in layers:
+                assert layers[name] == expected, (name, size)
+    assert result.data["params"] == sum(p.numel() for p in model.parameters())
+    return text
+
+
+@pytest.fixture(scope="module")
+def blocks(torch):
+    """Model pieces as other packages write them."""
+    nn, F = torch.nn, torch.nn.functional
+
+    class Conv(nn.Conv2d):            # a subclass that keeps torch's forward: a leaf
+        pass
+
+    class BatchNormAct(nn.BatchNorm2d):   # timm's BatchNormAct2d: its own forward
+        def __init__(self, c):
+            super().__init__(c)
+            self.act = nn.ReLU()
+
+        def forward(self, x):
+            x = F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                             False, 0.0, self.eps)
+            return self.act(x)
+
+    class StdConv(nn.Conv2d):          # weight standardisation (BiT, NFNet without gain)
+        def forward(self, x):
+            w = F.batch_norm(self.weight.reshape(1, self.out_channels, -1), None, None,
+                             training=True, momentum=0.0).reshape_as(self.weight)
+            return F.conv2d(x, w, self.bias, self.stride, self.padding, self.dilation,
+                            self.groups)
+
+    class ScaledStdConv(StdConv):      # ... with a learned gain: more parameters than a conv
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.gain = nn.Parameter(torch.ones(self.out_channels, 1, 1, 1))
+
+        def forward(self, x):
+            return F.conv2d(x, self.weight * self.gain, self.bias, self.stride, self.padding)
+
+    class LayerScale(nn.Module):       # ConvNeXt: x * gamma, reshaped; a learned bias added
+        def __init__(self, c):
+            super().__init__()
+            self.conv = nn.Conv2d(c, c, 3, padding=1)
+            self.gamma = nn.Parameter(torch.full((c,), 1e-6))
+            self.offset = nn.Parameter(torch.zeros(1, c, 1, 1))
+
+        def forward(self, x):
+            y = self.conv(x) * self.gamma.reshape(1, -1, 1, 1)
+            return x + y + self.offset
+
+    class HardSE(nn.Module):           # MobileNetV3's squeeze-excitation, timm's hard_sigmoid
+        def __init__(self, c):
+            super().__init__()
+            self.fc = nn.Conv2d(c, c, 1)
+            self.gate = nn.Hardsigmoid()
+
+        def forward(self, x):
+            s = self.fc(F.adaptive_avg_pool2d(x, 1))
+            return x * self.gate(s) * (F.relu6(s + 3.0) / 6.0)
+
+    return types.SimpleNamespace(Conv=Conv, BatchNormAct=BatchNormAct, StdConv=StdConv,
+                                 ScaledStdConv=ScaledStdConv, LayerScale=LayerScale,
+                                 HardSE=HardSE)
+
+
+def test_layers_other_packages_write_are_the_layers_they_stand_for(torch, blocks):
+    nn = torch.nn
+    model = nn.Sequential(blocks.Conv(3, 8, 3, stride=2), blocks.BatchNormAct(8),
+                          blocks.StdConv(8, 8, 3, padding=1), blocks.LayerScale(8),
+                          blocks.HardSE(8), nn.Hardsigmoid(), nn.LeakyReLU(0.2), nn.ELU(),
+                          nn.Mish(), nn.Softplus())
+    text = check(torch, model, (3, 17, 17), (3, 32, 32), (3, 9, 12))
+    found = specs(text)
+    assert found["_0"] == "conv(8, k=3, s=2, p=0, d=1)"
+    assert found["_1"] == "bn"                     # F.batch_norm named after its weights' owner
+    assert found["_1.act"] == "relu"
+    assert found["_2"] == "conv(8, k=3, s=1, p=1, d=1)"
+    assert found["_3.gamma"] == "scale(param=(8, 1, 1))"
+    assert found["_3.offset"] == "shift(param=(8, 1, 1))"
+    assert [found[n] for n in ("_5", "_6", "_7", "_8", "_9")] == [
+        "hardsigmoid", "leakyrelu", "elu", "mish", "softplus"]
+    assert "scale" in found.values() and "shift" in found.values()   # x / 6.0, s + 3.0
+
+
+def test_weights_computed_from_more_parameters_are_refused(torch, blocks):
+    model = torch.nn.Sequential(blocks.ScaledStdConv(3, 4, 3))
+    with pytest.raises(BadInput, match=r"its weight and bias hold 112 values, computed from "
+                                       r"116 parameters"):
+        cnnplan.import_model(model, "3x8x8")
+
+
+def test_skip_unknown_counts_a_reshaped_parameter_it_skips(torch, blocks):
+    """--skip-unknown never ends in an internal error: a stored tensor read by a node with no
+    kind (here torch.erf of a layer scale) is counted with the placeholder."""
+    nn = torch.nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3)
+            self.gamma = nn.Parameter(torch.ones(4))
+
+        def forward(self, x):
+            return torch.erf(self.conv(x)) * self.gamma.reshape(1, -1, 1, 1)
+
+    result = cnnplan.import_model(Net(), "3x8x8", skip_unknown=True)
+    assert result.data["placeholders"] == ["erf"]
+    assert 'spec = "scale(param=(4, 1, 1))"' in result.data["plan"]
+
+
+def test_a_size_read_from_another_tensor_stays_tied(torch):
+    """FCN's F.interpolate(y, size=x.shape[-2:]) is resize from [y, input]: right at every
+    input size (not upsample(size=...) frozen at the import size)."""
+    nn, F = torch.nn, torch.nn.functional
+
+    class Head(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = nn.Sequential(nn.Conv2d(3, 4, 3, stride=2), nn.Conv2d(4, 2, 3, stride=2))
+
+        def forward(self, x):
+            return F.interpolate(self.body(x), size=x.shape[-2:], mode="bilinear")
+
+    text = check(torch, Head(), (3, 32, 32), (3, 45, 45), (3, 20, 33))
+    assert 'spec = "resize(mode=bilinear)"\nfrom = ["body.1", "input"]' in text
+
+
+def test_sizes_that_cannot_be_tied_make_the_plan_hold_for_its_input_only(torch):
+    """A pad computed from the input's size (TensorFlow's 'same' by hand): shapes and inputs
+    at any other size refuse in one line instead of giving a wrong number."""
+    nn, F = torch.nn, torch.nn.functional
+
+    class Same(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3, stride=2)
+
+        def forward(self, x):
+            pad = (-(-x.shape[-1] // 2) - 1) * 2 + 3 - x.shape[-1]     # >= 0 here
+            return self.conv(F.pad(x, (pad // 2, pad - pad // 2, pad // 2, pad - pad // 2)))
+
+    text = check(torch, Same(), (3, 16, 16))
+    assert 'fixed_input = "pad (pad(p=(0, 1, 0, 1))) uses sizes computed' in text
+    with pytest.raises(BadInput, match="this plan holds only for input 3x16x16"):
+        cnnplan.shapes(input="3x17x17", plan_text=text)
+    from cnnplan.network.inputs import inputs
+
+    with pytest.raises(BadInput, match="import the model again with --in"):
+        inputs(plan_text=text, range="1..32")
+
+
+def test_dict_outputs_take_output_key(torch, cnnplan_cmd, tmp_path):
+    model = tmp_path / "seg.py"
+    model.write_text(textwrap.dedent("""
+        import torch.nn as nn
+
+        class Seg(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv, self.aux = nn.Conv2d(3, 2, 1), nn.Conv2d(3, 5, 3)
+
+            def forward(self, x):
+                return {"out": self.conv(x), "aux": self.aux(x)}
+    """))
+    runner = CliRunner()
+    result = runner.invoke(build_cli(), ["import", f"{model}:Seg", "--in", "3x8x8"])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines()[-1] == (
+        "Error: the model returns a dict with keys 'out', 'aux'; choose one with "
+        "--output-key KEY")
+    proc = cnnplan_cmd("import", f"{model}:Seg", "--in", "3x8x8", "--output-key", "aux")
+    assert proc.returncode == 0, proc.stderr
+    assert cnnplan.shapes(plan_text=proc.stdout).data["output"] == [5, 6, 6]
+    assert "--output-key aux" in proc.stdout
+
+
+def test_lazy_modules_and_unused_modules(torch):
+    nn = torch.nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.LazyConv2d(4, 3)
+            self.aux = nn.Linear(100, 10)       # never called in forward (eval-mode aux head)
+
+        def forward(self, x):
+            return self.conv(x)
+
+    result = cnnplan.import_model(Net(), "3x8x8")
+    assert result.data["params"] == 3 * 4 * 9 + 4
+    assert result.data["unused_params"] == 1010
+    assert "1,010 parameters of the model are in modules its forward does not use (aux)" \
+        in result.data["plan"]
+
+
+def test_names_stay_unambiguous(torch):
+    """A module named block1-0 and the second call of block1 get different names."""
+    nn = torch.nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.add_module("block1-0", nn.Conv2d(3, 3, 1))
+            self.block1 = nn.Conv2d(3, 3, 1)
+
+        def forward(self, x):
+            return self.block1(getattr(self, "block1-0")(self.block1(x)))
+
+    names = list(specs(cnnplan.import_model(Net(), "3x4x4").data["plan"]))
+    assert names == ["block1", "block1_0", "block1__1"]
+
+
+@pytest.mark.parametrize("shape, message", [
+    ("1x3x16x16", "--in 1x3x16x16 looks like it includes the batch; give one input without it: "
+                  "--in 3x16x16"),
+    ("16x16x3", "--in 16x16x3 looks like channels last; cnnplan and PyTorch put the channels "
+                "first: --in 3x16x16"),
+])
+def test_input_mistakes_say_how_to_fix_them(torch, tmp_path, shape, message):
+    model = tmp_path / "net.py"
+    model.write_text("import torch.nn as nn\n\ndef net():\n    return nn.Conv2d(3, 4, 3)\n")
+    result = CliRunner().invoke(build_cli(), ["import", f"{model}:net", "--in", shape])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines()[-1] == f"Error: {message}"
+
+
+def test_an_instance_a_raising_model_and_sys_exit(torch, tmp_path, cnnplan_cmd):
+    model = tmp_path / "script.py"
+    model.write_text(textwrap.dedent("""
+        import sys
+        import torch.nn as nn
+
+        net = nn.Sequential(nn.Conv2d(3, 4, 3))
+
+        def broken():
+            raise ValueError("no weights here")
+
+        if len(sys.argv) > 5:
+            sys.exit(3)
+    """))
+    runner = CliRunner()
+    ok = runner.invoke(build_cli(), ["import", f"{model}:net", "--in", "3x8x8"])
+    assert ok.exit_code == 0 and 'spec = "conv(4, k=3, s=1, p=0, d=1)"' in ok.output
+    bad = runner.invoke(build_cli(), ["import", f"{model}:net", "--in", "3x8x8", "--arg", "a=1"])
+    assert bad.output.strip().splitlines()[-1] == (
+        f"Error: import target '{model}:net' is a Sequential instance, already built: --arg "
+        "applies to a class or function; drop --arg or name Sequential itself")
+    raised = runner.invoke(build_cli(), ["import", f"{model}:broken", "--in", "3x8x8"])
+    assert raised.output.strip().splitlines()[-1] == (
+        f"Error: building '{model}:broken' failed: ValueError: no weights here")
+    proc = cnnplan_cmd("import", f"{model}:net", "--in", "3x8x8", "--arg", "a=1", "--arg",
+                       "b=2", "--arg", "c=3")     # sys.argv > 5: the file calls sys.exit
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (
+        f"Error: import target '{model}:net': loading {model} calls sys.exit(3); put the script "
+        'part of the file under if __name__ == "__main__":')
+
+
+# -- a sample of the zoo: every failure class it found, with every oracle -----------------------
+
+ZOO_SAMPLE = [
+    # torchvision: Hardsigmoid, squeeze-excitation, a dict output, resize (LR-ASPP)
+    ("tv-seg", "lraspp_mobilenet_v3_large"),
+    # torchvision video: Conv3DSimple, a subclass of nn.Conv3d (a leaf), 3-D everything
+    ("tv-video", "r3d_18"),
+    # timm: BatchNormAct2d (F.batch_norm with stored weights), SE, ResNet-D's avg-pool shortcut
+    ("timm", "regnetx_002"),
+]
+
+
+@pytest.mark.parametrize("family, name", ZOO_SAMPLE, ids=[n for _, n in ZOO_SAMPLE])
+def test_zoo_sample(torch, family, name):
+    # torchvision's compiled ops do not load against CPU torch: an empty stand-in, first
+    sys.modules.setdefault("torchvision._meta_registrations",
+                           types.ModuleType("torchvision._meta_registrations"))
+    pytest.importorskip("torchvision")
+    if family == "timm":
+        pytest.importorskip("timm")
+    pytest.importorskip("fvcore")
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    try:
+        import zoo
+    finally:
+        sys.path.pop(0)
+    zoo.torch_modules()
+    (entry,) = [m for m in zoo.models([family]) if m[2] == name]
+    row = zoo.run_model(torch, *entry, timeout=240)
+    assert row["status"] == "ok", (row["class"], row["message"], row["oracles"])
+    assert all(v.startswith("ok") for v in row["oracles"].values()), row["oracles"]
