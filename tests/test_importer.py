@@ -234,6 +234,10 @@ def test_small_reference_models_and_the_round_trip(torch, reference, name, kwarg
     exec(compile(cnnplan.render(result, "torch"), "<round trip>", "exec"), namespace)
     rebuilt = namespace["MODEL"]
     assert sum(p.numel() for p in rebuilt.parameters()) == result.data["params"]
+    rebuilt.load_state_dict(model.state_dict(), strict=True)     # the model's own names
+    x = torch.randn(2, *shape)
+    with torch.no_grad():          # and so the same function
+        assert torch.allclose(rebuilt.eval()(x), model.eval()(x), atol=1e-5)
     assert namespace["check"]() == tuple(result.data["output"])
 
 

@@ -9,6 +9,8 @@ again (language/specs.py) and re-applied (forward.py), so only network and chain
 
 from __future__ import annotations
 
+import re
+
 from ..kinds.shape import format_shape
 from ..language.specs import parse_spec
 from ..platform import VERSION as __version__
@@ -40,6 +42,22 @@ def _shapes(net) -> str:
 
 
 HELPERS = {
+    "put(": '''
+
+def put(root, path, module):
+    """Register `module` at the dotted `path` under `root` (plain nn.Module containers in
+    between), so that its parameters are named by the path, as in the imported model."""
+    *parents, last = path.split(".")
+    for name in parents:
+        if name not in root._modules:
+            root.add_module(name, nn.Module())
+        root = root._modules[name]
+    old = root._modules.get(last)
+    root.add_module(last, module)
+    if old is not None and type(old) is nn.Module:      # a container made for its children
+        for name, child in old.named_children():
+            module.add_module(name, child)
+''',
     "center_crop": '''
 
 def center_crop(tensors):
@@ -90,6 +108,12 @@ def _join_expression(step, names: dict) -> str:
                        product=" * ".join(variables))
 
 
+def module_path(name: str) -> str:
+    """Where a layer's module goes: its name, so that an imported model's state_dict loads
+    (`layer1.0.conv1`); the importer's `_0` for a top-level Sequential's child 0 is `0`."""
+    return re.sub(r"^_(\d+)(?=\.|$)", r"\1", name)
+
+
 def _graph_module(net, class_name: str = "Net") -> list[str]:
     """A self-contained nn.Module class whose forward follows the graph."""
     names = {"input": "x"}
@@ -109,9 +133,10 @@ def _graph_module(net, class_name: str = "Net") -> list[str]:
         if step.spec.record.join:
             body.append(f"        {var} = {_join_expression(step, names)}  {comment}")
         else:
-            init.append(f"        self.layer{step.index} = "
-                        f"{module_code(step.spec, step.input, step.inputs)}  {comment}")
-            body.append(f"        {var} = self.layer{step.index}({names[step.sources[0]]})")
+            path = module_path(step.name)
+            init.append(f"        put(self, {path!r}, "
+                        f"{module_code(step.spec, step.input, step.inputs)})  {comment}")
+            body.append(f"        {var} = self.get_submodule({path!r})({names[step.sources[0]]})")
     outputs = ", ".join(f"x{step.index}" + ("[0]" if step.outputs else "")
                         for step in net.steps)
     body += ["        if trace is not None:",
@@ -206,6 +231,8 @@ def render_torch(result: Result) -> str:
     from ..kinds.layout import HELPERS as LAYOUT_HELPERS
 
     helpers = {**HELPERS, **LAYOUT_HELPERS}
+    if any(net.graph for net, _ in nets):
+        code += "put("
     lines += [helpers[name].strip("\n") + "\n" for name in helpers if name in code]
     if len(nets) == 1 and nets[0][0].graph:
         net, comment = nets[0]
