@@ -22,6 +22,7 @@ shapes oracle runs on the meta device too, and rf is not sampled.
 
     python benchmarks/zoo.py [--family tv-cls,tv-seg,tv-video,timm] [--only NAME,...]
                              [--markdown] [--json FILE] [--timeout SECONDS]
+    python benchmarks/zoo.py --merge FILE.json ... [--markdown]   (report earlier runs)
 
 Prints one line per model as it goes (status, failure class, import time, oracle results),
 then a summary (with --markdown: the table of docs/import.md).
@@ -289,6 +290,8 @@ def failure_class(message: str) -> str:
         (r"no cnnplan layer kind for ([\w.]+)(?:;|$)", "module {}"),
         (r"\(call_function ([\w.]+)\).*no cnnplan layer kind for this function",
          "function {}"),
+        (r"computed from 0 parameters", "fixed filter (weights in a buffer)"),
+        (r"its weight and bias hold", "weights computed from more parameters"),
         (r"a tensor stored in the model", "parameter read"),
         (r"output is not one tensor", "dict/tuple output"),
         (r"torch\.fx cannot trace", "fx trace"),
@@ -563,7 +566,22 @@ def main(argv=None):
     parser.add_argument("--markdown", action="store_true")
     parser.add_argument("--json", default="")
     parser.add_argument("--timeout", type=int, default=300)
+    parser.add_argument("--merge", nargs="+", default=[],
+                        help="report the rows of earlier --json files (the first row of each "
+                             "model wins) instead of running")
     args = parser.parse_args(argv)
+    if args.merge:
+        rows, seen = [], set()
+        for path in args.merge:
+            with open(path) as handle:
+                for row in json.load(handle):
+                    if (row["group"], row["model"]) not in seen:
+                        seen.add((row["group"], row["model"]))
+                        rows.append(row)
+        print(summary(rows))
+        if args.markdown:
+            print(markdown(rows))
+        return
     torch = torch_modules()
     torch.set_num_threads(1)
     only = set(filter(None, args.only.split(",")))
