@@ -577,6 +577,8 @@ def main(argv=None):
                 for row in json.load(handle):
                     if (row["group"], row["model"]) not in seen:
                         seen.add((row["group"], row["model"]))
+                        if row["status"] == "FAIL":
+                            row["class"] = failure_class(row["message"])
                         rows.append(row)
         print(summary(rows))
         if args.markdown:

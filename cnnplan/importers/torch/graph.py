@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from ...kinds.shape import format_shape
 from ...platform.errors import BadInput
 from .claims import Importer, resolve_claim
 from .layouts import concrete, map_layout, several, tensor_index
 from .load import LOADED_FILES, MODULE_NAME, first_line
-from ...kinds.shape import format_shape
 from .ops import (
     ALIASES,
     ARITHMETIC,
@@ -398,7 +398,7 @@ def _like(node, graph, values):
     import torch
 
     size = named_arguments(OPS["upsample"][1], node.args[1:], node.kwargs).get("size")
-    todo = [n for n in _tensor_args_of(size)]
+    todo = _tensor_args_of(size)
     if not any(n in graph.dependent for n in todo):
         return None
     found, seen = set(), set()
