@@ -129,7 +129,7 @@ def map_graph(gm, values: dict, claims=(), skip_unknown: bool = False):
             if isinstance(value, torch.nn.Parameter):
                 graph.skipped_params += value.numel()
             continue
-        inputs = []
+        inputs: list = []
         map_arg((node.args, node.kwargs), lambda n, found=inputs: found.append(n) if n in graph.of else None)
         try:
             mapped = _map_node(node, inputs, values, modules, functions, claims, graph)
