@@ -130,7 +130,7 @@ def map_graph(gm, values: dict, claims=(), skip_unknown: bool = False):
                 graph.skipped_params += value.numel()
             continue
         inputs: list = []
-        map_arg((node.args, node.kwargs), lambda n, found=inputs: found.append(n) if n in graph.of else None)
+        map_arg((node.args, node.kwargs), lambda n, found=inputs: found.append(n) if n in graph.of else None)  # type: ignore[misc]  # a collector
         try:
             mapped = _map_node(node, inputs, values, modules, functions, claims, graph)
         except Unmappable as exc:
