@@ -153,6 +153,7 @@ def map_graph(gm, values: dict, claims=(), skip_unknown: bool = False):
                                "as inputs of torch.cat (concat(crop=true))")
             names.append(graph.of[source])
         name = _layer_name(node, graph)
+        assert value is not None  # a Tensor (or several): checked above
         first = value[0] if several(value) else value      # split, chunk: output 0
         graph.layers.append(Layer(name, spec, tuple(names), node.name,
                                   tuple(first.shape[1:]), comment,
