@@ -164,17 +164,29 @@ def test_old_module_paths_still_import_with_a_warning():
     assert old.conv_output is conv_output
 
 
-def test_the_core_passes_its_lint():
-    """ruff, with the rules in pyproject.toml, finds nothing in cnnplan/ (CI installs it with
-    the test extra)."""
+def _run_tool(name: str, *args: str):
+    """`name args` run in the checkout (skipped if the tool is not installed)."""
     import shutil
     import subprocess
     import sys
 
-    ruff = shutil.which("ruff") or os.path.join(os.path.dirname(sys.executable), "ruff")
-    if not os.path.exists(ruff):
-        pytest.skip("ruff is not installed (pip install -e '.[test]')")
-    done = subprocess.run([ruff, "check", "cnnplan"], cwd=ROOT, capture_output=True, text=True)
+    tool = shutil.which(name) or os.path.join(os.path.dirname(sys.executable), name)
+    if not os.path.exists(tool):
+        pytest.skip(f"{name} is not installed (pip install -e '.[test]')")
+    return subprocess.run([tool, *args], cwd=ROOT, capture_output=True, text=True)
+
+
+def test_the_core_passes_its_lint():
+    """ruff, with the rules in pyproject.toml, finds nothing in cnnplan/ (CI installs it with
+    the test extra)."""
+    done = _run_tool("ruff", "check", "cnnplan")
+    assert done.returncode == 0, done.stdout[-3000:]
+
+
+def test_the_core_type_checks():
+    """mypy, with the settings in pyproject.toml ([tool.mypy]: files = cnnplan), reports no
+    error (CI installs it with the test extra)."""
+    done = _run_tool("mypy")
     assert done.returncode == 0, done.stdout[-3000:]
 
 

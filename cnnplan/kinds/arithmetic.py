@@ -234,7 +234,7 @@ def pool_ceil_stride_ranges(i: int, o: int, k: int, p: int, d: int) -> list[tupl
         return []
     if n < 0:  # one window overhanging the padded input by less than s
         return [(1 - n, None)] if o == 1 else []
-    ranges = []
+    ranges: list[tuple[int, int | None]] = []
     # not adjusted: o = m + 1 with m*s < i + p
     m = o - 1
     if m == 0:
@@ -250,7 +250,7 @@ def pool_ceil_stride_ranges(i: int, o: int, k: int, p: int, d: int) -> list[tupl
     # adjusted: o = m with m*s >= i + p
     if n > 0:
         lo = max(1, -(-n // o), -(-(i + p) // o))
-        hi = None if o == 1 else (n - 1) // (o - 1)
-        if hi is None or hi >= lo:
-            ranges.append((lo, hi))
+        top = None if o == 1 else (n - 1) // (o - 1)
+        if top is None or top >= lo:
+            ranges.append((lo, top))
     return ranges

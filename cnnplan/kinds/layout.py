@@ -63,7 +63,8 @@ def view_groups(before: tuple, after: tuple) -> tuple:
     """Per axis of `after`, where torch's row-major reshape takes it from: the axis of `before`
     it is (an int, when one axis maps to one of equal size), the axes of `before` it is cut
     from or merges (a tuple), or None for a new axis of size 1."""
-    out, i, j = [], 0, 0
+    out: list[int | tuple[int, ...] | None] = []
+    i, j = 0, 0
     while i < len(before) or j < len(after):
         one_in = i < len(before) and before[i] == 1
         one_out = j < len(after) and after[j] == 1

@@ -186,7 +186,7 @@ class Window(NamedTuple):
             out = [pool_output_ceil(i, k, s, p, d) for i in inputs]
         else:
             out = [conv_output(i, k, s, p, d) for i in inputs]
-        return None if None in out or min(out) < 1 else tuple(out)
+        return None if None in out or min(out) < 1 else tuple(out)  # type: ignore[type-var, operator]  # None is tested first
 
 
 def window_of(kind: LayerKind, provider: str) -> Window | None:

@@ -15,10 +15,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ..kinds.records import WINDOW_VARIABLES
 from ..kinds.shape import MAX_SIZE, format_shape, parse_shape
 from ..platform.errors import BadInput
+
+if TYPE_CHECKING:
+    from typing import NoReturn
 
 MAX_SPEC_LENGTH = 500
 MAX_ARGS = 16
@@ -180,6 +184,7 @@ def _tokens(text: str, what: str, offset: int = 0, stop_at_arrow: bool = True):
         if not m:
             raise BadInput(f"{what} {text.strip()!r}: unexpected {text[pos]!r} at column "
                            f"{pos + 1 + offset}")
+        assert m.lastgroup is not None  # every alternative of _TOKEN is a named group
         col = m.start(m.lastgroup) + 1 + offset
         if m.lastgroup == "arrow":
             out.append(("end", "", col))
@@ -230,7 +235,7 @@ def parse_layers(text: str, what: str = "layer"):
     [('c1', 'conv'), (None, 'relu'), (None, 'add')]
     """
     _check_length(text, what)
-    out = []
+    out: list = []
     offset = 0
     pieces = text.split(";")
     if len(pieces) > 1 and not pieces[-1].strip():
@@ -289,7 +294,7 @@ class _Parser:
         self.i += 1
         return token
 
-    def fail(self, message, col):
+    def fail(self, message, col) -> NoReturn:
         raise BadInput(f"{self.what} {self.text.strip()!r}: {message} at column {col}")
 
     def expect(self, kind, value=None, wanted=""):

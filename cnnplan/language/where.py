@@ -233,7 +233,8 @@ _LAYER_WHERE = re.compile(r"^\s*(\d+)\s*:(.*)$", re.S)
 
 def parse_where(items, n_layers: int):
     """--where texts: 'EXPR' for every window layer, 'N: EXPR' for layer N only."""
-    everywhere, per_layer = [], {}
+    everywhere: list[str] = []
+    per_layer: dict[int, list[str]] = {}
     for text in items or ():
         m = _LAYER_WHERE.match(text)
         if m:

@@ -351,7 +351,8 @@ class Node:
 def build_nodes(items, what: str = "network") -> list:
     """Nodes from (name or None, spec, from or None) triples: names unique, every source an
     earlier layer or "input"; joins read two or more inputs, other kinds one."""
-    nodes, seen = [], {}
+    nodes = []
+    seen: dict = {}
     previous = INPUT
     if len(items) > MAX_LAYERS:
         raise BadInput(f"{len(items)} layers; the limit is {MAX_LAYERS}")
@@ -576,7 +577,8 @@ def network_result(net: Network, targets=None, title_prefix: str = "network") ->
         data["output_layer"] = net.out_step.name if net.out_step else INPUT
     if mismatches:
         data["mismatches"] = mismatches
-    columns = ("#", "layer", "output", "size", "weights", "params", "macs", "rf", "jump")
+    columns: tuple[str, ...] = ("#", "layer", "output", "size", "weights", "params", "macs", "rf",
+                                "jump")
     if graph:
         columns = ("#", "name", "from") + columns[1:]
     return Result(title=title, facts=tuple(facts), tables=(Table(columns, tuple(rows)),),

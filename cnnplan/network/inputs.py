@@ -132,7 +132,8 @@ def inputs(input=None, layers=(), plan_file=None, range=(1, 4096), plan_text=Non
     channels, dims = shape[0], len(shape) - 1
     if dims < 1:
         raise BadInput("inputs asks about spatial sizes; give an input C x sizes, e.g. 3x64x64")
-    sizes, refused = [], []
+    sizes: list[int] = []
+    refused = []
     for n in _range(lo, hi + 1):
         reason = accepts((channels, *([n] * dims)), nodes, rules, output, confirm=not sizes)
         if reason is None:
@@ -181,7 +182,7 @@ def _group_refusals(refused):
 
 def _ranges_text(numbers: list[int], limit: int = 12) -> str:
     """'1..6, 8, 10..12' (runs joined), shortened after `limit` runs."""
-    runs = []
+    runs: list[list[int]] = []
     for n in numbers:
         if runs and n == runs[-1][1] + 1:
             runs[-1][1] = n

@@ -11,9 +11,13 @@ Inputs of more than FULL cells per axis are cropped to their top-left corner (sa
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
 
 from ..kinds.arithmetic import effective_kernel
 from .svg import document, line, num, rect, text
+
+if TYPE_CHECKING:
+    from ..kinds.records import Window
 
 FULL = 64            # axes up to this many padded cells are drawn whole
 CROP = 24            # else this many cells (or two windows' worth) of the top-left corner
@@ -268,7 +272,7 @@ def render_solve(data: dict, animate: bool = False) -> str:
     title = _title(data)
     body, top, width = [], 0.0, 300.0
     if "axes" in data:  # --per-axis: one 1-D diagram per axis and shown row
-        items = [(row, [(ax["input"], ax["output"])], f"axis {ax['axis']}: ")
+        items: list[tuple] = [(row, [(ax["input"], ax["output"])], f"axis {ax['axis']}: ")
                  for ax in data["axes"] for row in ax["solutions"]]
     else:
         items = [(row, None, "") for row in data.get("solutions", [])]
@@ -323,7 +327,7 @@ def _title(data: dict) -> str:
     layer = data.get("layer", "layer")
     kind = kinds().lookup(layer)
     shape = "x".join
-    return (f"{kind.window.what if kind and kind.window else layer} "
+    return (f"{cast('Window', kind.window).what if kind and kind.window else layer} "
             f"{shape(map(str, data['input']))} -> {shape(map(str, data['output']))}: "
             f"{data.get('count', 0)} solution{'s' if data.get('count', 0) != 1 else ''}")
 

@@ -226,7 +226,7 @@ def layered(nodes: list[str], edges: list[tuple[str, str]], sizes: dict,
     # gets its own horizontal track in the gap, so that no two such hops run together
     xs = [[out_port[(c[0], e)], *(x[d] for d in c[1:-1]), in_port[(c[-1], e)]]
           for e, c in enumerate(chains)]
-    sideways: dict[int, list[tuple[int, float, float, int]]] = {}
+    sideways: dict[int, list[tuple[int, float, int, int]]] = {}
     for e, (c, at) in enumerate(zip(chains, xs)):
         for k, (x1, x2) in enumerate(zip(at, at[1:])):
             if abs(x2 - x1) > STRAIGHT:
@@ -257,10 +257,10 @@ def layered(nodes: list[str], edges: list[tuple[str, str]], sizes: dict,
             r = first.rank + k
             below, above = tops[r] + heights[r], tops[r + 1]
             points.append((at[k], below))
-            n = track.get((e, k))
-            if n is not None:
+            slot = track.get((e, k))
+            if slot is not None:
                 used = len(sideways[r])
-                ty = below + (above - below - (used - 1) * TRACK) / 2 + n * TRACK
+                ty = below + (above - below - (used - 1) * TRACK) / 2 + slot * TRACK
                 points += [(at[k], ty), (at[k + 1], ty)]
             points.append((at[k + 1], above))
         points.append((at[-1], last.y))

@@ -187,7 +187,7 @@ def box_lines(node: Node) -> list[tuple]:
     what = _what(node)
     info = _shape(node.shape) + (f" · {node.params:,} params" if node.params else "")
     if what and text_width(node.label, 12, True) + text_width("  " + what, 11) <= room:
-        lines = [("name+spec", (node.label, what))]
+        lines: list[tuple] = [("name+spec", (node.label, what))]
     else:
         lines = [("name", t) for t in wrap(node.label, room, 12, True, 3, r"(?<=[._])")]
         lines += [("spec", t) for t in wrap(what, room, 11, lines=2 if node.kind != "group"

@@ -214,9 +214,9 @@ def run(input_shape, layers, top: int = DEFAULT_TOP, progress=None) -> Outcome:
 
     counts = dict.fromkeys(reach, 1)
     best = {v: [Best(0, (), 0, None, None)] for v in reach}
-    bests = [None] * (n_layers + 1)
+    bests: list = [None] * (n_layers + 1)
     bests[n_layers] = best
-    live = [None] * (n_layers + 1)
+    live: list = [None] * (n_layers + 1)
     live[n_layers] = sorted(reach)
     choices = [0] * n_layers
     for j in range(n_layers - 1, -1, -1):

@@ -150,7 +150,7 @@ def plan_graph(shape, items, options, mode, rank, top, limit, maxima, everywhere
     live = _liveness(nodes, output)
     keep_best = rank in ("params", "macs") and top
     # a state: tuple of shapes of the live tensors; value: [count, best entries]
-    states = {(tuple(shape),): [1, [Entry(0, (), ())]]}
+    states: dict[tuple, list] = {(tuple(shape),): [1, [Entry(0, (), ())]]}  # [count, best]
     names = (INPUT,)
     work = 0
     seen_inputs: list = []

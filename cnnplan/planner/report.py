@@ -141,6 +141,7 @@ def plan_result(outcome: Outcome, mode, rank, maxima, everywhere, title="", limi
     sets_data = []
     for j, (u, v, cfgs) in sorted(outcome.sets.items()):
         layer = layers[j]
+        rows: list[tuple]  # a table's rows: each layer's solutions, then each chain's steps
         rows, shown = [], []
         check_rows(len(cfgs), limit, f"layer {layer.index} {layer.spec.describe()}")
         for cfg in cfgs if limit is None else cfgs[:limit]:

@@ -65,7 +65,7 @@ def _name_and_version(path: str, stem: str) -> tuple[str, str]:
     """The distribution's own spelling of its name, and its version, from its metadata
     headers (falling back on the folder name)."""
     dist, _, version = stem.partition("-")
-    fields = {}
+    fields: dict[str, str] = {}
     for filename in ("METADATA", "PKG-INFO"):
         for line in _read(os.path.join(path, filename)).splitlines():
             if not line:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Mapping
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from .errors import BadInput
 from .result import Result
@@ -132,10 +132,10 @@ class Registry(Mapping):
     listing the choices), so the CLI reports it as one line.
     """
 
-    def __init__(self, kind: str, record_type: type):
+    def __init__(self, kind: str, record_type: type[Any]):
         self.kind = kind
         self.record_type = record_type
-        self._records: dict[str, object] = {}
+        self._records: dict[str, Any] = {}  # records of any registered type
 
     def __getitem__(self, name: str):
         try:

@@ -5,6 +5,8 @@ convolutions all come from the planner's closed-form enumerations (solver/window
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, cast
+
 from ..kinds.arithmetic import MODES, effective_kernel, unused_rows
 from ..kinds.registry import kinds
 from ..kinds.shape import format_shape, parse_shape
@@ -13,6 +15,9 @@ from ..platform.errors import BadInput
 from ..platform.result import Result, Table
 from .bounds import MAX_BOUND, MAX_SOLUTIONS, make_domains, resolve_bounds
 from .search import VARIABLES, Geometry, SearchTooLarge, solutions
+
+if TYPE_CHECKING:
+    from ..kinds.records import Window
 
 MAX_OUTER = 2_000_000       # (d, p) pairs the search may visit
 MAX_ROWS = 20_000           # rows a listing may print without --limit (about a second)
@@ -41,7 +46,7 @@ def solve(input, output, layer: str = "conv", fix=None, max=None, mode: str = "f
     from ..language.specs import WINDOW_WORDS
 
     kind = _choice(layer, window_words(), "layer")
-    window = kinds()[kind].window
+    window = cast("Window", kinds()[kind].window)  # a window kind: registration made it a Window
     mode = _choice(mode, {m: m for m in MODES}, "mode")
     sort = _choice(sort, {s: s for s in SORTS}, "sort")
     if limit is not None and limit < 0:

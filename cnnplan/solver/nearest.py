@@ -162,7 +162,8 @@ class Candidates:
         complete = not self.truncated
         at = 0
         while at < len(items):
-            level, tally = items[at][0], {}
+            level = items[at][0]
+            tally: dict = {}
             while at < len(items) and items[at][0] == level:
                 if clock() > until:
                     return _ranked(tally, level, False)
@@ -303,8 +304,8 @@ def _transposed_keys(sweep: Sweep, domains):
             if p_lo <= top:
                 lo_e, hi_e = ke - 1 - 2 * top, ke - 1 - 2 * p_lo
                 seen[big, lo_e + ke_top:hi_e + ke_top + 1:2] += 1
-    big, e = np.nonzero(seen)
-    return np.stack([e - ke_top, big], axis=1), seen[big, e]
+    rows, e = np.nonzero(seen)
+    return np.stack([e - ke_top, rows], axis=1), seen[rows, e]
 
 
 def _ceil_keys(sweep: Sweep, sizes, domains):

@@ -77,7 +77,7 @@ class Geometry(NamedTuple):
         return s_lo * (o - 1), s_hi * (o - 1) if self.mode == "exact" else s_hi * o - 1
 
     def kernel_range(self, p: int, d: int, s_lo: int = 1, s_hi: int | None = None
-                     ) -> tuple[int, int]:
+                     ) -> tuple[int, int | None]:
         """Inclusive (lo, hi) of kernel sizes that can still work for this p and d and strides
         in [s_lo, s_hi] (s_hi None: unbounded) (may be empty)."""
         lo = min_kernel(p, d, self.layer)
@@ -144,7 +144,7 @@ class Geometry(NamedTuple):
             hi = top if hi is None else min(hi, top)
         return lo, hi
 
-    def kernels_for_stride(self, p: int, d: int, s: int) -> tuple[int, int]:
+    def kernels_for_stride(self, p: int, d: int, s: int) -> tuple[int, int | None]:
         """Inclusive (lo, hi) of the kernels giving every axis its output with stride s (the
         window rule only; validity is checked by the caller)."""
         lo, hi = 1, None
@@ -306,6 +306,7 @@ def _by_stride(geometry: Geometry, p: int, d: int, k_lo: int, k_hi: int, strides
     heap = []
     for s in strides:
         lo, hi = geometry.kernels_for_stride(p, d, s)
+        assert hi is not None  # a Geometry has at least one axis
         lo, hi = max(lo, k_lo), min(hi, k_hi)
         if lo <= hi:
             heap.append((lo, s, hi))
@@ -327,7 +328,7 @@ def build_problem(geometry: Geometry, domains: dict[str, list[int]], conditions=
         problem.addVariable(v, list(domains[v]))
     problem.addConstraint(LayerShapeConstraint(geometry), list(VARIABLES))
     for condition in conditions:
-        names = sorted(condition.names, key=LEVEL.get)
+        names = sorted(condition.names, key=LEVEL.get)  # type: ignore[arg-type]  # names are all in LEVEL
         problem.addConstraint(_as_function(condition, names), names)
     return problem
 

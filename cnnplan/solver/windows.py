@@ -63,7 +63,7 @@ class Transition(NamedTuple):
 class Ranked(NamedTuple):
     """One configuration with its own cost w and its simplicity key (d, p, k, s)."""
 
-    w: int
+    w: int | Fraction
     simple: tuple
     cfg: tuple | None
 
@@ -257,6 +257,7 @@ class WindowLayer:
                     for s in doms["s"]:
                         if not self.valid(k, s, p, d):
                             continue
+                        group: WindowGroup | TransposedGroup | CeilGroup
                         if self.rule == "window":
                             group = WindowGroup(2 * p - ke, s, k if self.input_ge_k else 0)
                         elif self.rule == "convT":

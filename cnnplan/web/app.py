@@ -78,6 +78,7 @@ async def run_command(argv: list[str], cwd: str | None = None) -> tuple[int, str
         proc.kill()
         await proc.wait()
         return -1, "", ""
+    assert proc.returncode is not None  # communicate() waited for the exit
     return proc.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
 
 

@@ -24,7 +24,7 @@ def options_of(command: str) -> dict:
 
     from ..cli import CORE_COMMANDS
 
-    params = {}
+    params: dict[str, click.Parameter] = {}
     for param in CORE_COMMANDS[command].params:
         if isinstance(param, click.Argument):
             params["spec"] = param

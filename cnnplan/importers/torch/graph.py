@@ -205,6 +205,7 @@ def map_graph(gm, values: dict, claims=(), skip_unknown: bool = False, output_ke
         if SIZE_DEPENDENT in comment or (spec.split("(")[0] not in SIZE_GENERAL
                                           and _reads_sizes(node, graph)):
             graph.tied.append(f"{name} ({spec}) uses sizes computed from a tensor's shape")
+        assert value is not None       # the shape run recorded every node that reaches here
         first = value[0] if several(value) else value      # split, chunk: output 0
         graph.layers.append(Layer(name, spec, tuple(names), node.name,
                                   tuple(first.shape[1:]), comment,
@@ -420,7 +421,7 @@ def _like(node, graph, values):
 def _tensor_args_of(value) -> list:
     from torch.fx.node import map_arg
 
-    found = []
+    found: list = []
     map_arg(value, found.append)
     return found
 

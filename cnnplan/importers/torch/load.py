@@ -82,6 +82,7 @@ def load_target(target: str):
             module_name = "cnnplan_import_" + re.sub(r"\W", "_", os.path.abspath(where))
             LOADED_FILES[module_name] = where
             spec = importlib.util.spec_from_file_location(module_name, where)
+            assert spec is not None and spec.loader is not None  # always, for a .py path
             module = importlib.util.module_from_spec(spec)
             sys.modules[module_name] = module
             spec.loader.exec_module(module)

@@ -36,7 +36,7 @@ def trace(model, claimed: tuple = ()):
 
     torch = require_torch()
 
-    class Tracer(torch.fx.Tracer):
+    class Tracer(torch.fx.Tracer):  # type: ignore[name-defined]  # torch is imported at run time
         def is_leaf_module(self, module, name):
             return (isinstance(module, claimed) or torch_layer(module) is not None
                     or super().is_leaf_module(module, name))
@@ -70,7 +70,7 @@ def shape_run(gm, input_shape: tuple) -> dict:
     from torch.fx.passes.shape_prop import ShapeProp
 
     values: dict = {}
-    current = []
+    current: list = []
 
     class Recorder(ShapeProp):
         def run_node(self, node):
