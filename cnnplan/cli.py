@@ -410,6 +410,27 @@ class _Progress:
             click.echo("\r\033[K", err=True, nl=False)
 
 
+def memory_options(function):
+    """--batch, --dtype, --optimizer, --device (docs/memory.md), shared by shapes, plan and
+    inputs."""
+    choice = click.Choice
+    for option in reversed((
+            click.option("--batch", type=click.IntRange(1, 2 ** 40), default=None,
+                         metavar="N", help="Batch size for the memory numbers (default 1)."),
+            click.option("--dtype", type=choice(["float32", "float16", "bfloat16", "float64",
+                                                 "int8"], case_sensitive=False), default=None,
+                         help="Element type of parameters and tensors (default float32)."),
+            click.option("--optimizer", type=choice(["sgd", "momentum", "adam"],
+                                                    case_sensitive=False), default=None,
+                         help="Optimizer state in the training total: none, one or two "
+                              "parameter-sized tensors (default adam)."),
+            click.option("--device", type=choice(["cuda", "cpu"], case_sensitive=False),
+                         default=None, help="Where it trains: dropout's saved mask is bool on "
+                                            "cuda, the dtype on cpu (default cuda)."))):
+        function = option(function)
+    return function
+
+
 @cli.command()
 @click.argument("layers", nargs=-1, metavar="SPEC... | PLAN.toml")
 @click.option("--in", "input_", metavar="SHAPE",
@@ -417,8 +438,13 @@ class _Progress:
 @click.option("--collapse", type=click.IntRange(1, 20), default=None, metavar="DEPTH",
               help="Pictures (svg, html): draw each group of layers whose dotted names go "
                    "deeper than DEPTH (layer1.0.conv1 is 3 deep) as one box.")
+@memory_options
+@click.option("--memory", "budget", metavar="SIZE",
+              help="A memory budget such as 24GiB or 16GB: the largest batch whose training "
+                   "total (or with --inference, inference total) fits.")
+@click.option("--inference", is_flag=True, help="With --memory: fit inference, not training.")
 @format_option(kinds=("shapes",))
-def shapes(layers, input_, collapse, fmt):
+def shapes(layers, input_, collapse, batch, dtype, optimizer, device, budget, inference, fmt):
     """Shapes, sizes, weights, params, MACs and receptive fields of a network, layer by layer.
 
     \b
@@ -432,12 +458,15 @@ def shapes(layers, input_, collapse, fmt):
     cnnplan shapes --in 3x256x256 "conv(64,k=8,s=2)" "maxpool(k=5)" "conv(128,k=4,p=1)"
     cnnplan shapes examples/networks/q6.toml --format torch
     cnnplan shapes examples/networks/resnet50.toml --format svg --collapse 1
+    cnnplan shapes examples/networks/resnet50.toml --batch 32 --dtype float16
+    cnnplan shapes examples/networks/resnet50.toml --memory 24GiB --optimizer adam
     """
     from .network.forward import shapes as run_shapes
 
     _check_input_given(input_, layers)
     specs, plan_file = _plan_file(layers)
-    result = run_shapes(input_, specs, plan_file)
+    result = run_shapes(input_, specs, plan_file, batch=batch, dtype=dtype,
+                        optimizer=optimizer, memory=budget, inference=inference, device=device)
     if collapse is not None:
         from .pictures import with_collapse
 

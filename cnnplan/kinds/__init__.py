@@ -20,10 +20,11 @@ from .records import (
                       KindBroken,
                       LayerKind,
                       RfStep,
+                      Saves,
                       Window,
 )
 from .registry import KindRegistry, describe_kinds, kinds
 
 __all__ = ["ABSENT", "BOOLEAN", "NONNEGATIVE", "PADS", "POSITIVE", "SIZES", "WHOLE",
            "WINDOW_RULES", "WINDOW_VARIABLES", "Applied", "Arg", "KindBroken", "KindRegistry",
-           "LayerKind", "RfStep", "Window", "describe_kinds", "kinds"]
+           "LayerKind", "RfStep", "Saves", "Window", "describe_kinds", "kinds"]

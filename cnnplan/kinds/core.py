@@ -29,6 +29,7 @@ from .records import (
     Arg,
     LayerKind,
     RfStep,
+    Saves,
     Window,
 )
 from .shape import format_shape, size_of
@@ -556,6 +557,93 @@ def _fast_upsample(spec, n):
     return lambda inputs: (inputs[0][0], *(i * f for i, f in zip(inputs[0][1:], scales)))
 
 
+# -- what each kind keeps for backward (docs/memory.md; checked against torch's saved tensors) --
+# Shapes here carry the batch first (N x C x sizes).
+
+NOTHING = Saves()
+SAVES_INPUT = Saves(inputs=(0,))
+SAVES_OUTPUT = Saves(output=True)
+VIEW = Saves(alias=True)
+
+
+def _rule(value):
+    return lambda spec, inputs, output, needs: value
+
+
+def _saves_input_if_inplace_copies(spec, inputs, output, needs):
+    """hardtanh (ReLU6) and hardswish save their input; in place, torch saves a copy of it."""
+    if spec.get("inplace"):
+        return Saves(alias=True, extra=((size_of(inputs[0]), "like"),))
+    return SAVES_INPUT
+
+
+def _saves_relu(spec, inputs, output, needs):
+    """ReLU saves its result, which in place is its input's storage."""
+    return Saves(alias=bool(spec.get("inplace")), output=True)
+
+
+def _saves_silu(spec, inputs, output, needs):
+    """SiLU saves its input; in place, torch's silu_ saves a copy of it."""
+    return _saves_input_if_inplace_copies(spec, inputs, output, needs)
+
+
+def _saves_dropout(spec, inputs, output, needs):
+    """Dropout saves its mask (in place too: the output is then its input's storage); in
+    eval mode it returns its input."""
+    if needs is None:
+        return VIEW
+    return Saves(alias=bool(spec.get("inplace")), extra=((size_of(inputs[0]), "mask"),))
+
+
+def _saves_maxpool(spec, inputs, output, needs):
+    """Max pooling saves its input and the int64 indices of the maxima (one per output)."""
+    return Saves(inputs=(0,), extra=((size_of(output), "int64"),))
+
+
+def _saves_adaptiveavg(spec, inputs, output, needs):
+    """Adaptive average pooling to 1 x 1 (x 1) is torch's mean (nothing saved); otherwise its
+    input."""
+    return Saves() if all(v == 1 for v in output[2:]) else SAVES_INPUT
+
+
+def _saves_norm(spec, inputs, output, needs):
+    """Normalisation saves its input and its mean and 1/std: per channel for batch norm, per
+    sample and group for group norm, per position outside the normalised axes for layer norm."""
+    shape = inputs[0]
+    if spec.kind == "bn":
+        stats = shape[1]
+    elif spec.kind == "groupnorm":
+        stats = shape[0] * spec.get("groups")
+    else:
+        stats = math.prod(shape[:len(shape) - spec.get("dims", len(shape) - 1)])
+    return Saves(inputs=(0,), extra=((stats, "stats"), (stats, "stats")))
+
+
+def _broadcast(shapes) -> tuple:
+    rank = max(len(s) for s in shapes)
+    padded = [(1,) * (rank - len(s)) + tuple(s) for s in shapes]
+    return tuple(max(sizes) for sizes in zip(*padded))
+
+
+def _saves_mul(spec, inputs, output, needs):
+    """`a * b * c` runs left to right: each product saves a factor when the other factor
+    requires grad; the partial products after the first are new tensors."""
+    if needs is None:
+        return NOTHING
+    saved, extra = [], []
+    left_needs = needs[0]
+    for j in range(1, len(inputs)):
+        if needs[j]:   # the left factor is kept: input 0, or the partial product so far
+            if j == 1:
+                saved.append(0)
+            else:
+                extra.append((size_of(_broadcast(inputs[:j])), "like"))
+        if left_needs:
+            saved.append(j)
+        left_needs = left_needs or needs[j]
+    return Saves(inputs=tuple(dict.fromkeys(saved)), extra=tuple(extra))
+
+
 # -- torch code --------------------------------------------------------------------------------
 
 def _tuple_text(value) -> str:
@@ -590,6 +678,12 @@ def _pool_torch(spec, inputs):
 
 def _fixed(code):
     return lambda spec, inputs: code
+
+
+def _inplace_code(code):
+    """nn.ReLU() or, with inplace=true, nn.ReLU(inplace=True)."""
+    return lambda spec, inputs: code.replace("()", "(inplace=True)") if spec.get("inplace") \
+        else code
 
 
 def _dims_torch(template):
@@ -644,23 +738,32 @@ def _concat_code(spec, inputs):
     return f"torch.cat([{{all}}], dim={torch_axis(spec.get('dim', 0))})"
 
 
-_SHAPE_KEEPING = (
-    ("relu", "ReLU (shape-preserving)", "nn.ReLU()"),
-    ("relu6", "ReLU6 (shape-preserving)", "nn.ReLU6()"),
-    ("tanh", "tanh (shape-preserving)", "nn.Tanh()"),
-    ("sigmoid", "logistic sigmoid (shape-preserving)", "nn.Sigmoid()"),
-    ("hardswish", "hard swish (shape-preserving)", "nn.Hardswish()"),
-    ("silu", "SiLU / swish (shape-preserving)", "nn.SiLU()"),
-    ("gelu", "GELU (shape-preserving)", "nn.GELU()"),
-    ("hardsigmoid", "hard sigmoid (shape-preserving)", "nn.Hardsigmoid()"),
-    ("leakyrelu", "leaky ReLU (shape-preserving; the slope is not kept)", "nn.LeakyReLU()"),
-    ("elu", "ELU (shape-preserving)", "nn.ELU()"),
-    ("mish", "Mish (shape-preserving)", "nn.Mish()"),
-    ("hardtanh", "hard tanh (shape-preserving; the bounds are not kept)", "nn.Hardtanh()"),
-    ("softplus", "softplus (shape-preserving)", "nn.Softplus()"),
-    ("dropout", "dropout (shape-preserving; no parameters)", "nn.Dropout()"),
-    ("identity", "identity (shape-preserving; also an imported placeholder)", "nn.Identity()"),
+_SHAPE_KEEPING = (   # name, help, torch code, what it saves, whether it may run in place
+    ("relu", "ReLU (shape-preserving; inplace=true as nn.ReLU's)", "nn.ReLU()", _saves_relu,
+     True),
+    ("relu6", "ReLU6 (shape-preserving; inplace=true)", "nn.ReLU6()",
+     _saves_input_if_inplace_copies, True),
+    ("tanh", "tanh (shape-preserving)", "nn.Tanh()", _rule(SAVES_OUTPUT), False),
+    ("sigmoid", "logistic sigmoid (shape-preserving)", "nn.Sigmoid()", _rule(SAVES_OUTPUT),
+     False),
+    ("hardswish", "hard swish (shape-preserving; inplace=true)", "nn.Hardswish()",
+     _saves_input_if_inplace_copies, True),
+    ("silu", "SiLU / swish (shape-preserving; inplace=true)", "nn.SiLU()", _saves_silu, True),
+    ("gelu", "GELU (shape-preserving)", "nn.GELU()", _rule(SAVES_INPUT), False),
+    ("hardsigmoid", "hard sigmoid (shape-preserving)", "nn.Hardsigmoid()", None, False),
+    ("leakyrelu", "leaky ReLU (shape-preserving; the slope is not kept)", "nn.LeakyReLU()",
+     None, False),
+    ("elu", "ELU (shape-preserving)", "nn.ELU()", None, False),
+    ("mish", "Mish (shape-preserving)", "nn.Mish()", None, False),
+    ("hardtanh", "hard tanh (shape-preserving; the bounds are not kept)", "nn.Hardtanh()", None,
+     False),
+    ("softplus", "softplus (shape-preserving)", "nn.Softplus()", None, False),
+    ("dropout", "dropout (shape-preserving; no parameters; inplace=true)", "nn.Dropout()",
+     _saves_dropout, True),
+    ("identity", "identity (shape-preserving; also an imported placeholder)", "nn.Identity()",
+     _rule(VIEW), False),
 )
+INPLACE = {"inplace": BOOLEAN}
 
 _CONV_ARGS = {"channels": POSITIVE, "k": SIZES, "s": SIZES, "p": SAME_PADS, "d": SIZES,
               "groups": POSITIVE, "bias": BOOLEAN}
@@ -670,63 +773,72 @@ CORE_KINDS = (
               "bias=true); k, s, p, d may be per-axis tuples", _conv_apply, _conv_torch,
               _CONV_ARGS, "channels", {"s": 1, "p": 0, "d": 1, "groups": 1, "bias": True},
               ("channels", "k"), window=Window("conv"), aliases=("conv2d", "conv1d", "conv3d"),
-              fast=_fast_window),
+              fast=_fast_window, saves=_rule(SAVES_INPUT)),
     LayerKind("convT", "transposed convolution: convT(C_out, k=, s=1, p=0, d=1, op=0, "
               "groups=1, bias=true)", _convT_apply, _convT_torch,
               {**_CONV_ARGS, "p": PADS, "op": PADS}, "channels",
               {"s": 1, "p": 0, "d": 1, "op": 0, "groups": 1, "bias": True}, ("channels", "k"),
               window=Window("convT"), aliases=("conv_transpose", "convtranspose", "deconv"),
-              fast=_fast_window),
+              fast=_fast_window, saves=_rule(SAVES_INPUT)),
     LayerKind("maxpool", "max pooling: maxpool(k=, s=k, p=0, d=1, ceil=false)", _pool_apply,
               _pool_torch, {"k": SIZES, "s": SIZES, "p": PADS, "d": SIZES, "ceil": BOOLEAN},
               "k", {"p": 0, "d": 1, "ceil": False}, ("k",), window=Window("pool"),
-              aliases=("max_pool",), complete=_pool_complete, fast=_fast_window),
+              aliases=("max_pool",), complete=_pool_complete, fast=_fast_window,
+              saves=_saves_maxpool),
     LayerKind("avgpool", "average pooling: avgpool(k=, s=k, p=0, ceil=false)", _pool_apply,
               _pool_torch, {"k": SIZES, "s": SIZES, "p": PADS, "ceil": BOOLEAN}, "k",
               {"p": 0, "ceil": False}, ("k",), window=Window("pool", input_ge_k=3),
               aliases=("avg_pool",),
-              complete=_pool_complete, fast=_fast_window),
+              complete=_pool_complete, fast=_fast_window, saves=_rule(SAVES_INPUT)),
     LayerKind("flatten", "flatten C x sizes into one feature axis (start=, end=: only those "
-              "axes, 0 the channels)", _flatten, _flatten_torch, {"start": AXIS, "end": AXIS}),
+              "axes, 0 the channels)", _flatten, _flatten_torch, {"start": AXIS, "end": AXIS},
+              saves=_rule(VIEW)),
     LayerKind("linear", "fully connected: linear(features, bias=true) on a flat input "
               "(last=true: on the last axis of any input)", _linear,
               lambda spec, inputs: f"nn.Linear({inputs[0][-1]}, {spec.get('features')}, "
                                    f"bias={spec.get('bias')})",
               {"features": POSITIVE, "bias": BOOLEAN, "last": BOOLEAN}, "features",
-              {"bias": True}, ("features",)),
-    *(LayerKind(name, text, _same, _fixed(code), fast=_fast_same,
+              {"bias": True}, ("features",), saves=_rule(SAVES_INPUT)),
+    *(LayerKind(name, text, _same, _inplace_code(code) if inplace else _fixed(code),
+                INPLACE if inplace else {}, fast=_fast_same, saves=saves,
                 aliases=("contiguous",) if name == "identity" else ())
-      for name, text, code in _SHAPE_KEEPING),
+      for name, text, code, saves, inplace in _SHAPE_KEEPING),
     LayerKind("softmax", "softmax over the channels (dim=: another axis, 0 the channels; "
               "shape-preserving)", _softmax,
               lambda spec, inputs: f"nn.Softmax(dim={torch_axis(spec.get('dim', 0))})",
-              {"dim": AXIS}, fast=_fast_same),
+              {"dim": AXIS}, fast=_fast_same, saves=_rule(SAVES_OUTPUT)),
     LayerKind("bn", "batch norm (shape-preserving; 2C parameters)", _norm_channels,
-              _dims_torch("nn.BatchNorm{n}d({c})"), aliases=("batchnorm",), fast=_fast_same),
+              _dims_torch("nn.BatchNorm{n}d({c})"), aliases=("batchnorm",), fast=_fast_same,
+              saves=_saves_norm),
     LayerKind("groupnorm", "group norm: groupnorm(groups) (2C parameters)", _norm_channels,
               lambda spec, inputs: f"nn.GroupNorm({spec.get('groups')}, {inputs[0][0]})",
-              {"groups": POSITIVE}, "groups", required=("groups",)),
+              {"groups": POSITIVE}, "groups", required=("groups",), saves=_saves_norm),
     LayerKind("layernorm", "layer norm over the last `dims` axes (default all; 2 x their "
-              "size parameters)", _layernorm, _layernorm_torch, {"dims": POSITIVE}, "dims"),
+              "size parameters)", _layernorm, _layernorm_torch, {"dims": POSITIVE}, "dims",
+              saves=_saves_norm),
     LayerKind("adaptiveavgpool", "adaptive average pooling to out (a size or a tuple)",
-              _adaptive, _adaptive_torch, {"out": SIZES}, "out", required=("out",)),
+              _adaptive, _adaptive_torch, {"out": SIZES}, "out", required=("out",),
+              saves=_saves_adaptiveavg),
     LayerKind("adaptivemaxpool", "adaptive max pooling to out (a size or a tuple)",
-              _adaptive, _adaptive_torch, {"out": SIZES}, "out", required=("out",)),
+              _adaptive, _adaptive_torch, {"out": SIZES}, "out", required=("out",),
+              saves=_saves_maxpool),
     LayerKind("mean", "mean over the spatial axes: C (keepdim=true: C x 1 x 1)", _mean,
-              _mean_torch, {"keepdim": BOOLEAN}, defaults={"keepdim": False}),
+              _mean_torch, {"keepdim": BOOLEAN}, defaults={"keepdim": False},
+              saves=_rule(NOTHING)),
     LayerKind("upsample", "upsample(scale=2 | size=(H, W), mode=nearest|bilinear)", _upsample,
               _upsample_torch, {"scale": SIZES, "size": SIZES, "mode": MODES}, "scale",
-              {"mode": "nearest"}, fast=_fast_upsample),
+              {"mode": "nearest"}, fast=_fast_upsample, saves=_rule(NOTHING)),
     LayerKind("pixelshuffle", "pixel shuffle: pixelshuffle(r): C x H x W -> C/r^2 x rH x rW",
               _pixelshuffle, lambda spec, inputs: f"nn.PixelShuffle({spec.get('r')})",
-              {"r": POSITIVE}, "r", required=("r",)),
+              {"r": POSITIVE}, "r", required=("r",), saves=_rule(NOTHING)),
     LayerKind("pad", "zero padding pad(p=(left, right, top, bottom)) in F.pad's order",
               _pad, _pad_torch, {"p": Arg(0, tuples=True, collapse=False)}, "p",
-              required=("p",)),
+              required=("p",), saves=_rule(NOTHING)),
     LayerKind("add", "add(a, b, ...): the sum of inputs of one shape (one name: the previous "
-              "layer and it)", _add, _join_code("{sum}"), join=True, fast=_fast_add),
+              "layer and it)", _add, _join_code("{sum}"), join=True, fast=_fast_add,
+              saves=_rule(NOTHING)),
     LayerKind("mul", "mul(a, b): broadcast product (e.g. C x 1 x 1 gate times C x H x W)", _mul,
-              _join_code("{product}"), join=True),
+              _join_code("{product}"), join=True, saves=_saves_mul),
     LayerKind("scale", "scale(param=SHAPE): the input times a constant, or with param= a "
               "learned tensor (layer scale x * gamma; its size counts as parameters)", _learned,
               lambda spec, inputs: f"Learned({_param_shape(spec)!r}, 'scale')",
@@ -743,5 +855,5 @@ CORE_KINDS = (
     LayerKind("concat", "concat(a, b, ...): channels joined (crop=true centre-crops to the "
               "smallest size; dim=: along another axis)", _concat, _concat_code,
               {"crop": BOOLEAN, "dim": AXIS}, defaults={"crop": False},
-              join=True, aliases=("cat",), fast=_fast_concat),
+              join=True, aliases=("cat",), fast=_fast_concat, saves=_rule(NOTHING)),
 )

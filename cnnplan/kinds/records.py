@@ -246,7 +246,31 @@ class Reference:
         return f"Reference({self.reference!r})"
 
 
-RULES = ("apply", "torch", "complete", "fast")   # a kind's callables (or references to them)
+class Saves(NamedTuple):
+    """What one layer keeps for the backward pass in training mode, and whether its output is
+    a new tensor (docs/memory.md). Returned by a kind's `saves(spec, inputs, output, needs)`
+    rule, where `needs` says per input whether it requires grad (the rule is asked only when
+    an input does or the layer has parameters: otherwise autograd records nothing). It is
+    also asked with `needs=None` for inference (eval mode, no grad), where only `alias`
+    counts: dropout, for one, returns its input unchanged there.
+
+    `alias`: the output shares the storage of input 0 (a view, or an in-place layer), so
+    running the layer allocates nothing. `inputs`: the inputs it saves, by position (their
+    storage, shared). `output`: it saves its output. `extra`: new tensors it saves, as
+    (elements, dtype) with dtype "like" (the network's dtype), "stats" (float32; float64 for
+    float64 networks), "mask" (dropout's: bool on CUDA, the network's dtype on CPU), or a
+    torch dtype name such as "int64" or "bool". Elements count the whole batch: the rule gets
+    shapes with the batch first (N x C x sizes).
+    """
+
+    alias: bool = False
+    inputs: tuple = ()
+    output: bool = False
+    extra: tuple = ()
+
+
+
+RULES = ("apply", "torch", "complete", "fast", "saves")   # a kind's callables (or references)
 
 
 def rules_of(kind: LayerKind, provider: str) -> dict:
@@ -276,7 +300,10 @@ class LayerKind(NamedTuple):
     shape-only rule built once per layer, giving the output shape or None where `apply` would
     refuse (apply then says why). Each of these four may be a 'package.module:function'
     reference, imported at first use. `outputs`: the layer gives several outputs
-    (Applied.outputs), which later layers read as `NAME[j]`. `window`: a Window (or its rule, "conv", "pool" or
+    (Applied.outputs), which later layers read as `NAME[j]`. `saves(spec, inputs, output,
+    needs) -> Saves` (optional) says what the layer keeps for backward and whether its output
+    is a view or in place (docs/memory.md); without it, a network's training memory is not
+    given. `window`: a Window (or its rule, "conv", "pool" or
     "convT") makes it a window kind, which `solve --layer` and `plan` solve for.
     """
 
@@ -293,5 +320,6 @@ class LayerKind(NamedTuple):
     aliases: tuple = ()
     complete: Callable | str | None = None
     fast: Callable | str | None = None  # fast(spec, n_axes) -> rule(inputs) -> output or None
+    saves: Callable | str | None = None  # saves(spec, inputs, output, needs) -> Saves
     provider: str = ""
     outputs: bool = False           # several outputs (Applied.outputs), read as NAME[j]

@@ -518,8 +518,14 @@ def layer_text(step) -> str:
     return text
 
 
-def network_result(net: Network, targets=None, title_prefix: str = "network") -> Result:
-    """The `cnnplan shapes` Result: one row per layer, totals, and target checks."""
+def network_result(net: Network, targets=None, title_prefix: str = "network", mem=None,
+                   show_memory: bool = False) -> Result:
+    """The `cnnplan shapes` Result: one row per layer, totals, and target checks; with `mem`
+    (network/memory.py) each layer's bytes and the memory totals (in the table too with
+    `show_memory`)."""
+    from .memory import memory
+
+    mem = memory(net) if mem is None else mem
     graph = net.graph
     first = (0, "input", format_shape(net.input), size_of(net.input), None, None, None, 1, 1)
     rows = [_row(graph, INPUT, "", first)]
@@ -542,10 +548,14 @@ def network_result(net: Network, targets=None, title_prefix: str = "network") ->
         if step.field is not None and not step.exact_rf:
             entry["rf_exact"] = False
             bounds = True
+        entry["out_bytes"] = mem.out_bytes[step.index - 1]
+        entry["saved_bytes"] = mem.saved_bytes[step.index - 1]
         layers.append(entry)
         notes.extend(step.notes)
     rows.append(_row(graph, "", "", (None, "total", format_shape(net.output), net.size,
                                      net.weights, net.params, net.macs, None, None)))
+    if show_memory:
+        rows = _memory_columns(rows, mem, net)
     mismatches = []
     for step in net.steps:
         target = (targets or {}).get(step.index)
@@ -572,13 +582,19 @@ def network_result(net: Network, targets=None, title_prefix: str = "network") ->
         notes.append("rf after transposed convolutions, upsampling or adaptive pooling "
                      "with uneven windows is an upper bound (rf_exact false in JSON)")
     data = {"input": list(net.input), "layers": layers, "output": list(net.output),
-            "size": net.size, "weights": net.weights, "params": net.params, "macs": net.macs}
+            "size": net.size, "weights": net.weights, "params": net.params, "macs": net.macs,
+            **memory_data(mem)}
+    if show_memory:
+        facts += memory_facts(mem)
+        notes += memory_notes(mem)
     if graph:
         data["output_layer"] = net.out_step.name if net.out_step else INPUT
     if mismatches:
         data["mismatches"] = mismatches
     columns: tuple[str, ...] = ("#", "layer", "output", "size", "weights", "params", "macs", "rf",
                                 "jump")
+    if show_memory:
+        columns += ("out bytes", "saved")
     if graph:
         columns = ("#", "name", "from") + columns[1:]
     return Result(title=title, facts=tuple(facts), tables=(Table(columns, tuple(rows)),),
@@ -586,12 +602,74 @@ def network_result(net: Network, targets=None, title_prefix: str = "network") ->
                   kind="shapes")
 
 
+def _memory_columns(rows, mem, net) -> list:
+    """The rows with each layer's output bytes and what it adds to the saved set."""
+    from .memory import human
+
+    cells = [(human(mem.input_bytes), "")]
+    cells += [(human(out), human(saved) if saved else "")
+              for out, saved in zip(mem.out_bytes, mem.saved_bytes)]
+    cells.append(("", human(mem.train_saved_bytes)))
+    return [row + extra for row, extra in zip(rows, cells)]
+
+
+def memory_data(mem) -> dict:
+    """The memory totals as JSON keys (docs/memory.md)."""
+    data = {"batch": mem.batch, "dtype": mem.dtype, "optimizer": mem.optimizer,
+            "device": mem.device, "param_bytes": mem.param_bytes, "grad_bytes": mem.grad_bytes,
+            "optimizer_bytes": mem.optimizer_bytes,
+            "inference_peak_bytes": mem.inference_peak_bytes,
+            "inference_total_bytes": mem.inference_total_bytes,
+            "train_saved_bytes": mem.train_saved_bytes,
+            "train_total_bytes": mem.train_total_bytes}
+    if mem.unknown:
+        data["memory_unknown_kinds"] = list(mem.unknown)
+    return data
+
+
+def _bytes(n) -> str:
+    from .memory import human
+
+    return "not given" if n is None else f"{human(n)} ({n:,} B)"
+
+
+def memory_facts(mem) -> list:
+    """Facts lines for the table: batch, dtype and the totals."""
+    return [("batch", mem.batch), ("dtype", mem.dtype),
+            ("param bytes", _bytes(mem.param_bytes)),
+            ("inference peak", _bytes(mem.inference_peak_bytes)),
+            ("train saved", _bytes(mem.train_saved_bytes)),
+            (f"train total ({mem.optimizer})", _bytes(mem.train_total_bytes))]
+
+
+def memory_notes(mem) -> list:
+    """What the memory numbers count and leave out (the table's footer)."""
+    from .memory import EXCLUDED, OPTIMIZERS
+
+    notes = [f"memory at batch {mem.batch} in {mem.dtype}: inference peak = live tensors "
+             "running layers in order, each freed after its last use (input included); train "
+             "saved = what autograd keeps for backward, each storage once; train total = "
+             f"params + grads + {OPTIMIZERS[mem.optimizer]} x params ({mem.optimizer}) + "
+             f"saved; excluded: {EXCLUDED}"]
+    if mem.dtype == "int8":
+        notes.append("int8 is an inference dtype: training memory is not given")
+    if mem.unknown:
+        notes.append("training memory is not given: layer kind(s) "
+                     f"{', '.join(mem.unknown)} do not say what they save (no saves rule)")
+    return notes
+
+
 def _row(graph: bool, name: str, sources: str, cells: tuple) -> tuple:
     return (cells[0], name, sources) + cells[1:] if graph else cells
 
 
-def shapes(input=None, layers=(), plan_file=None, plan_text=None) -> Result:
-    """Shapes, sizes, weights, params, MACs, receptive field and jump of every layer.
+def shapes(input=None, layers=(), plan_file=None, plan_text=None, batch=None, dtype=None,
+           optimizer=None, memory=None, inference=False, device=None) -> Result:
+    """Shapes, sizes, weights, params, MACs, receptive field and jump of every layer, and its
+    memory at `batch` (default 1) in `dtype` (default float32) with `optimizer` (adam): each
+    layer's bytes and the totals of docs/memory.md, in the table too when any of these is
+    given. `memory` (bytes or text such as "24GiB"): also the largest batch whose training
+    total (`inference`: inference total) fits.
 
     `layers` are specs such as "conv(64, k=8, s=2)" (optionally "SPEC -> SHAPE" to check a
     target; "NAME: SPEC" names a layer; several layers may share an argument, separated by
@@ -609,9 +687,19 @@ def shapes(input=None, layers=(), plan_file=None, plan_text=None) -> Result:
 
     shape, items, options, title = gather(input, layers, plan_file, None, what="network",
                                           plan_text=plan_text)
+    from .memory import check_options
+
+    show = any(v is not None for v in (batch, dtype, optimizer, memory, device)) or inference
+    options_given = check_options(1 if batch is None else batch, dtype or "float32",
+                                  optimizer or "adam", device or "cuda")
     net = forward(shape, plan_nodes(items), output=options.get("output_layer", ""))
     targets = {i: item.target for i, item in enumerate(items, start=1) if item.target}
-    result = network_result(net, targets, title or "network")
+    from .memory import memory as network_memory
+
+    mem = network_memory(net, *options_given)
+    result = network_result(net, targets, title or "network", mem, show)
+    if memory is not None:
+        result = fit_result(result, net, memory, inference, *options_given[1:])
     violations = []
     everywhere, per_layer = parse_where(options.get("where", ()), len(items))
     for index in per_layer:
@@ -640,3 +728,41 @@ def shapes(input=None, layers=(), plan_file=None, plan_text=None) -> Result:
     data = dict(result.data)
     data["mismatches"] = data.get("mismatches", []) + violations
     return replace(result, notes=tuple(violations) + result.notes, data=data, exit_code=1)
+
+
+def fit_result(result: Result, net: Network, budget, inference: bool, dtype: str,
+               optimizer: str, device: str) -> Result:
+    """`result` with the largest batch whose training (or inference) total fits `budget`, and
+    how that total splits; exit 1 when not even one sample fits."""
+    from dataclasses import replace
+
+    from .memory import largest_batch, parse_budget
+
+    limit = parse_budget(budget)
+    what = "inference" if inference else "training"
+    if dtype == "int8" and not inference:
+        raise BadInput("int8 is an inference dtype: add --inference to fit --memory")
+    batch, mem = largest_batch(net, limit, inference, dtype, optimizer, device)
+    if batch is None:
+        raise BadInput(f"the training memory of this network is not known (layer kinds "
+                       f"{', '.join(mem.unknown)} have no saves rule): use --inference")
+    if inference:
+        split = {"param_bytes": mem.param_bytes, "inference_peak_bytes": mem.inference_peak_bytes,
+                 "total_bytes": mem.inference_total_bytes}
+    else:
+        split = {"param_bytes": mem.param_bytes, "grad_bytes": mem.grad_bytes,
+                 "optimizer_bytes": mem.optimizer_bytes,
+                 "train_saved_bytes": mem.train_saved_bytes,
+                 "total_bytes": mem.train_total_bytes}
+    data = {**result.data, "memory_budget": limit, "fit": what, "max_batch": batch,
+            "max_batch_split": {"batch": mem.batch, **split}}
+    parts = ", ".join(f"{key.removesuffix('_bytes').replace('_', ' ')} {_bytes(value)}"
+                      for key, value in split.items() if key != "total_bytes")
+    facts = result.facts + ((f"max batch ({what} in {_bytes(limit)})", batch),)
+    if batch:
+        note = (f"at batch {batch} {what} takes {_bytes(split['total_bytes'])} of "
+                f"{_bytes(limit)}: {parts}")
+        return replace(result, facts=facts, data=data, notes=(note,) + result.notes)
+    note = (f"no batch fits: one sample's {what} takes {_bytes(split['total_bytes'])}, more "
+            f"than {_bytes(limit)} ({parts})")
+    return replace(result, facts=facts, data=data, notes=(note,) + result.notes, exit_code=1)

@@ -223,10 +223,19 @@ def _stochastic_depth(a, ins, out):
 ACTIVATIONS = ("relu", "relu6", "tanh", "sigmoid", "hardswish", "silu", "gelu", "hardsigmoid",
                "leakyrelu", "elu", "mish", "hardtanh", "softplus")
 FUNCTIONAL = {"leakyrelu": "leaky_relu"}     # F's name where it differs from the kind
+
+
+def _inplace(kind):
+    """relu, or relu(inplace=true) from nn.ReLU(inplace=True) or F.relu(x, inplace=True)."""
+    return lambda a, ins, out: spec_text(kind, inplace=True if a.get("inplace") else None)
+
+
+INPLACE = ("relu", "relu6", "hardswish", "silu")    # in place changes memory (docs/memory.md)
 # op -> (handler, argument names of the functional/method form after the input)
 OPS = {
     **{name: (_plain(name), ()) for name in ACTIVATIONS},
-    "dropout": (_plain("dropout"), ("p", "training", "inplace")),
+    **{name: (_inplace(name), ("inplace",)) for name in INPLACE},
+    "dropout": (_inplace("dropout"), ("p", "training", "inplace")),
     "identity": (_plain("identity"), ()),
     "maxpool": (lambda a, i, o: _pool("maxpool", a, i, o),
                 ("kernel_size", "stride", "padding", "dilation", "ceil_mode", "return_indices")),
@@ -375,7 +384,7 @@ def module_op(m, ins):
               nn.Dropout2d: "dropout", nn.Dropout3d: "dropout"}
     layer = torch_layer(m)
     if layer in simple:
-        return simple[layer], {}
+        return simple[layer], {"inplace": getattr(m, "inplace", False)}
     adaptive = {nn.AdaptiveAvgPool1d: "adaptiveavgpool", nn.AdaptiveAvgPool2d: "adaptiveavgpool",
                 nn.AdaptiveAvgPool3d: "adaptiveavgpool", nn.AdaptiveMaxPool1d: "adaptivemaxpool",
                 nn.AdaptiveMaxPool2d: "adaptivemaxpool", nn.AdaptiveMaxPool3d: "adaptivemaxpool"}

@@ -1,0 +1,235 @@
+"""Memory against torch (tests/memory_support.py): train_saved_bytes equals what autograd
+saves, inference_peak_bytes equals an fx executor's peak of live bytes, on the reference
+networks (exported with --format torch), on imported models with their in-place ReLUs, and on
+random graphs of every core kind; the activation count fvcore and timm report is the sum of
+the convolutions' and linear layers' outputs."""
+
+from __future__ import annotations
+
+import os
+import random
+
+import pytest
+
+import cnnplan
+from cnnplan.network.forward import forward, shapes
+from cnnplan.network.memory import memory
+from cnnplan.platform.errors import BadInput
+from memory_support import exported, peak_bytes, saved_bytes
+from networks_support import unet_plan
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+NETWORKS = os.path.join(ROOT, "examples", "networks")
+MODELS = os.path.join(ROOT, "examples", "models", "reference.py")
+
+
+def _check(torch, result, batch=2):
+    """Both oracles on the model cnnplan exports for `result` (a shapes Result at `batch`)."""
+    model = exported(torch, result)
+    torch.manual_seed(0)
+    x = torch.randn(batch, *result.data["input"])
+    saved, stats = saved_bytes(torch, model, x)
+    ours = result.data["train_saved_bytes"]
+    assert ours == saved, f"train_saved_bytes {ours:,} != torch's {saved:,} (stats {stats:,})"
+    assert result.data["inference_peak_bytes"] == peak_bytes(torch, model, x)
+
+
+@pytest.mark.parametrize("name, shape", [
+    ("small_resnet", None), ("resnet18", "3x32x32"), ("resnet50", "3x32x32"),
+    ("mobilenet_v2", "3x32x32"), ("densenet121", "3x32x32"), ("unet_padded", "1x32x32"),
+])
+def test_reference_networks(torch, name, shape):
+    result = shapes(shape, [], os.path.join(NETWORKS, f"{name}.toml"), batch=2, device="cpu")
+    _check(torch, result)
+
+
+@pytest.mark.parametrize("padded", [False, True])
+def test_unets(torch, padded):
+    """The U-Nets of docs/networks.md, small: valid convolutions with cropped skips, and
+    padded ones."""
+    text = unet_plan(padded, levels=2, width=2, input="1x44x44" if not padded else "1x32x32")
+    _check(torch, shapes(plan_text=text, batch=2, device="cpu"))
+
+
+@pytest.mark.parametrize("model", ["SmallResNet", "mobilenet_v2", "unet_padded"])
+def test_imported_models_keep_inplace(torch, model, tmp_path):
+    """`cnnplan import` carries nn.ReLU(inplace=True) and ReLU6(inplace=True) into the plan:
+    its train_saved_bytes equals what the original model saves (in-place ReLU6 saves a copy of
+    its input; in-place ReLU saves the tensor it overwrites, as many bytes as out of place,
+    but allocates nothing)."""
+    import importlib.util
+
+    from cnnplan.importers.torch.model import import_model
+
+    spec = importlib.util.spec_from_file_location("reference_models", MODELS)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    shape = {"SmallResNet": (3, 32, 32), "mobilenet_v2": (3, 32, 32),
+             "unet_padded": (1, 32, 32)}[model]
+    text = import_model(f"{MODELS}:{model}", "x".join(map(str, shape))).data["plan"]
+    assert "inplace=true" in text
+    result = shapes(plan_text=text, batch=2, device="cpu")
+    torch.manual_seed(0)
+    original = getattr(module, model)()
+    saved, _ = saved_bytes(torch, original, torch.randn(2, *shape))
+    assert result.data["train_saved_bytes"] == saved
+    plain = shapes(plan_text=text.replace("(inplace=true)", ""), batch=2, device="cpu")
+    # after batch norm, in place or not saves as many bytes (ReLU6's copy of its input
+    # replaces the input out of place would save), but in place allocates nothing
+    assert plain.data["train_saved_bytes"] == saved
+    assert plain.data["inference_peak_bytes"] >= result.data["inference_peak_bytes"]
+
+
+# -- random graphs of every core kind -------------------------------------------------------
+
+def _spatial_layer(rng, shape):
+    c = shape[0]
+    return rng.choice([
+        f"conv({rng.randint(1, 3) * 2}, k={rng.randint(1, 3)}, s={rng.randint(1, 2)}, "
+        f"p={rng.randint(0, 1)}, bias={rng.choice(['true', 'false'])})",
+        f"conv({c}, k=3, p=1, groups={c})",
+        f"convT({rng.randint(1, 4)}, k=2, s=2)",
+        f"maxpool(k=2, s={rng.randint(1, 2)}, ceil={rng.choice(['true', 'false'])})",
+        "avgpool(k=2)", "relu", "relu(inplace=true)", "relu6", "relu6(inplace=true)", "tanh",
+        "sigmoid", "hardswish", "hardswish(inplace=true)", "silu", "silu(inplace=true)", "gelu",
+        "softmax", "dropout", "dropout(inplace=true)", "identity", "bn",
+        f"groupnorm({rng.choice([g for g in (1, 2) if c % g == 0])})", "layernorm",
+        "layernorm(dims=1)", f"adaptiveavgpool({rng.choice([1, 2, 3])})",
+        f"adaptivemaxpool({rng.choice([1, 2, 3])})", "mean(keepdim=true)",
+        "upsample(2)", "upsample(2, mode=bilinear)", "pixelshuffle(2)", "pad(p=(1, 0, 0, 2))",
+    ])
+
+
+def random_graph(seed: int) -> str:
+    """A plan file: a random graph over every core kind, with joins (add, mul, concat with and
+    without crop) reading earlier layers; every layer is applied by cnnplan as it is drawn and
+    dropped when it does not fit."""
+    rng = random.Random(seed)
+    shape = (rng.choice([2, 4]), rng.randint(6, 10), rng.randint(6, 10))
+    lines = [f'input = "{"x".join(map(str, shape))}"']
+    layers, names, shapes_of = [], [], {"input": shape}
+    previous = "input"
+    while len(layers) < 12:
+        current = shapes_of[previous]
+        earlier = [n for n in names if n != previous]
+        roll = rng.random()
+        if roll < 0.25 and earlier and len(current) == 3:
+            other = rng.choice(earlier)
+            spec = rng.choice(["add", "add", "mul", "concat", "concat(crop=true)"])
+            sources = [previous, other]
+        elif len(current) == 3:
+            spec, sources = _spatial_layer(rng, current), [previous]
+        else:
+            spec, sources = rng.choice(["linear(3)", "relu", "bn", "dropout", "tanh"]), [previous]
+        items = [(n, s, f) for n, s, f in layers] + [(f"l{len(layers)}", spec, sources)]
+        try:
+            from cnnplan.language.specs import parse_spec
+            from cnnplan.network.forward import build_nodes
+
+            nodes = build_nodes([(n, parse_spec(s), f) for n, s, f in items])
+            net = forward(shape, nodes, fields=False)
+        except BadInput:
+            continue
+        if len(net.steps[-1].output) == 1 and rng.random() < 0.5:
+            continue
+        layers.append(items[-1])
+        names.append(items[-1][0])
+        shapes_of[items[-1][0]] = net.steps[-1].output
+        previous = items[-1][0]
+        if len(net.steps[-1].output) == 3 and rng.random() < 0.15:
+            layers.append((f"l{len(layers)}", "flatten", [previous]))
+            items.append(layers[-1])
+            net = forward(shape, build_nodes([(n, parse_spec(s), f) for n, s, f in items]),
+                          fields=False)
+            names.append(layers[-1][0])
+            shapes_of[layers[-1][0]] = net.steps[-1].output
+            previous = layers[-1][0]
+    for name, spec, sources in layers:
+        quoted = ", ".join(f'"{s}"' for s in sources)
+        lines += ["[[layers]]", f'name = "{name}"', f'spec = "{spec}"', f"from = [{quoted}]"]
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize("seed", range(24))
+def test_random_graphs(torch, seed):
+    _check(torch, shapes(plan_text=random_graph(seed), batch=3, device="cpu"), batch=3)
+
+
+def test_random_graphs_cover_every_core_kind():
+    from cnnplan.kinds.core import CORE_KINDS
+
+    seen = set()
+    for seed in range(24):
+        for line in random_graph(seed).splitlines():
+            if line.startswith("spec = "):
+                seen.add(line.split('"')[1].split("(")[0])
+    assert seen >= {k.name for k in CORE_KINDS}, {k.name for k in CORE_KINDS} - seen
+
+
+# -- fvcore's and timm's activation counts ----------------------------------------------------
+
+def _activations(net) -> int:
+    """fvcore's ActivationCountAnalysis convention: the output elements of convolutions and
+    matrix products (conv, convT, linear), nothing else."""
+    return sum(s.size for s in net.steps if s.spec.kind in ("conv", "convT", "linear"))
+
+
+def test_fvcore_activation_count(torch):
+    fvcore = pytest.importorskip("fvcore.nn")
+    result = shapes("3x64x64", [], os.path.join(NETWORKS, "resnet50.toml"))
+    model = exported(torch, result).eval()
+    x = torch.zeros(1, 3, 64, 64)
+    counted = fvcore.ActivationCountAnalysis(model, (x,))
+    counted.unsupported_ops_warnings(False)
+    counted.uncalled_modules_warnings(False)
+    net = forward((3, 64, 64), _net_specs(result))
+    assert counted.total() == _activations(net)
+
+
+def _net_specs(result):
+    from cnnplan.language.specs import parse_spec
+    from cnnplan.network.forward import build_nodes
+
+    return build_nodes([(layer["name"], parse_spec(layer["spec"]), layer["from"])
+                        for layer in result.data["layers"]])
+
+
+def test_timm_published_activation_counts():
+    """timm's model cards give 'Activations (M)' (fvcore's count at batch 1): ResNet-50 at 224
+    11.1 M, ResNet-18 2.5 M, MobileNetV2 6.7 M (torchvision's architectures, as here)."""
+    for name, published in (("resnet50", 11.1), ("resnet18", 2.5)):
+        result = shapes(None, [], os.path.join(NETWORKS, f"{name}.toml"))
+        count = _activations(forward((3, 224, 224), _net_specs(result)))
+        assert round(count / 1e6, 1) == published, (name, count)
+
+
+def test_dtype_scales_every_number():
+    result = shapes(None, [], os.path.join(NETWORKS, "small_resnet.toml"))
+    net = forward((3, 32, 32), _net_specs(result))
+    one, half = memory(net, 4, "float32"), memory(net, 4, "float16")
+    assert half.param_bytes * 2 == one.param_bytes
+    assert half.inference_peak_bytes * 2 == one.inference_peak_bytes
+    # batch norm's saved statistics stay float32 in half precision
+    bn = sum(2 * 4 * s.output[0] for s in net.steps if s.spec.kind == "bn")
+    assert (half.train_saved_bytes - bn) * 2 == one.train_saved_bytes - bn
+
+
+def test_int8_has_no_training_numbers():
+    mem = memory(forward((3, 8, 8), ["conv(4, k=3)", "relu"]), 1, "int8")
+    assert mem.train_saved_bytes is None and mem.inference_peak_bytes == 3 * 64 + 4 * 36
+
+
+def test_a_kind_without_a_saves_rule_gives_no_training_memory(cnnplan_host):
+    from cnnplan import Applied, LayerKind, hookimpl
+
+    class Plugin:
+        @staticmethod
+        @hookimpl
+        def register_layer_kinds(register):
+            register(LayerKind("twice", "doubles", lambda spec, inputs, where:
+                               Applied(inputs[0]), lambda spec, inputs: "Twice()"))
+
+    cnnplan_host(Plugin)
+    result = cnnplan.shapes("3x8x8", ["conv(4, k=3)", "twice"])
+    assert result.data["train_saved_bytes"] is None
+    assert result.data["memory_unknown_kinds"] == ["twice"]
