@@ -481,18 +481,25 @@ def shapes(layers, input_, collapse, batch, dtype, optimizer, device, budget, in
                    "with a plan file).")
 @click.option("--range", "range_", default="1..4096", show_default=True, metavar="LO..HI",
               help="The input sizes to try (inclusive).")
+@click.option("--memory", "budget", metavar="SIZE",
+              help="A memory budget such as 24GiB: also the largest accepted size whose "
+                   "training (or --inference) total at --batch fits.")
+@click.option("--inference", is_flag=True, help="With --memory: fit inference, not training.")
+@memory_options
 @format_option(kinds=("inputs",))
-def inputs(layers, input_, range_, fmt):
+def inputs(layers, input_, range_, budget, inference, batch, dtype, optimizer, device, fmt):
     """Which square input sizes the network accepts: a list, a rule, and why others fail.
 
     \b
     cnnplan inputs examples/networks/unet.toml --range 1..1024
     cnnplan inputs --in 3x64x64 "conv(8, k=3, s=2); conv(8, k=3, s=2)" --range 1..32
+    cnnplan inputs examples/networks/resnet50.toml --memory 24GiB --batch 32
     """
     from .network.inputs import inputs as run_inputs
 
     specs, plan_file = _plan_file(layers)
-    emit(run_inputs(input_, specs, plan_file, range_), fmt)
+    emit(run_inputs(input_, specs, plan_file, range_, memory=budget, batch=batch, dtype=dtype,
+                    optimizer=optimizer, inference=inference, device=device), fmt)
 
 
 @cli.command()

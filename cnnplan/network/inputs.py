@@ -107,9 +107,13 @@ def _term(m: int, r: int, first: int) -> str:
     return f"{base} for n >= {n0}"
 
 
-def inputs(input=None, layers=(), plan_file=None, range=(1, 4096), plan_text=None) -> Result:
+def inputs(input=None, layers=(), plan_file=None, range=(1, 4096), plan_text=None,
+           memory=None, batch=None, dtype=None, optimizer=None, inference=False,
+           device=None) -> Result:
     """Every square input size in `range` that the network accepts, with a rule and, for each
-    refused size, the first layer or join that fails.
+    refused size, the first layer or join that fails. With a `memory` budget ("24GiB"), also
+    the largest accepted size whose training total (`inference`: inference total) at `batch`
+    in `dtype` fits (docs/memory.md).
 
     >>> inputs("3x32x32", ["conv(8, k=3, s=2)", "conv(8, k=3, s=2)"], range="1..20").data["rule"]
     'every size >= 7'
@@ -155,11 +159,65 @@ def inputs(input=None, layers=(), plan_file=None, range=(1, 4096), plan_text=Non
             "channels": channels, "spatial_axes": dims,
             "refused": [{"sizes": ns, "reason": reason} for reason, ns in groups]}
     what = title or "network"
+    exit_code = 0 if sizes else 1
+    if memory is not None:
+        from .memory import human
+
+        fit = largest_fitting(sizes, channels, dims, nodes, output, memory, batch, dtype,
+                              optimizer, inference, device)
+        notes.insert(0, fit.pop("note"))
+        data.update(fit)
+        facts.append((f"largest {fit['fit']} size in {human(fit['memory_budget'])} at batch "
+                      f"{fit['batch']}", fit["largest_fitting"] or "none"))
+        exit_code = exit_code or (0 if fit["largest_fitting"] else 1)
     return Result(title=f"{what}: {len(sizes)} of {hi - lo + 1} input sizes accepted",
                   facts=tuple(facts),
                   tables=(Table(("refused sizes", "first failure (at the first size listed)"),
                                 rows, "refused sizes, by reason"),) if rows else (),
-                  notes=tuple(notes), data=data, exit_code=0 if sizes else 1, kind="inputs")
+                  notes=tuple(notes), data=data, exit_code=exit_code, kind="inputs")
+
+
+def largest_fitting(sizes, channels, dims, nodes, output, budget, batch, dtype, optimizer,
+                    inference, device) -> dict:
+    """The largest accepted size whose memory total fits `budget`, by bisection: every core
+    kind's output grows (or stays) with its input, so the totals do too."""
+    from .forward import forward
+    from .memory import check_options, human, memory, parse_budget, total
+
+    limit = parse_budget(budget)
+    batch, dtype, optimizer, device = check_options(batch or 1, dtype or "float32",
+                                                    optimizer or "adam", device or "cuda")
+    what = "inference" if inference else "training"
+    if dtype == "int8" and not inference:
+        raise BadInput("int8 is an inference dtype: add --inference to fit --memory")
+
+    def need(n):
+        net = forward((channels, *([n] * dims)), nodes, output=output, fields=False)
+        value = total(memory(net, batch, dtype, optimizer, device), inference)
+        if value is None:
+            raise BadInput("the training memory of this network is not known (a layer kind "
+                           "has no saves rule): use --inference")
+        return value
+
+    lo, hi, best = 0, len(sizes) - 1, None
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        if need(sizes[mid]) <= limit:
+            best, lo = mid, mid + 1
+        else:
+            hi = mid - 1
+    found = sizes[best] if best is not None else None
+    if found is not None:
+        note = (f"largest input that fits {human(limit)} for {what} at batch {batch} in "
+                f"{dtype}: {found} (needs {human(need(found))})")
+    elif sizes:
+        note = (f"no accepted size fits {human(limit)} for {what} at batch {batch}: the "
+                f"smallest, {sizes[0]}, needs {human(need(sizes[0]))}")
+    else:
+        note = "no size is accepted, so none fits"
+    return {"memory_budget": limit, "fit": what, "batch": batch, "dtype": dtype,
+            "optimizer": optimizer, "largest_fitting": found,
+            "largest_fitting_bytes": need(found) if found is not None else None, "note": note}
 
 
 def _group_refusals(refused):

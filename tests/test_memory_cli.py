@@ -1,0 +1,123 @@
+"""Memory on the command line (installed `cnnplan` and CliRunner), in the library and the API:
+--batch, --dtype, --optimizer, --memory on shapes, --memory on inputs; bad input exits 2 with
+one line, a budget nothing fits exits 1."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+from click.testing import CliRunner
+
+from cnnplan.cli import build_cli
+from cnnplan.network.forward import forward
+from cnnplan.network.memory import memory, parse_budget
+from conftest import run_cnnplan
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SMALL = os.path.join(ROOT, "examples", "networks", "small_resnet.toml")
+LAYERS = ["conv(8, k=3, p=1)", "bn", "relu(inplace=true)", "maxpool(2)", "flatten", "linear(10)"]
+
+
+def _json(args):
+    out = CliRunner().invoke(build_cli(), [*args, "--format", "json"])
+    assert out.exit_code in (0, 1), out.output
+    return json.loads(out.output), out.exit_code
+
+
+def test_bytes_follow_batch_and_dtype():
+    data, _ = _json(["shapes", "--in", "3x16x16", *LAYERS, "--batch", "4", "--dtype", "float16"])
+    assert data["batch"] == 4 and data["dtype"] == "float16"
+    assert data["param_bytes"] == 2 * data["params"]
+    for layer in data["layers"]:
+        assert layer["out_bytes"] == 4 * 2 * layer["size"]
+    # by hand: conv saves its input (3x16x16), bn its input (8x16x16) and 2 x 8 float32
+    # statistics, the in-place ReLU its output (bn's, 8x16x16), max pooling its input (the
+    # same storage) and int64 indices (8x8x8), linear its input (the pooled 512)
+    by_hand = 4 * 2 * (3 * 256 + 8 * 256 + 8 * 256 + 512) + 2 * 8 * 4 + 4 * 8 * 512
+    assert data["train_saved_bytes"] == by_hand
+    assert data["train_total_bytes"] == 4 * data["param_bytes"] + by_hand
+    # in inference the input is freed once conv has run; the peak is conv's and bn's outputs
+    # while bn runs (ReLU works in place; pooling then frees them)
+    assert data["inference_peak_bytes"] == 4 * 2 * (8 * 256 + 8 * 256)
+
+
+def test_optimizers():
+    sgd, _ = _json(["shapes", "--in", "3x16x16", *LAYERS, "--optimizer", "sgd"])
+    adam, _ = _json(["shapes", "--in", "3x16x16", *LAYERS])
+    assert sgd["optimizer_bytes"] == 0 and adam["optimizer_bytes"] == 2 * adam["param_bytes"]
+    assert adam["train_total_bytes"] - sgd["train_total_bytes"] == 2 * adam["param_bytes"]
+
+
+@pytest.mark.parametrize("inference", [False, True])
+def test_max_batch_is_the_largest_that_fits(inference):
+    data, code = _json(["shapes", SMALL, "--memory", "1.5GiB"] + (["--inference"] if inference
+                                                                   else []))
+    assert code == 0 and data["memory_budget"] == 3 * 2 ** 29
+    net = forward((3, 32, 32), _small())
+    key = "inference_total_bytes" if inference else "train_total_bytes"
+    n = data["max_batch"]
+    assert getattr(memory(net, n), key) <= 3 * 2 ** 29 < getattr(memory(net, n + 1), key)
+    assert data["max_batch_split"]["total_bytes"] == getattr(memory(net, n), key)
+
+
+def _small():
+    from cnnplan.language.planfile import gather
+    from cnnplan.network.forward import plan_nodes
+
+    _, items, _, _ = gather(None, [], SMALL, None, what="network")
+    return plan_nodes(items)
+
+
+def test_nothing_fits_exits_1_with_the_need():
+    out = run_cnnplan("shapes", SMALL, "--memory", "100KiB")
+    assert out.returncode == 1
+    assert "no batch fits: one sample's training takes" in out.stdout
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--memory", "24XB"], "--memory '24XB'"),
+    (["--memory", "1" * 50], "--memory"),
+    (["--batch", "0"], "--batch"),
+    (["--dtype", "int4"], "--dtype"),
+    (["--dtype", "int8", "--memory", "1GiB"], "int8 is an inference dtype"),
+])
+def test_bad_input_is_one_line_exit_2(args, words):
+    out = run_cnnplan("shapes", SMALL, *args)
+    assert out.returncode == 2 and words in out.stderr and "Traceback" not in out.stderr
+
+
+def test_budgets():
+    assert parse_budget("24GiB") == 24 * 2 ** 30 and parse_budget("16 GB") == 16 * 10 ** 9
+    assert parse_budget("1.5MiB") == 3 * 2 ** 19 and parse_budget("1000") == 1000
+
+
+def test_table_shows_memory_only_when_asked():
+    plain = run_cnnplan("shapes", "--in", "3x16x16", *LAYERS).stdout
+    asked = run_cnnplan("shapes", "--in", "3x16x16", *LAYERS, "--batch", "2").stdout
+    assert "train total" not in plain and "out bytes" not in plain
+    assert "train total (adam):" in asked and "excluded: the framework's workspace" in asked
+
+
+def test_inputs_largest_size_in_a_budget():
+    data, code = _json(["inputs", SMALL, "--memory", "64MiB", "--batch", "8",
+                        "--range", "8..512"])
+    n = data["largest_fitting"]
+    assert code == 0 and n is not None
+
+    def need(size):
+        return memory(forward((3, size, size), _small()), 8).train_total_bytes
+
+    assert need(n) <= 64 * 2 ** 20 < need(n + 1)
+    assert data["largest_fitting_bytes"] == need(n)
+
+
+def test_api_query_takes_the_memory_options():
+    from cnnplan.web.query import argv_for, describe
+
+    argv, _ = argv_for("shapes", [("in", "3x16x16"), ("spec", "relu"), ("batch", "4"),
+                                  ("memory", "24GiB"), ("inference", "1")])
+    assert "--batch=4" in argv and "--memory=24GiB" in argv and "--inference" in argv
+    assert "bfloat16" in describe()["shapes"]["dtype"]["choices"]
+    assert "adam" in describe()["inputs"]["optimizer"]["choices"]
