@@ -40,12 +40,13 @@ def run_solver(name: str, /, **kwargs) -> Result:
     return get_host().solvers[name](**kwargs)
 
 
-def shapes(input=None, layers=(), plan_file=None, plan_text=None) -> Result:
-    """Shapes, sizes, weights, params, MACs and receptive fields of a network (`cnnplan shapes`);
-    see `cnnplan.network.shapes`."""
+def shapes(input=None, layers=(), plan_file=None, plan_text=None, **memory) -> Result:
+    """Shapes, sizes, weights, params, MACs and receptive fields of a network (`cnnplan shapes`),
+    and its memory (`batch=`, `dtype=`, `optimizer=`, `memory="24GiB"`, `inference=`,
+    `device=`: docs/memory.md); see `cnnplan.network.forward.shapes`."""
     from .network.forward import shapes as network_shapes
 
-    return network_shapes(input, layers, plan_file, plan_text)
+    return network_shapes(input, layers, plan_file, plan_text, **memory)
 
 
 def inputs(input=None, layers=(), plan_file=None, range=(1, 4096), plan_text=None) -> Result:

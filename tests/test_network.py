@@ -28,7 +28,7 @@ def test_question_6_output_and_parameters():
     assert [layer["jump"] for layer in data["layers"]] == [2, 10, 10]
     assert set(data) >= {"input", "layers", "output", "size", "weights", "params", "macs"}
     assert set(last) == {"name", "from", "spec", "kind", "output", "size", "weights", "params",
-                         "macs", "rf", "jump"}
+                         "macs", "rf", "jump", "out_bytes", "saved_bytes"}
     assert [(layer["name"], layer["from"]) for layer in data["layers"]] == [
         ("1", ["input"]), ("2", ["1"]), ("3", ["2"])]
 
