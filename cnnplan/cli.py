@@ -515,15 +515,18 @@ def inputs(layers, input_, range_, budget, inference, batch, dtype, optimizer, d
 @click.option("--where", multiple=True, metavar="[N:]EXPR",
               help="Constraint over k, s, p, d for every window layer, or 'N: EXPR' for "
                    "layer N only (repeatable).")
-@click.option("--rank", type=click.Choice(["params", "macs", "rf"], case_sensitive=False),
-              default=None,
-              help="Order of the best chains (default params); ties simplest first.")
+@click.option("--rank", type=click.Choice(["params", "macs", "rf", "peak", "train"],
+                                          case_sensitive=False), default=None,
+              help="Order of the best chains (default params; peak: inference peak, train: "
+                   "training total, at --batch and --dtype); ties simplest first.")
 @click.option("--top", type=click.IntRange(0, 1000), default=None, metavar="N",
               help="How many best chains to list (default 10; 0: only count).")
 @click.option("--limit", type=click.IntRange(min=0), default=None, metavar="N",
               help="Rows to show of each layer's solution set (default all).")
+@memory_options
 @format_option(kinds=("plan",))
-def plan(layers, input_, output, maxima, mode, where, rank, top, limit, fmt):
+def plan(layers, input_, output, maxima, mode, where, rank, top, limit, batch, dtype, optimizer,
+         device, fmt):
     """Every chain of (k, s, p, d) choices that meets the targets: counted exactly, ranked.
 
     Any k, s, p, d a spec leaves out is free (bounded as in `cnnplan solve`); any target may
@@ -542,7 +545,8 @@ def plan(layers, input_, output, maxima, mode, where, rank, top, limit, fmt):
     progress = _Progress()
     try:
         result = run_plan(input_, specs, plan_file, out=output, max=maxima, mode=mode,
-                          where=where, rank=rank, top=top, limit=limit, progress=progress)
+                          where=where, rank=rank, top=top, limit=limit, progress=progress,
+                          batch=batch, dtype=dtype, optimizer=optimizer, device=device)
     finally:
         progress.close()
     emit(result, fmt)

@@ -17,9 +17,15 @@ from .graph import is_graph, plan_graph
 from .report import plan_result
 
 
+MEMORY_RANKS = ("peak", "train")   # ranked by enumerating every chain (at most MAX_TOP)
+
+
 def plan(input=None, layers=(), plan_file=None, out=None, max=None, mode=None, where=(),
-         rank=None, top=None, limit=None, progress=None) -> Result:
-    """Count and rank every chain of configurations that satisfies the plan's targets.
+         rank=None, top=None, limit=None, progress=None, batch=None, dtype=None,
+         optimizer=None, device=None) -> Result:
+    """Count and rank every chain of configurations that satisfies the plan's targets; each
+    chain's memory at `batch` in `dtype` (docs/memory.md), and with rank "peak" or "train"
+    the chains ordered by their inference peak or training total.
 
     >>> plan("3x64x64", ["conv(64, k=8, d=1) -> 64x32x32"]).data["count"]
     1
@@ -30,8 +36,12 @@ def plan(input=None, layers=(), plan_file=None, out=None, max=None, mode=None, w
     top = options.get("top", DEFAULT_TOP) if top is None else top
     if mode not in MODES:
         raise BadInput(f"unknown mode {mode!r}; choose one of: {', '.join(MODES)}")
-    if rank not in RANKS:
-        raise BadInput(f"unknown rank {rank!r}; choose one of: {', '.join(RANKS)}")
+    if rank not in RANKS + MEMORY_RANKS:
+        raise BadInput(f"unknown rank {rank!r}; choose one of: "
+                       f"{', '.join(RANKS + MEMORY_RANKS)}")
+    from ..network.memory import check_options
+
+    memory = check_options(batch or 1, dtype or "float32", optimizer or "adam", device or "cuda")
     if type(top) is not int or not 0 <= top <= MAX_TOP:
         raise BadInput(f"--top {top!r} must be a whole number from 0 to {MAX_TOP}")
     if limit is not None and (type(limit) is not int or limit < 0):
@@ -49,16 +59,46 @@ def plan(input=None, layers=(), plan_file=None, out=None, max=None, mode=None, w
                                  item.origin, item.name, item.sources)
 
     if is_graph(items, options):
+        if rank in MEMORY_RANKS:
+            raise BadInput(f"--rank {rank} ranks chains; this plan is a graph (rank it by "
+                           "params, macs or rf, then ask `cnnplan shapes --batch` of a network)")
         return plan_graph(shape, items, options, mode, rank, top, limit, maxima, everywhere,
                           title, progress)
-    layers = build_layers(shape, items, mode, maxima, everywhere, rank)
-    outcome = run(shape, layers, top, progress)
+    if rank in MEMORY_RANKS:
+        layers = build_layers(shape, items, mode, maxima, everywhere, "params")
+        outcome = run(shape, layers, MAX_TOP if top else 0, progress)
+        if outcome.count > MAX_TOP and top:
+            raise BadInput(f"--rank {rank} measures every chain, at most {MAX_TOP:,}; this "
+                           f"plan has {outcome.count:,}: give targets for more layers or "
+                           "smaller --max bounds")
+        outcome.chains = rank_by_memory(outcome, rank, memory)[:top]
+    else:
+        layers = build_layers(shape, items, mode, maxima, everywhere, rank)
+        outcome = run(shape, layers, top, progress)
     if outcome.failure and mode == "exact":
         outcome.other_mode = _floor_answer(shape, items, maxima, everywhere, rank,
                                            outcome.failure["layer"])
     if progress:
         progress(f"writing the answer ({len(outcome.chains)} chains)")
-    return plan_result(outcome, mode, rank, maxima, everywhere, title, limit)
+    return plan_result(outcome, mode, rank, maxima, everywhere, title, limit, memory)
+
+
+def rank_by_memory(outcome, rank: str, memory: tuple) -> list:
+    """The chains (all of them, in params order) sorted by inference peak or training total,
+    ties in params order."""
+    from ..network.memory import memory as network_memory
+    from .report import chain_network
+
+    def key(chain):
+        mem = network_memory(chain_network(outcome, chain[1]), *memory)
+        value = mem.inference_peak_bytes if rank == "peak" else mem.train_total_bytes
+        if value is None:
+            raise BadInput("--rank train: the training memory of this chain is not known "
+                           f"({', '.join(mem.unknown) or 'int8'}); use --rank peak")
+        return value
+
+    return [(cost, cfgs) for cost, (_, cfgs) in sorted(
+        ((key(chain), chain) for chain in outcome.chains), key=lambda pair: pair[0])]
 
 
 def _floor_answer(shape, items, maxima, everywhere, rank, failed: int) -> dict | None:

@@ -9,6 +9,8 @@ from ..kinds.arithmetic import unused_rows
 from ..kinds.shape import format_shape
 from ..language.options import format_ranges
 from ..network.forward import apply_layer, forward
+from ..network.memory import human
+from ..network.memory import memory as network_memory
 from ..platform.result import Result, Table
 from ..solver.layer import check_rows
 from ..solver.search import VARIABLES
@@ -70,7 +72,8 @@ def describe_bounds(maxima: dict) -> str:
     return f"{given}; {tail}" if given else tail
 
 
-def plan_result(outcome: Outcome, mode, rank, maxima, everywhere, title="", limit=None) -> Result:
+def plan_result(outcome: Outcome, mode, rank, maxima, everywhere, title="", limit=None,
+                memory=(1, "float32", "adam", "cuda")) -> Result:
     layers = outcome.layers
     shape = outcome.input
     n = outcome.count
@@ -174,13 +177,23 @@ def plan_result(outcome: Outcome, mode, rank, maxima, everywhere, title="", limi
             rows.append((step.index, step.spec.canonical(), format_shape(step.output)))
             entries.append({"spec": step.spec.canonical(), "kind": step.spec.kind,
                             **cfg_row(cfg), "output": list(step.output)})
+        mem = network_memory(net, *memory)
         chains_data.append({"layers": entries, "params": net.params, "macs": net.macs,
-                            "rf": net.rf, "weights": net.weights})
+                            "rf": net.rf, "weights": net.weights,
+                            "inference_peak_bytes": mem.inference_peak_bytes,
+                            "train_saved_bytes": mem.train_saved_bytes,
+                            "train_total_bytes": mem.train_total_bytes})
         tables.append(Table(("#", "layer", "output"), tuple(rows),
-                            f"chain {r}: params {net.params}, macs {net.macs}, rf {net.rf}"))
+                            f"chain {r}: params {net.params}, macs {net.macs}, rf {net.rf}, "
+                            f"peak {human(mem.inference_peak_bytes)}, train "
+                            f"{human(mem.train_total_bytes)}"))
     if outcome.chains:
         notes.append(f"chains ranked by {rank}, ties simplest first (earlier layers first, "
                      "each by d, p, k, s)")
+        notes.append(f"peak and train at batch {memory[0]} in {memory[1]} with {memory[2]} "
+                     "(docs/memory.md: inference peak of live tensors; training total of "
+                     "params, grads, optimizer state and saved activations)")
+    data.update(batch=memory[0], dtype=memory[1], optimizer=memory[2])
     data["chains"] = chains_data
     data["solution_sets"] = sets_data
     data["layers"] = [{"layer": layer.index, "spec": layer.spec.describe(),
