@@ -9,11 +9,11 @@ import os
 
 import pytest
 from click.testing import CliRunner
+from conftest import run_cnnplan
 
 from cnnplan.cli import build_cli
 from cnnplan.network.forward import forward
 from cnnplan.network.memory import memory, parse_budget
-from conftest import run_cnnplan
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SMALL = os.path.join(ROOT, "examples", "networks", "small_resnet.toml")

@@ -10,13 +10,13 @@ import os
 import random
 
 import pytest
+from memory_support import exported, peak_bytes, saved_bytes
+from networks_support import unet_plan
 
 import cnnplan
 from cnnplan.network.forward import forward, shapes
 from cnnplan.network.memory import memory
 from cnnplan.platform.errors import BadInput
-from memory_support import exported, peak_bytes, saved_bytes
-from networks_support import unet_plan
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NETWORKS = os.path.join(ROOT, "examples", "networks")

@@ -16,7 +16,6 @@ from .chain import DEFAULT_TOP, MAX_TOP, build_layers, run
 from .graph import is_graph, plan_graph
 from .report import plan_result
 
-
 MEMORY_RANKS = ("peak", "train")   # ranked by enumerating every chain (at most MAX_TOP)
 
 
