@@ -152,6 +152,72 @@ def inference_peak(net, storage, sizes) -> int:
     return peak
 
 
+def _saved(net, rules, storage, sizes, dtype, device):
+    """(per layer, the bytes it adds to the saved set; the saved storage ids)."""
+    saved: set = set()
+    saved_bytes = []
+    for step, (grad, train, _) in zip(net.steps, rules):
+        added = 0
+        if grad and train is not None:
+            keep = [storage[step.sources[i]] for i in train.inputs]
+            keep += [storage[step.name]] if train.output else []
+            for sid in keep:
+                if sid not in saved:
+                    saved.add(sid)
+                    added += sizes[sid]
+            added += sum(elements * element_bytes(dtype, kind, device)
+                         for elements, kind in train.extra)
+        saved_bytes.append(added)
+    return tuple(saved_bytes), saved
+
+
+def edge_costs(net, rank, batch=1, dtype="float32", optimizer="adam", device="cuda") -> list:
+    """Per layer of a chain, the planner's cost of one step from input shape u to output v
+    (no batch), as (b, alpha) of cost(u) = alpha + b * cost(v), b None for a maximum:
+
+    - "peak": the bytes live while the layer runs, its input's storage and (unless it is a
+      view or in place) its output: max over the layers;
+    - "train": the bytes the step adds to what autograd saves: its output when the storage it
+      starts is saved (by it or a later layer), and its own new tensors (indices, statistics,
+      masks): a sum. The parameters' part is the same for every chain.
+
+    Which tensors each layer saves is read from `net`, one chain of the plan: it must not
+    depend on k, s, p, d (true of the core's kinds)."""
+    batch, dtype, optimizer, device = check_options(batch, dtype, optimizer, device)
+    width = DTYPES[dtype]
+    rules = _rules(net, batch)
+    if rank == "peak":
+        return [_peak_cost(batch * width, bool(run and run.alias)) for _, _, run in rules]
+    if dtype == "int8" or any(train is None for _, train, _ in rules):
+        raise BadInput("--rank train: the training memory of this plan is not known (int8, or "
+                       "a layer kind without a saves rule); use --rank peak")
+    zeros = (0,) * len(net.steps)
+    storage, sizes = _storages(net, [train.alias for _, train, _ in rules], 0, zeros)
+    _, saved = _saved(net, rules, storage, sizes, dtype, device)
+    grads = {INPUT: False}
+    out = []
+    for n, (step, (grad, _, _)) in enumerate(zip(net.steps, rules), start=1):
+        needs = tuple(grads[s] for s in step.sources)
+        grads[step.name] = grad
+        keeps = storage[step.name] == n and n in saved
+        out.append(_train_cost(step.spec, batch, width, dtype, device, grad and needs, keeps))
+    return out
+
+
+def _peak_cost(scale, alias):
+    return lambda u, v: (None, scale * (size_of(u) + (0 if alias else size_of(v))))
+
+
+def _train_cost(spec, batch, width, dtype, device, needs, keeps):
+    def cost(u, v):
+        total = batch * size_of(v) * width if keeps else 0
+        if needs is not False:
+            rule = spec.record.saves(spec, ((batch, *u),), (batch, *v), needs or (False,))
+            total += sum(e * element_bytes(dtype, kind, device) for e, kind in rule.extra)
+        return 1, total
+    return cost
+
+
 def memory(net, batch=1, dtype="float32", optimizer="adam", device="cuda") -> Memory:
     """The network's memory (see the module docstring and docs/memory.md)."""
     batch, dtype, optimizer, device = check_options(batch, dtype, optimizer, device)
@@ -167,21 +233,9 @@ def memory(net, batch=1, dtype="float32", optimizer="adam", device="cuda") -> Me
     new_bytes = tuple(sizes.get(n, 0) for n in range(1, len(net.steps) + 1))
     storage, sizes = _storages(net, [bool(train and train.alias) for _, train, _ in rules],
                                input_bytes, out_bytes)
-    saved: set = set()
-    saved_bytes = []
     exact = dtype != "int8"
-    for step, (grad, train, _) in zip(net.steps, rules):
-        added = 0
-        if grad and train is not None and exact:
-            keep = [storage[step.sources[i]] for i in train.inputs]
-            keep += [storage[step.name]] if train.output else []
-            for sid in keep:
-                if sid not in saved:
-                    saved.add(sid)
-                    added += sizes[sid]
-            added += sum(elements * element_bytes(dtype, kind, device)
-                         for elements, kind in train.extra)
-        saved_bytes.append(added)
+    saved_bytes, _ = _saved(net, rules, storage, sizes, dtype, device) if exact else \
+        ((0,) * len(net.steps), set())
     total = sum(saved_bytes) if exact and not unknown else None
     return Memory(batch, dtype, optimizer, device, out_bytes, new_bytes, tuple(saved_bytes),
                   net.params * width, peak, total, unknown, input_bytes)

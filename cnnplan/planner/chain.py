@@ -46,12 +46,16 @@ class FixedLayer:
         self.index, self.spec, self.kind, self.target, self.rank = index, spec, spec.kind, target, rank
         self.free = self.conditions = ()
         self.work = 0
+        self.edge_cost = None     # --rank peak|train: (u, v) -> (b, alpha) (memory.edge_costs)
 
     def transitions(self, u, target=None):
         v, _, params, macs, _ = apply_layer(self.spec, u, self.index)
         self.work += 1
         if target is not None and v != target:
             return []
+        if self.edge_cost is not None:
+            b, alpha = self.edge_cost(u, v)
+            return [Transition(v, b, alpha, [Ranked(1, (), None)])]
         w = params if self.rank == "params" else macs if self.rank == "macs" else 0
         return [Transition(v, 1, 1, [Ranked(w, (), None)])]
 
@@ -272,12 +276,19 @@ def _check_work(work: int, layer) -> None:
                        "--max bounds")
 
 
+def compose(t, w, rest):
+    """cost(u) from one configuration's w and the cost of the rest of the chain: alpha * w +
+    b * rest, or with b None (--rank peak) the larger of alpha * w and rest."""
+    return max(t.alpha * w, rest) if t.b is None else t.alpha * w + t.b * rest
+
+
 def _merge(kept, best, top):
-    """The `top` best entries (Best) over the transitions `kept`."""
+    """The `top` best entries (Best) over the transitions `kept` (costs only grow with w and
+    with the rest's cost, so the lazy merge is exact)."""
     heap = []
     for gi, t in enumerate(kept):
         first = t.ranked[0]
-        heap.append(Candidate(t.alpha * first.w + t.b * best[t.output][0].cost, first.simple,
+        heap.append(Candidate(compose(t, first.w, best[t.output][0].cost), first.simple,
                               0, gi, 0))
     heapq.heapify(heap)
     out = []
@@ -288,10 +299,10 @@ def _merge(kept, best, top):
         out.append(Best(c.cost, c.simple, c.ei, t.ranked[c.ci].cfg, t.output))
         if c.ei == 0 and c.ci + 1 < len(t.ranked):
             after = t.ranked[c.ci + 1]
-            heapq.heappush(heap, Candidate(t.alpha * after.w + t.b * suffix[0].cost,
+            heapq.heappush(heap, Candidate(compose(t, after.w, suffix[0].cost),
                                            after.simple, 0, c.gi, c.ci + 1))
         if c.ei + 1 < len(suffix):
-            cost = t.alpha * t.ranked[c.ci].w + t.b * suffix[c.ei + 1].cost
+            cost = compose(t, t.ranked[c.ci].w, suffix[c.ei + 1].cost)
             heapq.heappush(heap, Candidate(cost, c.simple, c.ei + 1, c.gi, c.ci))
     return out
 

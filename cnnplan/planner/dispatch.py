@@ -16,7 +16,7 @@ from .chain import DEFAULT_TOP, MAX_TOP, build_layers, run
 from .graph import is_graph, plan_graph
 from .report import plan_result
 
-MEMORY_RANKS = ("peak", "train")   # ranked by enumerating every chain (at most MAX_TOP)
+MEMORY_RANKS = ("peak", "train")   # chains only (network/memory.py edge_costs)
 
 
 def plan(input=None, layers=(), plan_file=None, out=None, max=None, mode=None, where=(),
@@ -64,13 +64,8 @@ def plan(input=None, layers=(), plan_file=None, out=None, max=None, mode=None, w
         return plan_graph(shape, items, options, mode, rank, top, limit, maxima, everywhere,
                           title, progress)
     if rank in MEMORY_RANKS:
-        layers = build_layers(shape, items, mode, maxima, everywhere, "params")
-        outcome = run(shape, layers, MAX_TOP if top else 0, progress)
-        if outcome.count > MAX_TOP and top:
-            raise BadInput(f"--rank {rank} measures every chain, at most {MAX_TOP:,}; this "
-                           f"plan has {outcome.count:,}: give targets for more layers or "
-                           "smaller --max bounds")
-        outcome.chains = rank_by_memory(outcome, rank, memory)[:top]
+        outcome = rank_by_memory(shape, items, mode, maxima, everywhere, rank, top, memory,
+                                 progress)
     else:
         layers = build_layers(shape, items, mode, maxima, everywhere, rank)
         outcome = run(shape, layers, top, progress)
@@ -82,22 +77,20 @@ def plan(input=None, layers=(), plan_file=None, out=None, max=None, mode=None, w
     return plan_result(outcome, mode, rank, maxima, everywhere, title, limit, memory)
 
 
-def rank_by_memory(outcome, rank: str, memory: tuple) -> list:
-    """The chains (all of them, in params order) sorted by inference peak or training total,
-    ties in params order."""
-    from ..network.memory import memory as network_memory
+def rank_by_memory(shape, items, mode, maxima, everywhere, rank, top, memory, progress):
+    """Plan a chain ranked by inference peak or training total: one chain first tells what
+    each layer keeps (network/memory.py edge_costs), then every layer's step is priced by it."""
+    from ..network.memory import edge_costs
     from .report import chain_network
 
-    def key(chain):
-        mem = network_memory(chain_network(outcome, chain[1]), *memory)
-        value = mem.inference_peak_bytes if rank == "peak" else mem.train_total_bytes
-        if value is None:
-            raise BadInput("--rank train: the training memory of this chain is not known "
-                           f"({', '.join(mem.unknown) or 'int8'}); use --rank peak")
-        return value
-
-    return [(cost, cfgs) for cost, (_, cfgs) in sorted(
-        ((key(chain), chain) for chain in outcome.chains), key=lambda pair: pair[0])]
+    probe = run(shape, build_layers(shape, items, mode, maxima, everywhere, "params"), 1)
+    if not probe.chains:
+        return run(shape, build_layers(shape, items, mode, maxima, everywhere, "params"), 0)
+    costs = edge_costs(chain_network(probe, probe.chains[0][1]), rank, *memory)
+    layers = build_layers(shape, items, mode, maxima, everywhere, rank)
+    for layer, cost in zip(layers, costs):
+        layer.edge_cost = cost
+    return run(shape, layers, top, progress)
 
 
 def _floor_answer(shape, items, maxima, everywhere, rank, failed: int) -> dict | None:

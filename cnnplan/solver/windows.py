@@ -144,6 +144,7 @@ class WindowLayer:
                            "no input row reaches, which --mode exact excludes; use op=0 or "
                            "--mode floor")
         self.work = 0
+        self.edge_cost = None     # plan --rank peak|train: (u, v) -> (b, alpha)
         self._domains: dict = {}
         self._costs: dict = {}    # k -> kernel_cost(k)
         # layers that agree on everything templates depend on share them (long chains), and
@@ -189,6 +190,8 @@ class WindowLayer:
     def weight(self, cfg) -> int | Fraction:
         """The configuration's own cost for the rank (see the module docstring)."""
         k, s, p, d = cfg
+        if self.rank in ("peak", "train"):
+            return 1
         if self.rank == "rf":
             return effective_kernel(k, d) - 1
         return self.kernel_cost(k)
@@ -216,7 +219,10 @@ class WindowLayer:
         return cost
 
     def factors(self, u, v, s: int):
-        """(b, alpha) of the affine cost map for input u, output v and stride s."""
+        """(b, alpha) of the affine cost map for input u, output v and stride s (b None: a
+        maximum, for the planner's --rank peak)."""
+        if self.edge_cost is not None:
+            return self.edge_cost(u, v)
         if self.rank == "rf":
             if self.window.rule == "convT":
                 f = Fraction(1, s)
