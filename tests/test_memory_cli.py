@@ -148,3 +148,10 @@ def test_plan_ranks_by_memory(plan, rank, key):
         assert chain[key] == data[key]
     ranked, _ = _json([*args, "--rank", rank, "--top", "5"])
     assert [chain[key] for chain in ranked["chains"]] == sorted(measured)[:5]
+
+
+def test_kinds_without_saves_rules_and_several_outputs():
+    data, code = _json(["shapes", "--in", "4x6x8", "a: chunk(2)", "add(a[0], a[1])", "relu",
+                        "--batch", "2"])
+    assert code == 0 and data["train_saved_bytes"] is None
+    assert data["memory_unknown_kinds"] == ["chunk"] and data["inference_peak_bytes"] > 0

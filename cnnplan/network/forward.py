@@ -655,7 +655,8 @@ def memory_notes(mem) -> list:
         notes.append("int8 is an inference dtype: training memory is not given")
     if mem.unknown:
         notes.append("training memory is not given: layer kind(s) "
-                     f"{', '.join(mem.unknown)} do not say what they save (no saves rule)")
+                     f"{', '.join(mem.unknown)} do not say what they save (no saves rule); "
+                     "the inference peak takes them to allocate their output")
     return notes
 
 

@@ -95,6 +95,15 @@ def _batched(shape, batch) -> tuple:
     return (batch, *shape)
 
 
+def _source(name: str) -> str:
+    """The layer a source names: NAME[j] (one output of several) is NAME's storage here."""
+    return name.split("[", 1)[0] if name.endswith("]") else name
+
+
+def _sources(step) -> tuple:
+    return tuple(_source(s) for s in step.sources)
+
+
 def _rules(net, batch):
     """Per layer: (batched inputs, batched output, whether it records for backward, its
     training Saves, its inference Saves); the Saves are None for a kind without the rule."""
@@ -104,7 +113,7 @@ def _rules(net, batch):
         record = step.spec.record
         inputs = tuple(_batched(s, batch) for s in step.inputs)
         output = _batched(step.output, batch)
-        needs = tuple(grad[s] for s in step.sources)
+        needs = tuple(grad[s] for s in _sources(step))
         grad[step.name] = any(needs) or step.params > 0
         train = record.saves(step.spec, inputs, output, needs) if record.saves else None
         run = record.saves(step.spec, inputs, output, None) if record.saves else None
@@ -118,7 +127,7 @@ def _storages(net, aliases, input_bytes, out_bytes):
     storage, sizes = {INPUT: 0}, {0: input_bytes}
     for n, (step, alias) in enumerate(zip(net.steps, aliases), start=1):
         if alias:
-            storage[step.name] = storage[step.sources[0]]
+            storage[step.name] = storage[_sources(step)[0]]
         else:
             storage[step.name] = n
             sizes[n] = out_bytes[n - 1]
@@ -132,7 +141,7 @@ def inference_peak(net, storage, sizes) -> int:
     last_use = {INPUT: 0}
     for n, step in enumerate(steps, start=1):
         last_use[step.name] = n
-        for source in step.sources:
+        for source in _sources(step):
             last_use[source] = n
     last_use[net.out_step.name if net.out_step is not None else INPUT] = len(steps) + 1
     holders = {0: 1}
@@ -144,7 +153,7 @@ def inference_peak(net, storage, sizes) -> int:
             live += sizes[sid]
         holders[sid] += 1
         peak = max(peak, live)
-        for name in dict.fromkeys((*step.sources, step.name)):
+        for name in dict.fromkeys((*_sources(step), step.name)):
             if last_use[name] == n:
                 holders[storage[name]] -= 1
                 if not holders[storage[name]]:
@@ -159,7 +168,7 @@ def _saved(net, rules, storage, sizes, dtype, device):
     for step, (grad, train, _) in zip(net.steps, rules):
         added = 0
         if grad and train is not None:
-            keep = [storage[step.sources[i]] for i in train.inputs]
+            keep = [storage[_sources(step)[i]] for i in train.inputs]
             keep += [storage[step.name]] if train.output else []
             for sid in keep:
                 if sid not in saved:
@@ -197,7 +206,7 @@ def edge_costs(net, rank, batch=1, dtype="float32", optimizer="adam", device="cu
     grads = {INPUT: False}
     out = []
     for n, (step, (grad, _, _)) in enumerate(zip(net.steps, rules), start=1):
-        needs = tuple(grads[s] for s in step.sources)
+        needs = tuple(grads[s] for s in _sources(step))
         grads[step.name] = grad
         keeps = storage[step.name] == n and n in saved
         out.append(_train_cost(step.spec, batch, width, dtype, device, grad and needs, keeps))
