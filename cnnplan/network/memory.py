@@ -289,14 +289,16 @@ def largest_batch(net, budget: int, inference=False, dtype="float32", optimizer=
         return None, one
     if first > budget:
         return 0, one
-    slope = total(memory(net, 2, dtype, optimizer, device), inference) - first
+    def at(batch: int) -> int:
+        return total(memory(net, batch, dtype, optimizer, device), inference) or 0
+
+    slope = at(2) - first
     if slope <= 0:
         raise BadInput("the network's memory does not grow with the batch; no largest batch")
     batch = min(1 + (budget - first) // slope, MAX_BATCH)
-    while batch > 1 and total(memory(net, batch, dtype, optimizer, device), inference) > budget:
+    while batch > 1 and at(batch) > budget:
         batch -= 1      # not reached while totals are affine; kept as the exact check
-    while batch < MAX_BATCH and total(memory(net, batch + 1, dtype, optimizer, device),
-                                      inference) <= budget:
+    while batch < MAX_BATCH and at(batch + 1) <= budget:
         batch += 1
     return batch, memory(net, batch, dtype, optimizer, device)
 
