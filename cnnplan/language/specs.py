@@ -150,7 +150,7 @@ def _value_text(value) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, tuple):
-        return "(" + ", ".join(map(str, value)) + ")"
+        return "(" + ", ".join(map(_value_text, value)) + ")"
     return str(value)
 
 
@@ -401,19 +401,7 @@ class _Parser:
     def value(self, kind, name: str, token):
         arg = kind.args[name]
         if token[1] == "(" and arg.tuples:
-            items = []
-            while True:
-                item = self.take()
-                if item[0] != "int":
-                    self.fail(f"{name} must be a tuple of whole numbers, found {_show(item)}",
-                              item[2])
-                items.append(self._int(item, name))
-                sep = self.take()
-                if sep[1] == ")":
-                    break
-                if sep[1] != ",":
-                    self.fail(f"expected ',' or ')', found {_show(sep)}", sep[2])
-            raw = tuple(items)
+            raw = self.numbers(name, arg.pairs)
         elif arg.boolean:
             if token[0] == "name" and token[1].lower() in ("true", "false"):
                 return token[1].lower() == "true"
@@ -429,6 +417,25 @@ class _Parser:
             return arg.check(name, raw)
         except ValueError as exc:
             self.fail(str(exc), token[2])
+
+    def numbers(self, name: str, pairs: bool = False) -> tuple:
+        """A tuple of whole numbers after its '(' (with `pairs`, its items may be tuples too:
+        explicit (before, after) padding per axis)."""
+        items: list = []
+        while True:
+            item = self.take()
+            if pairs and item[1] == "(":
+                items.append(self.numbers(name))
+            elif item[0] != "int":
+                self.fail(f"{name} must be a tuple of whole numbers, found {_show(item)}",
+                          item[2])
+            else:
+                items.append(self._int(item, name))
+            sep = self.take()
+            if sep[1] == ")":
+                return tuple(items)
+            if sep[1] != ",":
+                self.fail(f"expected ',' or ')', found {_show(sep)}", sep[2])
 
     def _int(self, token, name):
         if len(token[1].lstrip("+-")) > 12:
@@ -460,7 +467,7 @@ def spec_from_mapping(kind_text, values: dict, what: str) -> LayerSpec:
         if name in checked:
             raise BadInput(f"{what}: {name} is given twice")
         if isinstance(value, list):
-            value = tuple(value)
+            value = tuple(tuple(v) if isinstance(v, list) else v for v in value)
         arg = kind.args[name]
         if arg.boolean and not isinstance(value, bool):
             raise BadInput(f"{what}: {raw} must be true or false, not {value!r}")
