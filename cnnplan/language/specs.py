@@ -139,7 +139,8 @@ class LayerSpec:
             if name == kind.positional and name in ("channels", "features"):
                 parts.append(str(value))
             elif (name, value) in (("groups", 1), ("bias", True), ("ceil", False),
-                                   ("crop", False), ("keepdim", False)) and kind.name != "groupnorm":
+                                   ("crop", False), ("keepdim", False),
+                                   ("count_pad", True)) and kind.name != "groupnorm":
                 continue
             else:
                 parts.append(f"{name}={_value_text(value)}")
