@@ -350,9 +350,15 @@ def cli():
 @click.option("--explain", is_flag=True, help="Show the output-size arithmetic for each row.")
 @click.option("--per-axis", is_flag=True,
               help="Solve each spatial axis on its own (rectangular windows, e.g. k=(3, 5)).")
-@format_option(kinds=("solve", "solve-per-axis"))
+@click.option("--padding", type=click.Choice(["torch", "same_upper", "same_lower", "explicit"],
+                                            case_sensitive=False),
+              default="torch", show_default=True,
+              help="torch: symmetric p (PyTorch); same_upper / same_lower: TensorFlow's and "
+                   "ONNX's 'same' (o = ceil(i/s), any k); explicit: (before, after) pads of "
+                   "any split (ONNX pads, JAX pairs). docs/frameworks.md.")
+@format_option(kinds=("solve", "solve-per-axis", "solve-padded"))
 def solve(input_, output, layer, ceil, fix, maxima, mode, where, sort, limit, explain, per_axis,
-          fmt):
+          padding, fmt):
     """List every (kernel, stride, padding, dilation) that maps --in onto --out.
 
     \b
@@ -363,7 +369,8 @@ def solve(input_, output, layer, ceil, fix, maxima, mode, where, sort, limit, ex
     from .solver.layer import solve as solve_layer
 
     emit(solve_layer(input_, output, layer=layer, fix=fix, max=maxima, mode=mode, where=where,
-                     sort=sort, limit=limit, explain=explain, per_axis=per_axis, ceil=ceil), fmt)
+                     sort=sort, limit=limit, explain=explain, per_axis=per_axis, ceil=ceil,
+                     padding=padding), fmt)
 
 
 def _plan_file(items):

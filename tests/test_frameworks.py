@@ -455,3 +455,59 @@ def test_random_same_chains_give_tensorflow_sizes():
             sizes.append(i)
         data = cnnplan.shapes(f"1x{size}", ["; ".join(texts)]).data
         assert [layer["output"][1] for layer in data["layers"]] == sizes
+
+
+# -- solve --padding ---------------------------------------------------------------------------
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 30), st.integers(1, 30), st.sampled_from(["same_upper", "same_lower"]))
+def test_solve_same_rules_against_brute_force(i, o, rule):
+    """--where over k makes solve list every (k, s, d); brute force: every k, s, d within the
+    bounds whose brute-force 'same' output is o."""
+    expected = {(k, s, d) for k in range(1, 6) for s in range(1, 7) for d in range(1, 4)
+                if (k > 1 or d == 1) and brute_same(i, k, s, d, rule)[0] == o}
+    try:
+        result = cnnplan.solve(f"2x{i}", f"4x{o}", max="k=5,s=6,d=3", where="k >= 1",
+                               padding=rule)
+    except BadInput:
+        assert not expected
+        return
+    got = {(r["k"], r["s"], r["d"]) for r in result.data["solutions"]}
+    assert got == expected and result.exit_code == (0 if expected else 1)
+    summary = cnnplan.solve(f"2x{i}", f"4x{o}", max="k=5,s=6,d=3", padding=rule).data
+    assert {r["s"] for r in summary["solutions"]} == {s for _, s, _ in expected}
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 25), st.integers(1, 25), st.sampled_from(["floor", "exact"]))
+def test_solve_explicit_against_brute_force(i, o, mode):
+    """Every (before, after) pair with each side < k' (a window always touches real input):
+    the totals that give o, per (k, s, d)."""
+    expected = {}
+    for k, s, d in itertools.product(range(1, 5), range(1, 5), range(1, 3)):
+        ke = d * (k - 1) + 1
+        if k == 1 and d > 1:
+            continue
+        for a, b in itertools.product(range(ke), repeat=2):
+            span = i + a + b - ke
+            if span >= 0 and span // s + 1 == o and (mode == "floor" or span % s == 0):
+                expected.setdefault((k, s, d), set()).add(a + b)
+    result = cnnplan.solve(f"2x{i}", f"4x{o}", max="k=4,s=4,d=2", padding="explicit",
+                           mode=mode)
+    got = {(r["k"], r["s"], r["d"]): set(range(r["p_total"][0], r["p_total"][1] + 1))
+           for r in result.data["solutions"]}
+    assert got == expected
+
+
+def test_solve_same_upper_through_the_command(cnnplan_cmd):
+    """The issue's question: which k and s with same_upper take 224 to 112? Any k, s = 2."""
+    done = cnnplan_cmd("solve", "--in", "3x224x224", "--out", "64x112x112", "--padding",
+                       "same_upper")
+    assert done.returncode == 0
+    assert "1..224  2  same_upper  1..224" in done.stdout
+    done = cnnplan_cmd("solve", "--in", "3x224x224", "--out", "64x112x112", "--padding",
+                       "same_upper", "--layer", "convT")
+    assert done.returncode == 2 and "transposed convolutions" in done.stderr
+    done = cnnplan_cmd("solve", "--in", "3x224x224", "--out", "64x111x112", "--padding",
+                       "same_lower")
+    assert done.returncode == 1 and "nearest sizes same_lower reaches: 112x112" in done.stdout
