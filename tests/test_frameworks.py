@@ -11,11 +11,11 @@ import random
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from onnx_support import onnx_modules, run, session, single_op_model
 
 import cnnplan
 from cnnplan import BadInput
 from cnnplan.kinds.arithmetic import same_output, same_pads, window_output
-from onnx_support import onnx_modules, run, session, single_op_model
 
 
 def brute_same(i, k, s, d, rule):
@@ -159,136 +159,6 @@ def _supports(torch, model, length):
         nz = torch.nonzero(row).flatten()
         out.append((int(nz[0]), int(nz[-1])) if len(nz) else None)
     return out
-
-
-@settings(max_examples=400, deadline=None)
-@given(st.integers(1, 40), st.integers(1, 7), st.integers(1, 6), st.integers(1, 4),
-       st.sampled_from(["same_upper", "same_lower"]))
-def test_same_rules_match_the_definition(i, k, s, d, rule):
-    o, pads = brute_same(i, k, s, d, rule)
-    assert same_output(i, s) == o
-    assert same_pads(i, k, s, d, rule) == pads
-    assert window_output(i, k, s, *pads, d) == o
-    # and through the spec language: conv and max pooling, any stride
-    out = cnnplan.shapes(f"2x{i}", [f"conv(3, k={k}, s={s}, d={d}, p={rule})"]).data["output"]
-    assert out == [3, o]
-
-
-def test_same_rules_against_onnxruntime():
-    """Every small i, k, s (dilation 1: onnxruntime refuses dilation with SAME_*): a Conv whose
-    only weight is tap t reads input position j*s - before + t, so an output that reads a real
-    row gives the padding before; the output's length gives o."""
-    _, _, numpy = onnx_modules()
-    for k, s, rule in itertools.product(range(1, 6), range(1, 5), ("same_upper", "same_lower")):
-        models = []
-        for tap in range(k):
-            weight = numpy.zeros((1, 1, k))
-            weight[0, 0, tap] = 1
-            models.append(session(single_op_model("Conv", 1, 1, weight, kernel_shape=[k],
-                                                  strides=[s], auto_pad=rule.upper())))
-        for i in range(1, 14):
-            x = numpy.arange(1, i + 1, dtype=numpy.float32).reshape(1, 1, i)
-            found = set()
-            for tap, model in enumerate(models):
-                y = run(model, x)[0].flatten()
-                found |= {j * s + tap - (int(v) - 1) for j, v in enumerate(y) if v}
-            data = cnnplan.shapes(f"1x{i}", [f"conv(1, k={k}, s={s}, p={rule})"]).data
-            assert data["output"] == [1, len(y)], (i, k, s, rule)
-            assert len(found) == 1
-            if (len(y) - 1) * s + k >= i:   # ONNX's formula has no max(t, 0): where the total
-                # is negative onnxruntime crops; TensorFlow (and cnnplan) pad 0
-                assert same_pads(i, k, s, 1, rule)[0] == found.pop(), (i, k, s, rule)
-
-
-# -- --format torch: F.pad before the layer, numerically equal to onnxruntime ----------------
-
-CASES = [  # (cnnplan layer, ONNX op, attributes)
-    ("conv(2, k=3, s=2, p=same_upper, bias=false)", "Conv",
-     {"kernel_shape": [3, 3], "strides": [2, 2], "auto_pad": "SAME_UPPER"}),
-    ("conv(2, k=(2, 4), s=(3, 2), p=same_lower, bias=false)", "Conv",
-     {"kernel_shape": [2, 4], "strides": [3, 2], "auto_pad": "SAME_LOWER"}),
-    ("conv(2, k=3, s=2, p=((0, 2), (1, 0)), bias=false)", "Conv",
-     {"kernel_shape": [3, 3], "strides": [2, 2], "pads": [0, 1, 2, 0]}),
-    ("maxpool(k=3, s=2, p=same_upper)", "MaxPool",
-     {"kernel_shape": [3, 3], "strides": [2, 2], "auto_pad": "SAME_UPPER"}),
-    ("maxpool(k=2, s=1, p=((1, 0), (0, 1)))", "MaxPool",
-     {"kernel_shape": [2, 2], "strides": [1, 1], "pads": [1, 0, 0, 1]}),
-    ("avgpool(k=3, s=2, p=same_upper, count_pad=false)", "AveragePool",
-     {"kernel_shape": [3, 3], "strides": [2, 2], "auto_pad": "SAME_UPPER"}),
-    ("avgpool(k=3, s=2, p=((0, 2), (2, 1)), count_pad=true)", "AveragePool",
-     {"kernel_shape": [3, 3], "strides": [2, 2], "pads": [0, 2, 2, 1],
-      "count_include_pad": 1}),
-    ("avgpool(k=2, s=2, p=((1, 1), (0, 1)), count_pad=false)", "AveragePool",
-     {"kernel_shape": [2, 2], "strides": [2, 2], "pads": [1, 0, 1, 1]}),
-]
-
-
-@pytest.mark.parametrize("layer, op, attributes", CASES, ids=[c[0] for c in CASES])
-@pytest.mark.parametrize("size", ["9x10", "8x7"])
-def test_torch_export_equals_onnxruntime(torch, layer, op, attributes, size):
-    _, _, numpy = onnx_modules()
-    result = cnnplan.shapes(f"2x{size}", [layer])
-    code = cnnplan.render(result, "torch")
-    namespace: dict = {}
-    exec(compile(code, "<export>", "exec"), namespace)
-    model = namespace["MODEL"].eval()
-    assert namespace["check"]() == tuple(result.data["output"])
-    x = numpy.random.default_rng(0).standard_normal((1, 2, *map(int, size.split("x"))))
-    x = x.astype(numpy.float32)
-    weight = None
-    if op == "Conv":
-        weight = model[0].layer.weight.detach().numpy()
-    onnx_model = single_op_model(op, 2, 2, weight, **attributes)
-    (expected,) = run(onnx_model, x)
-    with torch.no_grad():
-        got = model(torch.from_numpy(x)).numpy()
-    assert got.shape == expected.shape
-    numpy.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
-
-
-# -- the spec language ---------------------------------------------------------------------
-
-def test_pairs_parse_canonically_and_collapse_when_symmetric():
-    spec = cnnplan.shapes("1x8x8", ["conv(1, k=3, p=((0, 1), (2, 2)))"]).data["layers"][0]
-    assert spec["spec"] == "conv(1, k=3, s=1, p=((0, 1), (2, 2)), d=1)"
-    assert spec["output"] == [1, 7, 10]
-    sym = cnnplan.shapes("1x8x8", ["conv(1, k=3, p=((1, 1), (1, 1)))"]).data["layers"][0]
-    assert sym["spec"] == "conv(1, k=3, s=1, p=1, d=1)"
-
-
-@pytest.mark.parametrize("text, message", [
-    ("conv(1, k=3, p=((0, 1), (0, 1), (0, 1)))", "gives 3 (before, after) pairs for 2"),
-    ("conv(1, k=3, p=((0, 1, 2), (0, 1)))", "(before, after) pairs"),
-    ("conv(1, k=3, p=((0, -1), (0, 1)))", "must be at least 0"),
-    ("maxpool(k=3, s=2, p=same_upper, ceil=true)", "drop ceil=true"),
-    ("maxpool(k=2, p=((2, 0), (0, 0)))", "not smaller than the window 2"),
-    ("conv(1, k=3, s=2, p=same)", "p=same_upper is TensorFlow's rule"),
-    ("convT(1, k=3, p=same_upper)", "p must be"),
-])
-def test_bad_padding_is_refused(text, message, cnnplan_cmd):
-    with pytest.raises(BadInput, match=None) as caught:
-        cnnplan.shapes("1x8x8", [text])
-    assert message in str(caught.value)
-    done = cnnplan_cmd("shapes", "--in", "1x8x8", text)
-    assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
-
-
-def test_plan_file_pairs(tmp_path):
-    plan = tmp_path / "net.toml"
-    plan.write_text('input = "1x8x8"\n[[layers]]\nkind = "conv"\nchannels = 2\nk = 3\n'
-                    'p = [[0, 1], [1, 0]]\n')
-    data = cnnplan.shapes(plan_file=str(plan)).data
-    assert data["output"] == [2, 7, 7]
-
-
-# -- effective padding and rf: chains against autograd, graphs, the Distill table -------------
-
-def _support(torch, model, length, x_out):
-    """First and last input position output x_out reads (autograd, weights 1)."""
-    x = torch.ones(1, 1, length, dtype=torch.double, requires_grad=True)
-    model(x)[0, :, x_out].sum().backward()
-    nz = torch.nonzero(x.grad.flatten()).flatten()
-    return int(nz[0]), int(nz[-1])
 
 
 @settings(max_examples=30, deadline=None)

@@ -12,7 +12,6 @@ import math
 from ..platform.errors import BadInput
 from .arithmetic import (
     SAME_RULES,
-    conv_output,
     effective_kernel,
     input_fits_kernel,
     max_padding,
