@@ -520,9 +520,10 @@ def plan(layers, input_, output, maxima, mode, where, rank, top, limit, fmt):
 
 
 @cli.command("import")
-@click.argument("target", metavar="FILE.py:NAME | package.module:NAME")
-@click.option("--in", "input_", required=True, metavar="SHAPE",
-              help="Input shape C x sizes (no batch), e.g. 3x224x224.")
+@click.argument("target", metavar="FILE.py:NAME | package.module:NAME | MODEL.onnx")
+@click.option("--in", "input_", metavar="SHAPE",
+              help="Input shape C x sizes (no batch), e.g. 3x224x224 (an ONNX model's fixed "
+                   "input needs none).")
 @click.option("-o", "--output", metavar="NET.toml",
               help="Write the plan file here (through a temporary file); default stdout.")
 @click.option("--arg", "arguments", multiple=True, metavar="NAME=VALUE",
@@ -539,28 +540,45 @@ def import_(target, input_, output, arguments, skip_unknown, output_key):
     NAME is an nn.Module subclass or a function returning one. The model is traced with
     torch.fx, mapped node by node onto cnnplan's layer kinds (names are the model's module
     names), and checked against torch's shapes and parameter count before anything is written.
+    A MODEL.onnx file is read node by node (needs onnx: pip install "cnnplan[onnx]") and checked
+    against onnx.shape_inference; its dynamic dimensions take --in (docs/frameworks.md).
 
     \b
     cnnplan import examples/models/reference.py:resnet18 --in 3x224x224 -o resnet18.toml
+    cnnplan import model.onnx --in 3x224x224 -o model.toml
     cnnplan import mypackage.models:Net --in 3x32x32 --arg num_classes=10
     """
     import shlex
 
-    from .importers.torch.model import import_model
+    from .platform.errors import BadInput
     from .platform.files import write_atomic
 
-    command = " ".join(["cnnplan import", shlex.quote(target), "--in", shlex.quote(input_)]
+    command = " ".join(["cnnplan import", shlex.quote(target)]
+                       + (["--in", shlex.quote(input_)] if input_ else [])
                        + [f"--arg {shlex.quote(a)}" for a in arguments]
                        + (["--skip-unknown"] if skip_unknown else [])
                        + ([f"--output-key {shlex.quote(output_key)}"] if output_key else []))
-    result = import_model(target, input_, arguments, skip_unknown, command, output_key)
+    if target.lower().endswith(".onnx"):
+        from .importers.onnx.model import import_onnx
+
+        if arguments or skip_unknown or output_key:
+            raise BadInput("--arg, --skip-unknown and --output-key are for PyTorch models, not "
+                           "ONNX files")
+        result = import_onnx(target, input_, command)
+    else:
+        from .importers.torch.model import import_model
+
+        if input_ is None:
+            raise BadInput("a PyTorch model needs --in SHAPE, e.g. --in 3x224x224")
+        result = import_model(target, input_, arguments, skip_unknown, command, output_key)
     for note in result.notes:
         click.echo(f"cnnplan: {note}", err=True)
     if output is None:
         click.echo(result.data["plan"], nl=False)
         return
     write_atomic(output, result.data["plan"].encode("utf-8"))
-    click.echo(f"wrote {output}: {result.title}; shapes and parameters checked against torch",
+    source = "onnx.shape_inference" if target.lower().endswith(".onnx") else "torch"
+    click.echo(f"wrote {output}: {result.title}; shapes and parameters checked against {source}",
                err=True)
 
 
