@@ -79,10 +79,19 @@ def emit(result: Result, fmt: str = "table", commit=None):
     if not reporter.can_render(result.kind):
         raise _cannot_render(reporter, (result.kind,))
     text = reporter(result)
+    if isinstance(text, bytes) and sys.stdout.isatty():
+        from .platform.errors import BadInput
+
+        raise BadInput(f"--format {fmt} writes a binary file: redirect it, e.g. > net.{fmt}")
     if commit is not None:
         commit()
     try:
-        click.echo(text)
+        if isinstance(text, bytes):
+            sys.stdout.flush()
+            sys.stdout.buffer.write(text)
+            sys.stdout.buffer.flush()
+        else:
+            click.echo(text)
     except BrokenPipeError:
         raise
     except OSError as exc:  # e.g. a full disk or /dev/full
