@@ -45,3 +45,24 @@ def run(model, *arrays):
     found = model if hasattr(model, "get_inputs") else session(model)
     names = [i.name for i in found.get_inputs()]
     return found.run(None, dict(zip(names, arrays)))
+
+
+def all_outputs(model):
+    """A copy of `model` whose every node output is a graph output too (onnxruntime then
+    returns each intermediate tensor): (model, names)."""
+    onnx, _, _ = onnx_modules()
+    from onnx import helper
+
+    copy = onnx.ModelProto()
+    copy.CopyFrom(model)
+    have = {o.name for o in copy.graph.output}
+    names = [o for node in copy.graph.node for o in node.output
+             if o and o not in have and node.op_type != "Constant"]
+    copy.graph.output.extend(helper.make_empty_tensor_value_info(n) for n in names)
+    return copy, [o.name for o in copy.graph.output]
+
+
+def intermediate_shapes(model, x) -> dict:
+    """Tensor name -> shape (batch dropped) of every node output, run by onnxruntime."""
+    copy, names = all_outputs(model)
+    return {name: tuple(value.shape[1:]) for name, value in zip(names, run(copy, x))}

@@ -1,6 +1,6 @@
 """`--format onnx`: the network of `cnnplan shapes` (or the first chain of `cnnplan plan`) as an
 ONNX model (opset 17) built with onnx.helper, with seeded random weights (numpy, seed 0), its
-output named "output" and every layer's output named after the layer. Paddings are always
+output named "output" and every other layer's output "layer.NAME". Paddings are always
 written as explicit `pads` (onnxruntime refuses dilation with auto_pad SAME_*).
 """
 
@@ -166,7 +166,10 @@ def network_model(net, title: str = "cnnplan"):
     for step in net.steps:
         names[step.name] = _layer(b, step, names, f"layer.{step.name}")
     final = names[net.out_step.name] if net.steps else "input"
-    b.nodes.append(helper.make_node("Identity", [final], ["output"], name="output"))
+    if b.nodes and b.nodes[-1].output[0] == final:     # the last layer writes "output"
+        b.nodes[-1].output[0] = "output"
+    else:
+        b.nodes.append(helper.make_node("Identity", [final], ["output"], name="output"))
     graph = helper.make_graph(
         b.nodes, title[:200],
         [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, *net.input])],

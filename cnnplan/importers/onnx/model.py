@@ -126,6 +126,7 @@ def import_onnx(path: str, input=None, command: str = "") -> Result:
         if dims is not None and all(isinstance(d, int) for d in dims):
             shapes[value.name] = tuple(dims)
     layers, made, taken, params = [], {input_name: "input"}, set(), 0
+    tensors_of: dict = {}           # layer name -> the ONNX tensor it stands for
     for node in inferred.graph.node:
         if node.op_type == "Constant":
             constants[node.output[0]] = numpy_helper.to_array(
@@ -162,12 +163,13 @@ def import_onnx(path: str, input=None, command: str = "") -> Result:
         except Unmappable as exc:
             raise ImportFailed(f"{exc}; nothing written") from None
         spec, used = mapped[0], mapped[1]
-        comment = mapped[2] if len(mapped) > 2 else f"ONNX {node.op_type}"
+        comment = f"ONNX {node.op_type} {label!r}" + (f": {mapped[2]}" if len(mapped) > 2 else "")
         name = _name(label, taken)
         sources = [made[n] for n in tensors]
         if len(sources) == 1 and spec in ("add", "mul", "concat"):
             raise ImportFailed(f"ONNX node {label!r}: {node.op_type} of one tensor")
-        layers.append(Layer(name, spec, sources, label, out[1:], comment))
+        layers.append(Layer(name, spec, sources, label, out[1:], _printable(comment)))
+        tensors_of[name] = node.output[0]
         made[node.output[0]] = name
         params += int(used)
     outputs = [o.name for o in graph.output]
@@ -192,8 +194,14 @@ def import_onnx(path: str, input=None, command: str = "") -> Result:
                ("output", format_shape(output_shape)), ("layers", len(layers)),
                ("params", params)),
         data={"plan": text, "source": path, "input": list(shape), "output": list(output_shape),
-              "layers": len(layers), "params": params, "placeholders": []},
+              "layers": len(layers), "params": params, "placeholders": [],
+              "tensors": tensors_of},
         kind="import")
+
+
+def _printable(text: str) -> str:
+    """One line of printable text (node names are user data in a comment)."""
+    return "".join(c if c.isprintable() else "?" for c in text)[:200]
 
 
 def _fold_bias(node, view, layers, made, constants) -> int:
