@@ -381,3 +381,32 @@ def test_solve_same_upper_through_the_command(cnnplan_cmd):
     done = cnnplan_cmd("solve", "--in", "3x224x224", "--out", "64x111x112", "--padding",
                        "same_lower")
     assert done.returncode == 1 and "nearest sizes same_lower reaches: 112x112" in done.stdout
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 30), st.integers(1, 12), st.sampled_from(["same_upper", "same_lower"]),
+       st.sampled_from(["floor", "exact"]))
+def test_plan_same_rules_against_brute_force(i, o, rule, mode):
+    """plan with p=same_upper and a target: every (k, s, d) whose brute-force 'same' output is
+    o (exact mode: also s divides i, so no window reads padding the others do not)."""
+    expected = {(k, s, d) for k in range(1, 5) for s in range(1, 6) for d in range(1, 3)
+                if (k > 1 or d == 1) and brute_same(i, k, s, d, rule)[0] == o
+                and (mode == "floor" or i % s == 0)}
+    result = cnnplan.plan(f"2x{i}", [f"conv(4, p={rule}) -> 4x{o}"], max="k=4,s=5,d=2",
+                          mode=mode, top=1000)
+    got = {(c["layers"][0]["k"], c["layers"][0]["s"], c["layers"][0]["d"])
+           for c in result.data["chains"]}
+    assert got == expected and result.data["count"] == len(expected)
+
+
+def test_plan_same_rules_free_outputs_and_chains():
+    """Two free layers, then a target: sizes follow ceil(i/s) through the chain."""
+    result = cnnplan.plan("3x224x224", ["conv(8, k=3, p=same_upper)",
+                                        "maxpool(k=3, p=same_lower) -> 8x28x28"],
+                          max="s=4,d=1", top=50)
+    assert result.data["count"] > 0
+    for chain in result.data["chains"]:
+        s1, s2 = (layer["s"] for layer in chain["layers"])
+        assert -(-(-(-224 // s1)) // s2) == 28
+    assert {tuple(layer["s"] for layer in c["layers"]) for c in result.data["chains"]} == {
+        (s1, s2) for s1 in range(1, 5) for s2 in range(1, 5) if -(-(-(-224 // s1)) // s2) == 28}

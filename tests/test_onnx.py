@@ -9,10 +9,10 @@ import sys
 import types
 
 import pytest
+from onnx_support import intermediate_shapes, onnx_modules
 
 import cnnplan
 from cnnplan import BadInput
-from onnx_support import intermediate_shapes, onnx_modules
 
 pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")

@@ -185,7 +185,7 @@ def import_onnx(path: str, input=None, command: str = "") -> Result:
               f"for input {format_shape(shape)}",
               "equals onnx.shape_inference's, and the parameters equal the initializers the "
               f"layers consume ({params:,})."]
-    title = re.sub(r"[^A-Za-z0-9_. -]", "_", graph.name or "onnx model")[:80]
+    title = _printable(graph.name or "onnx model")[:80]
     text = render_plan(layers, shape, output, header, title)
     check_plan(text, layers, params, 0, output_shape)
     return Result(
