@@ -365,7 +365,7 @@ def cli():
               help="torch: symmetric p (PyTorch); same_upper / same_lower: TensorFlow's and "
                    "ONNX's 'same' (o = ceil(i/s), any k); explicit: (before, after) pads of "
                    "any split (ONNX pads, JAX pairs). docs/frameworks.md.")
-@format_option(kinds=("solve", "solve-per-axis", "solve-padded"))
+@format_option(kinds=("solve", "solve-per-axis"))
 def solve(input_, output, layer, ceil, fix, maxima, mode, where, sort, limit, explain, per_axis,
           padding, fmt):
     """List every (kernel, stride, padding, dilation) that maps --in onto --out.
