@@ -233,7 +233,7 @@ def test_eff_padding_per_axis_is_a_list():
     """One layer's field of output 0 starts its padding before input 0."""
     data = cnnplan.shapes("1x9x9", ["conv(1, k=(3, 5), p=(1, 0))"]).data
     assert data["layers"][0]["eff_padding"] == [1, 0]
-    assert data["layers"][0]["rf"] == 5
+    assert data["layers"][0]["rf"] == [3, 5]          # per axis, as the effective padding
 
 
 def _separable(channels, s):
