@@ -79,10 +79,19 @@ def emit(result: Result, fmt: str = "table", commit=None):
     if not reporter.can_render(result.kind):
         raise _cannot_render(reporter, (result.kind,))
     text = reporter(result)
+    if isinstance(text, bytes) and sys.stdout.isatty():
+        from .platform.errors import BadInput
+
+        raise BadInput(f"--format {fmt} writes a binary file: redirect it, e.g. > net.{fmt}")
     if commit is not None:
         commit()
     try:
-        click.echo(text)
+        if isinstance(text, bytes):
+            sys.stdout.flush()
+            sys.stdout.buffer.write(text)
+            sys.stdout.buffer.flush()
+        else:
+            click.echo(text)
     except BrokenPipeError:
         raise
     except OSError as exc:  # e.g. a full disk or /dev/full
@@ -350,9 +359,15 @@ def cli():
 @click.option("--explain", is_flag=True, help="Show the output-size arithmetic for each row.")
 @click.option("--per-axis", is_flag=True,
               help="Solve each spatial axis on its own (rectangular windows, e.g. k=(3, 5)).")
+@click.option("--padding", type=click.Choice(["torch", "same_upper", "same_lower", "explicit"],
+                                            case_sensitive=False),
+              default="torch", show_default=True,
+              help="torch: symmetric p (PyTorch); same_upper / same_lower: TensorFlow's and "
+                   "ONNX's 'same' (o = ceil(i/s), any k); explicit: (before, after) pads of "
+                   "any split (ONNX pads, JAX pairs). docs/frameworks.md.")
 @format_option(kinds=("solve", "solve-per-axis"))
 def solve(input_, output, layer, ceil, fix, maxima, mode, where, sort, limit, explain, per_axis,
-          fmt):
+          padding, fmt):
     """List every (kernel, stride, padding, dilation) that maps --in onto --out.
 
     \b
@@ -363,7 +378,8 @@ def solve(input_, output, layer, ceil, fix, maxima, mode, where, sort, limit, ex
     from .solver.layer import solve as solve_layer
 
     emit(solve_layer(input_, output, layer=layer, fix=fix, max=maxima, mode=mode, where=where,
-                     sort=sort, limit=limit, explain=explain, per_axis=per_axis, ceil=ceil), fmt)
+                     sort=sort, limit=limit, explain=explain, per_axis=per_axis, ceil=ceil,
+                     padding=padding), fmt)
 
 
 def _plan_file(items):
@@ -553,9 +569,10 @@ def plan(layers, input_, output, maxima, mode, where, rank, top, limit, batch, d
 
 
 @cli.command("import")
-@click.argument("target", metavar="FILE.py:NAME | package.module:NAME")
-@click.option("--in", "input_", required=True, metavar="SHAPE",
-              help="Input shape C x sizes (no batch), e.g. 3x224x224.")
+@click.argument("target", metavar="FILE.py:NAME | package.module:NAME | MODEL.onnx")
+@click.option("--in", "input_", metavar="SHAPE",
+              help="Input shape C x sizes (no batch), e.g. 3x224x224 (an ONNX model's fixed "
+                   "input needs none).")
 @click.option("-o", "--output", metavar="NET.toml",
               help="Write the plan file here (through a temporary file); default stdout.")
 @click.option("--arg", "arguments", multiple=True, metavar="NAME=VALUE",
@@ -572,28 +589,45 @@ def import_(target, input_, output, arguments, skip_unknown, output_key):
     NAME is an nn.Module subclass or a function returning one. The model is traced with
     torch.fx, mapped node by node onto cnnplan's layer kinds (names are the model's module
     names), and checked against torch's shapes and parameter count before anything is written.
+    A MODEL.onnx file is read node by node (needs onnx: pip install "cnnplan[onnx]") and checked
+    against onnx.shape_inference; its dynamic dimensions take --in (docs/frameworks.md).
 
     \b
     cnnplan import examples/models/reference.py:resnet18 --in 3x224x224 -o resnet18.toml
+    cnnplan import model.onnx --in 3x224x224 -o model.toml
     cnnplan import mypackage.models:Net --in 3x32x32 --arg num_classes=10
     """
     import shlex
 
-    from .importers.torch.model import import_model
+    from .platform.errors import BadInput
     from .platform.files import write_atomic
 
-    command = " ".join(["cnnplan import", shlex.quote(target), "--in", shlex.quote(input_)]
+    command = " ".join(["cnnplan import", shlex.quote(target)]
+                       + (["--in", shlex.quote(input_)] if input_ else [])
                        + [f"--arg {shlex.quote(a)}" for a in arguments]
                        + (["--skip-unknown"] if skip_unknown else [])
                        + ([f"--output-key {shlex.quote(output_key)}"] if output_key else []))
-    result = import_model(target, input_, arguments, skip_unknown, command, output_key)
+    if target.lower().endswith(".onnx"):
+        from .importers.onnx.model import import_onnx
+
+        if arguments or skip_unknown or output_key:
+            raise BadInput("--arg, --skip-unknown and --output-key are for PyTorch models, not "
+                           "ONNX files")
+        result = import_onnx(target, input_, command)
+    else:
+        from .importers.torch.model import import_model
+
+        if input_ is None:
+            raise BadInput("a PyTorch model needs --in SHAPE, e.g. --in 3x224x224")
+        result = import_model(target, input_, arguments, skip_unknown, command, output_key)
     for note in result.notes:
         click.echo(f"cnnplan: {note}", err=True)
     if output is None:
         click.echo(result.data["plan"], nl=False)
         return
     write_atomic(output, result.data["plan"].encode("utf-8"))
-    click.echo(f"wrote {output}: {result.title}; shapes and parameters checked against torch",
+    source = "onnx.shape_inference" if target.lower().endswith(".onnx") else "torch"
+    click.echo(f"wrote {output}: {result.title}; shapes and parameters checked against {source}",
                err=True)
 
 

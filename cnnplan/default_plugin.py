@@ -18,6 +18,9 @@ def register_reporters(register):
     register(Reporter("latex", "booktabs LaTeX tables", "cnnplan.platform.reporters:render_latex"))
     register(Reporter("torch", "A torch.nn.Sequential snippet (networks and plan chains)",
                       "cnnplan.network.export:render_torch", kinds=("shapes", "plan")))
+    register(Reporter("onnx", "An ONNX model, seeded weights (networks and a plan's first "
+                              "chain; binary: redirect it to a file; needs onnx)",
+                      "cnnplan.importers.onnx.export:render_onnx", kinds=("shapes", "plan")))
     register(Reporter("svg", "An SVG picture: solve windows, network blocks, autodiff graphs",
                       _render_svg, kinds=("solve", "solve-per-axis", "shapes", "plan", "ad")))
     register(Reporter("svg-animated", "An SVG of solve results with the window stepping over "

@@ -356,14 +356,12 @@ def test_graph_receptive_field_matches_autograd(torch, case):
     rf = result.data["layers"][-1]["rf"]
     widest = widest_span(torch, length, nodes, modules)
     assume(widest is not None)
-    # the rf is the largest over the paths (Araujo et al.); paths whose centres differ make a
-    # wider union, which cnnplan must then say
-    unaligned = any("receptive fields are not aligned" in note for note in result.notes)
+    # the rf is the extent of the union of the paths' fields (Araujo et al.), misaligned
+    # paths included: exact unless marked (upsampling, paths with different jumps)
     if result.data["layers"][-1].get("rf_exact", True):
-        assert widest >= rf, text
-        assert widest == rf or unaligned, (text, rf, widest)
-    else:   # after upsampling: an upper bound
-        assert widest <= rf or unaligned, (text, rf, widest)
+        assert widest == rf, (text, rf, widest)
+    else:   # an upper bound
+        assert widest <= rf, (text, rf, widest)
 
 
 @pytest.mark.oracle
@@ -377,8 +375,12 @@ def test_misaligned_branches_are_noted(torch, k, centres):
     if centres is None:
         assert notes == []
     else:
+        # effective padding per path, E/2 - centre: the cropped input starts (k-1)//2 inside
+        # position 0; the valid convolution's field starts at 0
+        pads = ", ".join(str(p) for p in sorted({-((k - 1) // 2), 0}))
         assert notes == [f"layer 2 (j): its inputs' receptive fields are not aligned on axis 1 "
-                         f"(centres of output 0 at {centres})"]
+                         f"(centres of output 0 at {centres}; effective padding per path "
+                         f"{pads}; rf and effective padding span the union)"]
     conv = torch.nn.Conv1d(1, 1, k, bias=False).double()
     torch.nn.init.constant_(conv.weight, 1.0)
     nodes = [("a", "conv", 1, {"k": k}, ("input",)), ("j", "concat_crop", None, {},
@@ -427,19 +429,24 @@ def test_conv_and_linear_macs_equal_fvcore(torch, name, shape, layers, build):
 @pytest.mark.oracle
 def test_paths_with_different_jumps_are_noted(torch):
     """Output 0's windows share centre 0, but output x reads input x and input 2x: the paths
-    are not aligned, and one output position spans far more than the rf of either path."""
+    are not aligned, and one output position spans far more than the field of either path."""
     text = "a: conv(1, k=1, s=2, bias=false); b: pad(p=(0, 10)); add(input)"
     result = cnnplan.shapes("1x20", [text])
     assert [n for n in result.notes if "not aligned" in n] == [
         "layer 3: its inputs' receptive fields are not aligned on axis 1 (jumps 1, 2; centres "
-        "of output 0 at 0)"]
+        "of output 0 at 0; effective padding per path 0; rf and effective padding span the "
+        "union)"]
     conv = torch.nn.Conv1d(1, 1, 1, stride=2, bias=False).double()
     torch.nn.init.constant_(conv.weight, 1.0)
     nodes = [("a", "conv", 1, {"k": 1, "s": 2}, ("input",)),
              ("b", "pad", None, {"p": (0, 10)}, ("a",)), ("c", "add", None, {}, ("b", "input"))]
     pad = reference_module(torch, "pad", None, {"p": (0, 10)}, (1, 10))
     widest = widest_span(torch, 20, nodes, {"a": conv, "b": pad})
-    assert result.data["layers"][-1]["rf"] == 1 < widest
+    # the union's extent grows along the axis: the last of the 20 outputs reads inputs 19 and
+    # 38 (a bound, marked as one: the input ends before 38)
+    last = result.data["layers"][-1]
+    assert (last["rf"], last["rf_exact"]) == (38 - 19 + 1, False)
+    assert 1 < widest <= last["rf"]
 
 
 @pytest.mark.oracle

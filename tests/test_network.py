@@ -27,8 +27,11 @@ def test_question_6_output_and_parameters():
     assert [layer["rf"] for layer in data["layers"]] == [8, 16, 46]
     assert [layer["jump"] for layer in data["layers"]] == [2, 10, 10]
     assert set(data) >= {"input", "layers", "output", "size", "weights", "params", "macs"}
+    # effective padding (Araujo et al.): the sum of each layer's padding times the jump before
+    # it: 0, 0, then 1 x 10
+    assert [layer["eff_padding"] for layer in data["layers"]] == [0, 0, 10]
     assert set(last) == {"name", "from", "spec", "kind", "output", "size", "weights", "params",
-                         "macs", "rf", "jump", "out_bytes", "saved_bytes"}
+                         "macs", "rf", "jump", "eff_padding", "out_bytes", "saved_bytes"}
     assert [(layer["name"], layer["from"]) for layer in data["layers"]] == [
         ("1", ["input"]), ("2", ["1"]), ("3", ["2"])]
 

@@ -1,4 +1,5 @@
-"""Pure layer arithmetic along one spatial axis (PyTorch's rules; see README.md, `cnnplan solve`).
+"""Pure layer arithmetic along one spatial axis (PyTorch's rules, and TensorFlow's / ONNX's / JAX's
+input-dependent `same` padding; see README.md, docs/frameworks.md, `cnnplan solve`).
 
 Every function here is total over positive integers and has no I/O, so the solver, the planner,
 the library API, plugins and the tests share them. docs/reference.md lists them, generated from
@@ -109,6 +110,53 @@ def conv_output(i: int, k: int, s: int, p: int, d: int, mode: str = "floor") -> 
     if mode == "exact" and span % s:
         return None
     return span // s + 1
+
+
+SAME_RULES = ("same_upper", "same_lower")   # TensorFlow/Keras 'same', ONNX SAME_UPPER/LOWER
+
+
+def same_output(i: int, s: int) -> int:
+    """Output size under TensorFlow's 'same' (ONNX SAME_UPPER / SAME_LOWER): o = ceil(i / s),
+    whatever the kernel.
+
+    >>> same_output(224, 2), same_output(7, 3)
+    (112, 3)
+    """
+    return -(-i // s)
+
+
+def same_pads(i: int, k: int, s: int, d: int, rule: str = "same_upper") -> tuple[int, int]:
+    """(before, after) padding of TensorFlow's 'same' rule on an axis of size i: the total
+    t = max((o - 1)s + k' - i, 0) with o = ceil(i/s), split floor(t/2) before and the rest
+    after (same_upper: TensorFlow, Keras, ONNX SAME_UPPER, JAX 'SAME'); same_lower puts the
+    odd row before (ONNX SAME_LOWER, JAX 'SAME_LOWER').
+
+    >>> same_pads(224, 3, 2, 1), same_pads(224, 3, 2, 1, "same_lower"), same_pads(225, 3, 2, 1)
+    ((0, 1), (1, 0), (1, 1))
+    """
+    o = same_output(i, s)
+    total = max((o - 1) * s + effective_kernel(k, d) - i, 0)
+    small = total // 2
+    return (small, total - small) if rule == "same_upper" else (total - small, small)
+
+
+def window_output(i: int, k: int, s: int, before: int, after: int, d: int = 1,
+                  ceil: bool = False) -> int | None:
+    """Output size of a window sweep over i rows padded by `before` and `after` (asymmetric
+    padding, as ONNX `pads` and JAX pairs give it): floor((i + before + after - k')/s) + 1, or
+    with ceil the pooling rule of `pool_output_ceil` (the last window must start before
+    i + before). None where no window fits.
+
+    >>> window_output(224, 3, 2, 0, 1), window_output(5, 2, 2, 0, 0, ceil=True)
+    (112, 3)
+    """
+    span = i + before + after - effective_kernel(k, d)
+    if not ceil:
+        return None if span < 0 else span // s + 1
+    o = -(-span // s) + 1
+    if o >= 2 and (o - 1) * s >= i + before:
+        o -= 1
+    return o if o >= 1 else None
 
 
 def pool_output_ceil(i: int, k: int, s: int, p: int, d: int) -> int | None:

@@ -11,13 +11,15 @@ import math
 
 from ..platform.errors import BadInput
 from .arithmetic import (
-    conv_output,
+    SAME_RULES,
     effective_kernel,
     input_fits_kernel,
     max_padding,
     output_padding_valid,
     pool_output_ceil,
+    same_pads,
     transposed_output,
+    window_output,
 )
 from .records import (
     BOOLEAN,
@@ -34,7 +36,8 @@ from .records import (
 )
 from .shape import format_shape, size_of
 
-SAME_PADS = Arg(0, tuples=True, words=("same", "valid"))
+SAME_PADS = Arg(0, tuples=True, words=("same", "valid", *SAME_RULES), pairs=True)
+POOL_PADS = Arg(0, tuples=True, words=("valid", *SAME_RULES), pairs=True)
 MODES = Arg(None, words=("nearest", "bilinear"))
 
 
@@ -77,20 +80,35 @@ def _window_values(spec, sizes, where):
     ks = per_axis(spec, "k", n, where)
     ss = per_axis(spec, "s", n, where)
     ds = per_axis(spec, "d", n, where, 1)
+    lefts, rights = pads_of(spec, sizes, ks, ss, ds, where)
+    return ks, ss, lefts, rights, ds
+
+
+def pads_of(spec, sizes, ks, ss, ds, where) -> tuple[tuple, tuple]:
+    """(befores, afters): the padding on each spatial axis under the spec's rule: a number or
+    per-axis numbers (symmetric), (before, after) pairs, 'valid', PyTorch's 'same' (stride 1)
+    or TensorFlow's/ONNX's 'same_upper' / 'same_lower', which depend on the input size."""
+    n = len(sizes)
     pad = spec.get("p", 0)
     if pad == "valid":
         pad = 0
     if pad == "same":
         if any(s != 1 for s in ss):
-            raise BadInput(f"{_label(spec, where)}: padding='same' needs stride 1 (PyTorch)")
+            raise BadInput(f"{_label(spec, where)}: padding='same' needs stride 1 (PyTorch); "
+                           "p=same_upper is TensorFlow's rule for any stride")
         totals = [effective_kernel(k, d) - 1 for k, d in zip(ks, ds)]
-        lefts = tuple(t // 2 for t in totals)
-        rights = tuple(t - t // 2 for t in totals)
-    elif isinstance(pad, tuple):
-        lefts = rights = per_axis(spec, "p", n, where, 0)
+        return tuple(t // 2 for t in totals), tuple(t - t // 2 for t in totals)
+    if pad in SAME_RULES:
+        pairs = [same_pads(i, k, s, d, pad) for i, k, s, d in zip(sizes, ks, ss, ds)]
+    elif isinstance(pad, tuple) and isinstance(pad[0], tuple):
+        if len(pad) not in (1, n):
+            raise BadInput(f"{_label(spec, where)}: p gives {len(pad)} (before, after) pairs "
+                           f"for {n} spatial axes")
+        pairs = list(pad) * (n if len(pad) == 1 else 1)
     else:
-        lefts = rights = (pad,) * n
-    return ks, ss, lefts, rights, ds
+        sym = per_axis(spec, "p", n, where, 0)
+        return sym, sym
+    return tuple(a for a, _ in pairs), tuple(b for _, b in pairs)
 
 
 def _groups(spec, where, c_in, c_out):
@@ -184,28 +202,36 @@ def _convT_apply(spec, inputs, where):
 def _pool_apply(spec, inputs, where):
     (shape,) = inputs
     sizes = _spatial(spec, shape, where)
-    ks, ss, lefts, _, ds = _window_values(spec, sizes, where)
+    ks, ss, lefts, rights, ds = _window_values(spec, sizes, where)
     ceil = spec.get("ceil", False)
+    rule = spec.get("p", 0)
+    if ceil and rule in SAME_RULES:
+        raise BadInput(f"{_label(spec, where)}: p={rule} already gives ceil(i/s) outputs; "
+                       "drop ceil=true")
     outs, notes, steps, dropped = [], [], [], set()
     if spec.kind == "avgpool" and len(sizes) == 3 and not all(
             input_fits_kernel((i,), k) for i, k in zip(sizes, ks)):
         raise BadInput(f"{_label(spec, where)}: PyTorch's 3-D average pooling needs every input "
                        f"size to be at least the kernel, but the input is {format_shape(shape)}")
-    for i, k, s, p, d in zip(sizes, ks, ss, lefts, ds):
-        if p > max_padding(k, d, spec.kind):
-            raise BadInput(f"{_label(spec, where)}: padding {p} is more than half the kernel {k} "
+    explicit = rule in SAME_RULES or isinstance(rule, tuple) and isinstance(rule[0], tuple)
+    for i, k, s, pl, pr, d in zip(sizes, ks, ss, lefts, rights, ds):
+        ke = effective_kernel(k, d)
+        if not explicit and pl > max_padding(k, d, spec.kind):
+            raise BadInput(f"{_label(spec, where)}: padding {pl} is more than half the kernel {k} "
                            f"(PyTorch requires p <= k // 2 = {max_padding(k, d, spec.kind)})")
-        o = pool_output_ceil(i, k, s, p, d) if ceil else conv_output(i, k, s, p, d, "floor")
+        if explicit and max(pl, pr) >= ke:
+            raise BadInput(f"{_label(spec, where)}: padding {max(pl, pr)} is not smaller than "
+                           f"the window {ke} (ONNX requires pads < kernel)")
+        o = window_output(i, k, s, pl, pr, d, ceil)
         if o is None:
             more = (f", even with ceil mode's overhang of less than the stride {s}"
                     if ceil else "")
             raise BadInput(f"{_label(spec, where)}: {_kernel_text(k, d)} larger than padded input "
-                           f"{i + 2 * p}{_pad_text(i, p, p)}{more}")
+                           f"{i + pl + pr}{_pad_text(i, pl, pr)}{more}")
         outs.append(o)
-        ke = effective_kernel(k, d)
-        if not ceil and (i + 2 * p - ke) % s:
-            dropped.add((i, (i + 2 * p - ke) % s))
-        steps.append(RfStep(ke - 1, s, half(ke - 1) - p))
+        if not ceil and (i + pl + pr - ke) % s:
+            dropped.add((i, (i + pl + pr - ke) % s))
+        steps.append(RfStep(ke - 1, s, half(ke - 1) - pl))
     notes += _dropped_notes(where, dropped)
     return Applied((shape[0], *outs), notes=tuple(notes), steps=tuple(steps))
 
@@ -512,12 +538,19 @@ def _fast_window(spec, n):
         return convT
     if pad == "same":
         return lambda inputs: (spec.get("channels"), *inputs[0][1:])
-    pads = (0,) * n if pad == "valid" else per_axis(spec, "p", n, "")
     ceil = spec.get("ceil", False)
     if ceil or (spec.kind == "avgpool" and n == 3):
         return None
-    axes = [(2 * p - effective_kernel(k, d), s) for k, s, p, d in zip(ks, ss, pads, ds)]
     c_out = spec.get("channels")
+    if pad in SAME_RULES:
+        return lambda inputs: (c_out or inputs[0][0],
+                               *(-(-i // s) for i, s in zip(inputs[0][1:], ss)))
+    try:
+        lefts, rights = pads_of(spec, (1,) * n, ks, ss, ds, "")
+    except BadInput:
+        return None
+    axes = [(pl + pr - effective_kernel(k, d), s)
+            for k, s, pl, pr, d in zip(ks, ss, lefts, rights, ds)]
 
     def window(inputs):
         shape = inputs[0]
@@ -650,13 +683,55 @@ def _tuple_text(value) -> str:
     return repr(value) if isinstance(value, tuple) else str(value)
 
 
+def explicit_pads(spec, inputs) -> tuple | None:
+    """F.pad's amounts (last axis first) for a window layer whose padding PyTorch's layers
+    cannot say (same_upper, same_lower, asymmetric pairs), else None."""
+    pad = spec.get("p", 0)
+    if pad not in SAME_RULES and not (isinstance(pad, tuple) and isinstance(pad[0], tuple)):
+        return None
+    sizes = inputs[0][1:]
+    n = len(sizes)
+    ks, ss = per_axis(spec, "k", n, "export"), per_axis(spec, "s", n, "export")
+    ds = per_axis(spec, "d", n, "export", 1)
+    lefts, rights = pads_of(spec, sizes, ks, ss, ds, "export")
+    return tuple(v for a in reversed(range(n)) for v in (lefts[a], rights[a]))
+
+
+def _padded(spec, inputs, code: str, value: str = "0.0", exclude: bool = False) -> str:
+    pads = explicit_pads(spec, inputs)
+    if pads is None:
+        return code
+    code = code.replace(f"padding={_pad_text_torch(spec.get('p'))}", "padding=0")
+    extra = f", value={value}" if value != "0.0" else ""
+    extra += ", exclude=True" if exclude else ""
+    return f"Padded({pads!r}, {code}{extra})"
+
+
+def _pad_text_torch(p) -> str:
+    return repr(p) if isinstance(p, str) else _tuple_text(p)
+
+
+def _check_ceil_export(spec, inputs):
+    """F.pad then PyTorch's ceil_mode drops a last window that starts in the right padding
+    only when it starts past all of it: refuse where that changes the size."""
+    sizes = inputs[0][1:]
+    n = len(sizes)
+    ks, ss = per_axis(spec, "k", n, "export"), per_axis(spec, "s", n, "export")
+    ds = per_axis(spec, "d", n, "export", 1)
+    lefts, rights = pads_of(spec, sizes, ks, ss, ds, "export")
+    for i, k, s, pl, pr, d in zip(sizes, ks, ss, lefts, rights, ds):
+        if window_output(i, k, s, pl, pr, d, True) != pool_output_ceil(i + pl + pr, k, s, 0, d):
+            raise BadInput(f"{spec.describe()}: ceil mode with padding after the input has no "
+                           f"PyTorch equivalent on an axis of size {i} (its last window "
+                           "starts in the padding)")
+
+
 def _conv_torch(spec, inputs):
     n, g = len(inputs[0]) - 1, spec.get
-    p = g("p", 0)
-    p = repr(p) if isinstance(p, str) else _tuple_text(p)
-    return (f"nn.Conv{n}d({inputs[0][0]}, {g('channels')}, kernel_size={_tuple_text(g('k'))}, "
-            f"stride={_tuple_text(g('s'))}, padding={p}, dilation={_tuple_text(g('d'))}, "
-            f"groups={g('groups')}, bias={g('bias')})")
+    return _padded(spec, inputs, (
+        f"nn.Conv{n}d({inputs[0][0]}, {g('channels')}, kernel_size={_tuple_text(g('k'))}, "
+        f"stride={_tuple_text(g('s'))}, padding={_pad_text_torch(g('p', 0))}, "
+        f"dilation={_tuple_text(g('d'))}, groups={g('groups')}, bias={g('bias')})"))
 
 
 def _convT_torch(spec, inputs):
@@ -668,12 +743,21 @@ def _convT_torch(spec, inputs):
 
 
 def _pool_torch(spec, inputs):
-    """MaxPoolNd / AvgPoolNd (average pooling has no dilation)."""
+    """MaxPoolNd / AvgPoolNd (average pooling has no dilation); TensorFlow's and ONNX's
+    paddings through `Padded` (max pooling pads with -inf, so padding never wins)."""
     n, g = len(inputs[0]) - 1, spec.get
-    name, dilation = (("MaxPool", f"dilation={_tuple_text(g('d'))}, ")
-                      if spec.kind == "maxpool" else ("AvgPool", ""))
-    return (f"nn.{name}{n}d(kernel_size={_tuple_text(g('k'))}, stride={_tuple_text(g('s'))}, "
-            f"padding={_tuple_text(g('p'))}, {dilation}ceil_mode={g('ceil')})")
+    maxpool = spec.kind == "maxpool"
+    name, extra = (("MaxPool", f"dilation={_tuple_text(g('d'))}, ") if maxpool
+                   else ("AvgPool", ""))
+    count = "" if maxpool or g("count_pad", True) else ", count_include_pad=False"
+    if explicit_pads(spec, inputs) is not None:
+        count = ""
+        if g("ceil"):
+            _check_ceil_export(spec, inputs)
+    code = (f"nn.{name}{n}d(kernel_size={_tuple_text(g('k'))}, stride={_tuple_text(g('s'))}, "
+            f"padding={_pad_text_torch(g('p', 0))}, {extra}ceil_mode={g('ceil')}{count})")
+    return _padded(spec, inputs, code, "float('-inf')" if maxpool else "0.0",
+                   exclude=not maxpool and not g("count_pad", True))
 
 
 def _fixed(code):
@@ -769,8 +853,8 @@ _CONV_ARGS = {"channels": POSITIVE, "k": SIZES, "s": SIZES, "p": SAME_PADS, "d":
               "groups": POSITIVE, "bias": BOOLEAN}
 
 CORE_KINDS = (
-    LayerKind("conv", "convolution: conv(C_out, k=, s=1, p=0|same|valid, d=1, groups=1, "
-              "bias=true); k, s, p, d may be per-axis tuples", _conv_apply, _conv_torch,
+    LayerKind("conv", "convolution: conv(C_out, k=, s=1, p=0|same|valid|same_upper|same_lower|"
+              "((b, a), ...), d=1, groups=1, bias=true); k, s, p, d may be per-axis tuples", _conv_apply, _conv_torch,
               _CONV_ARGS, "channels", {"s": 1, "p": 0, "d": 1, "groups": 1, "bias": True},
               ("channels", "k"), window=Window("conv"), aliases=("conv2d", "conv1d", "conv3d"),
               fast=_fast_window, saves=_rule(SAVES_INPUT)),
@@ -780,14 +864,19 @@ CORE_KINDS = (
               {"s": 1, "p": 0, "d": 1, "op": 0, "groups": 1, "bias": True}, ("channels", "k"),
               window=Window("convT"), aliases=("conv_transpose", "convtranspose", "deconv"),
               fast=_fast_window, saves=_rule(SAVES_INPUT)),
-    LayerKind("maxpool", "max pooling: maxpool(k=, s=k, p=0, d=1, ceil=false)", _pool_apply,
-              _pool_torch, {"k": SIZES, "s": SIZES, "p": PADS, "d": SIZES, "ceil": BOOLEAN},
+    LayerKind("maxpool", "max pooling: maxpool(k=, s=k, p=0|same_upper|same_lower|((b, a), ...), "
+              "d=1, ceil=false)", _pool_apply,
+              _pool_torch, {"k": SIZES, "s": SIZES, "p": POOL_PADS, "d": SIZES, "ceil": BOOLEAN},
               "k", {"p": 0, "d": 1, "ceil": False}, ("k",), window=Window("pool"),
               aliases=("max_pool",), complete=_pool_complete, fast=_fast_window,
               saves=_saves_maxpool),
-    LayerKind("avgpool", "average pooling: avgpool(k=, s=k, p=0, ceil=false)", _pool_apply,
-              _pool_torch, {"k": SIZES, "s": SIZES, "p": PADS, "ceil": BOOLEAN}, "k",
-              {"p": 0, "ceil": False}, ("k",), window=Window("pool", input_ge_k=3),
+    LayerKind("avgpool", "average pooling: avgpool(k=, s=k, p=0|same_upper|same_lower|"
+              "((b, a), ...), ceil=false, count_pad=true); count_pad=false leaves the padding "
+              "out of each average (TensorFlow, ONNX's default)", _pool_apply,
+              _pool_torch, {"k": SIZES, "s": SIZES, "p": POOL_PADS, "ceil": BOOLEAN,
+                            "count_pad": BOOLEAN}, "k",
+              {"p": 0, "ceil": False, "count_pad": True}, ("k",),
+              window=Window("pool", input_ge_k=3),
               aliases=("avg_pool",),
               complete=_pool_complete, fast=_fast_window, saves=_rule(SAVES_INPUT)),
     LayerKind("flatten", "flatten C x sizes into one feature axis (start=, end=: only those "

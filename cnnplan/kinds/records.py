@@ -32,6 +32,21 @@ class Arg(NamedTuple):
     words: tuple = ()                 # e.g. ("same", "valid") or ("nearest", "bilinear")
     boolean: bool = False
     collapse: bool = True             # (3, 3) -> 3 (False where the length matters: pad's p)
+    pairs: bool = False               # ((0, 1), (0, 1)): (before, after) per spatial axis
+
+    def check_pairs(self, name: str, value: tuple):
+        """Explicit (before, after) padding per axis; all-symmetric pairs become numbers."""
+        if not 1 <= len(value) <= 6 or not all(
+                isinstance(v, tuple) and len(v) == 2 and all(type(x) is int for x in v)
+                for v in value):
+            raise ValueError(f"{name} must be (before, after) pairs, one per spatial axis, "
+                             f"such as ((0, 1), (0, 1)), not {_show(value)}")
+        for pair in value:
+            for v in pair:
+                self._number(name, v)
+        if all(a == b for a, b in value):
+            return self.check(name, tuple(a for a, _ in value))
+        return value
 
     def check(self, name: str, value):
         """The value, normalised (equal tuple entries collapse to one number); ValueError with
@@ -42,6 +57,9 @@ class Arg(NamedTuple):
         elif isinstance(value, str):
             if value.lower() in self.words:
                 return value.lower()
+        elif isinstance(value, tuple) and self.pairs and any(isinstance(v, tuple)
+                                                             for v in value):
+            return self.check_pairs(name, value)
         elif isinstance(value, tuple) and self.tuples:
             if 1 <= len(value) <= 6 and all(type(v) is int for v in value):
                 for v in value:
@@ -66,6 +84,8 @@ class Arg(NamedTuple):
             parts.append("a whole number" + (f" >= {self.low}" if self.low else " >= 0"))
             if self.tuples:
                 parts.append("a tuple such as (1, 7)")
+            if self.pairs:
+                parts.append("(before, after) pairs such as ((0, 1), (0, 1))")
         parts += [repr(w) for w in self.words]
         return " or ".join(parts)
 
@@ -74,7 +94,7 @@ def _show(value) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, tuple):
-        return "(" + ", ".join(map(str, value)) + ")"
+        return "(" + ", ".join(_show(v) for v in value) + ")"
     return repr(value) if isinstance(value, str) else str(value)
 
 

@@ -143,7 +143,8 @@ class LayerSpec:
             if name == kind.positional and name in ("channels", "features"):
                 parts.append(str(value))
             elif (name, value) in (("groups", 1), ("bias", True), ("ceil", False),
-                                   ("crop", False), ("keepdim", False)) and kind.name != "groupnorm":
+                                   ("crop", False), ("keepdim", False),
+                                   ("count_pad", True)) and kind.name != "groupnorm":
                 continue
             else:
                 parts.append(f"{name}={_value_text(value)}")
@@ -154,7 +155,7 @@ def _value_text(value) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, tuple):
-        return "(" + ", ".join(map(str, value)) + ")"
+        return "(" + ", ".join(map(_value_text, value)) + ")"
     return str(value)
 
 
@@ -406,19 +407,7 @@ class _Parser:
     def value(self, kind, name: str, token):
         arg = kind.args[name]
         if token[1] == "(" and arg.tuples:
-            items = []
-            while True:
-                item = self.take()
-                if item[0] != "int":
-                    self.fail(f"{name} must be a tuple of whole numbers, found {_show(item)}",
-                              item[2])
-                items.append(self._int(item, name))
-                sep = self.take()
-                if sep[1] == ")":
-                    break
-                if sep[1] != ",":
-                    self.fail(f"expected ',' or ')', found {_show(sep)}", sep[2])
-            raw = tuple(items)
+            raw = self.numbers(name, arg.pairs)
         elif arg.boolean:
             if token[0] == "name" and token[1].lower() in ("true", "false"):
                 return token[1].lower() == "true"
@@ -434,6 +423,25 @@ class _Parser:
             return arg.check(name, raw)
         except ValueError as exc:
             self.fail(str(exc), token[2])
+
+    def numbers(self, name: str, pairs: bool = False) -> tuple:
+        """A tuple of whole numbers after its '(' (with `pairs`, its items may be tuples too:
+        explicit (before, after) padding per axis)."""
+        items: list = []
+        while True:
+            item = self.take()
+            if pairs and item[1] == "(":
+                items.append(self.numbers(name))
+            elif item[0] != "int":
+                self.fail(f"{name} must be a tuple of whole numbers, found {_show(item)}",
+                          item[2])
+            else:
+                items.append(self._int(item, name))
+            sep = self.take()
+            if sep[1] == ")":
+                return tuple(items)
+            if sep[1] != ",":
+                self.fail(f"expected ',' or ')', found {_show(sep)}", sep[2])
 
     def _int(self, token, name):
         if len(token[1].lstrip("+-")) > 12:
@@ -465,7 +473,7 @@ def spec_from_mapping(kind_text, values: dict, what: str) -> LayerSpec:
         if name in checked:
             raise BadInput(f"{what}: {name} is given twice")
         if isinstance(value, list):
-            value = tuple(value)
+            value = tuple(tuple(v) if isinstance(v, list) else v for v in value)
         arg = kind.args[name]
         if arg.boolean and not isinstance(value, bool):
             raise BadInput(f"{what}: {raw} must be true or false, not {value!r}")

@@ -86,6 +86,24 @@ class Learned(nn.Module):
             return x
         return x * self.param if self.op == "scale" else x + self.param
 ''',
+    "Padded(": '''
+
+class Padded(nn.Module):
+    """torch.nn.functional.pad before a layer: TensorFlow's, ONNX's and JAX's paddings
+    (asymmetric, or depending on the input size). exclude=True leaves the padding out of an
+    average pooling's count (count_include_pad=False)."""
+
+    def __init__(self, pads, layer, value=0.0, exclude=False):
+        super().__init__()
+        self.pads, self.layer, self.value, self.exclude = pads, layer, value, exclude
+
+    def forward(self, x):
+        y = self.layer(nn.functional.pad(x, self.pads, value=self.value))
+        if self.exclude:
+            ones = torch.ones_like(x[:, :1])
+            y = y / self.layer(nn.functional.pad(ones, self.pads))
+        return y
+''',
     "Mean(": '''
 
 class Mean(nn.Module):

@@ -63,6 +63,11 @@ class Step:
         return rfs[0] if len(set(rfs)) == 1 else list(rfs)
 
     @property
+    def eff_padding(self):
+        """Effective padding (see `effective_padding`), None once flattened."""
+        return effective_padding(self.field) if self.extent is not None else None
+
+    @property
     def size(self) -> int:
         return sum(size_of(o) for o in self.outputs) if self.outputs else size_of(self.output)
 
@@ -286,10 +291,77 @@ def join_fields(fields, offsets=(), axes=None, shapes=(), output=()):
                 key = (jump, _tidy(centre + jump * shift))
                 if merged.get(key, -1) < extent:
                     merged[key] = extent
-        if len(merged) > MAX_FIELD_ENTRIES:
-            merged = dict(sorted(merged.items(), key=lambda kv: -kv[1])[:MAX_FIELD_ENTRIES])
-        out.append((spatial[0][1][0], merged))
+        out.append((spatial[0][1][0], _trim(merged)))
     return tuple(out)
+
+
+def _trim(paths: dict) -> dict:
+    """At most MAX_FIELD_ENTRIES paths, always keeping, for each jump, the paths whose fields
+    start first and end last (a later layer moves every path of one jump alike, so these
+    bound the union from here on)."""
+    if len(paths) <= MAX_FIELD_ENTRIES:
+        return paths
+    keep: dict = {}
+    for jump in {j for j, _ in paths}:
+        group = [(key, e) for key, e in paths.items() if key[0] == jump]
+        keep.update([min(group, key=lambda kv: kv[0][1] - _half(kv[1])),
+                     max(group, key=lambda kv: kv[0][1] + _half(kv[1]))])
+    for key, e in sorted(paths.items(), key=lambda kv: -kv[1]):
+        if len(keep) >= MAX_FIELD_ENTRIES:
+            break
+        keep.setdefault(key, e)
+    return keep
+
+
+def _half(e):
+    return Fraction(e, 2) if isinstance(e, int) else e / 2
+
+
+def path_bounds(paths: dict, x=0) -> tuple:
+    """(first, last) input position output x depends on, over all paths: each path (J, c) -> E
+    covers c + xJ -/+ E/2."""
+    return (min(c + x * j - _half(e) for (j, c), e in paths.items()),
+            max(c + x * j + _half(e) for (j, c), e in paths.items()))
+
+
+def union_extent(paths: dict, size: int = 1):
+    """Extent of the union of the paths' fields (a join's rf covers every position any path
+    reads): one number when the paths share a jump; with mixed jumps it changes along the
+    axis, and the largest over the `size` outputs is returned."""
+    spans = []
+    for x in {0, max(size - 1, 0)}:
+        first, last = path_bounds(paths, x)
+        spans.append(last - first)
+    return _tidy(max(spans))
+
+
+def _merged(field, output=()) -> dict:
+    """{origin axis: (all its paths, the largest output size holding it)}."""
+    found: dict = {}
+    for t, entry in enumerate(field or ()):
+        if entry is not None:
+            paths, size = found.get(entry[0], ({}, 1))
+            merged = dict(paths)
+            for key, e in entry[1].items():
+                if merged.get(key, -1) < e:
+                    merged[key] = e
+            found[entry[0]] = (merged, max(size, output[t] if t < len(output) else 1))
+    return dict(sorted(found.items()))
+
+
+def effective_padding(field):
+    """How far the receptive field of output 0 starts before input position 0, per input
+    spatial axis (the effective padding of Araujo, Norris & Sim; over all paths of a graph): a
+    number when the axes agree, else a list; None where positions are not followed."""
+    found = _merged(field)
+    if not found:
+        return None
+    values = [format_jump(_tidy(-path_bounds(paths)[0])) for paths, _ in found.values()]
+    return values[0] if len(set(values)) == 1 else values
+
+
+def mixed_jumps(field) -> bool:
+    return any(len({j for j, _ in paths}) > 1 for paths, _ in _merged(field).values())
 
 
 def origins(field) -> dict:
@@ -301,15 +373,17 @@ def origins(field) -> dict:
     return dict(sorted(found.items()))
 
 
-def field_summary(field):
-    """(extents, jump) of a field: the largest extent per input spatial axis (a tuple), and the
-    jump if one per axis (an int, or 'a x b' text when the axes differ; 'mixed')."""
+def field_summary(field, output=()):
+    """(extents, jump) of a field: per input spatial axis the extent of the union of its paths'
+    fields (a tuple; `output`, the layer's output shape, bounds the outputs where paths with
+    different jumps drift apart), and the jump if one per axis (an int, or 'a x b' text when
+    the axes differ; 'mixed')."""
     if field is None:
         return None, None
     found = origins(field)
     if not found:
         return None, None
-    extents = tuple(_tidy(max(max(p.values()) for p in entries)) for entries in found.values())
+    extents = tuple(union_extent(paths, size) for paths, size in _merged(field, output).values())
     jumps = [{j for paths in entries for j, _ in paths} for entries in found.values()]
     if all(len(j) == 1 for j in jumps):
         values = [next(iter(j)) for j in jumps]
@@ -327,7 +401,10 @@ def misaligned(field) -> list:
     for origin, entries in origins(field).items():
         centres = sorted({c for paths in entries for _, c in paths})
         jumps = sorted({j for paths in entries for j, _ in paths})
-        why = "centres of output 0 at " + ", ".join(str(format_jump(c)) for c in centres)
+        pads = sorted({_tidy(_half(e) - c) for paths in entries for (_, c), e in paths.items()})
+        why = ("centres of output 0 at " + ", ".join(str(format_jump(c)) for c in centres)
+               + "; effective padding per path " + ", ".join(str(format_jump(p)) for p in pads)
+               + "; rf and effective padding span the union")
         if len(jumps) > 1:
             why = "jumps " + ", ".join(str(format_jump(j)) for j in jumps) + "; " + why
         if len(centres) > 1 or len(jumps) > 1:
@@ -472,7 +549,9 @@ def forward(input_shape, specs, complete: bool = True, output: str = "",
         if field is not None and len(field) != len(done.output):
             field = None          # the rank changed, and the kind did not say how
         exact = done.exact_rf and all(read(exacts, s, where) for s in node.sources)
-        extents, jump = field_summary(field)
+        extents, jump = field_summary(field, done.output)
+        if mixed_jumps(field):
+            exact = False     # the union's extent changes along the axis: the largest given
         store(field_of, node.name, done, field,
               tuple(step_field(field, piece) for piece in done.pieces))
         store(exacts, node.name, done, exact)
@@ -527,7 +606,8 @@ def network_result(net: Network, targets=None, title_prefix: str = "network", me
 
     mem = memory(net) if mem is None else mem
     graph = net.graph
-    first = (0, "input", format_shape(net.input), size_of(net.input), None, None, None, 1, 1)
+    first = (0, "input", format_shape(net.input), size_of(net.input), None, None, None, 1, 1,
+             0)
     rows = [_row(graph, INPUT, "", first)]
     layers = []
     notes = []
@@ -537,12 +617,12 @@ def network_result(net: Network, targets=None, title_prefix: str = "network", me
         output = ", ".join(format_shape(o) for o in step.outputs or (step.output,))
         cells = (step.index, layer_text(step), output, step.size, step.weights, step.params,
                  step.macs, "x".join(map(str, rf)) if isinstance(rf, list) else rf,
-                 format_jump(step.jump))
+                 format_jump(step.jump), _pad_cell(step.eff_padding))
         rows.append(_row(graph, step.name, ", ".join(step.sources), cells))
         entry = {"name": step.name, "from": list(step.sources), "spec": step.spec.canonical(),
                  "kind": step.spec.kind, "output": list(step.output), "size": step.size,
                  "weights": step.weights, "params": step.params, "macs": step.macs,
-                 "rf": rf, "jump": format_jump(step.jump)}
+                 "rf": rf, "jump": format_jump(step.jump), "eff_padding": step.eff_padding}
         if step.outputs:
             entry["outputs"] = [list(o) for o in step.outputs]
         if step.field is not None and not step.exact_rf:
@@ -553,7 +633,7 @@ def network_result(net: Network, targets=None, title_prefix: str = "network", me
         layers.append(entry)
         notes.extend(step.notes)
     rows.append(_row(graph, "", "", (None, "total", format_shape(net.output), net.size,
-                                     net.weights, net.params, net.macs, None, None)))
+                                     net.weights, net.params, net.macs, None, None, None)))
     if show_memory:
         rows = _memory_columns(rows, mem, net)
     mismatches = []
@@ -579,8 +659,9 @@ def network_result(net: Network, targets=None, title_prefix: str = "network", me
                      "attention counts its projections, Q K^T and A V (softmax and scaling 0), "
                      "as fvcore and torch.utils.flop_counter (FLOPs = 2 MACs)")
     if bounds:
-        notes.append("rf after transposed convolutions, upsampling or adaptive pooling "
-                     "with uneven windows is an upper bound (rf_exact false in JSON)")
+        notes.append("rf after transposed convolutions, upsampling, adaptive pooling with "
+                     "uneven windows or joins of paths with different jumps is an upper bound "
+                     "(rf_exact false in JSON)")
     data = {"input": list(net.input), "layers": layers, "output": list(net.output),
             "size": net.size, "weights": net.weights, "params": net.params, "macs": net.macs,
             **memory_data(mem)}
@@ -592,7 +673,7 @@ def network_result(net: Network, targets=None, title_prefix: str = "network", me
     if mismatches:
         data["mismatches"] = mismatches
     columns: tuple[str, ...] = ("#", "layer", "output", "size", "weights", "params", "macs", "rf",
-                                "jump")
+                                "jump", "eff pad")
     if show_memory:
         columns += ("out bytes", "saved")
     if graph:
@@ -658,6 +739,11 @@ def memory_notes(mem) -> list:
                      f"{', '.join(mem.unknown)} do not say what they save (no saves rule); "
                      "the inference peak takes them to allocate their output")
     return notes
+
+
+def _pad_cell(value):
+    """Effective padding in a table cell: one number, or 'a,b' per axis."""
+    return ",".join(map(str, value)) if isinstance(value, list) else value
 
 
 def _row(graph: bool, name: str, sources: str, cells: tuple) -> tuple:

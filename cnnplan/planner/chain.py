@@ -325,6 +325,9 @@ def diagnose(j, layer, reach) -> dict:
         try:
             if isinstance(layer, FixedLayer):
                 found.add(u, layer.transitions(u)[0].output)
+            elif layer.rule == "same":   # p=same_upper / same_lower: ceil(i/s) for each s
+                for v in {t.output for t in layer.transitions(u)}:
+                    found.add(u, v)
             else:
                 found.add_sweep(layer.sweep, u, layer.c_out, layer.domains(u), until)
         except SearchTooLarge:  # the work budget is spent: report what was found

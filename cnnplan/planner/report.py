@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import sys
 
-from ..kinds.arithmetic import unused_rows
+from ..kinds.arithmetic import SAME_RULES, effective_kernel, same_pads, unused_rows
 from ..kinds.shape import format_shape
 from ..language.options import format_ranges
 from ..network.forward import apply_layer, forward
@@ -34,6 +34,10 @@ def _unused(layer, u, v, cfg) -> list[int]:
     """Per axis, the padded rows after the last window (convT: its output padding op)."""
     if layer.window.rule == "convT":
         return [layer.op] * (len(u) - 1)
+    k, s, p, d = cfg
+    if p in SAME_RULES:   # what the input-dependent padding leaves after the last window
+        return [i + sum(same_pads(i, k, s, d, p)) - effective_kernel(k, d) - (o - 1) * s
+                for i, o in zip(u[1:], v[1:])]
     return [unused_rows(i, o, *cfg) for i, o in zip(u[1:], v[1:])]
 
 

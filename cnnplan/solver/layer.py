@@ -26,7 +26,7 @@ SORTS = ("simple", "weights", "params", "macs")  # simple: d, then p, k, s ascen
 
 def solve(input, output, layer: str = "conv", fix=None, max=None, mode: str = "floor",
           where=(), sort: str = "simple", limit: int | None = None, explain: bool = False,
-          per_axis: bool = False, ceil: bool = False) -> Result:
+          per_axis: bool = False, ceil: bool = False, padding: str = "torch") -> Result:
     """Every (k, s, p, d) (and for convT the output padding op) for which a `layer` (conv,
     convT, maxpool or avgpool, pool = maxpool, or a plugin's window kind: any registered kind
     with a cnnplan.kinds.Window) maps `input` onto `output` (see README.md,
@@ -75,6 +75,17 @@ def solve(input, output, layer: str = "conv", fix=None, max=None, mode: str = "f
     domains = make_domains(bounds, fixed)
     _check_work(domains)
     question = Question(kind, ceil, mode, shape_in, shape_out, domains, tuple(conditions), op)
+    from .padded import PADDINGS
+
+    padding = _choice(padding, {p: p for p in PADDINGS}, "padding")
+    if padding != "torch":
+        if "p" in fixed or per_axis or sort != "simple":
+            raise BadInput(f"--padding {padding} sets the padding: leave out "
+                           + ("--fix p" if "p" in fixed else "--per-axis" if per_axis
+                              else "--sort"))
+        from .padded import solve_padded
+
+        return solve_padded(question, padding, bounds, conditions, limit)
     if per_axis:
         return _per_axis(question, bounds, fixed, limit)
     rows = question.rows(shape_in[1:], shape_out[1:])

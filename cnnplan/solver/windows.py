@@ -25,10 +25,12 @@ Configurations of one group share s, so for `--rank rf` (extent E_u = k'-1 + s E
 
 from __future__ import annotations
 
+import itertools
 from fractions import Fraction
 from typing import NamedTuple
 
 from ..kinds.arithmetic import (
+    SAME_RULES,
     dilation_counts,
     effective_kernel,
     input_fits_kernel,
@@ -112,6 +114,18 @@ class CeilGroup(NamedTuple):
         return pool_output_ceil(i, self.span, self.s, self.p, 1)  # a span k' is k=k', d=1
 
 
+class SameGroup(NamedTuple):
+    """TensorFlow's / ONNX's same padding (p=same_upper or same_lower): o = ceil(i/s), any
+    k and d."""
+
+    s: int
+
+    def output(self, i: int, layer) -> int | None:
+        if layer.mode == "exact" and i % self.s:
+            return None   # the last window reads padding the others do not: not exact
+        return -(-i // self.s)
+
+
 def simple_key(cfg) -> tuple:
     k, s, p, d = cfg
     return (d, p, k, s)
@@ -135,6 +149,18 @@ class WindowLayer:
         self.op = spec.get("op", 0)
         self.ceil = window.ceil and spec.get("ceil", False)
         self.rule = "convT" if window.rule == "convT" else "ceil" if self.ceil else "window"
+        if self.fixed.get("p") in SAME_RULES:
+            if self.rule != "window":
+                raise BadInput(f"layer {index} {spec.describe()}: p={self.fixed['p']} is for "
+                               "convolutions and pooling without ceil mode")
+            if any("p" in c.names for c in self.conditions):
+                raise BadInput(f"layer {index} {spec.describe()}: where over p, but "
+                               f"p={self.fixed['p']} is not a number")
+            self.rule = "same"
+        elif isinstance(self.fixed.get("p"), tuple):
+            raise BadInput(f"layer {index} {spec.describe()}: plan searches symmetric or "
+                           "same_upper/same_lower padding; fix k, s and d with explicit pairs "
+                           "(or use cnnplan solve --padding explicit)")
         self.pad_rule = window.rule     # conv | pool | convT (convT pads as conv does)
         # e.g. PyTorch's avg_pool3d also needs every unpadded input size >= k
         self.input_ge_k = dims == window.input_ge_k
@@ -179,8 +205,11 @@ class WindowLayer:
             self._domains[top] = doms
         return doms
 
-    def valid(self, k: int, s: int, p: int, d: int) -> bool:
-        if not window_valid(self.pad_rule, k, s, p, d, self.op):
+    def valid(self, k: int, s: int, p, d: int) -> bool:
+        if self.rule == "same":
+            if not dilation_counts(k, d):
+                return False
+        elif not window_valid(self.pad_rule, k, s, p, d, self.op):
             return False
         if self.conditions:
             env = {"k": k, "s": s, "p": p, "d": d}
@@ -251,7 +280,11 @@ class WindowLayer:
         if found is not None:
             return found
         groups: dict = {}
-        for d in doms["d"]:
+        if self.rule == "same":
+            for d, k, s in itertools.product(doms["d"], doms["k"], doms["s"]):
+                if self.valid(k, s, doms["p"][0], d):
+                    groups.setdefault(SameGroup(s), []).append((k, s, doms["p"][0], d))
+        for d in doms["d"] if self.rule != "same" else ():
             for k in doms["k"]:
                 if not dilation_counts(k, d):
                     continue
@@ -317,6 +350,8 @@ class WindowLayer:
     def pinned(self, u_sizes, v_sizes, doms) -> list:
         """Every valid (k, s, p, d) mapping the spatial sizes u_sizes onto v_sizes."""
         u_sizes, v_sizes = tuple(u_sizes), tuple(v_sizes)
+        if self.rule == "same":
+            return self._pinned_same(u_sizes, v_sizes, doms)
         if self.rule == "window":
             geometry = Geometry(self.pad_rule, self.mode, u_sizes, v_sizes)
             found = []
@@ -334,6 +369,23 @@ class WindowLayer:
     def _too_many(self):
         raise BadInput(f"layer {self.index} {self.spec.describe()}: more than {MAX_SOLUTIONS:,} "
                        "configurations for one input and output; narrow it with --max or --where")
+
+    def _pinned_same(self, u_sizes, v_sizes, doms) -> list:
+        from .padded import same_strides
+
+        found = []
+        p = doms["p"][0]
+        for s in same_strides(u_sizes, v_sizes, doms["s"][-1]):
+            if s < doms["s"][0] or any(SameGroup(s).output(i, self) != o
+                                       for i, o in zip(u_sizes, v_sizes)):
+                continue
+            for d, k in itertools.product(doms["d"], doms["k"]):
+                self.budget.spend(1)
+                if self.valid(k, s, p, d):
+                    found.append((k, s, p, d))
+                    if len(found) > MAX_SOLUTIONS:
+                        self._too_many()
+        return sorted(found, key=simple_key)
 
     def _pinned_convT(self, u_sizes, v_sizes, doms) -> list:
         i, o = u_sizes[0], v_sizes[0]

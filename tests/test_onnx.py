@@ -1,0 +1,328 @@
+"""ONNX in and out (`cnnplan import MODEL.onnx`, `--format onnx`): onnxruntime runs every
+imported and exported model and every intermediate output shape must equal cnnplan's; the
+imported parameters equal the consumed initializers, counted here from the model itself."""
+
+from __future__ import annotations
+
+import os
+import sys
+import types
+
+import pytest
+from onnx_support import intermediate_shapes, onnx_modules
+
+import cnnplan
+from cnnplan import BadInput
+
+pytest.importorskip("onnx")
+pytest.importorskip("onnxruntime")
+
+
+def _import(tmp_path, model, shape=None, name="m.onnx"):
+    import onnx
+
+    path = tmp_path / name
+    onnx.save(model, str(path))
+    from cnnplan.importers.onnx.model import import_onnx
+
+    return path, import_onnx(str(path), shape)
+
+
+def _check_against_onnxruntime(model, result, input_shape):
+    """Every layer's shape in the imported plan equals onnxruntime's for its node."""
+    _, _, numpy = onnx_modules()
+    x = numpy.random.default_rng(1).standard_normal((1, *input_shape)).astype(numpy.float32)
+    got = intermediate_shapes(model, x)
+    data = cnnplan.shapes(plan_text=result.data["plan"]).data
+    for layer in data["layers"]:
+        tensor = result.data["tensors"][layer["name"]]
+        assert tuple(layer["output"]) == got[tensor], (layer["name"], tensor)
+    assert tuple(data["output"]) == tuple(run_output(model, x).shape[1:])
+    return len(data["layers"])
+
+
+def run_output(model, x):
+    from onnx_support import run
+
+    return run(model, x)[0]
+
+
+def _consumed(model, skip_bn_stats=True) -> int:
+    """Initializer elements the model's Conv/ConvTranspose/Gemm/MatMul/Add-bias/BN scale and
+    shift read (not BN's running mean and variance, not shape constants)."""
+    from onnx import numpy_helper
+
+    inits = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
+    for node in model.graph.node:      # exporters share a weight through Identity nodes
+        if node.op_type == "Identity" and node.input[0] in inits:
+            inits[node.output[0]] = inits[node.input[0]]
+    total = 0
+    for node in model.graph.node:
+        ins = [n for n in node.input if n in inits]
+        if node.op_type in ("Conv", "ConvTranspose", "Gemm", "MatMul"):
+            total += sum(inits[n].size for n in ins)
+        elif node.op_type == "BatchNormalization":
+            total += sum(inits[n].size for n in list(node.input)[1:3])
+        elif node.op_type == "Add" and ins:
+            total += sum(inits[n].size for n in ins)
+    return total
+
+
+# -- hand-built models, one op or attribute each ---------------------------------------------
+
+def _model(nodes, inits, input_dims, output="y"):
+    _, _, numpy = onnx_modules()
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = numpy.random.default_rng(0)
+    tensors = [numpy_helper.from_array(
+        (rng.standard_normal(shape) if not isinstance(shape, numpy.ndarray) else shape)
+        .astype(numpy.float32 if not isinstance(shape, numpy.ndarray) else shape.dtype), name)
+        for name, shape in inits.items()]
+    graph = helper.make_graph(
+        [helper.make_node(op, ins, outs, name=name, **attrs)
+         for name, op, ins, outs, attrs in nodes], "hand",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, input_dims)],
+        [helper.make_tensor_value_info(output, TensorProto.FLOAT, None)], tensors)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    return model
+
+
+def _i64(values):
+    import numpy
+
+    return numpy.asarray(values, numpy.int64)
+
+
+def _f32(values):
+    import numpy
+
+    return numpy.asarray(values, numpy.float32)
+
+
+HAND = {
+    "conv groups dilation pads": ([("c", "Conv", ["x", "w", "b"], ["y"],
+                                   {"kernel_shape": [3, 3], "strides": [2, 1],
+                                    "dilations": [2, 1], "group": 2,
+                                    "pads": [1, 0, 2, 1]})],
+                                  {"w": (4, 2, 3, 3), "b": (4,)}),
+    "conv auto_pad same_upper": ([("c", "Conv", ["x", "w"], ["y"],
+                                   {"kernel_shape": [3, 3], "strides": [2, 2],
+                                    "auto_pad": "SAME_UPPER"})], {"w": (4, 4, 3, 3)}),
+    "conv auto_pad same_lower": ([("c", "Conv", ["x", "w"], ["y"],
+                                   {"kernel_shape": [4, 4], "strides": [3, 3],
+                                    "auto_pad": "SAME_LOWER"})], {"w": (4, 4, 4, 4)}),
+    "conv auto_pad valid": ([("c", "Conv", ["x", "w"], ["y"],
+                              {"kernel_shape": [3, 3], "auto_pad": "VALID"})],
+                            {"w": (2, 4, 3, 3)}),
+    "convT output_padding": ([("t", "ConvTranspose", ["x", "w", "b"], ["y"],
+                               {"kernel_shape": [3, 3], "strides": [2, 2], "pads": [1, 1, 1, 1],
+                                "output_padding": [1, 1]})], {"w": (4, 3, 3, 3), "b": (3,)}),
+    "convT output_shape": ([("t", "ConvTranspose", ["x", "w"], ["y"],
+                             {"kernel_shape": [4, 4], "strides": [2, 2],
+                              "output_shape": [18, 20]})], {"w": (4, 2, 4, 4)}),
+    "convT auto_pad": ([("t", "ConvTranspose", ["x", "w"], ["y"],
+                         {"kernel_shape": [4, 4], "strides": [2, 2],
+                          "auto_pad": "SAME_UPPER"})], {"w": (4, 2, 4, 4)}),
+    "maxpool ceil pads": ([("p", "MaxPool", ["x"], ["y"],
+                            {"kernel_shape": [3, 3], "strides": [2, 2], "pads": [1, 1, 1, 1],
+                             "ceil_mode": 1})], {}),
+    "maxpool same_upper dilation-free": ([("p", "MaxPool", ["x"], ["y"],
+                                           {"kernel_shape": [3, 2], "strides": [2, 2],
+                                            "auto_pad": "SAME_UPPER"})], {}),
+    "avgpool count_include_pad asymmetric": ([("p", "AveragePool", ["x"], ["y"],
+                                               {"kernel_shape": [2, 2], "strides": [2, 2],
+                                                "pads": [0, 1, 1, 0], "count_include_pad": 1})],
+                                             {}),
+    "global pools, flatten, gemm": ([("g", "GlobalAveragePool", ["x"], ["g"], {}),
+                                     ("f", "Flatten", ["g"], ["f"], {}),
+                                     ("l", "Gemm", ["f", "w", "b"], ["y"], {"transB": 1})],
+                                    {"w": (5, 4), "b": (5,)}),
+    "globalmax, reshape, matmul + add": ([("g", "GlobalMaxPool", ["x"], ["g"], {}),
+                                          ("r", "Reshape", ["g", "shape"], ["r"], {}),
+                                          ("m", "MatMul", ["r", "w"], ["m"], {}),
+                                          ("a", "Add", ["m", "b"], ["y"], {})],
+                                         {"shape": _i64([1, -1]), "w": (4, 6), "b": (6,)}),
+    "bn relu clip sigmoid hard*": ([("bn", "BatchNormalization", ["x", "s", "b", "m", "v"],
+                                     ["bn"], {}),
+                                    ("r", "Relu", ["bn"], ["r"], {}),
+                                    ("c", "Clip", ["r", "lo", "hi"], ["c"], {}),
+                                    ("s1", "Sigmoid", ["c"], ["s1"], {}),
+                                    ("hs", "HardSigmoid", ["s1"], ["hs"], {}),
+                                    ("hw", "HardSwish", ["hs"], ["hw"], {}),
+                                    ("d", "Dropout", ["hw"], ["d"], {}),
+                                    ("i", "Identity", ["d"], ["y"], {})],
+                                   {"s": (4,), "b": (4,), "m": (4,), "v": _f32([1] * 4),
+                                    "lo": _f32(0), "hi": _f32(6)}),
+    "mul add concat softmax": ([("a", "Conv", ["x", "w"], ["a"], {"kernel_shape": [1, 1]}),
+                                ("m", "Mul", ["a", "x"], ["m"], {}),
+                                ("s", "Add", ["m", "x"], ["s"], {}),
+                                ("c", "Concat", ["s", "x"], ["c"], {"axis": 1}),
+                                ("sm", "Softmax", ["c"], ["y"], {"axis": 1})],
+                               {"w": (4, 4, 1, 1)}),
+    "resize nearest, pad": ([("r", "Resize", ["x", "", "scales"], ["r"], {"mode": "nearest"}),
+                             ("p", "Pad", ["r", "pads"], ["y"], {})],
+                            {"scales": _f32([1, 1, 2, 2]), "pads": _i64([0, 0, 1, 0, 0, 0, 2, 3])}),
+    "resize linear sizes, reducemean": ([("r", "Resize", ["x", "", "", "sizes"], ["r"],
+                                          {"mode": "linear"}),
+                                         ("m", "ReduceMean", ["r"], ["y"],
+                                          {"axes": [2, 3], "keepdims": 1})],
+                                        {"sizes": _i64([1, 4, 15, 21])}),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HAND))
+def test_hand_built_models(tmp_path, case):
+    nodes, inits = HAND[case]
+    model = _model(nodes, inits, [1, 4, 9, 11])
+    _, result = _import(tmp_path, model)
+    assert _check_against_onnxruntime(model, result, (4, 9, 11)) == result.data["layers"]
+    assert result.data["params"] == _consumed(model)
+
+
+def test_dynamic_dimensions_take_in(tmp_path, cnnplan_cmd):
+    nodes, inits = HAND["conv auto_pad same_upper"]
+    model = _model(nodes, inits, ["N", 4, "H", "W"])
+    path, _ = _import(tmp_path, model, "4x17x30")
+    done = cnnplan_cmd("import", str(path))
+    assert done.returncode == 2 and "dynamic dimensions; give --in SHAPE" in done.stderr
+    done = cnnplan_cmd("import", str(path), "--in", "4x17x30", "-o", str(tmp_path / "m.toml"))
+    assert done.returncode == 0, done.stderr
+    data = cnnplan.shapes(plan_file=str(tmp_path / "m.toml")).data
+    assert data["output"] == [4, 9, 15]
+    done = cnnplan_cmd("import", str(path), "--in", "5x17x30")
+    assert done.returncode == 2 and "fixed at 4" in done.stderr
+
+
+@pytest.mark.parametrize("nodes, inits, message", [
+    ([("t", "Transpose", ["x"], ["y"], {"perm": [0, 2, 3, 1]})], {}, "no cnnplan layer kind"),
+    ([("c", "Concat", ["x", "x"], ["y"], {"axis": 2})], {}, "an axis other than the channels"),
+    ([("t", "ConvTranspose", ["x", "w"], ["y"], {"kernel_shape": [3, 3],
+                                                 "pads": [0, 0, 1, 1]})],
+     {"w": (4, 2, 3, 3)}, "asymmetric pads"),
+])
+def test_unmappable_nodes_write_nothing(tmp_path, cnnplan_cmd, nodes, inits, message):
+    import onnx
+
+    path = tmp_path / "bad.onnx"
+    onnx.save(_model(nodes, inits, [1, 4, 9, 11]), str(path))
+    out = tmp_path / "bad.toml"
+    done = cnnplan_cmd("import", str(path), "-o", str(out))
+    assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
+    assert not out.exists()
+
+
+def test_not_an_onnx_file(tmp_path, cnnplan_cmd):
+    path = tmp_path / "x.onnx"
+    path.write_bytes(b"\x00garbage")
+    done = cnnplan_cmd("import", str(path))
+    assert done.returncode == 2 and "is not an ONNX model" in done.stderr
+
+
+# -- torchvision models exported by torch.onnx.export ----------------------------------------
+
+def _torchvision():
+    sys.modules.setdefault("torchvision._meta_registrations",
+                           types.ModuleType("torchvision._meta_registrations"))
+    return pytest.importorskip("torchvision")
+
+
+TORCHVISION = [("squeezenet1_1", 96), ("mobilenet_v3_small", 64)]
+if os.environ.get("CNNPLAN_ONNX_MODELS", "") not in ("", "0"):   # about a minute more
+    TORCHVISION += [("resnet18", 224), ("mobilenet_v2", 224), ("vgg11", 64),
+                    ("densenet121", 64), ("efficientnet_b0", 64)]
+
+
+@pytest.mark.parametrize("name, size", TORCHVISION)
+def test_torchvision_exports(torch, tmp_path, name, size):
+    tv = _torchvision()
+    model = getattr(tv.models, name)(num_classes=10).eval()
+    path = tmp_path / f"{name}.onnx"
+    torch.onnx.export(model, torch.zeros(1, 3, size, size), str(path), dynamo=False,
+                      opset_version=17)
+    import onnx
+
+    from cnnplan.importers.onnx.model import import_onnx
+
+    result = import_onnx(str(path))
+    onnx_model = onnx.load(str(path))
+    assert _check_against_onnxruntime(onnx_model, result, (3, size, size)) >= 10
+    assert result.data["output"] == [10]
+    assert result.data["params"] == _consumed(onnx_model)
+    if name == "squeezenet1_1":    # no batch norm for the exporter to fold: torch's own count
+        assert result.data["params"] == sum(p.numel() for p in model.parameters())
+
+
+# -- --format onnx ---------------------------------------------------------------------------
+
+EXPORTS = [
+    ("3x32x32", "conv(8, k=3, s=2, p=same_upper); bn; relu6; maxpool(k=3, s=2, "
+                "p=((0, 1), (1, 0))); avgpool(k=2, ceil=true); flatten; linear(10)"),
+    ("3x33x30", "conv(8, k=(3, 5), s=(2, 1), d=2, p=same_lower); silu; avgpool(k=3, s=2, p=1, "
+                "count_pad=false); convT(4, k=4, s=2, p=1, op=1); sigmoid; tanh; hardswish; "
+                "upsample(2); pixelshuffle(2); pad(p=(1, 2, 0, 3)); softmax"),
+    ("3x16x16", "a: conv(8, k=3, p=1); b: conv(8, k=1, from=input); c: add(a, b); d: mul(c, a); "
+                "e: concat(d, input); f: adaptiveavgpool(1); g: mean(keepdim=true, from=e); "
+                "h: layernorm(dims=3, from=e); dropout; identity"),
+    ("2x20", "conv(4, k=3, s=2, p=same_upper); maxpool(k=2, s=1, p=((1, 0))); "
+             "adaptivemaxpool(5); flatten; linear(5, bias=false)"),
+]
+
+
+@pytest.mark.parametrize("shape, text", EXPORTS)
+def test_exported_models_run_with_cnnplans_shapes(shape, text):
+    _, _, numpy = onnx_modules()
+    result = cnnplan.shapes(shape, [text])
+    blob = cnnplan.render(result, "onnx")
+    import onnx
+
+    model = onnx.load_from_string(blob)
+    dims = tuple(int(v) for v in shape.split("x"))
+    got = intermediate_shapes(model, numpy.zeros((1, *dims), numpy.float32))
+    last = result.data.get("output_layer", result.data["layers"][-1]["name"])
+    for layer in result.data["layers"]:
+        tensor = "output" if layer["name"] == last else f"layer.{layer['name']}"
+        assert got[tensor] == tuple(layer["output"]), layer["spec"]
+    assert got["output"] == tuple(result.data["output"])
+
+
+def test_export_through_the_command_then_import_back(tmp_path):
+    """The installed command writes the binary model to stdout; imported back, it gives the
+    same shapes and parameters."""
+    import shutil
+    import subprocess
+
+    path = tmp_path / "net.onnx"
+    exe = shutil.which("cnnplan") or os.path.join(os.path.dirname(sys.executable), "cnnplan")
+    with open(path, "wb") as out:
+        done = subprocess.run([exe, "shapes", "--in", "3x40x40", EXPORTS[0][1], "--format",
+                               "onnx"], stdout=out, stderr=subprocess.PIPE, timeout=120)
+    assert done.returncode == 0, done.stderr
+    from cnnplan.importers.onnx.model import import_onnx
+
+    back = import_onnx(str(path))
+    again = cnnplan.shapes(plan_text=back.data["plan"]).data
+    first = cnnplan.shapes("3x40x40", [EXPORTS[0][1]]).data
+    assert [layer["output"] for layer in again["layers"]] == [
+        layer["output"] for layer in first["layers"]]
+    assert again["params"] == first["params"]
+
+
+def test_plan_exports_its_first_chain():
+    import onnx
+
+    result = cnnplan.plan("3x32x32", ["conv(8, k=3, p=same_upper) -> 8x16x16"],
+                          max="k=3,d=1")
+    model = onnx.load_from_string(cnnplan.render(result, "onnx"))
+    _, _, numpy = onnx_modules()
+    got = intermediate_shapes(model, numpy.zeros((1, 3, 32, 32), numpy.float32))
+    assert got["output"] == (8, 16, 16)
+
+
+def test_unexportable_kinds_are_refused(cnnplan_cmd):
+    result = cnnplan.shapes("3x16x16", ["a: conv(4, k=3); concat(input, a, crop=true)"])
+    with pytest.raises(BadInput, match="no operator for concat with crop=true"):
+        cnnplan.render(result, "onnx")
+    done = cnnplan_cmd("shapes", "--in", "3x10x10", "adaptiveavgpool(3)", "--format", "onnx")
+    assert done.returncode == 2 and "uneven adaptive pooling has no ONNX operator" in done.stderr
