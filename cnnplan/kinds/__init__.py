@@ -11,6 +11,7 @@ from .records import (
                       NONNEGATIVE,
                       PADS,
                       POSITIVE,
+                      SAME_PADS,
                       SIZES,
                       WHOLE,
                       WINDOW_RULES,
@@ -21,9 +22,10 @@ from .records import (
                       LayerKind,
                       RfStep,
                       Window,
+                      signature,
 )
 from .registry import KindRegistry, describe_kinds, kinds
 
-__all__ = ["ABSENT", "BOOLEAN", "NONNEGATIVE", "PADS", "POSITIVE", "SIZES", "WHOLE",
+__all__ = ["ABSENT", "BOOLEAN", "NONNEGATIVE", "PADS", "POSITIVE", "SAME_PADS", "SIZES", "WHOLE",
            "WINDOW_RULES", "WINDOW_VARIABLES", "Applied", "Arg", "KindBroken", "KindRegistry",
-           "LayerKind", "RfStep", "Window", "describe_kinds", "kinds"]
+           "LayerKind", "RfStep", "Window", "describe_kinds", "kinds", "signature"]

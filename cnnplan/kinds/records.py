@@ -80,6 +80,7 @@ def _show(value) -> str:
 
 POSITIVE, NONNEGATIVE, BOOLEAN = Arg(1), Arg(0), Arg(None, boolean=True)
 SIZES, PADS = Arg(1, tuples=True), Arg(0, tuples=True)
+SAME_PADS = Arg(0, tuples=True, words=("same", "valid"))   # conv's p
 
 
 # -- what a layer does ------------------------------------------------------------------------
@@ -187,6 +188,14 @@ class Window(NamedTuple):
         else:
             out = [conv_output(i, k, s, p, d) for i in inputs]
         return None if None in out or min(out) < 1 else tuple(out)  # type: ignore[type-var, operator]  # None is tested first
+
+
+def signature(kind: LayerKind) -> str:
+    """A kind's arguments from its record: the positional one first, defaults as name=value
+    (conv: 'channels, k, s=1, p=0, d=1, groups=1, bias=true')."""
+    names = sorted(kind.args, key=lambda name: name != kind.positional)
+    return ", ".join(f"{name}={_show(kind.defaults[name]).strip(chr(39))}"
+                     if name in kind.defaults else name for name in names)
 
 
 def window_of(kind: LayerKind, provider: str) -> Window | None:
