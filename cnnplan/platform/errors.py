@@ -38,7 +38,7 @@ def nearest_word(word, choices) -> str | None:
         return None
     from difflib import get_close_matches
 
-    lower = {}
+    lower: dict[str, str] = {}
     for choice in choices:
         lower.setdefault(str(choice).lower(), str(choice))
     found = get_close_matches(word.lower()[:100], list(lower), n=1, cutoff=0.6)
