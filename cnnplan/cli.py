@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import re
@@ -100,29 +101,50 @@ def emit(result: Result, fmt: str = "table", commit=None):
         sys.exit(result.exit_code)
 
 
+class Choice(click.Choice):
+    """click.Choice in any case, naming the nearest choice to a misspelt value."""
+
+    def __init__(self, choices):
+        super().__init__(choices, case_sensitive=False)
+
+    def convert(self, value, param, ctx):
+        try:
+            return super().convert(value, param, ctx)
+        except click.BadParameter:
+            from .platform.errors import unknown_message
+
+            self.fail(unknown_message("value", value, self.choices).removeprefix("unknown value "),
+                      param, ctx)
+
+
 class WindowKinds(click.Choice):
     """`solve --layer`: the window kinds registered when it is read (the core's and the
-    plugins'), in any case; pool is maxpool."""
+    plugins'), by name or alias (PyTorch's class names too), in any case."""
 
     def __init__(self):
         super().__init__((), case_sensitive=False)
 
     @property
     def choices(self) -> tuple:
-        from .solver.layer import SOLVE_WORDS, window_words
+        from .solver.layer import window_words
 
-        return (*dict.fromkeys(window_words().values()), *SOLVE_WORDS)
+        return tuple(dict.fromkeys(window_words().values()))
 
     @choices.setter
     def choices(self, value):
         pass   # always the registry's
 
     def convert(self, value, param, ctx):
-        found = {name.lower(): name for name in self.choices}.get(str(value).lower())
-        if found is None:
-            self.fail(f"{value!r} is not a window kind; choose one of: "
-                      f"{', '.join(self.choices)}", param, ctx)
-        return found
+        from .kinds.registry import kinds
+        from .platform.errors import nearest_word
+        from .solver.layer import window_words
+
+        words = window_words()
+        if str(value).lower() in words:
+            return value     # solve() maps it (and checks a class name's dimensions)
+        near = nearest_word(str(value), [w for w in kinds().words() if w.lower() in words])
+        hint = f"did you mean {near}?" if near else f"choose one of: {', '.join(self.choices)}"
+        self.fail(f"{value!r} is not a window kind; {hint}", param, ctx)
 
 
 class LazyCommand(click.Command):
@@ -331,6 +353,9 @@ def cli():
     """
 
 
+PAGE = 20   # rows `solve` shows in the table format without --limit
+
+
 @cli.command()
 @click.option("--in", "input_", required=True, metavar="SHAPE",
               help="Input shape C x sizes: 3x64 (1-D), 3x64x64 (2-D), 3x16x64x64 (3-D).")
@@ -344,18 +369,18 @@ def cli():
               help="Fix k, s, p or d, and op for convT (repeatable; also k=8,d=1).")
 @click.option("--max", "maxima", multiple=True, metavar="NAME=VALUE",
               help="Upper bound for k, s, p or d (repeatable; p=0 means no padding).")
-@click.option("--mode", type=click.Choice(["floor", "exact"], case_sensitive=False),
+@click.option("--mode", type=Choice(["floor", "exact"]),
               default="floor", show_default=True,
               help="floor: PyTorch's rule (the unused column counts padded rows after the last "
                    "window); exact: only rows with none unused (s divides i+2p-k').")
 @click.option("--where", multiple=True, metavar="EXPR",
               help="Extra constraint over k, s, p, d, e.g. 'k % 2 == 1' or 's == k' (repeatable).")
-@click.option("--sort", type=click.Choice(["simple", "weights", "params", "macs"],
-                                         case_sensitive=False),
+@click.option("--sort", type=Choice(["simple", "weights", "params", "macs"]),
               default="simple", show_default=True,
               help="simple: d, then p, k, s ascending; or fewest weights, params, MACs first.")
 @click.option("--limit", type=click.IntRange(min=0), default=None, metavar="N",
-              help="Show at most N rows (the total count is always reported).")
+              help="Show at most N rows; 0: all (the total count is always reported). "
+                   f"Default: the first {PAGE} in the table format, all in the others.")
 @click.option("--explain", is_flag=True, help="Show the output-size arithmetic for each row.")
 @click.option("--per-axis", is_flag=True,
               help="Solve each spatial axis on its own (rectangular windows, e.g. k=(3, 5)).")
@@ -377,9 +402,26 @@ def solve(input_, output, layer, ceil, fix, maxima, mode, where, sort, limit, ex
     """
     from .solver.layer import solve as solve_layer
 
-    emit(solve_layer(input_, output, layer=layer, fix=fix, max=maxima, mode=mode, where=where,
-                     sort=sort, limit=limit, explain=explain, per_axis=per_axis, ceil=ceil,
-                     padding=padding), fmt)
+    page = limit is None and fmt == "table"     # a page for people; other formats list all
+    result = solve_layer(input_, output, layer=layer, fix=fix, max=maxima, mode=mode,
+                         where=where, sort=sort, limit=PAGE if page else limit or None,
+                         explain=explain, per_axis=per_axis, ceil=ceil,
+                         padding=padding)
+    emit(_paged(result) if page else result, fmt)
+
+
+def _paged(result):
+    """The page's note, where a table holds only the first PAGE rows of more."""
+    import dataclasses
+
+    data = result.data
+    counts = [axis["count"] for axis in data["axes"]] if "axes" in data else [data["count"]]
+    if max(counts) <= PAGE:
+        return result
+    total = f"{counts[0]:,} solutions" if len(counts) == 1 else "the rows of each axis"
+    note = (f"the first {PAGE} of {total} are shown; --limit 0 shows all (--format json, csv "
+            "and the others list all)")
+    return dataclasses.replace(result, notes=(*result.notes, note))
 
 
 def _plan_file(items):
@@ -402,6 +444,40 @@ def _check_input_given(input_, layers):
         from .platform.errors import BadInput
 
         raise BadInput(f"the input shape goes in --in: --in {layers[0]} (then the layers)")
+
+
+def _layout_hints(**options) -> list[str]:
+    """Hints for --in/--out shapes that look channels last, batched or without channels
+    (options given by name without dashes: in_="224x224x3")."""
+    from .kinds.shape import layout_hints, parse_shape
+    from .platform.errors import BadInput
+
+    hints = []
+    for name, text in options.items():
+        if text:
+            try:
+                shape = parse_shape(text)
+            except BadInput:
+                continue       # the command says what is wrong with it
+            hints += layout_hints("--" + name.strip("_"), shape)
+    return hints
+
+
+@contextlib.contextmanager
+def _hinted(hints: list[str]):
+    """An error raised inside ends with the shape hints (still one line)."""
+    try:
+        yield
+    except CnnplanError as exc:
+        if hints and exc.args:
+            exc.args = (f"{exc.args[0]} ({'; '.join(hints)})", *exc.args[1:])
+        raise
+
+
+def _with_hints(result, hints: list[str]):
+    import dataclasses
+
+    return dataclasses.replace(result, notes=(*result.notes, *hints)) if hints else result
 
 
 class _Progress:
@@ -481,13 +557,16 @@ def shapes(layers, input_, collapse, batch, dtype, optimizer, device, budget, in
 
     _check_input_given(input_, layers)
     specs, plan_file = _plan_file(layers)
-    result = run_shapes(input_, specs, plan_file, batch=batch, dtype=dtype,
-                        optimizer=optimizer, memory=budget, inference=inference, device=device)
+    hints = _layout_hints(in_=input_)
+    with _hinted(hints):
+        result = run_shapes(input_, specs, plan_file, batch=batch, dtype=dtype,
+                            optimizer=optimizer, memory=budget, inference=inference,
+                            device=device)
     if collapse is not None:
         from .pictures import with_collapse
 
         result = with_collapse(result, collapse)
-    emit(result, fmt)
+    emit(_with_hints(result, hints), fmt)
 
 
 @cli.command()
@@ -514,8 +593,12 @@ def inputs(layers, input_, range_, budget, inference, batch, dtype, optimizer, d
     from .network.inputs import inputs as run_inputs
 
     specs, plan_file = _plan_file(layers)
-    emit(run_inputs(input_, specs, plan_file, range_, memory=budget, batch=batch, dtype=dtype,
-                    optimizer=optimizer, inference=inference, device=device), fmt)
+    hints = _layout_hints(in_=input_)
+    with _hinted(hints):
+        result = run_inputs(input_, specs, plan_file, range_, memory=budget, batch=batch,
+                            dtype=dtype, optimizer=optimizer, inference=inference,
+                            device=device)
+    emit(_with_hints(result, hints), fmt)
 
 
 @cli.command()
@@ -525,14 +608,13 @@ def inputs(layers, input_, range_, budget, inference, batch, dtype, optimizer, d
 @click.option("--out", "output", metavar="SHAPE", help="Target of the last layer.")
 @click.option("--max", "maxima", multiple=True, metavar="NAME=VALUE",
               help="Upper bound for free k, s, p or d in every layer (repeatable; k=11,s=4).")
-@click.option("--mode", type=click.Choice(["floor", "exact"], case_sensitive=False),
+@click.option("--mode", type=Choice(["floor", "exact"]),
               default=None,
               help="floor (default): PyTorch's rule; exact: s divides i+2p-k' (no unused rows).")
 @click.option("--where", multiple=True, metavar="[N:]EXPR",
               help="Constraint over k, s, p, d for every window layer, or 'N: EXPR' for "
                    "layer N only (repeatable).")
-@click.option("--rank", type=click.Choice(["params", "macs", "rf", "peak", "train"],
-                                          case_sensitive=False), default=None,
+@click.option("--rank", type=Choice(["params", "macs", "rf", "peak", "train"]), default=None,
               help="Order of the best chains (default params; peak: inference peak, train: "
                    "training total, at --batch and --dtype); ties simplest first.")
 @click.option("--top", type=click.IntRange(0, 1000), default=None, metavar="N",
@@ -559,13 +641,16 @@ def plan(layers, input_, output, maxima, mode, where, rank, top, limit, batch, d
     _check_input_given(input_, layers)
     specs, plan_file = _plan_file(layers)
     progress = _Progress()
+    hints = _layout_hints(in_=input_, out=output)
     try:
-        result = run_plan(input_, specs, plan_file, out=output, max=maxima, mode=mode,
-                          where=where, rank=rank, top=top, limit=limit, progress=progress,
-                          batch=batch, dtype=dtype, optimizer=optimizer, device=device)
+        with _hinted(hints):
+            result = run_plan(input_, specs, plan_file, out=output, max=maxima, mode=mode,
+                              where=where, rank=rank, top=top, limit=limit, progress=progress,
+                              batch=batch, dtype=dtype, optimizer=optimizer,
+                              device=device)
     finally:
         progress.close()
-    emit(result, fmt)
+    emit(_with_hints(result, hints), fmt)
 
 
 @cli.command("import")
@@ -694,19 +779,24 @@ def solvers(fmt):
 def kinds(fmt):
     """List the layer kinds of the spec language: arguments, window rule, who provides them."""
     from .kinds import kinds as layer_kinds
+    from .kinds import signature
 
     rows = [{"name": k.name, "description": k.help,
-             "arguments": ", ".join(k.args), "aliases": ", ".join(k.aliases),
+             "arguments": ", ".join(k.args), "signature": signature(k),
+             "aliases": ", ".join(k.aliases),
              "window": k.window.rule if k.window else "", "join": k.join,
              "outputs": k.outputs, "provider": k.provider} for k in layer_kinds().values()]
     windows = sum(1 for row in rows if row["window"])
-    columns = ("name", "description", "window", "provider")
+    columns = ("name", "description", "signature", "window", "provider")
     emit(Result(
         title=f"{len(rows)} layer kinds ({windows} window kinds, which solve --layer takes)",
-        tables=(Table(columns, tuple(tuple(row[c] for c in columns) for row in rows),
-                      wrap=("description",)),),
-        notes=("window: the rule solve and plan enumerate (conv, pool or convT); a spec's "
-               "arguments are in its description and in --format json",),
+        tables=(Table(("name", "description", "arguments", "window", "provider"),
+                      tuple(tuple(row[c] for c in columns) for row in rows),
+                      wrap=("description", "arguments")),),
+        notes=("arguments: the first is positional (conv(64) is channels=64); name=value is a "
+               "default; a bare name is required or has none",
+               "window: the rule solve and plan enumerate (conv, pool or convT); --format json "
+               "adds each kind's aliases"),
         data=rows, kind="kinds"), fmt)
 
 

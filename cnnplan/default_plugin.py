@@ -9,7 +9,7 @@ from .platform.registry import Reporter, Solver
 @hookimpl
 def register_reporters(register):
     register(Reporter("table", "Aligned plain-text columns for a terminal",
-                      "cnnplan.platform.reporters:render_table"))
+                      "cnnplan.platform.reporters:render_terminal"))
     register(Reporter("json", "The stable machine-readable document",
                       "cnnplan.platform.reporters:render_json"))
     register(Reporter("csv", "Comma-separated rows of each table", "cnnplan.platform.reporters:render_csv"))

@@ -93,7 +93,8 @@ def test_progress_only_on_a_terminal_and_after_a_second(tmp_path):
 BAD = [
     (["shapes", "--in", "3x64x64", "conv(64 k=3)"], 2,
      "expected ',' or ')', found 'k' at column 9"),
-    (["shapes", "--in", "3x64x64", "pool(k=3)"], 2, "unknown layer kind 'pool'"),
+    (["shapes", "--in", "3x64x64", "unpool(k=3)"], 2,
+     "unknown layer kind 'unpool' at column 1; did you mean pool?"),   # pool is maxpool
     (["shapes", "--in", "3x64x64", "conv(64, kernel=3, q=1)"], 2, "unknown argument 'q'"),
     (["shapes", "--in", "3x64x64", "conv(0, k=3)"], 2, "channels=0 must be at least 1"),
     (["shapes", "--in", "3x64x64", "conv(8, k=-3)"], 2, "k=-3 must be at least 1"),

@@ -358,11 +358,14 @@ def test_multi_line_messages_are_folded_into_one():
 
 
 def test_long_listings_need_a_limit():
-    """97,159 rows took 7-9 s of CPU to render; past MAX_ROWS a listing needs --limit, while
-    the count stays exact (oracle: the closed form of floor mode with o = 1, s > n)."""
+    """97,159 rows took 7-9 s of CPU to render; past MAX_ROWS a full listing needs --limit
+    (the table format shows a page by default), while the count stays exact (oracle: the closed form of floor mode with o = 1, s > n)."""
     args = ["solve", "--in", "3x256x256", "--out", "3x1x1", "--mode", "floor",
             "--max", "d=1,p=2"]
-    refused(run_bounded(args), "--limit")
+    refused(run_bounded([*args, "--format", "json"]), "--limit")
+    refused(run_bounded([*args, "--limit", "0"]), "--limit")       # 0: all, so the same
+    page = run_bounded(args)     # the table format shows its page of 20 by default
+    assert page.returncode == 0 and "the first 20 of 97,159 solutions" in page.stdout
     run = run_bounded([*args, "--limit", "2", "--format", "json"])
     assert run.returncode == 0 and run.problems() == []
     # d = 1: n = 256 + 2p - k >= 0 and any s > n (s <= 256), with p <= k - 1

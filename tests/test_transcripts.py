@@ -63,9 +63,14 @@ def test_example_file(path, command):
 def python_blocks(path):
     text = open(path, encoding="utf-8").read()
     return [block.split("```", 1)[0] for block in text.split("```python\n")[1:]]
-@pytest.mark.parametrize("code", python_blocks(os.path.join(ROOT, "README.md")))
+PYTHON_PAGES = ("README.md", "docs/solve.md")
+
+
+@pytest.mark.parametrize("code", [code for page in PYTHON_PAGES
+                                  for code in python_blocks(os.path.join(ROOT, page))])
 def test_readme_python_runs_and_comments_hold(code):
-    """Each README python block runs; a trailing `# value` comment on a line is its result."""
+    """Each python block of README and docs/solve.md runs; a trailing `# value` comment on a
+    line is its result."""
     namespace: dict = {}
     for line in code.splitlines():
         statement, _, comment = line.partition("  # ")

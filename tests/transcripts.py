@@ -51,7 +51,9 @@ def run(command: str, cwd: str = ROOT, terminal: bool = True) -> str:
     """Run a command; return what a terminal shows (stdout and stderr interleaved in the order
     they were written, final newlines dropped), or with terminal=False stdout exactly."""
     argv = shlex.split(command)
-    env = dict(os.environ, COLUMNS="100", CNNPLAN_STRICT_PLUGINS="", PYTHONUNBUFFERED="1")
+    # a terminal 100 columns wide (notes wrap to it); a file gets stdout as piped, unwrapped
+    env = dict(os.environ, COLUMNS="100" if terminal else "", CNNPLAN_STRICT_PLUGINS="",
+               PYTHONUNBUFFERED="1")
     if argv and argv[0] == "cnnplan":
         argv[0] = os.path.join(os.path.dirname(sys.executable), "cnnplan")
     proc = subprocess.run(argv, stdout=subprocess.PIPE, text=True, cwd=cwd, env=env,

@@ -11,6 +11,7 @@ from .records import (
                       NONNEGATIVE,
                       PADS,
                       POSITIVE,
+                      SAME_PADS,
                       SIZES,
                       WHOLE,
                       WINDOW_RULES,
@@ -22,9 +23,10 @@ from .records import (
                       RfStep,
                       Saves,
                       Window,
+                      signature,
 )
 from .registry import KindRegistry, describe_kinds, kinds
 
-__all__ = ["ABSENT", "BOOLEAN", "NONNEGATIVE", "PADS", "POSITIVE", "SIZES", "WHOLE",
+__all__ = ["ABSENT", "BOOLEAN", "NONNEGATIVE", "PADS", "POSITIVE", "SAME_PADS", "SIZES", "WHOLE",
            "WINDOW_RULES", "WINDOW_VARIABLES", "Applied", "Arg", "KindBroken", "KindRegistry",
-           "LayerKind", "RfStep", "Saves", "Window", "describe_kinds", "kinds"]
+           "LayerKind", "RfStep", "Saves", "Window", "describe_kinds", "kinds", "signature"]

@@ -25,6 +25,7 @@ from .records import (
     BOOLEAN,
     PADS,
     POSITIVE,
+    SAME_PADS,
     SIZES,
     WHOLE,
     Applied,
@@ -36,7 +37,6 @@ from .records import (
 )
 from .shape import format_shape, size_of
 
-SAME_PADS = Arg(0, tuples=True, words=("same", "valid", *SAME_RULES), pairs=True)
 POOL_PADS = Arg(0, tuples=True, words=("valid", *SAME_RULES), pairs=True)
 MODES = Arg(None, words=("nearest", "bilinear"))
 
@@ -852,23 +852,30 @@ INPLACE = {"inplace": BOOLEAN}
 _CONV_ARGS = {"channels": POSITIVE, "k": SIZES, "s": SIZES, "p": SAME_PADS, "d": SIZES,
               "groups": POSITIVE, "bias": BOOLEAN}
 
+def _dims_aliases(*stems) -> tuple:
+    """PyTorch's class names in lower case (any case matches): conv -> conv1d, conv2d, conv3d."""
+    return tuple(f"{stem}{n}d" for stem in stems for n in (1, 2, 3))
+
+
 CORE_KINDS = (
     LayerKind("conv", "convolution: conv(C_out, k=, s=1, p=0|same|valid|same_upper|same_lower|"
               "((b, a), ...), d=1, groups=1, bias=true); k, s, p, d may be per-axis tuples", _conv_apply, _conv_torch,
               _CONV_ARGS, "channels", {"s": 1, "p": 0, "d": 1, "groups": 1, "bias": True},
-              ("channels", "k"), window=Window("conv"), aliases=("conv2d", "conv1d", "conv3d"),
+              ("channels", "k"), window=Window("conv"), aliases=_dims_aliases("conv"),
               fast=_fast_window, saves=_rule(SAVES_INPUT)),
     LayerKind("convT", "transposed convolution: convT(C_out, k=, s=1, p=0, d=1, op=0, "
               "groups=1, bias=true)", _convT_apply, _convT_torch,
               {**_CONV_ARGS, "p": PADS, "op": PADS}, "channels",
               {"s": 1, "p": 0, "d": 1, "op": 0, "groups": 1, "bias": True}, ("channels", "k"),
-              window=Window("convT"), aliases=("conv_transpose", "convtranspose", "deconv"),
+              window=Window("convT"), aliases=("conv_transpose", "convtranspose", "deconv",
+                                             *_dims_aliases("convtranspose", "conv_transpose")),
               fast=_fast_window, saves=_rule(SAVES_INPUT)),
     LayerKind("maxpool", "max pooling: maxpool(k=, s=k, p=0|same_upper|same_lower|((b, a), ...), "
               "d=1, ceil=false)", _pool_apply,
               _pool_torch, {"k": SIZES, "s": SIZES, "p": POOL_PADS, "d": SIZES, "ceil": BOOLEAN},
               "k", {"p": 0, "d": 1, "ceil": False}, ("k",), window=Window("pool"),
-              aliases=("max_pool",), complete=_pool_complete, fast=_fast_window,
+              aliases=("max_pool", "pool", *_dims_aliases("maxpool", "max_pool")),
+              complete=_pool_complete, fast=_fast_window,
               saves=_saves_maxpool),
     LayerKind("avgpool", "average pooling: avgpool(k=, s=k, p=0|same_upper|same_lower|"
               "((b, a), ...), ceil=false, count_pad=true); count_pad=false leaves the padding "
@@ -877,7 +884,7 @@ CORE_KINDS = (
                             "count_pad": BOOLEAN}, "k",
               {"p": 0, "ceil": False, "count_pad": True}, ("k",),
               window=Window("pool", input_ge_k=3),
-              aliases=("avg_pool",),
+              aliases=("avg_pool", *_dims_aliases("avgpool", "avg_pool")),
               complete=_pool_complete, fast=_fast_window, saves=_rule(SAVES_INPUT)),
     LayerKind("flatten", "flatten C x sizes into one feature axis (start=, end=: only those "
               "axes, 0 the channels)", _flatten, _flatten_torch, {"start": AXIS, "end": AXIS},

@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # annotations only: fractions costs start-up time
     from fractions import Fraction
 
 from ..platform.errors import CnnplanError
+from .arithmetic import SAME_RULES
 from .shape import MAX_SIZE
 
 KIND_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,39}$")
@@ -100,6 +101,7 @@ def _show(value) -> str:
 
 POSITIVE, NONNEGATIVE, BOOLEAN = Arg(1), Arg(0), Arg(None, boolean=True)
 SIZES, PADS = Arg(1, tuples=True), Arg(0, tuples=True)
+SAME_PADS = Arg(0, tuples=True, words=("same", "valid", *SAME_RULES), pairs=True)  # conv's p
 
 
 # -- what a layer does ------------------------------------------------------------------------
@@ -207,6 +209,14 @@ class Window(NamedTuple):
         else:
             out = [conv_output(i, k, s, p, d) for i in inputs]
         return None if None in out or min(out) < 1 else tuple(out)  # type: ignore[type-var, operator]  # None is tested first
+
+
+def signature(kind: LayerKind) -> str:
+    """A kind's arguments from its record: the positional one first, defaults as name=value
+    (conv: 'channels, k, s=1, p=0, d=1, groups=1, bias=true')."""
+    names = sorted(kind.args, key=lambda name: name != kind.positional)
+    return ", ".join(f"{name}={_show(kind.defaults[name]).strip(chr(39))}"
+                     if name in kind.defaults else name for name in names)
 
 
 def window_of(kind: LayerKind, provider: str) -> Window | None:

@@ -58,6 +58,10 @@ class KindRegistry(Mapping):
     def names(self) -> list[str]:
         return list(self._kinds)
 
+    def words(self) -> list[str]:
+        """Every name and alias as registered (a spec may write them in any case)."""
+        return [word for kind in self._kinds.values() for word in (kind.name, *kind.aliases)]
+
     def windows(self) -> dict:
         """{name or alias, lower case: canonical name} of the window kinds (`solve --layer`)."""
         return {word: name for word, name in self._names.items() if self._kinds[name].window}

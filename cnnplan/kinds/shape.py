@@ -64,3 +64,34 @@ def size_of(shape) -> int:
     48
     """
     return math.prod(shape)
+
+
+def layout_hints(option: str, shape, flat: bool = False) -> list[str]:
+    """Hints for a shape that looks written another way than `C x sizes`: channels last
+    (224x224x3), with a batch first (1x3x224x224), or (`flat`, or square) an image without its
+    channels (224x224). Empty when it looks right.
+
+    >>> layout_hints("--in", (224, 224, 3))[0][:64]
+    'shapes are channels first: --in 224x224x3 was read as 224 channe'
+    >>> layout_hints("--in", (1, 3, 224, 224))[0][:70]
+    'shapes leave out the batch: --in 1x3x224x224 was read as 1 channel of '
+    >>> layout_hints("--in", (3, 224, 224)), layout_hints("--in", (64, 3, 8))
+    ([], [])
+    """
+    hints = []
+    if len(shape) >= 3 and shape[-1] <= 4 < shape[0] and shape[-1] < min(shape[1:-1]):
+        hints.append(f"shapes are channels first: {option} {format_shape(shape)} was read as "
+                     f"{shape[0]} channels of size {format_shape(shape[1:])}; a "
+                     f"{format_shape(shape[:-1])} image with {shape[-1]} channels is "
+                     f"{format_shape((shape[-1],) + shape[:-1])}")
+    elif len(shape) >= 4 and shape[1] in (1, 3, 4) and shape[1] < min(shape[2:]):
+        hints.append(f"shapes leave out the batch: {option} {format_shape(shape)} was read as "
+                     f"{shape[0]} channel{'s' * (shape[0] != 1)} of size "
+                     f"{format_shape(shape[1:])} (a {len(shape) - 1}-D input); without the "
+                     f"batch it is {format_shape(shape[1:])}")
+    elif len(shape) == 2 and (flat or shape[0] == shape[1]):
+        hints.append(f"{option} {format_shape(shape)} was read as 1-D: {shape[0]} "
+                     f"channel{'s' * (shape[0] != 1)} of length {shape[1]}; a "
+                     f"{format_shape(shape)} image is 1x{format_shape(shape)} (or "
+                     f"3x{format_shape(shape)})")
+    return hints

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from ..platform.errors import BadInput
+from ..platform.errors import BadInput, nearest_word
 
 _INTEGER = re.compile(r"^[+-]?\d+$")
 MAX_TEXT = 1000
@@ -46,7 +46,9 @@ def parse_assignments(items, names: tuple[str, ...], what: str) -> dict[str, int
     pairs = []
     for name, value in split_assignments(items, what):
         if name not in names:
-            raise BadInput(f"{what} names unknown variable {name!r}; choose from {', '.join(names)}")
+            near = nearest_word(name, names)
+            hint = f"did you mean {near}?" if near else f"choose from {', '.join(names)}"
+            raise BadInput(f"{what} names unknown variable {name!r}; {hint}")
         if isinstance(value, str) and _INTEGER.match(value):
             value = int(value)
         elif isinstance(value, str):

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from ..kinds.records import WINDOW_VARIABLES
 from ..kinds.shape import MAX_SIZE, format_shape, parse_shape
-from ..platform.errors import BadInput
+from ..platform.errors import BadInput, nearest_word, unknown_message
 
 if TYPE_CHECKING:
     from typing import NoReturn
@@ -296,7 +296,8 @@ class _Parser:
         return token
 
     def fail(self, message, col) -> NoReturn:
-        raise BadInput(f"{self.what} {self.text.strip()!r}: {message} at column {col}")
+        head, sep, hint = message.partition("; did you mean ")   # the suggestion goes last
+        raise BadInput(f"{self.what} {self.text.strip()!r}: {head} at column {col}{sep}{hint}")
 
     def expect(self, kind, value=None, wanted=""):
         token = self.take()
@@ -314,8 +315,7 @@ class _Parser:
                       token[2])
         kind = registry.lookup(token[1])
         if kind is None:
-            self.fail(f"unknown layer kind {token[1]!r}; choose one of: {', '.join(registry)}",
-                      token[2])
+            self.fail(unknown_message("layer kind", token[1], registry.words(), registry), token[2])
         values: dict = {}
         refs: list = []
         if self.peek()[1] == "(":
@@ -364,9 +364,7 @@ class _Parser:
         if name not in kind.args and name != "from":
             absent = dict(kind.window.fixed) if kind.window else {}
             hint = f"; {kind.name} has no {WINDOW_WORDS[name]}" if name in absent else ""
-            choices = ", ".join(kind.args) or "no arguments"
-            self.fail(f"unknown argument {raw!r} for {kind.name} (choose from {choices}){hint}",
-                      col)
+            self.fail(f"{unknown_argument(raw, kind)}{hint}", col)
         self.expect("punct", "=", "'='")
         value_token = self.take()
         if name in values:
@@ -453,6 +451,17 @@ def _show(token) -> str:
     return "the end" if token[0] == "end" else repr(token[1])
 
 
+def unknown_argument(raw: str, kind, what: str = "argument") -> str:
+    """'unknown argument 'kk' for conv; did you mean k?' (from the kind's arguments and their
+    PyTorch names), else the list of its arguments."""
+    words = [*kind.args, *(alias for alias, name in ARG_ALIASES.items() if name in kind.args)]
+    near = nearest_word(raw, words)
+    if near is not None:
+        return f"unknown {what} {raw!r} for {kind.name}; did you mean {near}?"
+    choices = ", ".join(kind.args) or "no arguments"
+    return f"unknown {what} {raw!r} for {kind.name} (choose from {choices})"
+
+
 def spec_from_mapping(kind_text, values: dict, what: str) -> LayerSpec:
     """Build a spec from a TOML table's keys (same names and checks as the text form)."""
     from ..kinds.registry import kinds
@@ -461,15 +470,14 @@ def spec_from_mapping(kind_text, values: dict, what: str) -> LayerSpec:
         raise BadInput(f"{what}: kind must be text such as \"conv\", not {kind_text!r}")
     kind = kinds().lookup(kind_text.strip())
     if kind is None:
-        raise BadInput(f"{what}: unknown layer kind {kind_text!r}; choose one of: "
-                       f"{', '.join(kinds())}")
+        raise BadInput(f"{what}: " + unknown_message("layer kind", kind_text, kinds().words(),
+                                                     kinds()))
     checked: dict = {}
     for raw, value in values.items():
         low = raw.lower()
         name = ARG_ALIASES.get(low, low if low in kind.args else raw)
         if name not in kind.args:
-            raise BadInput(f"{what}: unknown key {raw!r} for {kind.name} "
-                           f"(choose from {', '.join(kind.args) or 'no arguments'})")
+            raise BadInput(f"{what}: {unknown_argument(raw, kind, 'key')}")
         if name in checked:
             raise BadInput(f"{what}: {name} is given twice")
         if isinstance(value, list):

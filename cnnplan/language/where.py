@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from ..kinds.records import WINDOW_VARIABLES
-from ..platform.errors import BadInput
+from ..platform.errors import BadInput, nearest_word
 
 MAX_LENGTH = 500
 MAX_DEPTH = 40
@@ -111,6 +111,9 @@ class Condition(NamedTuple):
                            f"2**{MAX_BITS} (at {at}); rewrite it with smaller numbers") from None
 
 
+_SINGLE_EQUALS = re.compile(r"(?<![=<>!:])=(?!=)")   # k = 3, meant as k == 3
+
+
 def compile_condition(text: str, allowed: tuple[str, ...], what: str = "--where") -> Condition:
     """Parse `text` into a Condition over the names in `allowed` (BadInput if it is not one)."""
     if len(text) > MAX_LENGTH:
@@ -125,6 +128,11 @@ def compile_condition(text: str, allowed: tuple[str, ...], what: str = "--where"
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
+        single = _SINGLE_EQUALS.search(text)
+        if single:
+            fixed = _SINGLE_EQUALS.sub("==", text)
+            raise BadInput(f"{what} {_quote(text)}: '=' at column {single.start() + 1} assigns; "
+                           f"use == to compare, e.g. {_quote(fixed)}") from None
         col = f" at column {exc.offset}" if exc.offset else ""
         raise BadInput(f"{what} {_quote(text)} is not an expression{col}: {exc.msg}") from None
     except (RecursionError, MemoryError):
@@ -158,9 +166,9 @@ def _build(node, allowed, names, text, what, depth):
         return lambda env: value
     if isinstance(node, ast.Name):
         if node.id not in allowed:
-            raise BadInput(
-                f"{what} {_quote(text)} uses unknown name {node.id!r}; choose from {', '.join(allowed)}"
-            )
+            near = nearest_word(node.id, allowed)
+            hint = f"did you mean {near}?" if near else f"choose from {', '.join(allowed)}"
+            raise BadInput(f"{what} {_quote(text)} uses unknown name {node.id!r}; {hint}")
         name = node.id
         names.add(name)
         return lambda env: env[name]

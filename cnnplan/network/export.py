@@ -204,7 +204,9 @@ def _networks(data: dict):
             out = []
             for r, chain in enumerate(data["chains"], start=1):
                 net = _network(data, chain["layers"])
-                out.append((net, f"chain {r}: params {net.params}, macs {net.macs}, "
+                # the text's word: a graph plan ranks networks, a chain plan chains
+                word = "network" if any("from" in layer for layer in chain["layers"]) else "chain"
+                out.append((net, f"{word} {r}: params {net.params}, macs {net.macs}, "
                                  f"rf {net.rf}"))
             return out
         if isinstance(data.get("layers"), list) and all(

@@ -425,9 +425,11 @@ class Node:
     named: bool = False
 
 
-def build_nodes(items, what: str = "network") -> list:
+def build_nodes(items, what: str = "network", places=None) -> list:
     """Nodes from (name or None, spec, from or None) triples: names unique, every source an
-    earlier layer or "input"; joins read two or more inputs, other kinds one."""
+    earlier layer or "input"; joins read two or more inputs, other kinds one. `places` name
+    each layer in messages (a plan file's "net.toml, layer 2 (line 7)"); default "layer N
+    SPEC"."""
     nodes = []
     seen: dict = {}
     previous = INPUT
@@ -436,7 +438,7 @@ def build_nodes(items, what: str = "network") -> list:
     later = {name for name, _, _ in items if name}
     kind_of_node = {INPUT: False}
     for index, (name, spec, sources) in enumerate(items, start=1):
-        where = f"layer {index} {spec.describe()}"
+        where = places[index - 1] if places else f"layer {index} {spec.describe()}"
         if name is not None and name in seen:
             raise BadInput(f"{where}: the name {name!r} is already used by layer {seen[name]}")
         refs = tuple(sources) if sources else spec.refs
@@ -473,7 +475,8 @@ def build_nodes(items, what: str = "network") -> list:
 
 def plan_nodes(items) -> list:
     """The network's nodes (build_nodes) from a plan file's PlanLayers."""
-    return build_nodes([(item.name, item.spec, item.sources) for item in items])
+    return build_nodes([(item.name, item.spec, item.sources) for item in items],
+                       places=[item.origin for item in items])
 
 
 _OUTPUT_REF = re.compile(r"(?P<base>[A-Za-z0-9_.]+)\[(?P<index>\d{1,4})\]")

@@ -7,7 +7,8 @@ from ..kinds.arithmetic import MODES
 from ..language.options import parse_assignments
 from ..language.planfile import PlanLayer, gather
 from ..language.where import parse_where
-from ..platform.errors import BadInput
+from ..network.forward import plan_nodes
+from ..platform.errors import BadInput, unknown_message
 from ..platform.result import Result
 from ..solver.bounds import resolve_bounds
 from ..solver.search import VARIABLES
@@ -30,14 +31,15 @@ def plan(input=None, layers=(), plan_file=None, out=None, max=None, mode=None, w
     1
     """
     shape, items, options, title = gather(input, layers, plan_file, out)
+    if any(item.name for item in items):
+        plan_nodes(items)   # names unique, every `from` an earlier layer (a chain plan's too)
     mode = str(mode or options.get("mode", "floor")).lower()
     rank = str(rank or options.get("rank", "params")).lower()
     top = options.get("top", DEFAULT_TOP) if top is None else top
     if mode not in MODES:
-        raise BadInput(f"unknown mode {mode!r}; choose one of: {', '.join(MODES)}")
+        raise BadInput(unknown_message("mode", mode, MODES))
     if rank not in RANKS + MEMORY_RANKS:
-        raise BadInput(f"unknown rank {rank!r}; choose one of: "
-                       f"{', '.join(RANKS + MEMORY_RANKS)}")
+        raise BadInput(unknown_message("rank", rank, RANKS + MEMORY_RANKS))
     from ..network.memory import check_options
 
     memory = check_options(batch or 1, dtype or "float32", optimizer or "adam", device or "cuda")

@@ -19,12 +19,12 @@ from dataclasses import dataclass, field
 
 from ..kinds.shape import format_shape
 from ..language.specs import INPUT
-from ..network.forward import build_nodes, forward, layer_text
+from ..network.forward import build_nodes, forward, layer_text, plan_nodes
 from ..platform.errors import BadInput
 from ..platform.result import Result, Table
 from ..solver.windows import WindowLayer, simple_key
 from .chain import MAX_STATES, WORK_LIMIT, FixedLayer, compile_conditions, diagnose
-from .report import cfg_row, describe_bounds
+from .report import cfg_row, describe_bounds, window_values
 
 RF_RANK_LIMIT = 20_000
 
@@ -134,7 +134,7 @@ def plan_graph(shape, items, options, mode, rank, top, limit, maxima, everywhere
                progress=None) -> Result:
     """Count and rank every configuration of a graph plan (see the module docstring)."""
 
-    nodes = build_nodes([(item.name, item.spec, item.sources) for item in items])
+    nodes = plan_nodes(items)
     for node in nodes:
         if node.spec.record.outputs:
             raise BadInput(f"layer {node.index} {node.spec.describe()}: cnnplan plan does not "
@@ -317,8 +317,7 @@ def _result(shape, nodes, planned, count, networks, states, names, output, mode,
         for step in net.steps:
             rows.append((step.index, step.name, ", ".join(step.sources), layer_text(step),
                          format_shape(step.output)))
-            cfg = {v: step.spec.get(v) for v in ("k", "s", "p", "d")} if step.spec.window \
-                else cfg_row(None)
+            cfg = cfg_row(window_values(step.spec) if step.spec.window else None)
             entries.append({"name": step.name, "from": list(step.sources),
                             "spec": step.spec.canonical(), "kind": step.spec.kind, **cfg,
                             "output": list(step.output)})

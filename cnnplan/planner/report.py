@@ -23,6 +23,13 @@ def chain_network(outcome: Outcome, cfgs):
     return forward(outcome.input, specs)
 
 
+def window_values(spec) -> tuple:
+    """(k, s, p, d) of a resolved window spec; a kind without a p or d argument has 0 or 1
+    (avgpool's d is 1, as PyTorch's AvgPool has no dilation)."""
+    fixed = dict(spec.window.fixed)
+    return tuple(spec.get(v, fixed.get(v)) for v in ("k", "s", "p", "d"))
+
+
 def cfg_row(cfg):
     if cfg is None:
         return {"k": None, "s": None, "p": None, "d": None}

@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
 
-from .errors import BadInput
+from .errors import BadInput, unknown_message
 from .result import Result
 
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
@@ -141,9 +141,7 @@ class Registry(Mapping):
         try:
             return self._records[name]
         except (KeyError, TypeError):
-            raise UnknownName(
-                f"unknown {self.kind} {name!r}; choose one of: {', '.join(self)}"
-            ) from None
+            raise UnknownName(unknown_message(self.kind, name, self)) from None
 
     def __iter__(self) -> Iterator[str]:
         return iter(sorted(self._records))

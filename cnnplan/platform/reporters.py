@@ -33,11 +33,42 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, numbers.Number) and not isinstance(value, bool)
 
 
-def render_table(result: Result) -> str:
-    """Aligned plain-text columns for a terminal."""
+def terminal_width() -> int | None:
+    """The terminal's width when there is one (stdout a terminal, or COLUMNS set), else None:
+    text piped to another program keeps its notes on one line each."""
+    import os
+    import shutil
+    import sys
+
+    if not (os.environ.get("COLUMNS") or sys.stdout.isatty()):
+        return None
+    return max(shutil.get_terminal_size().columns, 40)
+
+
+def wrap_note(note: str, width: int | None) -> list[str]:
+    """A note's lines, each within `width` columns where it has spaces to break at (continuation
+    lines indented by two); `width=None` keeps it as it is.
+
+    >>> wrap_note("nearest reachable outputs: 64x32x32 (1 solution), 64x34x34 (2 solutions)", 44)
+    ['nearest reachable outputs: 64x32x32 (1', '  solution), 64x34x34 (2 solutions)']
+    """
+    if width is None:
+        return note.split("\n")
+    import textwrap
+
+    lines = []
+    for line in note.split("\n"):
+        lines += textwrap.wrap(line, width, subsequent_indent="  ", break_long_words=False,
+                               break_on_hyphens=False) or [""]
+    return lines
+
+
+def render_table(result: Result, width: int | None = None) -> str:
+    """Aligned plain-text columns for a terminal; notes wrapped to `width` columns (the table
+    reporter gives the terminal's width, see terminal_width)."""
     lines = [result.title] if result.title else []
-    width = max((len(label) for label, _ in result.facts), default=0)
-    lines += [f"  {label + ':':<{width + 1}} {format_value(value)}" for label, value in result.facts]
+    labels = max((len(label) for label, _ in result.facts), default=0)
+    lines += [f"  {label + ':':<{labels + 1}} {format_value(value)}" for label, value in result.facts]
     for table in result.tables:
         lines.append("")
         if table.title:
@@ -45,8 +76,14 @@ def render_table(result: Result) -> str:
         lines += _aligned(table)
     if result.notes:
         lines.append("")
-        lines += list(result.notes)
+        for note in result.notes:
+            lines += wrap_note(note, width)
     return "\n".join(lines)
+
+
+def render_terminal(result: Result) -> str:
+    """The table format: render_table with the notes wrapped to the terminal's width."""
+    return render_table(result, terminal_width())
 
 
 def _width(text: str) -> int:
@@ -148,39 +185,42 @@ def json_safe(value):
 
 
 _ENCODER = None  # json.JSONEncoder, made on first use
+_STRING = None   # json's C string encoder, imported on first use
 
 
 def to_json(value, indent: str = "") -> str:
     """JSON with two-space indents, but lists of plain values kept on one line.
 
-    Strings and ints are written by json's C helpers directly and a list of plain values in
-    one encoder call, so a large answer costs no json.dumps per value.
+    Strings and ints are written by json's C helpers directly, and a list of ints joined
+    without an encoder call, so a large answer (solve's 1,432 rows) costs no json.dumps per
+    value.
     """
-    global _ENCODER
+    global _ENCODER, _STRING
     if _ENCODER is None:
         import json
+        from json.encoder import encode_basestring
 
         _ENCODER = json.JSONEncoder(ensure_ascii=False, default=str, allow_nan=False)
+        _STRING = encode_basestring
     kind = type(value)
     if kind is int:
         return int.__repr__(value)
     if kind is str:
-        return _encode_string(value)
+        return _STRING(value)
     if kind is dict and value:
         inner = indent + "  "
-        items = [f"{inner}{_encode_string(str(k))}: {to_json(v, inner)}"
+        items = [f"{inner}{_STRING(k if type(k) is str else str(k))}: "
+                 f"{int.__repr__(v) if type(v) is int else to_json(v, inner)}"
                  for k, v in value.items()]
         return "{\n" + ",\n".join(items) + "\n" + indent + "}"
-    if kind in (list, tuple) and any(isinstance(v, (dict, list, tuple)) for v in value):
-        inner = indent + "  "
-        return "[\n" + ",\n".join(inner + to_json(v, inner) for v in value) + "\n" + indent + "]"
+    if kind in (list, tuple):
+        if all(type(v) is int for v in value):
+            return "[" + ", ".join(map(int.__repr__, value)) + "]"
+        if any(isinstance(v, (dict, list, tuple)) for v in value):
+            inner = indent + "  "
+            return ("[\n" + ",\n".join(inner + to_json(v, inner) for v in value) + "\n"
+                    + indent + "]")
     return _ENCODER.encode(value)
-
-
-def _encode_string(text: str) -> str:
-    from json.encoder import encode_basestring
-
-    return encode_basestring(text)
 
 
 def render_csv(result: Result) -> str:

@@ -5,13 +5,14 @@ convolutions all come from the planner's closed-form enumerations (solver/window
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, cast
 
 from ..kinds.arithmetic import MODES, effective_kernel, unused_rows
 from ..kinds.registry import kinds
-from ..kinds.shape import format_shape, parse_shape
+from ..kinds.shape import format_shape, layout_hints, parse_shape
 from ..language.options import format_ranges, parse_assignments
-from ..platform.errors import BadInput
+from ..platform.errors import BadInput, unknown_message
 from ..platform.result import Result, Table
 from .bounds import MAX_BOUND, MAX_SOLUTIONS, make_domains, resolve_bounds
 from .search import VARIABLES, Geometry, SearchTooLarge, solutions
@@ -46,6 +47,7 @@ def solve(input, output, layer: str = "conv", fix=None, max=None, mode: str = "f
     from ..language.specs import WINDOW_WORDS
 
     kind = _choice(layer, window_words(), "layer")
+    check_alias_dims(layer, kind, shape_in)
     window = cast("Window", kinds()[kind].window)  # a window kind: registration made it a Window
     mode = _choice(mode, {m: m for m in MODES}, "mode")
     sort = _choice(sort, {s: s for s in SORTS}, "sort")
@@ -96,13 +98,22 @@ def solve(input, output, layer: str = "conv", fix=None, max=None, mode: str = "f
     return _result(question, bounds, fixed, sort, len(rows), shown, explain)
 
 
-SOLVE_WORDS = {"pool": "maxpool"}   # --layer words beyond the kinds' own names and aliases
-
-
 def window_words() -> dict:
     """`--layer` words, lower case -> window kind: the registry's window kinds with their
-    aliases, and SOLVE_WORDS."""
-    return {**kinds().windows(), **SOLVE_WORDS}
+    aliases (the words a spec takes: conv2d, ConvTranspose2d, pool, ...)."""
+    return kinds().windows()
+
+
+def check_alias_dims(word: str, kind: str, shape) -> None:
+    """A PyTorch class name says how many spatial axes it takes (Conv1d: 1); BadInput when
+    `shape` (C x sizes) has another number."""
+    match = re.fullmatch(r".*([123])d", word.lower())
+    if match and word.lower() != kind.lower():
+        n = int(match.group(1))
+        if len(shape) - 1 != n:
+            raise BadInput(f"--layer {word} takes {n}-D inputs (C x {n} size{'s' * (n > 1)}), "
+                           f"but --in {format_shape(shape)} has {len(shape) - 1} spatial axes; "
+                           f"--layer {kind} takes any")
 
 
 def check_rows(n: int, limit: int | None, what: str = "this question") -> None:
@@ -119,7 +130,7 @@ def _choice(value: str, choices: dict, what: str) -> str:
     found = choices.get(str(value).lower()) if isinstance(value, str) else None
     if found is None:
         names = sorted(set(choices.values()), key=list(choices.values()).index)
-        raise BadInput(f"unknown {what} {value!r}; choose one of: {', '.join(names)}")
+        raise BadInput(unknown_message(what, value, choices, names))
     return found
 
 
@@ -183,7 +194,10 @@ class Question:
         straight to the closed-form search the planner's window layers use (search.py, light
         to import); the other kinds through those layers (solver/windows.py)."""
         if not self.convT and not self.ceil and not self.input_ge_k:
-            geometry = Geometry(self.window.rule, self.mode, tuple(inputs), tuple(outputs))
+            # equal axes (a square question) constrain alike: each distinct one is checked once
+            axes = tuple(dict.fromkeys(zip(inputs, outputs)))
+            geometry = Geometry(self.window.rule, self.mode, tuple(i for i, _ in axes),
+                                tuple(o for _, o in axes))
             yield 0, solutions(geometry, self.domains, self.conditions)
             return
         for op, layer in self._layers():
@@ -411,19 +425,10 @@ def _same_padding_hint(question, fixed) -> list[str]:
 
 
 def _shape_hints(question, n: int) -> list[str]:
-    """Shapes that look channels-last (64x64x3) or 2-D images written without channels."""
-    hints = []
-    for option, shape in (("--in", question.shape_in), ("--out", question.shape_out)):
-        if len(shape) >= 3 and shape[-1] <= 4 < shape[0] and shape[-1] < min(shape[1:-1]):
-            hints.append(f"shapes are channels first: {option} {format_shape(shape)} was read as "
-                         f"{shape[0]} channels of size {format_shape(shape[1:])}; a "
-                         f"{format_shape(shape[:-1])} image with {shape[-1]} channels is "
-                         f"{format_shape((shape[-1],) + shape[:-1])}")
-        elif len(shape) == 2 and (not n or shape[0] == shape[1]):
-            hints.append(f"{option} {format_shape(shape)} was read as 1-D: {shape[0]} channels "
-                         f"of length {shape[1]}; a {format_shape(shape)} image is "
-                         f"1x{format_shape(shape)} (or 3x{format_shape(shape)})")
-    return hints
+    """Shapes that look channels-last (64x64x3), batched (1x3x64x64) or 2-D images written
+    without channels."""
+    return [hint for option, shape in (("--in", question.shape_in), ("--out", question.shape_out))
+            for hint in layout_hints(option, shape, flat=not n)]
 
 
 def _question_facts(question, bounds, fixed) -> list[tuple]:

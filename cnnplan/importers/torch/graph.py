@@ -110,6 +110,21 @@ def _op_text(node) -> str:
     return f"{node.op} {target}"
 
 
+def _constants(node, values) -> str:
+    """' with parameter gamma (8x1x1, 8 values)': the model's own tensors a node reads (what
+    --skip-unknown leaves out with it)."""
+    import torch
+
+    parts = []
+    for source in node.all_input_nodes:
+        value = values.get(source)
+        if source.op == "get_attr" and isinstance(value, torch.Tensor):
+            what = "parameter" if isinstance(value, torch.nn.Parameter) else "tensor"
+            shape = "x".join(map(str, value.shape)) or "scalar"
+            parts.append(f"{what} {source.target} ({shape}, {value.numel():,} values)")
+    return " with " + ", ".join(parts) if parts else ""
+
+
 def describe_node(node) -> str:
     return f"node {node.name!r} ({_op_text(node)}) in {_source(node)}"
 
@@ -183,7 +198,8 @@ def map_graph(gm, values: dict, claims=(), skip_unknown: bool = False, output_ke
                 raise BadInput(f"cannot import {describe_node(node)}: {exc}"
                                + ("" if skip_unknown else "; --skip-unknown puts a "
                                   "shape-preserving placeholder in its place")) from None
-            mapped = ("identity", [inputs[0]], f"PLACEHOLDER for {_op_text(node)}: {exc}")
+            mapped = ("identity", [inputs[0]],
+                      f"PLACEHOLDER for {_op_text(node)}{_constants(node, values)}: {exc}")
             if node.op == "call_module":
                 graph.skipped_params += sum(p.numel() for p in modules[node.target].parameters())
             held = {k: v for k, v in _params_of(graph, sources).items()

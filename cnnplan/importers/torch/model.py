@@ -106,8 +106,8 @@ def import_model(target, input, args=(), skip_unknown: bool = False, command: st
     fixed = f"{tied[0]} (and {len(tied) - 1} more)" if len(tied) > 1 else tied[0] if tied else ""
     text = render_plan(layers, input_shape, output, header, title, fixed)
     check_plan(text, layers, params, skipped, output_shape)
-    notes = tuple(f"placeholder {layer.name}: {layer.comment.split(': ', 1)[-1]}"
-                  for layer in placeholders)
+    notes = tuple(f"placeholder {layer.name}: skipped "
+                  f"{layer.comment.removeprefix('PLACEHOLDER for ')}" for layer in placeholders)
     return Result(
         title=f"imported {title}: {len(layers)} layers, {params:,} parameters",
         facts=(("source", source), ("input", format_shape(input_shape)),
