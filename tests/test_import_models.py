@@ -129,7 +129,7 @@ def test_layers_other_packages_write_are_the_layers_they_stand_for(torch, blocks
     text = check(torch, model, (3, 17, 17), (3, 32, 32), (3, 9, 12))
     found = specs(text)
     assert found["_0"] == "conv(8, k=3, s=2, p=0, d=1)"
-    assert found["_1"] == "bn"                     # F.batch_norm named after its weights' owner
+    assert found["_1.batch_norm"] == "bn"     # not the module's output: its act follows
     assert found["_1.act"] == "relu"
     assert found["_2"] == "conv(8, k=3, s=1, p=1, d=1)"
     assert found["_3.gamma"] == "scale(param=(8, 1, 1))"
