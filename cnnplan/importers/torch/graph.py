@@ -406,7 +406,15 @@ def _weighted(node, op, inputs, values, graph):
     spec = _apply(op, a, ins, tuple(values[node].shape[1:]))
     _claim(graph, held)
     owners = {k.rsplit(".", 1)[0] for k in held if "." in k}
-    return spec, inputs, "", owners.pop() if len(owners) == 1 else None
+    owner = owners.pop() if len(owners) == 1 else None
+    # the owner's name only when this node gives the owner's output (LayerNorm2d permutes after)
+    return spec, inputs, "", owner if owner and not _inside(node.next, owner) else None
+
+
+def _inside(node, path: str) -> bool:
+    """Whether fx node `node` runs inside the module at `path`."""
+    stack = node.meta.get("nn_module_stack") or {}
+    return any(where == path for where, _ in stack.values())
 
 
 def _like(node, graph, values):
