@@ -308,7 +308,9 @@ def usage_hint(args) -> str:
 def _fail(message: str, code: int):
     """Report `message` as one line on stderr (click's lists and tabs folded) and exit."""
     if sys.stderr is not None:
-        click.echo(f"Error: {' '.join(str(message).split())}", err=True)
+        from .platform.usertext import visible
+
+        click.echo(f"Error: {visible(' '.join(str(message).split()))}", err=True)
     sys.exit(code)
 
 

@@ -42,6 +42,7 @@ from .specs import (
     parse_target,
     spec_from_mapping,
 )
+from ..platform.usertext import check_strings
 
 MAX_FILE_BYTES = 5_000_000
 TOP_KEYS = ("title", "description", "input", "output", "mode", "rank", "top", "where", "max",
@@ -117,6 +118,7 @@ def parse_plan_text(text: str, path: str = "<text>") -> PlanFile:
 
 def parse_plan_document(doc: dict, path: str = "plan", lines: list[str] | None = None) -> PlanFile:
     lines = lines or []
+    check_strings(doc, path, multiline=("description", "comment"))
 
     def at(key: str) -> str:
         n = _line_of(lines, rf"\s*(\[\s*)?{re.escape(key)}\s*(=|\])")

@@ -10,6 +10,7 @@ import numbers
 from typing import Any
 
 from .result import Result, Table
+from .usertext import visible
 
 
 def format_value(value: Any) -> str:
@@ -34,7 +35,8 @@ def _is_number(value: Any) -> bool:
 
 
 def render_table(result: Result) -> str:
-    """Aligned plain-text columns for a terminal."""
+    """Aligned plain-text columns for a terminal (control characters shown as escapes, so no
+    text can move the cursor or reorder a line)."""
     lines = [result.title] if result.title else []
     width = max((len(label) for label, _ in result.facts), default=0)
     lines += [f"  {label + ':':<{width + 1}} {format_value(value)}" for label, value in result.facts]
@@ -46,7 +48,7 @@ def render_table(result: Result) -> str:
     if result.notes:
         lines.append("")
         lines += list(result.notes)
-    return "\n".join(lines)
+    return visible("\n".join(lines))
 
 
 def _width(text: str) -> int:
@@ -199,9 +201,15 @@ def render_csv(result: Result) -> str:
     return buffer.getvalue().rstrip("\n")
 
 
+def _md_text(text: str) -> str:
+    """Text for markdown: HTML's <, > and & as entities (no tag, e.g. <script> or
+    <svg onload=...>, reaches a renderer), control characters as visible escapes."""
+    return visible(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _md_cell(value: Any) -> str:
-    """A markdown table cell: pipes and asterisks escaped (not inside $...$ math)."""
-    text = format_value(value).replace("|", "\\|").replace("\n", " ")
+    """A markdown table cell: HTML, pipes and asterisks escaped (not inside $...$ math)."""
+    text = _md_text(format_value(value)).replace("|", "\\|").replace("\n", " ")
     if not (len(text) > 1 and text.startswith("$") and text.endswith("$")):
         text = text.replace("*", "\\*")
     return text
@@ -214,7 +222,7 @@ def render_markdown(result: Result) -> str:
     for table in result.tables:
         lines.append("")
         if table.title:
-            lines += [f"**{table.title}**", ""]
+            lines += [f"**{_md_text(table.title)}**", ""]
         lines.append("| " + " | ".join(_md_cell(c) for c in table.columns) + " |")
         lines.append(
             "|" + "|".join("---:" if _numeric_column(table, j) else "---"
@@ -223,7 +231,7 @@ def render_markdown(result: Result) -> str:
         lines += ["| " + " | ".join(_md_cell(v) for v in row) + " |" for row in table.rows]
     if result.notes:
         lines.append("")
-        lines += [f"{note}  " for note in result.notes]
+        lines += [f"{_md_text(note)}  " for note in result.notes]
     return "\n".join(lines).rstrip()
 
 
@@ -239,7 +247,10 @@ _LATEX_SPECIAL = {
 
 
 def latex_escape(text: str) -> str:
-    """Escape LaTeX's special characters in plain text ('--' stays two hyphens, not a dash)."""
+    """Escape LaTeX's special characters in plain text ('--' stays two hyphens, not a dash);
+    a line break becomes a space (so text cannot leave a % comment) and control characters
+    visible escapes."""
+    text = visible(text).replace("\n", " ")
     escaped = "".join(_LATEX_SPECIAL.get(ch, ch) for ch in text)
     while "--" in escaped:
         escaped = escaped.replace("--", "-{}-")
