@@ -71,7 +71,9 @@ def emit(result: Result, fmt: str = "table", commit=None):
 
     `commit` (optional, no arguments) runs once the rendering has succeeded and before anything
     is printed: the place for a command to write its files, so that a reporter that cannot
-    render the result leaves them untouched.
+    render the result leaves them untouched. If it returns staged files (`cnnplan.stage`, or
+    a list of them), they are put in place only after the answer is printed, and dropped if
+    printing fails: a command that fails changes no file.
     """
     from .platform.host import get_host
 
@@ -79,14 +81,19 @@ def emit(result: Result, fmt: str = "table", commit=None):
     if not reporter.can_render(result.kind):
         raise _cannot_render(reporter, (result.kind,))
     text = reporter(result)
-    if commit is not None:
-        commit()
+    staged = commit() if commit is not None else None
+    staged = [] if staged is None else staged if isinstance(staged, (list, tuple)) else [staged]
     try:
         click.echo(text)
-    except BrokenPipeError:
+    except BaseException as exc:
+        for item in staged:
+            item.discard()
+        if isinstance(exc, OSError) and not isinstance(exc, BrokenPipeError):
+            # e.g. a full disk or /dev/full
+            raise OutputError(f"cannot write the output: {exc.strerror or exc}") from None
         raise
-    except OSError as exc:  # e.g. a full disk or /dev/full
-        raise OutputError(f"cannot write the output: {exc.strerror or exc}") from None
+    for item in staged:
+        item.commit()
     if result.exit_code:
         sys.exit(result.exit_code)
 
@@ -539,7 +546,10 @@ def import_(target, input_, output, arguments, skip_unknown):
     import shlex
 
     from .importers.torch.model import import_model
-    from .platform.files import write_atomic
+    from .platform.files import check_output, write_atomic
+
+    if output is not None:
+        check_output(output)
 
     command = " ".join(["cnnplan import", shlex.quote(target), "--in", shlex.quote(input_)]
                        + [f"--arg {shlex.quote(a)}" for a in arguments]

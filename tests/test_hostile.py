@@ -369,3 +369,175 @@ def test_long_listings_need_a_limit():
     expected = sum(max(0, 256 - (256 + 2 * p - k)) for k in range(1, 257) for p in range(3)
                    if p <= k - 1 and 256 + 2 * p - k >= 0)
     assert json.loads(run.stdout)["count"] == expected
+
+
+# --- issue 22 ---------------------------------------------------------------------------------
+# 1. user text reaching generated code, markdown, LaTeX and SVG is inert
+
+EVIL_TITLE = "net\n__import__('pathlib').Path('PWNED').write_text('x')  # "
+CONTROLS = ["\x00", "\x1b[31m", "\u202e", "\u200b", "\u2066", "\ufeff", "\x85", "\u2028"]
+
+
+def _toml_string(text: str) -> str:
+    return json.dumps(text)          # a JSON string is a TOML basic string (\uXXXX escapes)
+
+
+@pytest.mark.parametrize("title", [EVIL_TITLE] + [f"a{c}b" for c in CONTROLS])
+def test_plan_file_text_with_control_characters_is_refused(tmp_path, title):
+    (tmp_path / "evil.toml").write_text(f"title = {_toml_string(title)}\ninput = \"3x8x8\"\n"
+                                        "[[layers]]\nspec = \"conv(4, k=3)\"\n")
+    for fmt in ("torch", "markdown", "latex", "svg", "table"):
+        run = refused(run_bounded(["shapes", "evil.toml", "--format", fmt], cwd=tmp_path),
+                      "control character")
+        assert not set(CONTROLS) & set(run.stderr) and "\x1b" not in run.stderr
+    assert not (tmp_path / "PWNED").exists()
+
+
+def test_layer_comments_and_where_entries_are_checked_too(tmp_path):
+    (tmp_path / "a.toml").write_text('input = "3x8x8"\n[[layers]]\nspec = "conv(4, k=3)"\n'
+                                     'comment = "two\\nlines are fine here"\n')
+    assert run_bounded(["shapes", "a.toml"], cwd=tmp_path).returncode == 0
+    (tmp_path / "b.toml").write_text('input = "3x8x8"\nwhere = ["k > 1\\u202e"]\n'
+                                     '[[layers]]\nspec = "conv(4)"\n')
+    refused(run_bounded(["plan", "b.toml"], cwd=tmp_path), "control character")
+
+
+def _evil(result):
+    import dataclasses
+
+    from cnnplan.result import Table
+
+    cell = '<script>alert(1)</script><svg onload=alert(2)>\u202e\x00'
+    return dataclasses.replace(
+        result, title=EVIL_TITLE + "\u202e\x00", notes=result.notes + (cell,),
+        tables=result.tables + (Table(("a", "b"), ((cell, 1),), title=cell),),
+        facts=result.facts + ((cell, cell),))
+
+
+def test_generated_python_runs_no_user_text(tmp_path):
+    """A Result built by a library caller or a plugin with a hostile title: the generated
+    file, run by Python, builds the network and runs nothing else."""
+    import cnnplan
+
+    code = render(_evil(cnnplan.shapes("3x8x8", ["conv(4, k=3)", "relu"])), "torch")
+    (tmp_path / "net.py").write_text(code)
+    done = subprocess.run([os.sys.executable, "net.py"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "(4, 6, 6)"           # torch's own answer for the network
+    assert not (tmp_path / "PWNED").exists()
+    assert "\x00" not in code and "\u202e" not in code
+
+
+def test_markdown_carries_no_html_tags():
+    from html.parser import HTMLParser
+
+    import cnnplan
+
+    text = render(_evil(cnnplan.shapes("3x8x8", ["conv(4, k=3)"])), "markdown")
+    tags = []
+    parser = HTMLParser()
+    parser.handle_starttag = lambda tag, attrs: tags.append(tag)
+    parser.feed(text)
+    assert tags == [] and "\u202e" not in text and "\x00" not in text
+    assert "&lt;script&gt;" in text
+
+
+def test_latex_text_cannot_leave_its_comment():
+    import cnnplan
+
+    result = cnnplan.shapes("3x8x8", ["conv(4, k=3)"])
+    text = render(_evil(result.__class__(title="t\n\\input{/etc/passwd}\r\\def\\x{1}",
+                                         tables=result.tables)), "latex")
+    for line in text.splitlines():
+        code = line.split("%", 1)[0] if not line.startswith("%") else ""
+        assert "\\input" not in code and "\\def" not in code, line
+
+
+def test_svg_with_control_characters_is_well_formed():
+    import xml.etree.ElementTree as ET
+
+    import cnnplan
+
+    for fmt in ("svg", "html"):
+        text = render(_evil(cnnplan.shapes("3x8x8", ["conv(4, k=3)"])), fmt)
+        assert "\x00" not in text and "\u202e" not in text and "<script" not in text
+        if fmt == "svg":
+            ET.fromstring(text.encode())      # XML forbids NUL: the parser is the oracle
+
+
+def test_error_lines_show_control_characters_as_escapes():
+    run = refused(run_bounded(["solve", "--in", "3x8\x1b[2J\u202e", "--out", "3x4"]))
+    assert "\x1b" not in run.stderr and "\u202e" not in run.stderr
+
+
+# 2. every -o: only a regular file or a new name; the umask's mode; nothing changed on failure
+
+CONVERT = ["convert", "--from", "sigmoid", "--to", "tanh", "good.json", "-o"]
+
+
+def _targets(folder):
+    """Output targets that are not regular files: a FIFO, a directory, a character device
+    (as root: a private /dev/null twin made with mknod, never a real device)."""
+    import stat
+
+    os.mkfifo(folder / "pipe.json")
+    (folder / "dir.json").mkdir()
+    names = ["pipe.json", "dir.json"]
+    if os.geteuid() == 0:
+        os.mknod(folder / "null.json", 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+        names.append("null.json")
+    return names
+
+
+def test_output_that_is_not_a_regular_file_is_refused(files):
+    targets = _targets(files)
+    before = snapshot(files)
+    for name in targets:
+        run = run_bounded(CONVERT + [name], cwd=files)
+        assert run.returncode == 1 and run.problems() == [], run.stderr
+        assert run.stderr.startswith(f"Error: cannot write '{name}': it is "), run.stderr
+    assert snapshot(files) == before           # still a FIFO, a directory, a device
+
+
+def test_import_output_that_is_not_a_regular_file_is_refused(tmp_path):
+    pytest.importorskip("torch")
+    model = tmp_path / "m.py"
+    model.write_text("import torch\n\n\nclass Net(torch.nn.Sequential):\n"
+                     "    def __init__(self):\n        super().__init__(torch.nn.Conv2d(3, 4, 3))\n")
+    targets = _targets(tmp_path)
+    before = snapshot(tmp_path)
+    for name in targets:
+        done = subprocess.run([executable(), "import", "m.py:Net", "--in", "3x8x8", "-o", name],
+                              cwd=tmp_path, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 1 and done.stderr.startswith(f"Error: cannot write '{name}'")
+    assert snapshot(tmp_path) == before
+
+
+def test_output_files_get_the_umasks_mode_or_keep_their_own(files):
+    run = run_bounded(CONVERT + ["new.json"], cwd=files, umask=0o027)
+    assert run.returncode == 0, run.stderr
+    assert (os.stat(files / "new.json").st_mode & 0o777) == 0o640
+    (files / "own.json").write_text("{}")
+    os.chmod(files / "own.json", 0o604)
+    assert run_bounded(CONVERT + ["own.json"], cwd=files, umask=0o077).returncode == 0
+    assert (os.stat(files / "own.json").st_mode & 0o777) == 0o604
+    os.symlink("own.json", files / "link.json")
+    assert run_bounded(CONVERT + ["link.json"], cwd=files).returncode == 0
+    assert os.path.islink(files / "link.json")   # written through the link, which stays
+
+
+def test_a_command_whose_output_fails_changes_no_file(files):
+    (files / "out.json").write_text("keep me")
+    before = snapshot(files)
+    with open("/dev/full", "w") as full:
+        run = run_bounded(CONVERT + ["out.json"], cwd=files, stdout=full)
+    assert run.returncode == 1 and run.problems() == []
+    assert run.stderr == "Error: cannot write the output: No space left on device\n"
+    assert snapshot(files) == before and (files / "out.json").read_text() == "keep me"
+
+
+def test_an_unwritable_output_exits_1_as_readme_says(files):
+    run = run_bounded(CONVERT + ["no/such/folder/out.json"], cwd=files)
+    assert run.returncode == 1 and run.problems() == []
+    assert run.stderr == "Error: cannot write 'no/such/folder/out.json': its folder does not exist\n"

@@ -349,3 +349,10 @@ def test_serve_says_when_it_cannot_listen(cnnplan_cmd):
     assert done.returncode == 1
     assert done.stderr.strip() == (f"Error: cannot listen on 127.0.0.1:{port}: "
                                    "Address already in use")
+
+
+def test_a_posted_title_cannot_reach_generated_code(server):
+    plan = (f'title = {json.dumps("x" + chr(10) + "import os")}\ninput = "3x8x8"\n'
+            '[[layers]]\nspec = "conv(4, k=3)"\n')
+    status, doc = fetch_json(f"{server}/api/shapes", [("format", "torch")], plan.encode())
+    assert status == 400 and "control character" in doc["error"]

@@ -10,7 +10,7 @@ import math
 import zlib
 from dataclasses import replace
 
-from cnnplan import BadInput, Result, Table
+from cnnplan import BadInput, Result, Table, check_output
 
 from .limits import ACTIVATIONS, DEFAULT_SAMPLES, MAX_CHECK_WORK, check_samples, check_seed
 
@@ -141,14 +141,14 @@ def convert(weights, source: str = "sigmoid", target: str = "tanh", output=None,
     """
     result, write = prepare_conversion(weights, source, target, output, samples, seed, notation)
     if write is not None:
-        write()
+        write().commit()
     return result
 
 
 def prepare_conversion(weights, source: str = "sigmoid", target: str = "tanh", output=None,
                        samples: int | None = None, seed: int = 0, notation: str = "text"):
-    """`convert` without writing: (Result, write), where `write()` writes the output file
-    (None when there is nothing to write). The command renders the Result first, so nothing is
+    """`convert` without writing: (Result, write), where `write()` stages the output file
+    (cnnplan.stage; None when there is nothing to write) for the caller to commit. The command renders the Result first, so nothing is
     written unless everything else succeeded."""
     import numpy as np
 
@@ -165,6 +165,7 @@ def prepare_conversion(weights, source: str = "sigmoid", target: str = "tanh", o
     seed, notation = check_seed(seed), _notation(notation)
     if output is not None:
         weight_files.file_format(output, "output file")
+        check_output(output)
     if isinstance(weights, (str, bytes)) or hasattr(weights, "__fspath__"):
         if output is not None and _same_file(weights, output):
             raise BadInput(f"output file {str(output)!r} is the weights file; choose another "
@@ -229,8 +230,8 @@ def prepare_conversion(weights, source: str = "sigmoid", target: str = "tanh", o
     )
     write = None
     if output is not None and check.passed:
-        def write():
-            weight_files.save(converted, output)
+        def write():  # staged: put in place once the answer is printed
+            return weight_files.save(converted, output)
     return result, write
 
 
