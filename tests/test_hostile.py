@@ -405,7 +405,7 @@ def test_layer_comments_and_where_entries_are_checked_too(tmp_path):
 def _evil(result):
     import dataclasses
 
-    from cnnplan.result import Table
+    from cnnplan import Table
 
     cell = '<script>alert(1)</script><svg onload=alert(2)>\u202e\x00'
     return dataclasses.replace(
