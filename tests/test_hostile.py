@@ -541,3 +541,44 @@ def test_an_unwritable_output_exits_1_as_readme_says(files):
     run = run_bounded(CONVERT + ["no/such/folder/out.json"], cwd=files)
     assert run.returncode == 1 and run.problems() == []
     assert run.stderr == "Error: cannot write 'no/such/folder/out.json': its folder does not exist\n"
+
+
+# 3. a picture draws a bounded window of any layer
+
+@pytest.mark.parametrize("args", [
+    ["--in", "1x1000000000", "--out", "1x500000000", "--fix", "k=2"],
+    ["--in", "1x1000000000x1000000000", "--out", "1x999999999x999999999", "--fix", "k=2"],
+    ["--in", "1x100000", "--out", "1x1000000", "--layer", "convT", "--fix", "k=10,s=10"],
+    ["--in", "1x1000x1000", "--out", "1x1x1", "--fix", "k=1000", "--limit", "1"],
+])
+def test_pictures_of_huge_layers_are_cropped_within_the_budget(args):
+    import xml.etree.ElementTree as ET
+
+    for fmt in ("svg", "svg-animated"):
+        run = run_bounded(["solve", *args, "--limit", "1", "--format", fmt])
+        assert run.returncode == 0 and run.problems() == [], (run.stderr, run.problems())
+        assert "cropped: the top-left" in run.stdout and len(run.stdout) < 2_000_000
+        ET.fromstring(run.stdout)
+
+
+@settings(max_examples=25, deadline=None)
+@given(k=st.integers(1, 6), s=st.integers(1, 7), p=st.integers(0, 3), d=st.integers(1, 3),
+       big=st.sampled_from([10**3, 10**6, 10**9]))
+def test_cropped_window_is_the_brute_force_window(k, s, p, d, big):
+    """The drawn corner of a huge layer: the rows no window reads are exactly those a brute
+    force over every window (within the corner) finds."""
+    from cnnplan.kinds.arithmetic import effective_kernel
+    from cnnplan.pictures.layer import axis
+
+    ke = effective_kernel(k, d)
+    if p > ke - 1 or big + 2 * p < ke:
+        return
+    o = (big + 2 * p - ke) // s + 1
+    ax = axis(big, o, k, s, p, d)
+    assert ax.view <= 128
+    read = {w * s + t * d for w in range(min(o, ax.view // s + 2)) for t in range(k)}
+    brute = {x for x in range(ax.view) if x not in read}
+    found = set()
+    for start, stop in ax.unused():
+        found |= set(range(start, min(stop, ax.view)))
+    assert found == brute
