@@ -250,8 +250,12 @@ class CnnplanGroup(click.Group):
         args = sys.argv[1:] if args is None else list(args)
         if not args:  # bare `cnnplan`: the help, on stdout, as a success
             args = ["--help"]
+        from .platform.budget import command_budget
+
         try:
-            rv = super().main(args=args, prog_name=prog_name, standalone_mode=False, **extra)
+            with command_budget():
+                rv = super().main(args=args, prog_name=prog_name, standalone_mode=False,
+                                  **extra)
         except click.exceptions.Exit as exc:
             sys.exit(exc.exit_code)
         except click.UsageError as exc:

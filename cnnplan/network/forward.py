@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from ..kinds.arithmetic import effective_kernel
+from ..platform.budget import budgeted, charge
 from ..kinds.records import WHOLE as WHOLE_STEP
 from ..kinds.shape import format_shape, parse_shape, size_of
 from ..language.specs import INPUT, MAX_LAYERS, LayerSpec, parse_spec
@@ -178,6 +179,7 @@ def apply_layer(spec: LayerSpec, shape: tuple, index: int):
 # attention over positions), or where positions are mixed in a way it cannot follow.
 
 MAX_FIELD_ENTRIES = 32
+LAYER_COST = 40          # work units of applying one layer in a forward pass
 START_PATHS = {(1, 0): 0}
 
 
@@ -260,6 +262,8 @@ def join_fields(fields, offsets=(), axes=None, shapes=(), output=()):
     concat's crop offsets); None where positions cannot be followed."""
     if any(f is None for f in fields) or not output:
         return None
+    charge(sum(len(entry[1]) for field in fields for entry in field if entry),
+           "receptive fields")
     if axes is None:
         rank = len(output)
         axes = tuple(tuple((n, a - rank + len(shapes[n])) for n in range(len(fields))
@@ -451,6 +455,7 @@ def forward(input_shape, specs, complete: bool = True, output: str = "",
     exacts = {INPUT: True}
     steps = []
     for node, spec, record, where in prepared:
+        charge(LAYER_COST + len(node.sources))
         inputs = tuple(read(shapes, s, where) for s in node.sources)
         done = record.apply(spec, inputs, where)
         store(shapes, node.name, done)
@@ -588,6 +593,7 @@ def _row(graph: bool, name: str, sources: str, cells: tuple) -> tuple:
     return (cells[0], name, sources) + cells[1:] if graph else cells
 
 
+@budgeted
 def shapes(input=None, layers=(), plan_file=None, plan_text=None) -> Result:
     """Shapes, sizes, weights, params, MACs, receptive field and jump of every layer.
 

@@ -8,6 +8,7 @@ such progressions with one modulus m), found by trying each modulus in turn.
 
 from __future__ import annotations
 
+from ..platform.budget import budgeted, charge
 from ..kinds.shape import format_shape
 from ..platform.errors import BadInput
 from ..platform.result import Result, Table
@@ -107,6 +108,7 @@ def _term(m: int, r: int, first: int) -> str:
     return f"{base} for n >= {n0}"
 
 
+@budgeted
 def inputs(input=None, layers=(), plan_file=None, range=(1, 4096), plan_text=None) -> Result:
     """Every square input size in `range` that the network accepts, with a rule and, for each
     refused size, the first layer or join that fails.
@@ -128,6 +130,8 @@ def inputs(input=None, layers=(), plan_file=None, range=(1, 4096), plan_text=Non
     channels, dims = shape[0], len(shape) - 1
     if dims < 1:
         raise BadInput("inputs asks about spatial sizes; give an input C x sizes, e.g. 3x64x64")
+    charge((hi - lo + 1) * sum(1 + len(node.sources) for node, _, _, _ in nodes),
+           f"trying {hi - lo + 1:,} sizes through {len(nodes):,} layers")
     sizes, refused = [], []
     for n in _range(lo, hi + 1):
         reason = accepts((channels, *([n] * dims)), nodes, rules, output, confirm=not sizes)

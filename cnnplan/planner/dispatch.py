@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from ..platform.budget import budgeted
 from ..kinds.arithmetic import MODES
 from ..language.options import parse_assignments
 from ..language.planfile import PlanLayer, gather
@@ -17,6 +18,7 @@ from .graph import is_graph, plan_graph
 from .report import plan_result
 
 
+@budgeted
 def plan(input=None, layers=(), plan_file=None, out=None, max=None, mode=None, where=(),
          rank=None, top=None, limit=None, progress=None) -> Result:
     """Count and rank every chain of configurations that satisfies the plan's targets.

@@ -5,6 +5,7 @@ convolutions all come from the planner's closed-form enumerations (solver/window
 
 from __future__ import annotations
 
+from ..platform.budget import budgeted
 from ..kinds.arithmetic import MODES, effective_kernel, unused_rows
 from ..kinds.registry import kinds
 from ..kinds.shape import format_shape, parse_shape
@@ -19,6 +20,7 @@ MAX_ROWS = 20_000           # rows a listing may print without --limit (about a 
 SORTS = ("simple", "weights", "params", "macs")  # simple: d, then p, k, s ascending
 
 
+@budgeted
 def solve(input, output, layer: str = "conv", fix=None, max=None, mode: str = "floor",
           where=(), sort: str = "simple", limit: int | None = None, explain: bool = False,
           per_axis: bool = False, ceil: bool = False) -> Result:
@@ -140,11 +142,12 @@ class Question:
         else:
             ops = [0]
         c_in, c_out = self.shape_in[0], self.shape_out[0]
+        shared: dict = {}    # one search budget for every op
         for op in ops:
             values = {"op": op} if self.convT else {"ceil": True} if self.ceil else {}
             spec = LayerSpec(self.kind).with_values(**values)
             yield op, WindowLayer(1, spec, c_in, c_out, len(self.shape_in) - 1, None,
-                                  self.conditions, self.mode, {}, "params")
+                                  self.conditions, self.mode, {}, "params", shared)
 
     def rows(self, inputs, outputs) -> list[tuple]:
         """Every (k, s, p, d, op) mapping the spatial sizes `inputs` onto `outputs`, simplest
