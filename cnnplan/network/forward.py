@@ -513,11 +513,22 @@ def format_jump(jump) -> int | str | None:
     return jump if isinstance(jump, int) else f"{jump.numerator}/{jump.denominator}"
 
 
+BRIEF = 6      # names a table lists of a long `from` (JSON lists them all)
+
+
+def brief_names(names) -> str:
+    """Names for a table cell, a long list shortened: 'a, b, c, d, e, ... z (2,000 inputs)'."""
+    names = list(names)
+    if len(names) <= BRIEF:
+        return ", ".join(names)
+    return f"{', '.join(names[:BRIEF - 1])}, ... {names[-1]} ({len(names):,} inputs)"
+
+
 def layer_text(step) -> str:
     """A step's spec as the table shows it: joins with the names they read."""
     text = step.spec.canonical()
     if step.spec.record.join:
-        inside = ", ".join(step.sources)
+        inside = brief_names(step.sources)
         text = text.replace("(", f"({inside}, ", 1) if "(" in text else f"{text}({inside})"
     return text
 
@@ -536,7 +547,7 @@ def network_result(net: Network, targets=None, title_prefix: str = "network") ->
         cells = (step.index, layer_text(step), output, step.size, step.weights, step.params,
                  step.macs, "x".join(map(str, rf)) if isinstance(rf, list) else rf,
                  format_jump(step.jump))
-        rows.append(_row(graph, step.name, ", ".join(step.sources), cells))
+        rows.append(_row(graph, step.name, brief_names(step.sources), cells))
         entry = {"name": step.name, "from": list(step.sources), "spec": step.spec.canonical(),
                  "kind": step.spec.kind, "output": list(step.output), "size": step.size,
                  "weights": step.weights, "params": step.params, "macs": step.macs,

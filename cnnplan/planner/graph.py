@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from ..kinds.shape import format_shape
 from ..language.specs import INPUT
-from ..network.forward import build_nodes, forward, layer_text
+from ..network.forward import brief_names, build_nodes, forward, layer_text
 from ..platform.budget import charge
 from ..platform.errors import BadInput
 from ..platform.result import Result, Table
@@ -320,7 +320,7 @@ def _result(shape, nodes, planned, count, networks, states, names, output, mode,
         rows = []
         entries = []
         for step in net.steps:
-            rows.append((step.index, step.name, ", ".join(step.sources), layer_text(step),
+            rows.append((step.index, step.name, brief_names(step.sources), layer_text(step),
                          format_shape(step.output)))
             cfg = {v: step.spec.get(v) for v in ("k", "s", "p", "d")} if step.spec.window \
                 else cfg_row(None)

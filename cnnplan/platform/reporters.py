@@ -69,8 +69,19 @@ TABLE_WIDTH = 100   # a table with `wrap` columns is fitted to this many termina
 MIN_WRAP = 16       # narrowest a wrapped column becomes
 
 
+MAX_CELL = 120      # characters of a cell the text table shows (longer: cut, marked '...')
+
+
+def _cell(value, wrap: bool) -> str:
+    text = format_value(value)
+    if wrap or len(text) <= MAX_CELL:
+        return text
+    return text[:MAX_CELL - 3] + "..."
+
+
 def _aligned(table: Table) -> list[str]:
-    cells = [[format_value(v) for v in row] for row in table.rows]
+    wraps = [name in table.wrap for name in table.columns]
+    cells = [[_cell(v, w) for v, w in zip(row, wraps)] for row in table.rows]
     widths = [_width(c) for c in table.columns]
     for row in cells:
         widths = [max(w, _width(c)) for w, c in zip(widths, row)]
