@@ -62,6 +62,11 @@ def render(result: Result, format: str = "table") -> str:
     from .platform.host import get_host
     from .platform.registry import cannot_render
 
+    if not isinstance(result, Result):
+        raise TypeError(f"render takes a cnnplan Result (from solve, shapes, plan, ...), not "
+                        f"{type(result).__name__}")
+    if not isinstance(format, str):
+        raise TypeError(f"format must be text such as 'json', not {type(format).__name__}")
     reporters = get_host().reporters
     reporter = reporters[format]
     if not reporter.can_render(result.kind):

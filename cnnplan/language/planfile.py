@@ -42,6 +42,7 @@ from .specs import (
     parse_target,
     spec_from_mapping,
 )
+from ..platform import arguments
 from ..platform.usertext import check_strings
 
 MAX_FILE_BYTES = 5_000_000
@@ -223,6 +224,12 @@ def _layer(table: dict, where: str) -> PlanLayer:
 
 def gather(input=None, layers=(), plan_file=None, out=None, what="plan", plan_text=None):
     """(input shape, [PlanLayer], file options, title) from inline specs and/or a plan file."""
+    layers = arguments.texts(layers, "layers")
+    plan_file = arguments.path(plan_file, "plan_file")
+    if plan_text is not None and not isinstance(plan_text, str):
+        raise TypeError(f"plan_text must be text (TOML), not {type(plan_text).__name__}")
+    if out is not None:
+        arguments.shape(out, "out")
     options: dict = {}
     title = ""
     items: list = []

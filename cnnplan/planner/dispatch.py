@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from ..platform import arguments
 from ..platform.budget import budgeted
 from ..kinds.arithmetic import MODES
 from ..language.options import parse_assignments
@@ -26,6 +27,11 @@ def plan(input=None, layers=(), plan_file=None, out=None, max=None, mode=None, w
     >>> plan("3x64x64", ["conv(64, k=8, d=1) -> 64x32x32"]).data["count"]
     1
     """
+    where = arguments.texts(where, "where")
+    max = arguments.assignments(max, "max")
+    for value, name in ((mode, "mode"), (rank, "rank")):
+        arguments.choice(value, name)
+    top, limit = arguments.whole(top, "top"), arguments.whole(limit, "limit")
     shape, items, options, title = gather(input, layers, plan_file, out)
     mode = str(mode or options.get("mode", "floor")).lower()
     rank = str(rank or options.get("rank", "params")).lower()

@@ -5,6 +5,7 @@ convolutions all come from the planner's closed-form enumerations (solver/window
 
 from __future__ import annotations
 
+from ..platform import arguments
 from ..platform.budget import budgeted
 from ..kinds.arithmetic import MODES, effective_kernel, unused_rows
 from ..kinds.registry import kinds
@@ -34,6 +35,11 @@ def solve(input, output, layer: str = "conv", fix=None, max=None, mode: str = "f
     >>> solve("3x64x64", "64x32x32", fix={"k": 8, "d": 1}).data["count"]
     1
     """
+    for value, name in ((layer, "layer"), (mode, "mode"), (sort, "sort")):
+        arguments.choice(value, name)
+    fix, max = arguments.assignments(fix, "fix"), arguments.assignments(max, "max")
+    where = arguments.texts(where, "where")
+    limit = arguments.whole(limit, "limit")
     shape_in, shape_out = parse_shape(input, "--in"), parse_shape(output, "--out")
     if len(shape_in) != len(shape_out):
         raise BadInput(

@@ -12,7 +12,8 @@ from dataclasses import replace
 
 from cnnplan import BadInput, Result, Table, check_output
 
-from .limits import ACTIVATIONS, DEFAULT_SAMPLES, MAX_CHECK_WORK, check_samples, check_seed
+from .limits import (ACTIVATIONS, DEFAULT_SAMPLES, MAX_CHECK_WORK, Residual, check_samples,
+                     check_seed)
 
 NOTATIONS = ("text", "latex")
 
@@ -92,14 +93,15 @@ def _one_result(identity, evidence, seed: int, notation: str) -> Result:
                ("assignment", f"wrong: {identity.sheet}" if identity.sheet else "right"),
                ("evidence", evidence.method),
                ("seed", seed),
-               (evidence.measure, evidence.max_error),
+               (evidence.measure, Residual(evidence.max_error)),
                ("tolerance", evidence.tolerance),
                ("verdict", _verdict(evidence.passed))),
         tables=evidence.tables, notes=evidence.notes, kind="identity-check")
 
 
 def _all_result(checked, failed, samples: int, seed: int, notation: str) -> Result:
-    summary = tuple((i.name, i.question, _statement(i, notation), e.max_error, e.tolerance,
+    summary = tuple((i.name, i.question, _statement(i, notation), Residual(e.max_error),
+                     e.tolerance,
                      _verdict(e.passed)) for i, e in checked)
     relative = [i.name for i, e in checked if e.measure == "max relative error"]
     heading = "summary" + (f" (max error is relative for {', '.join(relative)}, absolute for "
@@ -205,8 +207,8 @@ def prepare_conversion(weights, source: str = "sigmoid", target: str = "tanh", o
                ("identity used", f"${identity_latex}$" if latex else identity_text),
                ("check", f"{samples} random inputs x ~ N(0, I), seed {seed}"),
                ("max |y|", check.max_abs_output),
-               ("max |y - y'|", check.max_abs_error),
-               ("relative error", check.relative_error),
+               ("max |y - y'|", Residual(check.max_abs_error)),
+               ("relative error", Residual(check.relative_error)),
                ("tolerance", network.TOLERANCE),
                ("verdict", "equivalent" if check.passed else "NOT equivalent"),
                ("written", written)),
