@@ -660,3 +660,77 @@ def test_table_cells_are_capped():
     long = "x" * 5000
     text = render(Result(title="t", tables=(Table(("a", "b"), ((long, 1), ("y", 2))),)), "table")
     assert max(map(len, text.splitlines())) < 200 and "x" * 117 + "..." in text
+
+
+# 7. smaller items
+
+def test_nearest_search_on_huge_sizes_stays_small():
+    run = run_bounded(["solve", "--in", "1x1000000000", "--out", "1x1"])
+    assert run.returncode == 1 and run.problems() == [], (run.stderr, run.problems())
+
+
+def test_inputs_range_says_its_limits():
+    refused(run_bounded(["inputs", "--in", "3x8x8", "relu", "--range", "1..1000000000"]),
+            "sizes go up to 999,999,999, and one question tries at most 65,536")
+    refused(run_bounded(["inputs", "--in", "3x8x8", "relu", "--range", "1.." + "9" * 5000]),
+            "sizes go up to")
+
+
+@pytest.mark.parametrize("call, error, words", [
+    (lambda c: c.solve(b"3x64", "8x32"), TypeError, "not bytes"),
+    (lambda c: c.solve(None, "8x32"), TypeError, "not NoneType"),
+    (lambda c: c.solve("3x64", "8x32", where=5), TypeError, "where must be text"),
+    (lambda c: c.solve("3x64", "8x32", limit="5"), TypeError, "limit must be a whole number"),
+    (lambda c: c.solve("3x64", "8x32", limit=2.5), TypeError, "limit must be a whole number"),
+    (lambda c: c.solve("3x64", "8x32", limit=True), TypeError, "limit must be a whole number"),
+    (lambda c: c.solve("3x64", "8x32", limit=-1), ValueError, "at least 0"),
+    (lambda c: c.solve("3x64", "8x32", fix=5), TypeError, "fix must be text"),
+    (lambda c: c.plan(plan_file=5), TypeError, "plan_file must be a file name"),
+    (lambda c: c.shapes("3x8", 5), TypeError, "layers must be text"),
+    (lambda c: c.render({"a": 1}, "json"), TypeError, "render takes a cnnplan Result"),
+    (lambda c: c.run_solver("inputs", input="3x8", layers=["relu"], range=("1", 5)),
+     TypeError, "range must be a whole number"),
+])
+def test_library_arguments_are_checked(call, error, words):
+    import cnnplan
+
+    with pytest.raises(error, match=words):
+        call(cnnplan)
+
+
+def test_library_still_takes_tuples_and_lists():
+    import cnnplan
+
+    a = cnnplan.solve((3, 64), [8, 32], fix={"k": 3}, where=["s == 2"], limit=2)
+    b = cnnplan.solve("3x64", "8x32", fix="k=3", where="s == 2", limit=2)
+    assert a.data == b.data
+
+
+def test_plugins_load_only_from_installed_distributions(tmp_path):
+    info = tmp_path / "evil-1.0.dist-info"
+    info.mkdir()
+    (info / "entry_points.txt").write_text("[cnnplan]\nevil = evilmod\n")
+    (info / "METADATA").write_text("Name: evil\nVersion: 1.0\n")
+    (tmp_path / "evilmod.py").write_text("import pathlib\npathlib.Path('PWNED').write_text('x')\n")
+    for argv in (["-c", "from cnnplan.cli import main; main(['plugins', '--format', 'json'])"],
+                 ["-m", "cnnplan.cli", "plugins"]):
+        done = subprocess.run([os.sys.executable, *argv], cwd=tmp_path, capture_output=True,
+                              text=True, timeout=120)
+        assert "evil" not in done.stdout and not (tmp_path / "PWNED").exists(), done.stderr
+
+
+def test_rounding_noise_is_shown_as_such():
+    from cnnplan import Table
+    from cnnplan_activations.limits import Residual
+
+    result = Result(title="t", facts=(("error", Residual(3.48e-16)), ("big", Residual(0.25)),
+                                      ("zero", Residual(0.0))),
+                    tables=(Table(("e",), ((Residual(4.36e-16),),)),))
+    for fmt in ("table", "csv", "markdown", "latex"):
+        text = render(result, fmt)
+        assert "e-16" not in text and "< 1e-12" in text.replace("&lt;", "<")
+        assert "0.25" in text
+    assert json.loads(render(result, "json"))["facts"]["error"] == 3.48e-16
+    with open(os.path.join(os.path.dirname(__file__), "..", "examples", "activations",
+                           "q3.md")) as handle:
+        assert not any(t in handle.read() for t in ("e-16", "e-15", "e-17"))

@@ -19,7 +19,7 @@ from contextvars import ContextVar
 from .errors import BadInput
 
 COMMAND_WORK = 4_000_000     # units of work one command may spend (about two seconds)
-COMMAND_SECONDS = 3.0        # processor time one command may use (the backstop)
+COMMAND_SECONDS = 4.0        # processor time one command may use (the backstop)
 CHECK_EVERY = 20_000         # units between two looks at the clock
 
 
