@@ -250,10 +250,10 @@ class CnnplanGroup(click.Group):
         args = sys.argv[1:] if args is None else list(args)
         if not args:  # bare `cnnplan`: the help, on stdout, as a success
             args = ["--help"]
-        from .platform.budget import command_budget
+        from .platform.budget import COMMAND_SECONDS, command_budget
 
         try:
-            with command_budget():
+            with command_budget(seconds=COMMAND_SECONDS):
                 rv = super().main(args=args, prog_name=prog_name, standalone_mode=False,
                                   **extra)
         except click.exceptions.Exit as exc:

@@ -6,9 +6,10 @@ A command (the CLI's, or a library call such as `cnnplan.solve`) runs inside
 `command_budget()`; a call nested in another shares the outer budget. `charge(units)` outside
 any command does nothing. A unit is well under a microsecond of CPU; the limit is
 COMMAND_WORK units, and WorkTooLarge (exit 2) says so in one line. Units make the limit the
-same on every machine; as a backstop for work the units misjudge, a command that has used
-COMMAND_SECONDS of processor time is stopped at its next charge too (checked every
-CHECK_EVERY units, so the check costs nothing measurable).
+same on every machine; as a backstop for work the units misjudge, a command line (the CLI and
+the server's workers, which must answer within 5 s of CPU) that has used COMMAND_SECONDS of
+processor time is stopped at its next charge too (checked every CHECK_EVERY units, so the
+check costs nothing measurable). Library calls have no time backstop: a script may wait.
 """
 
 from __future__ import annotations
@@ -33,12 +34,12 @@ class WorkTooLarge(BadInput):
 
 
 class CommandBudget:
-    def __init__(self, limit: int = COMMAND_WORK, seconds: float = COMMAND_SECONDS):
+    def __init__(self, limit: int = COMMAND_WORK, seconds: float | None = None):
         import time
 
         self.limit, self.used, self.seconds = limit, 0, seconds
         self.clock = time.process_time
-        self.deadline = self.clock() + seconds
+        self.deadline = self.clock() + seconds if seconds is not None else float("inf")
         self.next_check = CHECK_EVERY
 
     def spend(self, units: int, what: str = "") -> None:
@@ -56,13 +57,14 @@ _CURRENT: ContextVar[CommandBudget | None] = ContextVar("cnnplan_command_budget"
 
 
 @contextmanager
-def command_budget(limit: int = COMMAND_WORK):
-    """Run a command within one budget (shared with any command nested inside it)."""
+def command_budget(limit: int = COMMAND_WORK, seconds: float | None = None):
+    """Run a command within one budget (shared with any command nested inside it); `seconds`:
+    the processor-time backstop (None: none)."""
     current = _CURRENT.get()
     if current is not None:
         yield current
         return
-    token = _CURRENT.set(CommandBudget(limit))
+    token = _CURRENT.set(CommandBudget(limit, seconds))
     try:
         yield _CURRENT.get()
     finally:
