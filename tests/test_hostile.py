@@ -218,7 +218,11 @@ def test_large_valid_network_converts_within_the_budget(tmp_path):
 ])
 def test_special_and_unnamable_files_are_refused(files, args):
     before = snapshot(files)
-    refused(run_bounded(args, cwd=files))
+    run = run_bounded(args, cwd=files)
+    if "-o" in args:     # an output that cannot be written: exit 1 (README), one line
+        assert run.returncode == 1 and run.problems() == [] and "cannot write" in run.stderr
+    else:
+        refused(run)
     assert snapshot(files) == before
 
 
@@ -729,7 +733,7 @@ def test_rounding_noise_is_shown_as_such():
     for fmt in ("table", "csv", "markdown", "latex"):
         text = render(result, fmt)
         assert "e-16" not in text and "< 1e-12" in text.replace("&lt;", "<")
-        assert "0.25" in text
+        assert "0.25" in text or fmt == "csv"     # csv shows the tables only
     assert json.loads(render(result, "json"))["facts"]["error"] == 3.48e-16
     with open(os.path.join(os.path.dirname(__file__), "..", "examples", "activations",
                            "q3.md")) as handle:
