@@ -30,8 +30,10 @@ import re
 from dataclasses import dataclass, field
 
 from ..kinds.shape import format_shape, parse_shape
+from ..platform import arguments
 from ..platform.errors import BadInput, number_error
 from ..platform.files import read_bounded, show_path
+from ..platform.usertext import check_strings
 from .specs import (
     MAX_LAYERS,
     NAME,
@@ -42,8 +44,6 @@ from .specs import (
     parse_target,
     spec_from_mapping,
 )
-from ..platform import arguments
-from ..platform.usertext import check_strings
 
 MAX_FILE_BYTES = 5_000_000
 TOP_KEYS = ("title", "description", "input", "output", "mode", "rank", "top", "where", "max",

@@ -14,8 +14,8 @@ from ..language.specs import parse_spec
 from ..platform import VERSION as __version__
 from ..platform.errors import BadInput, CnnplanError, NoSolution
 from ..platform.result import Result
-from .forward import build_nodes, forward
 from ..platform.usertext import visible
+from .forward import build_nodes, forward
 
 NOT_A_NETWORK = ("--format torch exports networks (cnnplan shapes) and chains (cnnplan plan); "
                  "this result is neither")

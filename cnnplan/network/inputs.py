@@ -8,9 +8,9 @@ such progressions with one modulus m), found by trying each modulus in turn.
 
 from __future__ import annotations
 
+from ..kinds.shape import format_shape
 from ..platform import arguments
 from ..platform.budget import budgeted, charge
-from ..kinds.shape import format_shape
 from ..platform.errors import BadInput
 from ..platform.result import Result, Table
 

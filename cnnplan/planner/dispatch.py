@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-from ..platform import arguments
-from ..platform.budget import budgeted
 from ..kinds.arithmetic import MODES
 from ..language.options import parse_assignments
 from ..language.planfile import PlanLayer, gather
 from ..language.where import parse_where
+from ..platform import arguments
+from ..platform.budget import budgeted
 from ..platform.errors import BadInput
 from ..platform.result import Result
 from ..solver.bounds import resolve_bounds

@@ -5,12 +5,12 @@ convolutions all come from the planner's closed-form enumerations (solver/window
 
 from __future__ import annotations
 
-from ..platform import arguments
-from ..platform.budget import budgeted
 from ..kinds.arithmetic import MODES, effective_kernel, unused_rows
 from ..kinds.registry import kinds
 from ..kinds.shape import format_shape, parse_shape
 from ..language.options import format_ranges, parse_assignments
+from ..platform import arguments
+from ..platform.budget import budgeted
 from ..platform.errors import BadInput
 from ..platform.result import Result, Table
 from .bounds import MAX_BOUND, MAX_SOLUTIONS, make_domains, resolve_bounds

@@ -54,7 +54,8 @@ def serve(host, port, allowed):
     except ImportError:
         raise click.ClickException("cnnplan serve needs Starlette and uvicorn: "
                                    "pip install 'cnnplan[web]'") from None
-    from .app import LOOPBACK, serve as run
+    from .app import LOOPBACK
+    from .app import serve as run
 
     sock = listen(host, port)
     port = sock.getsockname()[1]

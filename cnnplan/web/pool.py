@@ -174,7 +174,7 @@ class Pool:
         timer = asyncio.get_running_loop().call_later(self.slow_after, self._mark_slow, worker)
         try:
             answer = await asyncio.wait_for(worker.ask(task), wall_seconds)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             self.stats["overruns"] += 1
             self._retire(worker)
             raise Overrun("time") from None

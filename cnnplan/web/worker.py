@@ -22,7 +22,6 @@ import shutil
 import sys
 import tempfile
 
-
 WARM_UP = (["solve", "--in", "1x4", "--out", "1x2", "--format", "json"],
            ["shapes", "--in", "1x4", "conv(1, k=3)", "--format", "json"])
 
