@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from ..kinds.arithmetic import effective_kernel
-from ..platform.budget import budgeted, charge
 from ..kinds.records import WHOLE as WHOLE_STEP
 from ..kinds.shape import format_shape, parse_shape, size_of
 from ..language.specs import INPUT, MAX_LAYERS, LayerSpec, parse_spec
+from ..platform.budget import budgeted, charge
 from ..platform.errors import BadInput
 from ..platform.result import Result, Table
 
