@@ -11,8 +11,9 @@ FONT = "font-family:DejaVu Sans,Helvetica,Arial,sans-serif"
 
 def esc(text) -> str:
     """Text or an attribute value made safe for XML (quotes included); control and invisible
-    characters, which XML forbids or which would reorder what is shown, as visible escapes."""
-    return _escape(visible(text, one_line=True), {'"': "&quot;", "'": "&#39;"})
+    characters, which XML forbids or which would reorder what is shown, as visible escapes
+    (line breaks stay: a tooltip may have several lines)."""
+    return _escape(visible(text), {'"': "&quot;", "'": "&#39;"})
 
 
 def num(value: float) -> str:

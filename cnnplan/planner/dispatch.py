@@ -31,7 +31,6 @@ def plan(input=None, layers=(), plan_file=None, out=None, max=None, mode=None, w
     max = arguments.assignments(max, "max")
     for value, name in ((mode, "mode"), (rank, "rank")):
         arguments.choice(value, name)
-    top, limit = arguments.whole(top, "top"), arguments.whole(limit, "limit")
     shape, items, options, title = gather(input, layers, plan_file, out)
     mode = str(mode or options.get("mode", "floor")).lower()
     rank = str(rank or options.get("rank", "params")).lower()
