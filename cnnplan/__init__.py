@@ -4,8 +4,8 @@ The public API a plugin or script needs: `solve`, `shapes`, `plan`, `inputs`, `l
 `render`, `schema`, `format_value`, `import_model` (a PyTorch model into a plan file; needs
 torch), `Result`, `Table`, `Solver`, `Reporter`, `Importer`, `hookimpl`, the errors `BadInput`
 and `NoSolution`, for plugin commands `format_option`, `emit` and `LazyCommand`, and for the
-files users name `read_bounded`, `write_atomic` and `show_path` (only regular files, bounded,
-one-line errors).
+files users name `read_bounded`, `write_atomic`, `stage`, `check_output` and `show_path` (only regular files,
+bounded, one-line errors; `CannotWrite` when an output file cannot be written).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 from . import _moved
 from .platform import VERSION as __version__
 from .platform import result as _result_module
-from .platform.errors import BadInput, CnnplanError, NoSolution
+from .platform.errors import BadInput, CannotWrite, CnnplanError, NoSolution
 from .platform.hookspecs import hookimpl
 from .platform.registry import Reporter, Solver
 from .platform.result import Result, Table
@@ -63,6 +63,11 @@ def render(result: Result, format: str = "table") -> str:
     from .platform.host import get_host
     from .platform.registry import cannot_render
 
+    if not isinstance(result, Result):
+        raise TypeError(f"render takes a cnnplan Result (from solve, shapes, plan, ...), not "
+                        f"{type(result).__name__}")
+    if not isinstance(format, str):
+        raise TypeError(f"format must be text such as 'json', not {type(format).__name__}")
     reporters = get_host().reporters
     reporter = reporters[format]
     if not reporter.can_render(result.kind):
@@ -87,7 +92,8 @@ def schema(kind: str) -> dict:
 def __getattr__(name):
     """Load heavier parts on first use: `solve`, `plan` and `load_plan` (the constraint
     engine, the planner), `format_value` (the reporters), `emit`, `format_option` and
-    `LazyCommand` (click, for plugin commands), `read_bounded`, `write_atomic` and `show_path`
+    `LazyCommand` (click, for plugin commands), `read_bounded`, `write_atomic`, `stage`,
+    `check_output`, `show_path`
     (platform/files.py), `Importer` and `import_model` (importers/torch/), and the layer-kind records
     `Applied`, `LayerKind`, `RfStep`, `Window` (cnnplan.kinds: not needed to start)."""
     if name == "solve":
@@ -118,7 +124,7 @@ def __getattr__(name):
         from . import cli
 
         return getattr(cli, name)
-    if name in ("read_bounded", "write_atomic", "show_path"):
+    if name in ("read_bounded", "write_atomic", "stage", "check_output", "show_path"):
         from .platform import files
 
         return getattr(files, name)
@@ -130,8 +136,9 @@ def __getattr__(name):
 
 
 __all__ = [
-    "Applied", "BadInput", "CnnplanError", "Importer", "LayerKind", "LazyCommand", "NoSolution",
-    "Reporter", "Result", "RfStep", "Solver", "Table", "Window", "__version__", "emit", "format_option",
-    "format_value", "hookimpl", "import_model", "inputs", "load_plan", "plan", "read_bounded", "render",
-    "run_solver", "schema", "shapes", "show_path", "solve", "write_atomic",
+    "Applied", "BadInput", "CannotWrite", "CnnplanError", "Importer", "LayerKind", "LazyCommand",
+    "NoSolution", "Reporter", "Result", "RfStep", "Solver", "Table", "Window", "__version__",
+    "check_output", "emit", "format_option", "format_value", "hookimpl", "import_model",
+    "inputs", "load_plan", "plan", "read_bounded", "render", "run_solver", "schema", "shapes",
+    "show_path", "solve", "stage", "write_atomic",
 ]

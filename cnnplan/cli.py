@@ -72,7 +72,9 @@ def emit(result: Result, fmt: str = "table", commit=None):
 
     `commit` (optional, no arguments) runs once the rendering has succeeded and before anything
     is printed: the place for a command to write its files, so that a reporter that cannot
-    render the result leaves them untouched.
+    render the result leaves them untouched. If it returns staged files (`cnnplan.stage`, or
+    a list of them), they are put in place only after the answer is printed, and dropped if
+    printing fails: a command that fails changes no file.
     """
     from .platform.host import get_host
 
@@ -84,8 +86,8 @@ def emit(result: Result, fmt: str = "table", commit=None):
         from .platform.errors import BadInput
 
         raise BadInput(f"--format {fmt} writes a binary file: redirect it, e.g. > net.{fmt}")
-    if commit is not None:
-        commit()
+    staged = commit() if commit is not None else None
+    staged = [] if staged is None else staged if isinstance(staged, (list, tuple)) else [staged]
     try:
         if isinstance(text, bytes):
             sys.stdout.flush()
@@ -93,10 +95,15 @@ def emit(result: Result, fmt: str = "table", commit=None):
             sys.stdout.buffer.flush()
         else:
             click.echo(text)
-    except BrokenPipeError:
+    except BaseException as exc:
+        for item in staged:
+            item.discard()
+        if isinstance(exc, OSError) and not isinstance(exc, BrokenPipeError):
+            # e.g. a full disk or /dev/full
+            raise OutputError(f"cannot write the output: {exc.strerror or exc}") from None
         raise
-    except OSError as exc:  # e.g. a full disk or /dev/full
-        raise OutputError(f"cannot write the output: {exc.strerror or exc}") from None
+    for item in staged:
+        item.commit()
     if result.exit_code:
         sys.exit(result.exit_code)
 
@@ -274,8 +281,12 @@ class CnnplanGroup(click.Group):
         args = sys.argv[1:] if args is None else list(args)
         if not args:  # bare `cnnplan`: the help, on stdout, as a success
             args = ["--help"]
+        from .platform.budget import COMMAND_SECONDS, command_budget
+
         try:
-            rv = super().main(args=args, prog_name=prog_name, standalone_mode=False, **extra)
+            with command_budget(seconds=COMMAND_SECONDS):
+                rv = super().main(args=args, prog_name=prog_name, standalone_mode=False,
+                                  **extra)
         except click.exceptions.Exit as exc:
             sys.exit(exc.exit_code)
         except click.UsageError as exc:
@@ -339,7 +350,9 @@ def usage_hint(args) -> str:
 def _fail(message: str, code: int):
     """Report `message` as one line on stderr (click's lists and tabs folded) and exit."""
     if sys.stderr is not None:
-        click.echo(f"Error: {' '.join(str(message).split())}", err=True)
+        from .platform.usertext import visible
+
+        click.echo(f"Error: {visible(' '.join(str(message).split()))}", err=True)
     sys.exit(code)
 
 
@@ -685,7 +698,10 @@ def import_(target, input_, output, arguments, skip_unknown, output_key):
     import shlex
 
     from .platform.errors import BadInput
-    from .platform.files import write_atomic
+    from .platform.files import check_output, write_atomic
+
+    if output is not None:
+        check_output(output)
 
     command = " ".join(["cnnplan import", shlex.quote(target)]
                        + (["--in", shlex.quote(input_)] if input_ else [])

@@ -54,18 +54,21 @@ def executable() -> str:
     return shutil.which("cnnplan") or os.path.join(os.path.dirname(sys.executable), "cnnplan")
 
 
-def _limit():
+def _limit(umask=None):
     resource.setrlimit(resource.RLIMIT_CPU, (CPU_SECONDS, CPU_SECONDS + 1))
     resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE, ADDRESS_SPACE))
+    if umask is not None:
+        os.umask(umask)
 
 
-def run_bounded(args, cwd=None, env=None, stdout=subprocess.PIPE) -> Run:
+def run_bounded(args, cwd=None, env=None, stdout=subprocess.PIPE, umask=None) -> Run:
     """Run `cnnplan ARGS` within the budget; stdout may be a file object (e.g. /dev/full) or
-    None to inherit."""
+    None to inherit; `umask` for the child (default: this process's)."""
     full_env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1",
                     **(env or {}))
     proc = subprocess.Popen([executable(), *args], stdin=subprocess.DEVNULL, stdout=stdout,
-                            stderr=subprocess.PIPE, cwd=cwd, env=full_env, preexec_fn=_limit)
+                            stderr=subprocess.PIPE, cwd=cwd, env=full_env,
+                            preexec_fn=lambda: _limit(umask))
     chunks = {"out": b"", "err": b""}
 
     def drain(name, stream):
@@ -91,12 +94,20 @@ def run_bounded(args, cwd=None, env=None, stdout=subprocess.PIPE) -> Run:
 
 
 def snapshot(folder) -> dict:
-    """Every regular file under `folder`: name -> digest of its bytes (FIFOs and links skipped)."""
+    """Every entry under `folder`: name -> digest of a regular file's bytes and its mode, or
+    the kind of anything else (a FIFO, a device, a link), so that replacing a FIFO or a
+    device with a regular file, or changing a mode, shows as a change."""
+    import stat
+
     found = {}
-    for root, _, files in os.walk(folder):
-        for name in files:
+    for root, folders, files in os.walk(folder):
+        for name in files + folders:
             path = os.path.join(root, name)
-            if os.path.isfile(path) and not os.path.islink(path):
+            info = os.lstat(path)
+            key = os.path.relpath(path, folder)
+            if stat.S_ISREG(info.st_mode):
                 with open(path, "rb") as handle:
-                    found[os.path.relpath(path, folder)] = hashlib.sha256(handle.read()).hexdigest()
+                    found[key] = (hashlib.sha256(handle.read()).hexdigest(), info.st_mode)
+            else:
+                found[key] = stat.S_IFMT(info.st_mode)
     return found

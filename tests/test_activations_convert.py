@@ -109,7 +109,7 @@ def small_network(seed=0, d=3, m=4, k=2):
 @pytest.mark.parametrize("suffix", [".npz", ".json"])
 def test_save_then_load_is_exact(tmp_path, suffix):
     net = small_network()
-    weights.save(net, tmp_path / f"w{suffix}")
+    weights.save(net, tmp_path / f"w{suffix}").commit()
     loaded, extra = weights.load(tmp_path / f"w{suffix}")
     assert extra == []
     for p, q in zip(net, loaded):
@@ -128,7 +128,7 @@ def write_json(path, net):
 def test_convert_command_writes_an_equivalent_network(torch, tmp_path, source, target, suffix):
     net = small_network(seed=4, d=5, m=7, k=3)
     src = tmp_path / f"net{suffix}"
-    weights.save(net, src)
+    weights.save(net, src).commit()
     out = tmp_path / f"out{suffix}"
     result = CliRunner().invoke(build_cli(), ["convert", "--from", source, "--to", target,
                                               str(src), "-o", str(out)])

@@ -6,6 +6,13 @@ with huge numbers, names too long for the file system), in every output format. 
 hostile_support's budget (5 s of CPU, 500 MB) and must exit 0, 1, 2 or 130, print no
 traceback, say a failure in one line, and create or change no file when it fails.
 
+Issue 22 added hostile text in plan files (newlines into generated code, <script>, bidi
+overrides, NUL), every picture and code format, -o onto a directory, a FIFO or a link, wide
+graphs and 50,000 constraints; the snapshot notices a FIFO or device replaced by a file and a
+changed mode; and `test_hostile_api_requests` sends hostile queries and bodies to a running
+`cnnplan serve` (status 200/400/404/413/503 only, errors as {"error": ...} with the security
+headers).
+
 CI runs a few examples (CNNPLAN_FUZZ_EXAMPLES, default 8, derandomized). A long run:
 
     CNNPLAN_FUZZ_EXAMPLES=2000 CNNPLAN_FUZZ_LOG=fuzz.jsonl python -m pytest tests/test_fuzz.py -q
@@ -24,16 +31,21 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from hostile_support import run_bounded, snapshot
+from web_support import fetch, server  # noqa: F401  (server is a fixture)
 
 EXAMPLES = int(os.environ.get("CNNPLAN_FUZZ_EXAMPLES", "8"))
 LOG = os.environ.get("CNNPLAN_FUZZ_LOG")
 
 HUGE = ["9" * 400, "9" * 5000, "1" + "0" * 30, "-1", "0", "10001", "1e308", "nan", "inf"]
-FORMATS = ["table", "json", "csv", "markdown", "latex", "torch", "bogus"]
+FORMATS = ["table", "json", "csv", "markdown", "latex", "torch", "svg", "svg-animated", "html",
+           "bogus"]
 FILES = ["good.npz", "good.json", "bomb.npz", "corrupt.npz", "bigint.json", "huge.json",
          "fifo.json", "fifo.toml", "fifo.csv", "/dev/zero", "folder", "missing.json",
          "plan.toml", "bigint.toml", "power.toml", "signal.csv", "secret.csv", "binary.csv",
-         "x" * 300 + ".json", "y" * 300 + ".toml", "existing.json", "existing.npz"]
+         "x" * 300 + ".json", "y" * 300 + ".toml", "existing.json", "existing.npz",
+         # issue 22: hostile text in plan files, wide graphs, many constraints, odd -o targets
+         "evil-title.toml", "bidi.toml", "concat.toml", "addall.toml", "where.toml",
+         "nul.toml", "dir.json", "link.json"]
 
 
 def _text():
@@ -162,6 +174,28 @@ def folder(tmp_path_factory):
     (path / "signal.csv").write_text("1,2,3\n4,5,6\n")
     (path / "secret.csv").write_text("root:x:0:0:TOPSECRET\n")
     (path / "binary.csv").write_bytes(b"\xff\xfe\x00\x01")
+    layer = '[[layers]]\nspec = "conv(4, k=3)"\n'
+    (path / "evil-title.toml").write_text(
+        'title = "x\\n__import__(\'pathlib\').Path(\'PWNED\').touch()  # <script>"\n'
+        'input = "3x8x8"\n' + layer)
+    (path / "bidi.toml").write_text('title = "a\\u202eb\\u200bc"\ninput = "3x8x8"\n' + layer)
+    (path / "nul.toml").write_text('title = "a\\u0000b"\ninput = "3x8x8"\n' + layer)
+    lines = ['input = "4x16x16"']
+    for i in range(500):
+        lines += ["[[layers]]", f'name = "b{i}"', 'spec = "conv(1, k=3, p=1)"', 'from = "input"']
+    lines += ["[[layers]]", 'name = "cat"', 'spec = "concat"',
+              "from = [" + ", ".join(f'"b{i}"' for i in range(500)) + "]"]
+    (path / "concat.toml").write_text("\n".join(lines) + "\n")
+    lines = ['input = "4x8x8"', "[[layers]]", 'name = "l0"', 'spec = "conv(4, k=3, p=1)"',
+             "[[layers]]", 'name = "l1"', 'spec = "relu"']
+    for i in range(2, 200):
+        lines += ["[[layers]]", f'name = "l{i}"', 'spec = "add"',
+                  "from = [" + ", ".join(f'"l{j}"' for j in range(i)) + "]"]
+    (path / "addall.toml").write_text("\n".join(lines) + "\n")
+    (path / "where.toml").write_text('input = "3x64x64"\nwhere = [' + ", ".join(
+        ['"k > 0"'] * 50_000) + ']\n[[layers]]\nspec = "conv(8)"\nout = "8x32x32"\n')
+    (path / "dir.json").mkdir()
+    os.symlink("existing.json", path / "link.json")
     return path
 
 
@@ -178,6 +212,8 @@ def test_hostile_command_lines(folder, args):
             sorted(n for n in set(before) | set(after) if before.get(n) != after.get(n))))
     for name in set(after) - set(before):  # a successful -o OUT: remove it for the next case
         os.remove(folder / name)
+    if (folder / "PWNED").exists():
+        problems.append("user text ran as code")
     if LOG:
         with open(LOG, "a") as log:
             log.write(json.dumps({"args": args, "exit": run.returncode, "cpu": round(run.cpu, 2),
@@ -185,3 +221,48 @@ def test_hostile_command_lines(folder, args):
                                   "stderr": run.stderr[-300:]}, ensure_ascii=True) + "\n")
         return
     assert problems == [], (args, problems, run.stderr[-2000:])
+
+
+API_KEYS = ["in", "out", "fix", "max", "where", "layer", "mode", "format", "spec", "range",
+            "top", "limit", "per-axis", "rank", "bogus"]
+
+
+def _query():
+    value = st.one_of(_shape(), _assignments(), _expression(), _spec(), _number(),
+                      st.sampled_from(FORMATS + ["/etc/passwd.toml", "../x.toml", "%00", "1"]),
+                      _text())
+    return st.lists(st.tuples(st.sampled_from(API_KEYS), value), max_size=6)
+
+
+@settings(max_examples=EXAMPLES, deadline=None, derandomize=EXAMPLES <= 50,
+          suppress_health_check=list(HealthCheck), database=None)
+@given(command=st.sampled_from(["solve", "shapes", "plan", "inputs", "nope"]), query=_query(),
+       body=st.one_of(st.none(), st.sampled_from(["evil-title.toml", "concat.toml", "bidi.toml"]),
+                      st.binary(max_size=200)))
+def test_hostile_api_requests(server, folder, command, query, body):
+    data = (folder / body).read_bytes() if isinstance(body, str) else body
+    # lone surrogates go out as the invalid UTF-8 they stand for (%ED%B3%BF)
+    query = [(k, v.encode("utf-8", "surrogatepass")) for k, v in query]
+    status, headers, text = fetch(f"{server}/api/{command}", query, data)
+    headers = {k.lower(): v for k, v in headers.items()}
+    problems = []
+    if status not in (200, 400, 404, 413, 503):
+        problems.append(f"status {status}")
+    if headers.get("x-content-type-options") != "nosniff":
+        problems.append("no nosniff header")
+    if status != 200:
+        try:
+            doc = json.loads(text)
+            if set(doc) != {"error"} or "\n" in doc["error"] or "Traceback" in doc["error"]:
+                problems.append("error is not one line of JSON")
+        except ValueError:
+            problems.append("error is not JSON")
+    if (folder / "PWNED").exists():
+        problems.append("user text ran as code")
+    if LOG:
+        with open(LOG, "a") as log:
+            log.write(json.dumps({"api": command, "query": [(k, v.decode("utf-8", "replace"))
+                                                            for k, v in query], "status": status,
+                                  "problems": problems}, ensure_ascii=True) + "\n")
+        return
+    assert problems == [], (command, query, status, text[:500])

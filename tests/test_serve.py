@@ -186,3 +186,173 @@ def test_csp_allows_exactly_the_pictures_stylesheets(server):
         digest = base64.b64encode(hashlib.sha256(style.text.encode()).digest()).decode()
         styles.append(f"'sha256-{digest}'")
     assert allowed == {"'self'", *styles} and "'unsafe-inline'" not in policy["style-src"]
+
+
+# --- issue 22: the server holds hostile requests and load -----------------------------------
+
+def _raw(server, request: bytes, read: bool = True) -> tuple[int, dict, str]:
+    """Send bytes as they are (no client library fixing them up); (status, headers, body)."""
+    import http.client
+    import socket
+
+    host, port = server.rsplit("/", 1)[1].split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        sock.sendall(request)
+        response = http.client.HTTPResponse(sock)
+        response.begin()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, \
+            response.read().decode("utf-8")
+
+
+def _assert_error(status, headers, text, code):
+    assert status == code, text
+    assert headers["content-type"] == "application/json"
+    assert set(json.loads(text)) == {"error"}
+    assert headers["x-content-type-options"] == "nosniff"
+    assert "default-src 'self'" in headers["content-security-policy"]
+
+
+def test_every_error_is_json_with_the_security_headers(server):
+    for request, code in [
+        (b"GET /nowhere HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", 404),
+        (b"PUT /api/solve HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n"
+         b"Connection: close\r\n\r\n", 405),
+        (b"GET /api/solve?in=3x8%00x8&out=1x1 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+         b"Connection: close\r\n\r\n", 400),
+        (b"GET /api/nope HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", 404),
+    ]:
+        _assert_error(*_raw(server, request), code)
+
+
+@pytest.mark.parametrize("host", [b"evil.example", b"evil.example:80", b"127.0.0.1.evil.example",
+                                  b"localhost.", b""])
+def test_a_foreign_host_header_is_refused(server, host):
+    """DNS rebinding: a page on another name that resolves to 127.0.0.1 gets nothing."""
+    status, headers, text = _raw(server, b"GET /api/solve?in=1x5&out=1x3 HTTP/1.1\r\nHost: "
+                                 + host + b"\r\nConnection: close\r\n\r\n")
+    _assert_error(status, headers, text, 400)
+    assert "Host" in json.loads(text)["error"]
+    for good in (b"127.0.0.1", b"localhost:8000", b"[::1]:8000"):
+        status, _, _ = _raw(server, b"GET /api HTTP/1.1\r\nHost: " + good
+                            + b"\r\nConnection: close\r\n\r\n")
+        assert status == 200, good
+
+
+def test_the_api_reads_no_file_of_the_servers(server, tmp_path):
+    secret = tmp_path / "secret.toml"
+    secret.write_text('title = "TOP-SECRET-LINE"\ninput = "3x8x8"\n[[layers]]\nspec = "relu"\n')
+    for params in ([("spec", str(secret))], [("spec", str(secret).upper())],
+                   [("in", "3x8x8"), ("spec", "../" * 8 + str(secret) + " ")]):
+        status, doc = fetch_json(f"{server}/api/shapes", params)
+        assert status == 400 and "POST the plan file" in doc["error"]
+        assert "TOP-SECRET" not in doc["error"]
+
+
+def test_the_body_is_bounded_while_it_is_read(server):
+    from cnnplan.web.app import MAX_BODY
+
+    # declared too large: refused before a byte of the body is sent
+    status, headers, text = _raw(server, b"POST /api/shapes HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                 b"Content-Length: 800000000\r\nConnection: close\r\n\r\n")
+    _assert_error(status, headers, text, 413)
+    # chunked without a length: refused once the chunks pass the limit, the rest never read
+    chunk = b"#" * 65536
+    body = (b"%x\r\n" % len(chunk) + chunk + b"\r\n") * (MAX_BODY // len(chunk) + 2)
+    status, headers, text = _raw(server, b"POST /api/shapes HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                 b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n" + body)
+    _assert_error(status, headers, text, 413)
+
+
+def test_an_answer_past_the_response_cap_is_refused(server, monkeypatch):
+    import cnnplan.web.app as app
+
+    monkeypatch.setattr(app, "MAX_RESPONSE", 5000)
+    status, doc = fetch_json(f"{server}/api/solve", [("in", "3x64x64"), ("out", "8x32x32")])
+    assert status == 503 and "longer than" in doc["error"]
+    status, _, text = fetch(f"{server}/api/solve", [("in", "1x5"), ("out", "1x3"), ("fix", "k=3")])
+    assert status == 200 and len(text) < 5000
+
+
+SLOW = [("in", "3x512x512"), ("out", "64x4x4")] + [("spec", "conv(64)")] * 8 + [
+    ("max", "k=11,s=4,p=5,d=3")]     # about 2 s of CPU (the search budget's worth)
+
+
+def _pool(server) -> dict:
+    return fetch_json(f"{server}/api")[1]["pool"]
+
+
+def test_fast_questions_pass_slow_ones_and_hung_up_work_stops(server, cnnplan_cmd):
+    """Two slow questions run; a trivial one is answered while they still run (it neither
+    waits for a worker nor for the CPU); when their clients hang up, their work stops."""
+    import socket
+    import time
+    import urllib.parse
+
+    host, port = server.rsplit("/", 1)[1].split(":")
+    before = _pool(server)
+    slow = []
+    for _ in range(2):
+        sock = socket.create_connection((host, int(port)), timeout=30)
+        sock.sendall(b"GET /api/plan?" + urllib.parse.urlencode(SLOW).encode()
+                     + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        slow.append(sock)
+    for _ in range(200):                      # both are running and counted slow
+        if _pool(server)["slow"] >= 2:
+            break
+        time.sleep(0.05)
+    assert _pool(server)["slow"] >= 2
+    status, _, text = fetch(f"{server}/api/solve", [("in", "1x5"), ("out", "1x3"),
+                                                    ("fix", "k=3")])
+    assert status == 200
+    assert text == cnnplan_cmd("solve", "--in", "1x5", "--out", "1x3", "--fix", "k=3",
+                               "--format", "json").stdout
+    assert _pool(server)["slow"] >= 2          # answered while the slow ones still run
+    for sock in slow:
+        sock.close()
+    for _ in range(200):
+        if _pool(server)["cancelled"] >= before["cancelled"] + 2:
+            break
+        time.sleep(0.05)
+    after = _pool(server)
+    assert after["cancelled"] == before["cancelled"] + 2 and after["slow"] == 0
+
+
+def test_serve_warns_when_open_to_the_network(monkeypatch):
+    from click.testing import CliRunner
+
+    import cnnplan.web.command as command
+
+    seen = {}
+
+    class Socket:
+        def getsockname(self):
+            return ("0.0.0.0", 8123)
+
+    monkeypatch.setattr(command, "listen", lambda host, port: Socket())
+    monkeypatch.setattr("cnnplan.web.app.serve", lambda *a, **k: seen.update(k))
+    done = CliRunner().invoke(command.serve, ["--host", "0.0.0.0", "--allow-host", "box.lan"])
+    assert done.exit_code == 0, done.output
+    assert "warning: --host 0.0.0.0 opens the page to the network" in done.output
+    assert "box.lan" in seen["hosts"] and "0.0.0.0" not in seen["hosts"]
+    done = CliRunner().invoke(command.serve, [])
+    assert "warning" not in done.output
+
+
+def test_serve_says_when_it_cannot_listen(cnnplan_cmd):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        done = cnnplan_cmd("serve", "--port", str(port))
+    assert done.returncode == 1
+    assert done.stderr.strip() == (f"Error: cannot listen on 127.0.0.1:{port}: "
+                                   "Address already in use")
+
+
+def test_a_posted_title_cannot_reach_generated_code(server):
+    plan = (f'title = {json.dumps("x" + chr(10) + "import os")}\ninput = "3x8x8"\n'
+            '[[layers]]\nspec = "conv(4, k=3)"\n')
+    status, doc = fetch_json(f"{server}/api/shapes", [("format", "torch")], plan.encode())
+    assert status == 400 and "control character" in doc["error"]

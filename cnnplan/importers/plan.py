@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ..kinds.shape import format_shape
 from ..platform.errors import CnnplanError
+from ..platform.usertext import visible
 
 
 class ImportFailed(CnnplanError):
@@ -14,14 +15,17 @@ class ImportFailed(CnnplanError):
 # -- writing and checking -------------------------------------------------------------------
 
 def _toml_string(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """A TOML basic string (a JSON string is one; DEL escaped too, which TOML forbids raw)."""
+    import json
+
+    return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
 def render_plan(layers, input_shape, output: str, header: list[str], title: str,
                 fixed_input: str = "") -> str:
     """The plan file: header comments, input, output (when not the last layer), layers;
     `fixed_input` (why) when the plan holds for its input only."""
-    lines = [f"# {line}" if line else "#" for line in header]
+    lines = [f"# {visible(line, one_line=True)}" if line else "#" for line in header]
     lines += [f"title = {_toml_string(title)}", f"input = {_toml_string(format_shape(input_shape))}",
               'mode = "floor"   # PyTorch\'s output sizes, also for cnnplan plan']
     if fixed_input:
@@ -32,7 +36,7 @@ def render_plan(layers, input_shape, output: str, header: list[str], title: str,
     for layer in layers:
         lines += ["", "[[layers]]"]
         if layer.comment:
-            lines.append(f"# {layer.comment}")
+            lines.append(f"# {visible(layer.comment, one_line=True)}")
         lines += [f"name = {_toml_string(layer.name)}", f"spec = {_toml_string(layer.spec)}"]
         if list(layer.sources) != [previous]:
             sources = layer.sources

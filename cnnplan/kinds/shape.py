@@ -20,6 +20,9 @@ def parse_shape(text: str, what: str = "shape") -> tuple[int, ...]:
     (3, 64, 64)
     """
     if not isinstance(text, str):
+        if not isinstance(text, (tuple, list)) or not all(type(v) is int for v in text):
+            raise TypeError(f"{what} must be a shape as text such as '3x64x64' or a tuple of "
+                            f"whole numbers, not {type(text).__name__}")
         text = "x".join(str(v) for v in text)
     if len(text) > 200:
         raise BadInput(f"{what} is too long ({len(text)} characters)")

@@ -30,8 +30,10 @@ import re
 from dataclasses import dataclass, field
 
 from ..kinds.shape import format_shape, parse_shape
+from ..platform import arguments
 from ..platform.errors import BadInput, number_error
 from ..platform.files import read_bounded, show_path
+from ..platform.usertext import check_strings
 from .specs import (
     MAX_LAYERS,
     NAME,
@@ -117,6 +119,7 @@ def parse_plan_text(text: str, path: str = "<text>") -> PlanFile:
 
 def parse_plan_document(doc: dict, path: str = "plan", lines: list[str] | None = None) -> PlanFile:
     lines = lines or []
+    check_strings(doc, path, multiline=("description", "comment"))
 
     def at(key: str) -> str:
         n = _line_of(lines, rf"\s*(\[\s*)?{re.escape(key)}\s*(=|\])")
@@ -228,6 +231,12 @@ def fixed_input_message(options: dict, shape) -> str:
 
 def gather(input=None, layers=(), plan_file=None, out=None, what="plan", plan_text=None):
     """(input shape, [PlanLayer], file options, title) from inline specs and/or a plan file."""
+    layers = arguments.texts(layers, "layers")
+    plan_file = arguments.path(plan_file, "plan_file")
+    if plan_text is not None and not isinstance(plan_text, str):
+        raise TypeError(f"plan_text must be text (TOML), not {type(plan_text).__name__}")
+    if out is not None:
+        arguments.shape(out, "out")
     options: dict = {}
     title = ""
     items: list = []

@@ -16,9 +16,11 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from ..kinds.records import WINDOW_VARIABLES
+from ..platform.budget import charge
 from ..platform.errors import BadInput, nearest_word
 
 MAX_LENGTH = 500
+COMPILE_COST = 200   # work units of parsing one condition, plus one per character
 MAX_DEPTH = 40
 MAX_EXPONENT = 64
 MAX_BITS = 4096  # largest value (numerator and denominator for '/') a constraint may compute
@@ -115,6 +117,13 @@ _SINGLE_EQUALS = re.compile(r"(?<![=<>!:])=(?!=)")   # k = 3, meant as k == 3
 
 
 def compile_condition(text: str, allowed: tuple[str, ...], what: str = "--where") -> Condition:
+    """`text` parsed into a Condition over the names `allowed` (BadInput otherwise); each
+    compile is charged to the command's work budget."""
+    charge(COMPILE_COST + len(text) if isinstance(text, str) else COMPILE_COST)
+    return _compile_condition(text, allowed, what)
+
+
+def _compile_condition(text, allowed, what) -> Condition:
     """Parse `text` into a Condition over the names in `allowed` (BadInput if it is not one)."""
     if len(text) > MAX_LENGTH:
         raise BadInput(f"{what} expression is {len(text)} characters long; the limit is {MAX_LENGTH}")

@@ -23,6 +23,7 @@ from ..kinds.arithmetic import effective_kernel
 from ..kinds.records import WHOLE as WHOLE_STEP
 from ..kinds.shape import format_shape, parse_shape, size_of
 from ..language.specs import INPUT, MAX_LAYERS, LayerSpec, parse_spec
+from ..platform.budget import budgeted, charge
 from ..platform.errors import BadInput
 from ..platform.result import Result, Table
 
@@ -183,6 +184,7 @@ def apply_layer(spec: LayerSpec, shape: tuple, index: int):
 # attention over positions), or where positions are mixed in a way it cannot follow.
 
 MAX_FIELD_ENTRIES = 32
+LAYER_COST = 40          # work units of applying one layer in a forward pass
 START_PATHS = {(1, 0): 0}
 
 
@@ -265,6 +267,8 @@ def join_fields(fields, offsets=(), axes=None, shapes=(), output=()):
     concat's crop offsets); None where positions cannot be followed."""
     if any(f is None for f in fields) or not output:
         return None
+    charge(sum(len(entry[1]) for field in fields for entry in field if entry),
+           "receptive fields")
     if axes is None:
         rank = len(output)
         axes = tuple(tuple((n, a - rank + len(shapes[n])) for n in range(len(fields))
@@ -532,6 +536,7 @@ def forward(input_shape, specs, complete: bool = True, output: str = "",
     exacts = {INPUT: True}
     steps = []
     for node, spec, record, where in prepared:
+        charge(LAYER_COST + len(node.sources))
         inputs = tuple(read(shapes, s, where) for s in node.sources)
         done = record.apply(spec, inputs, where)
         store(shapes, node.name, done)
@@ -591,11 +596,22 @@ def format_jump(jump) -> int | str | None:
     return jump if isinstance(jump, int) else f"{jump.numerator}/{jump.denominator}"
 
 
+BRIEF = 6      # names a table lists of a long `from` (JSON lists them all)
+
+
+def brief_names(names) -> str:
+    """Names for a table cell, a long list shortened: 'a, b, c, d, e, ... z (2,000 inputs)'."""
+    names = list(names)
+    if len(names) <= BRIEF:
+        return ", ".join(names)
+    return f"{', '.join(names[:BRIEF - 1])}, ... {names[-1]} ({len(names):,} inputs)"
+
+
 def layer_text(step) -> str:
     """A step's spec as the table shows it: joins with the names they read."""
     text = step.spec.canonical()
     if step.spec.record.join:
-        inside = ", ".join(step.sources)
+        inside = brief_names(step.sources)
         text = text.replace("(", f"({inside}, ", 1) if "(" in text else f"{text}({inside})"
     return text
 
@@ -621,7 +637,7 @@ def network_result(net: Network, targets=None, title_prefix: str = "network", me
         cells = (step.index, layer_text(step), output, step.size, step.weights, step.params,
                  step.macs, "x".join(map(str, rf)) if isinstance(rf, list) else rf,
                  format_jump(step.jump), _pad_cell(step.eff_padding))
-        rows.append(_row(graph, step.name, ", ".join(step.sources), cells))
+        rows.append(_row(graph, step.name, brief_names(step.sources), cells))
         entry = {"name": step.name, "from": list(step.sources), "spec": step.spec.canonical(),
                  "kind": step.spec.kind, "output": list(step.output), "size": step.size,
                  "weights": step.weights, "params": step.params, "macs": step.macs,
@@ -753,6 +769,7 @@ def _row(graph: bool, name: str, sources: str, cells: tuple) -> tuple:
     return (cells[0], name, sources) + cells[1:] if graph else cells
 
 
+@budgeted
 def shapes(input=None, layers=(), plan_file=None, plan_text=None, batch=None, dtype=None,
            optimizer=None, memory=None, inference=False, device=None) -> Result:
     """Shapes, sizes, weights, params, MACs, receptive field and jump of every layer, and its

@@ -9,23 +9,35 @@ such progressions with one modulus m), found by trying each modulus in turn.
 from __future__ import annotations
 
 from ..kinds.shape import format_shape
+from ..platform import arguments
+from ..platform.budget import budgeted, charge
 from ..platform.errors import BadInput
 from ..platform.result import Result, Table
 
 _range = range              # `range` is also inputs()'s argument
 MAX_RANGE = 65_536          # sizes one question may try
+MAX_SIZE = 999_999_999      # the largest size a range may name
 MAX_RULE_TERMS = 8          # residue classes a readable rule may have
+
+
+def _short(text) -> str:
+    text = str(text)
+    return repr(text if len(text) <= 40 else text[:18] + "..." + text[-18:])
 
 
 def parse_range(text) -> tuple[int, int]:
     """'LO..HI' (inclusive), both whole numbers >= 1."""
     if isinstance(text, (tuple, list)):
-        lo, hi = text
+        if len(text) != 2:
+            raise ValueError(f"range must be (LO, HI), not {len(text)} values")
+        lo, hi = (arguments.whole(v, "range", 1, optional=False) for v in text)
     else:
-        parts = str(text).strip().split("..")
-        if len(parts) != 2 or not all(p.strip().isdigit() and len(p.strip()) < 10
-                                      for p in parts):
-            raise BadInput(f"--range {text!r}: write LO..HI with whole numbers, e.g. 1..4096")
+        parts = [p.strip() for p in str(text).strip().split("..")]
+        if len(parts) != 2 or not all(p.isascii() and p.isdigit() for p in parts):
+            raise BadInput(f"--range {_short(text)}: write LO..HI with whole numbers, e.g. 1..4096")
+        if any(len(p) > 9 for p in parts):
+            raise BadInput(f"--range {_short(text)}: sizes go up to {MAX_SIZE:,}, and one "
+                           f"question tries at most {MAX_RANGE:,} of them")
         lo, hi = (int(p) for p in parts)
     if not 1 <= lo <= hi:
         raise BadInput(f"--range {lo}..{hi}: need 1 <= LO <= HI")
@@ -107,6 +119,7 @@ def _term(m: int, r: int, first: int) -> str:
     return f"{base} for n >= {n0}"
 
 
+@budgeted
 def inputs(input=None, layers=(), plan_file=None, range=(1, 4096), plan_text=None,
            memory=None, batch=None, dtype=None, optimizer=None, inference=False,
            device=None) -> Result:
@@ -136,6 +149,8 @@ def inputs(input=None, layers=(), plan_file=None, range=(1, 4096), plan_text=Non
     channels, dims = shape[0], len(shape) - 1
     if dims < 1:
         raise BadInput("inputs asks about spatial sizes; give an input C x sizes, e.g. 3x64x64")
+    charge((hi - lo + 1) * sum(1 + len(node.sources) for node, _, _, _ in nodes),
+           f"trying {hi - lo + 1:,} sizes through {len(nodes):,} layers")
     sizes: list[int] = []
     refused = []
     for n in _range(lo, hi + 1):

@@ -3,10 +3,11 @@ facts, tables, notes, and the result's SVG picture when it has one. Everything i
 
 from __future__ import annotations
 
-from html import escape
+from html import escape as _escape
 
 from ..platform.reporters import format_value
 from ..platform.result import Result
+from ..platform.usertext import visible
 
 CSS = ("body{font-family:DejaVu Sans,Helvetica,Arial,sans-serif;margin:1.5em;color:#222}"
        "table{border-collapse:collapse;margin:.5em 0}th,td{border:1px solid #ccc;"
@@ -16,6 +17,11 @@ CSS = ("body{font-family:DejaVu Sans,Helvetica,Arial,sans-serif;margin:1.5em;col
 
 
 NUM = ' class="num"'
+
+
+def escape(text) -> str:
+    """Text for HTML: markup escaped, control and invisible characters as visible escapes."""
+    return _escape(visible(text))
 
 
 def _text(value) -> str:

@@ -6,6 +6,9 @@ first window, the stride step to the next window (outlined), the input rows no w
 first window's output cell. Transposed convolutions are drawn as in the guide: the input
 zero-stretched (s-1 zeros between cells) and padded by k'-1-p, swept with stride 1.
 Inputs of more than FULL cells per axis are cropped to their top-left corner (said in the caption).
+Only the drawn window is ever computed: an axis keeps its cells, taps and windows as ranges and
+answers "is this cell read?" by arithmetic, so a picture of a 10^9-cell layer costs what a
+picture of a small one does.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ if TYPE_CHECKING:
 
 FULL = 64            # axes up to this many padded cells are drawn whole
 CROP = 24            # else this many cells (or two windows' worth) of the top-left corner
+MAX_VIEW = 128       # never more cells per axis than this (a huge padding or kernel is cropped)
 MAX_DIAGRAMS = 12    # diagrams in one SVG (use --limit to choose fewer)
 MAX_FRAMES = 400     # window positions in one animation
 WIDTH = 480          # pixels for the larger grid's side
@@ -42,12 +46,13 @@ class Axis:
 
     size: padded cells; real: positions of real input cells; step: window stride in cells;
     taps: offsets of the kernel taps within a window; windows: output size; view: cells drawn.
+    `real` and `taps` are ranges (never materialised: an axis may have 10^9 cells).
     """
 
     size: int
-    real: tuple[int, ...]
+    real: range
     step: int
-    taps: tuple[int, ...]
+    taps: range
     windows: int
     view: int
     out_view: int
@@ -56,20 +61,38 @@ class Axis:
     def span(self) -> int:
         return self.taps[-1] + 1
 
-    def covered(self) -> set[int]:
-        """Positions read by at least one window."""
-        return {w * self.step + t for w in range(self.windows) for t in self.taps}
+    def seen(self, cells: range) -> range:
+        """The part of `cells` (a range) inside the drawn window."""
+        if cells.start >= self.view:
+            return range(0)
+        return cells[:(self.view - cells.start + cells.step - 1) // cells.step]
+
+    def reads(self, x: int) -> bool:
+        """Whether some window reads position x (arithmetic over the taps up to x)."""
+        return any((x - t) % self.step == 0 and (x - t) // self.step < self.windows
+                   for t in self.taps[:x // self.taps.step + 1] if t <= x)
+
+    def next_read(self, x: int) -> int:
+        """The first position after x that some window reads (or `size`)."""
+        best = self.size
+        first_after = self.taps[:x // self.taps.step + 2]
+        for t in first_after:
+            w = max(0, -(-(x + 1 - t) // self.step))
+            if w < self.windows:
+                best = min(best, w * self.step + t)
+        return best
 
     def unused(self) -> list[tuple[int, int]]:
-        """Runs [start, stop) of positions no window reads."""
-        covered, runs, start = self.covered(), [], None
-        for x in range(self.size + 1):
-            free = x < self.size and x not in covered
-            if free and start is None:
-                start = x
-            elif not free and start is not None:
-                runs.append((start, x))
-                start = None
+        """Runs [start, stop) of positions no window reads that begin inside the view (a run
+        keeps its true stop, which may lie far outside)."""
+        runs, x = [], 0
+        while x < min(self.size, self.view):
+            if self.reads(x):
+                x += 1
+                continue
+            stop = min(self.next_read(x), self.size)
+            runs.append((x, stop))
+            x = stop
         return runs
 
 
@@ -77,21 +100,22 @@ def axis(i: int, o: int, k: int, s: int, p: int, d: int, transposed: bool = Fals
          op: int = 0) -> Axis:
     """The drawing of one axis of size i onto o (None-free: callers pass a valid solution)."""
     ke = effective_kernel(k, d)
-    taps = tuple(a * d for a in range(k))
+    taps = range(0, k * d, d)
     if transposed:
         edge = ke - 1 - p
         size = (i - 1) * s + 1 + 2 * edge + op
-        real, step = tuple(edge + j * s for j in range(i)), 1
+        real, step = range(edge, edge + i * s, s), 1
     else:
-        size, real, step = i + 2 * p, tuple(range(p, p + i)), s
+        size, real, step = i + 2 * p, range(p, p + i), s
     whole = real[-1] - real[0] + 1 <= FULL  # the input itself (not its padding) fits
     view = size if whole else min(size, max(CROP, ke + step + 2))
-    return Axis(size, real, step, taps, o, view, o if whole else min(o, CROP))
+    return Axis(size, real, step, taps, o, min(view, MAX_VIEW),
+                min(o if whole else min(o, CROP), MAX_VIEW))
 
 
 def _flat() -> Axis:
     """The row axis of a 1-D layer: one row, one tap."""
-    return Axis(1, (0,), 1, (0,), 1, 1, 1)
+    return Axis(1, range(1), 1, range(1), 1, 1, 1)
 
 
 def solution_axes(data: dict, row: dict, axis_sizes=None) -> list[Axis]:
@@ -179,10 +203,9 @@ def _input_cells(rows: Axis, cols: Axis, cell: float, transposed: bool) -> list[
     c0, c1 = cols.real[0], min(cols.real[-1] + 1, cols.view)
     if transposed:
         out.append(rect(c0 * cell, r0 * cell, (c1 - c0) * cell, (r1 - r0) * cell, class_="zero"))
-        for r in rows.real:
-            for c in cols.real:
-                if r < rows.view and c < cols.view:
-                    out.append(rect(c * cell, r * cell, cell, cell, class_="input"))
+        for r in rows.seen(rows.real):
+            for c in cols.seen(cols.real):
+                out.append(rect(c * cell, r * cell, cell, cell, class_="input"))
     else:
         out.append(rect(c0 * cell, r0 * cell, (c1 - c0) * cell, (r1 - r0) * cell,
                         class_="input"))
@@ -215,7 +238,7 @@ def _window(rows: Axis, cols: Axis, cell: float, animate: bool) -> list[str]:
     inset = max(0.5, cell * 0.12)
     taps = [rect(c * cell + inset, r * cell + inset, cell - 2 * inset, cell - 2 * inset,
                  class_="tap", data_row=r, data_col=c)
-            for r in rows.taps for c in cols.taps if r < rows.view and c < cols.view]
+            for r in rows.seen(rows.taps) for c in cols.seen(cols.taps)]
     outline = rect(0, 0, min(cols.span, cols.view) * cell, min(rows.span, rows.view) * cell,
                    class_="window")
     group = ['<g class="first-window">', outline, *taps]
@@ -229,8 +252,8 @@ def _window(rows: Axis, cols: Axis, cell: float, animate: bool) -> list[str]:
     second = [rect((c + shift) * cell + inset, r * cell + inset, cell - 2 * inset,
                    cell - 2 * inset, class_="tap2", data_row=r, data_col=c + shift,
                    stroke_width=thin)
-              for r in rows.taps for c in cols.taps
-              if r < rows.view and c + shift < cols.view]
+              for r in rows.seen(rows.taps) for c in cols.seen(cols.taps)
+              if c + shift < cols.view]
     y = -4
     arrow = [line(0, y, shift * cell, y, class_="stride", marker_end="url(#arrow)"),
              text(shift * cell + 4, y + 3, f"s={shift}", class_="small")] if shift else []
@@ -240,7 +263,8 @@ def _window(rows: Axis, cols: Axis, cell: float, animate: bool) -> list[str]:
 def frames(rows: Axis, cols: Axis) -> list[tuple[int, int]]:
     """Window positions (row, column index) the animation visits: row-major, within view."""
     def fits(ax):
-        return [w for w in range(ax.windows) if w * ax.step + ax.span <= ax.view] or [0]
+        last = (ax.view - ax.span) // ax.step if ax.view >= ax.span else -1
+        return list(range(min(ax.windows, last + 1, MAX_FRAMES))) or [0]
 
     return [(r, c) for r in fits(rows) for c in fits(cols)][:MAX_FRAMES]
 

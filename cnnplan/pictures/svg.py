@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from xml.sax.saxutils import escape as _escape
 
+from ..platform.usertext import visible
+
 FONT = "font-family:DejaVu Sans,Helvetica,Arial,sans-serif"
 
 
 def esc(text) -> str:
-    """Text or an attribute value made safe for XML (quotes included)."""
-    return _escape(str(text), {'"': "&quot;", "'": "&#39;"})
+    """Text or an attribute value made safe for XML (quotes included); control and invisible
+    characters, which XML forbids or which would reorder what is shown, as visible escapes
+    (line breaks stay: a tooltip may have several lines)."""
+    return _escape(visible(text), {'"': "&quot;", "'": "&#39;"})
 
 
 def num(value: float) -> str:

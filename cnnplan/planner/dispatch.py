@@ -8,6 +8,8 @@ from ..language.options import parse_assignments
 from ..language.planfile import PlanLayer, gather
 from ..language.where import parse_where
 from ..network.forward import plan_nodes
+from ..platform import arguments
+from ..platform.budget import budgeted
 from ..platform.errors import BadInput, unknown_message
 from ..platform.result import Result
 from ..solver.bounds import resolve_bounds
@@ -20,6 +22,7 @@ from .report import plan_result
 MEMORY_RANKS = ("peak", "train")   # chains only (network/memory.py edge_costs)
 
 
+@budgeted
 def plan(input=None, layers=(), plan_file=None, out=None, max=None, mode=None, where=(),
          rank=None, top=None, limit=None, progress=None, batch=None, dtype=None,
          optimizer=None, device=None) -> Result:
@@ -30,6 +33,10 @@ def plan(input=None, layers=(), plan_file=None, out=None, max=None, mode=None, w
     >>> plan("3x64x64", ["conv(64, k=8, d=1) -> 64x32x32"]).data["count"]
     1
     """
+    where = arguments.texts(where, "where")
+    max = arguments.assignments(max, "max")
+    for value, name in ((mode, "mode"), (rank, "rank")):
+        arguments.choice(value, name)
     shape, items, options, title = gather(input, layers, plan_file, out)
     if any(item.name for item in items):
         plan_nodes(items)   # names unique, every `from` an earlier layer (a chain plan's too)

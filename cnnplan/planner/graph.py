@@ -19,13 +19,16 @@ from dataclasses import dataclass, field
 
 from ..kinds.shape import format_shape
 from ..language.specs import INPUT
-from ..network.forward import build_nodes, forward, layer_text, plan_nodes
+from ..network.forward import brief_names, build_nodes, forward, layer_text, plan_nodes
+from ..platform.budget import charge
 from ..platform.errors import BadInput
 from ..platform.result import Result, Table
 from ..solver.windows import WindowLayer, simple_key
 from .chain import MAX_STATES, WORK_LIMIT, FixedLayer, compile_conditions, diagnose
 from .report import cfg_row, describe_bounds, window_values
 
+NODE_COST = 400     # work units of setting up one node of a graph plan (measured)
+STATE_COST = 4      # per live-shape state and transition (and per kept best entry)
 RF_RANK_LIMIT = 20_000
 
 
@@ -144,6 +147,7 @@ def plan_graph(shape, items, options, mode, rank, top, limit, maxima, everywhere
     shared: dict = {}
     planned = []
     for node, item in zip(nodes, items):
+        charge(NODE_COST + len(node.sources))
         conditions = compile_conditions(item, item.origin or f"layer {node.index}")
         planned.append(Node(node, item, rank, mode, maxima, list(everywhere) + conditions,
                             shared))
@@ -170,6 +174,7 @@ def plan_graph(shape, items, options, mode, rank, top, limit, maxima, everywhere
             found = cache.get(inputs)
             if found is None:
                 found = cache[inputs] = plan_node.transitions(inputs)
+            charge(STATE_COST * (1 + len(found)) * (1 + (top if keep_best else 0)))
             for v, alpha, ranked in found:
                 full = state + (v,)
                 new_state = tuple(full[k] for k in keep)
@@ -315,7 +320,7 @@ def _result(shape, nodes, planned, count, networks, states, names, output, mode,
         rows = []
         entries = []
         for step in net.steps:
-            rows.append((step.index, step.name, ", ".join(step.sources), layer_text(step),
+            rows.append((step.index, step.name, brief_names(step.sources), layer_text(step),
                          format_shape(step.output)))
             cfg = cfg_row(window_values(step.spec) if step.spec.window else None)
             entries.append({"name": step.name, "from": list(step.sources),

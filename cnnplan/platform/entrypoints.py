@@ -29,12 +29,22 @@ class EntryPoint(NamedTuple):
         return obj
 
 
+def installed_paths() -> list[str]:
+    """sys.path without the current directory, which `python -c`, `python -m` and an
+    interactive session put first: a *.dist-info lying in the folder where cnnplan happens
+    to run is not an installed distribution, so it never loads a plugin."""
+    here = os.path.realpath(os.getcwd())
+    return [folder for folder in sys.path
+            if folder and os.path.realpath(folder) != here]
+
+
 def entry_points(group: str, paths=None) -> list[EntryPoint]:
-    """Entry points of `group` from the .dist-info/.egg-info folders on sys.path, sorted by
-    name (a distribution found twice on the path: the first one wins)."""
+    """Entry points of `group` from the .dist-info/.egg-info folders of installed
+    distributions (`installed_paths`, or `paths`), sorted by name (a distribution found twice
+    on the path: the first one wins)."""
     found: dict[str, EntryPoint] = {}
     seen_dists: set[str] = set()
-    for folder in paths if paths is not None else sys.path:
+    for folder in paths if paths is not None else installed_paths():
         try:
             names = sorted(os.listdir(folder or "."))
         except OSError:

@@ -19,6 +19,12 @@ class NoSolution(CnnplanError):
     exit_code = 1
 
 
+class CannotWrite(CnnplanError):
+    """An output file that cannot be written (exit 1, as an output that cannot be shown)."""
+
+    exit_code = 1
+
+
 def number_error(exc: ValueError) -> str:
     """The reason a parser refused a number, in one line: Python's limit on the digits of an
     integer (4,300 by default) is said as such, without naming internals."""

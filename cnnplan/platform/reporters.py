@@ -10,6 +10,7 @@ import numbers
 from typing import Any
 
 from .result import Result, Table
+from .usertext import visible
 
 
 def format_value(value: Any) -> str:
@@ -65,7 +66,8 @@ def wrap_note(note: str, width: int | None) -> list[str]:
 
 def render_table(result: Result, width: int | None = None) -> str:
     """Aligned plain-text columns for a terminal; notes wrapped to `width` columns (the table
-    reporter gives the terminal's width, see terminal_width)."""
+    reporter gives the terminal's width, see terminal_width); control characters shown as
+    escapes, so no text can move the cursor or reorder a line."""
     lines = [result.title] if result.title else []
     labels = max((len(label) for label, _ in result.facts), default=0)
     lines += [f"  {label + ':':<{labels + 1}} {format_value(value)}" for label, value in result.facts]
@@ -78,7 +80,7 @@ def render_table(result: Result, width: int | None = None) -> str:
         lines.append("")
         for note in result.notes:
             lines += wrap_note(note, width)
-    return "\n".join(lines)
+    return visible("\n".join(lines))
 
 
 def render_terminal(result: Result) -> str:
@@ -104,8 +106,19 @@ TABLE_WIDTH = 100   # a table with `wrap` columns is fitted to this many termina
 MIN_WRAP = 16       # narrowest a wrapped column becomes
 
 
+MAX_CELL = 120      # characters of a cell the text table shows (longer: cut, marked '...')
+
+
+def _cell(value, wrap: bool) -> str:
+    text = format_value(value)
+    if wrap or len(text) <= MAX_CELL:
+        return text
+    return text[:MAX_CELL - 3] + "..."
+
+
 def _aligned(table: Table) -> list[str]:
-    cells = [[format_value(v) for v in row] for row in table.rows]
+    wraps = [name in table.wrap for name in table.columns]
+    cells = [[_cell(v, w) for v, w in zip(row, wraps)] for row in table.rows]
     widths = [_width(c) for c in table.columns]
     for row in cells:
         widths = [max(w, _width(c)) for w, c in zip(widths, row)]
@@ -239,9 +252,15 @@ def render_csv(result: Result) -> str:
     return buffer.getvalue().rstrip("\n")
 
 
+def _md_text(text: str) -> str:
+    """Text for markdown: HTML's <, > and & as entities (no tag, e.g. <script> or
+    <svg onload=...>, reaches a renderer), control characters as visible escapes."""
+    return visible(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _md_cell(value: Any) -> str:
-    """A markdown table cell: pipes and asterisks escaped (not inside $...$ math)."""
-    text = format_value(value).replace("|", "\\|").replace("\n", " ")
+    """A markdown table cell: HTML, pipes and asterisks escaped (not inside $...$ math)."""
+    text = _md_text(format_value(value)).replace("|", "\\|").replace("\n", " ")
     if not (len(text) > 1 and text.startswith("$") and text.endswith("$")):
         text = text.replace("*", "\\*")
     return text
@@ -254,7 +273,7 @@ def render_markdown(result: Result) -> str:
     for table in result.tables:
         lines.append("")
         if table.title:
-            lines += [f"**{table.title}**", ""]
+            lines += [f"**{_md_text(table.title)}**", ""]
         lines.append("| " + " | ".join(_md_cell(c) for c in table.columns) + " |")
         lines.append(
             "|" + "|".join("---:" if _numeric_column(table, j) else "---"
@@ -263,7 +282,7 @@ def render_markdown(result: Result) -> str:
         lines += ["| " + " | ".join(_md_cell(v) for v in row) + " |" for row in table.rows]
     if result.notes:
         lines.append("")
-        lines += [f"{note}  " for note in result.notes]
+        lines += [f"{_md_text(note)}  " for note in result.notes]
     return "\n".join(lines).rstrip()
 
 
@@ -279,7 +298,10 @@ _LATEX_SPECIAL = {
 
 
 def latex_escape(text: str) -> str:
-    """Escape LaTeX's special characters in plain text ('--' stays two hyphens, not a dash)."""
+    """Escape LaTeX's special characters in plain text ('--' stays two hyphens, not a dash);
+    a line break becomes a space (so text cannot leave a % comment) and control characters
+    visible escapes."""
+    text = visible(text).replace("\n", " ")
     escaped = "".join(_LATEX_SPECIAL.get(ch, ch) for ch in text)
     while "--" in escaped:
         escaped = escaped.replace("--", "-{}-")

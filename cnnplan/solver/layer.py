@@ -12,6 +12,8 @@ from ..kinds.arithmetic import MODES, effective_kernel, unused_rows
 from ..kinds.registry import kinds
 from ..kinds.shape import format_shape, layout_hints, parse_shape
 from ..language.options import format_ranges, parse_assignments
+from ..platform import arguments
+from ..platform.budget import budgeted
 from ..platform.errors import BadInput, unknown_message
 from ..platform.result import Result, Table
 from .bounds import MAX_BOUND, MAX_SOLUTIONS, make_domains, resolve_bounds
@@ -25,6 +27,7 @@ MAX_ROWS = 20_000           # rows a listing may print without --limit (about a 
 SORTS = ("simple", "weights", "params", "macs")  # simple: d, then p, k, s ascending
 
 
+@budgeted
 def solve(input, output, layer: str = "conv", fix=None, max=None, mode: str = "floor",
           where=(), sort: str = "simple", limit: int | None = None, explain: bool = False,
           per_axis: bool = False, ceil: bool = False, padding: str = "torch") -> Result:
@@ -38,6 +41,11 @@ def solve(input, output, layer: str = "conv", fix=None, max=None, mode: str = "f
     >>> solve("3x64x64", "64x32x32", fix={"k": 8, "d": 1}).data["count"]
     1
     """
+    for value, name in ((layer, "layer"), (mode, "mode"), (sort, "sort")):
+        arguments.choice(value, name)
+    fix, max = arguments.assignments(fix, "fix"), arguments.assignments(max, "max")
+    where = arguments.texts(where, "where")
+    limit = arguments.whole(limit, "limit")
     shape_in, shape_out = parse_shape(input, "--in"), parse_shape(output, "--out")
     if len(shape_in) != len(shape_out):
         raise BadInput(
@@ -167,11 +175,12 @@ class Question:
         else:
             ops = [0]
         c_in, c_out = self.shape_in[0], self.shape_out[0]
+        shared: dict = {}    # one search budget for every op
         for op in ops:
             values = {"op": op} if self.convT else {"ceil": True} if self.ceil else {}
             spec = LayerSpec(self.kind).with_values(**values)
             yield op, WindowLayer(1, spec, c_in, c_out, len(self.shape_in) - 1, None,
-                                  self.conditions, self.mode, {}, "params")
+                                  self.conditions, self.mode, {}, "params", shared)
 
     def rows(self, inputs, outputs) -> list[tuple]:
         """Every (k, s, p, d, op) mapping the spatial sizes `inputs` onto `outputs`, simplest

@@ -273,7 +273,10 @@ def _window_keys(sweep: Sweep, sizes, domains):
 
     m = min(sizes)
     p_lo, p_hi = domains["p"][0], domains["p"][-1]
-    seen = np.zeros(2 * p_hi + m + 1, dtype=np.int64)  # at c + m for c in [-m, 2 p_hi]
+    # c >= -m (the window meets the input) and c >= -k' (p >= 0): an array as long as the
+    # bounds, not the input (a 10^9 input must not cost 8 GB)
+    base = min(m, effective_kernel(domains["k"][-1], domains["d"][-1]))
+    seen = np.zeros(2 * p_hi + base + 1, dtype=np.int64)  # at c + base for c in [-base, 2 p_hi]
     for d, kernels in _dilated_kernels(sweep, sizes, domains):
         for k, ke in kernels:
             lo = max(p_lo, -(-(ke - m) // 2))       # i + 2p - k' >= 0 on every axis
@@ -281,9 +284,9 @@ def _window_keys(sweep: Sweep, sizes, domains):
                 break                               # k' only grows with k
             top = min(p_hi, max_padding(k, d, sweep.layer))
             if lo <= top:
-                seen[2 * lo - ke + m:2 * top - ke + m + 1:2] += 1
+                seen[2 * lo - ke + base:2 * top - ke + base + 1:2] += 1
     where = np.nonzero(seen)[0]
-    return (where - m)[:, None], seen[where]
+    return (where - base)[:, None], seen[where]
 
 
 def _transposed_keys(sweep: Sweep, domains):

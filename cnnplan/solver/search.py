@@ -25,6 +25,7 @@ from ..kinds.arithmetic import (
     window_valid,
 )
 from ..kinds.records import WINDOW_VARIABLES
+from ..platform.budget import charge
 from ..platform.errors import BadInput
 
 VARIABLES = WINDOW_VARIABLES
@@ -52,6 +53,7 @@ class WorkBudget:
         self.used += units
         if self.used > self.limit:
             raise SearchTooLarge(self.limit)
+        charge(units)
 LEVEL = {"d": 0, "p": 1, "k": 2, "s": 3}  # the order ShapeSolver assigns variables in
 
 

@@ -49,6 +49,8 @@ from .bounds import MAX_SOLUTIONS, make_domains, resolve_bounds
 from .nearest import Sweep
 from .search import Geometry, WorkBudget, solutions
 
+CONVT_K_COST = 30   # work units of one kernel size tried for a transposed layer (measured)
+
 TEMPLATE_LIMIT = 200_000  # k x s x p x d combinations a free-output layer may enumerate
 RANKS = ("params", "macs", "rf")
 
@@ -405,7 +407,7 @@ class WindowLayer:
                 ke_lo, ke_hi = max(base, 1), base + 2 * p_hi
                 k_from = max(k_lo, -(-(ke_lo - 1) // d) + 1)
                 k_to = min(k_hi, (ke_hi - 1) // d + 1)
-                self.budget.spend(2 * max(k_to - k_from + 1, 0))
+                self.budget.spend(CONVT_K_COST * max(k_to - k_from + 1, 0))
                 for k in range(k_from, k_to + 1):
                     p = transposed_padding(i, o, k, s, d, self.op)
                     if p is None or p not in dom_p or not self.valid(k, s, p, d):

@@ -2,32 +2,41 @@
 
 `GET /api/solve?in=3x64x64&out=64x32x32&fix=k=8` answers with exactly what
 `cnnplan solve --in 3x64x64 --out 64x32x32 --fix k=8 --format json` prints. Each API request
-runs the `cnnplan` command itself in a child process: the query's keys are the command's long
-option names (`spec` for layer specs), so the API takes what the command takes, is checked
-the same way and shares its budgets; on top, a request has WALL_SECONDS and MEMORY_BYTES, and
-at most WORKERS run at once. Bad input: 400 with {"error": "<the command's one-line message>"}.
-A plan file is POSTed as the body (TOML) to /api/shapes or /api/plan.
+runs the `cnnplan` command in a pre-started worker process (cnnplan.web.pool): the query's keys
+are the command's long option names (`spec` for layer specs), so the API takes what the
+command takes, is checked the same way and shares its budgets; on top, a request has
+WALL_SECONDS, CPU_SECONDS, MEMORY_BYTES and MAX_RESPONSE characters of answer. Bad input: 400
+with {"error": "<the command's one-line message>"}. A plan file is POSTed as the body (TOML)
+to /api/shapes, /api/plan or /api/inputs; the API reads no file of the server's.
+
+Every answer, errors included, is JSON or the command's output with the same security headers;
+a request whose Host is not one the server was started for is refused (DNS rebinding).
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
-import sys
-import tempfile
+import base64
+import contextlib
 from importlib import resources
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from .pool import Overrun, Pool
 from .query import COMMANDS, QueryError, argv_for, describe
 
 WALL_SECONDS = 30.0
+CPU_SECONDS = 30
 MEMORY_BYTES = 4 << 30
-WORKERS = 2
 MAX_BODY = 1 << 20
+MAX_RESPONSE = 8_000_000          # characters of one answer
+POOL_SIZE = 4                     # workers kept free for fast questions
+MAX_WORKERS = 8                   # with spares started while slow questions run
+LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
 MEDIA = {"json": "application/json", "svg": "image/svg+xml", "svg-animated": "image/svg+xml",
          "html": "text/html; charset=utf-8"}
 ASSETS = {"/": ("index.html", "text/html; charset=utf-8"),
@@ -53,33 +62,74 @@ HEADERS = {"Content-Security-Policy": "default-src 'self'; img-src 'self' blob: 
                                       f"style-src 'self' {picture_styles()}; "
                                       "object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
            "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
+OVERRUNS = {
+    "time": f"the question took longer than {WALL_SECONDS:g} s; narrow it (--fix, --max, --where)",
+    "cpu": f"the question used more than {CPU_SECONDS} s of CPU; narrow it (--fix, --max, --where)",
+    "memory": f"the question needs more than {MEMORY_BYTES >> 30} GiB of memory; narrow it",
+    "output": f"the answer is longer than {MAX_RESPONSE:,} characters; narrow the question "
+              "(--limit, --top) or run the command",
+    "busy": "the server is busy; try again in a moment",
+}
+
+
+def host_name(header: bytes) -> str:
+    """The name in a Host header, without its port: 'localhost:8000' -> 'localhost'."""
+    text = header.decode("latin-1").strip().lower()
+    if text.startswith("["):
+        return text.split("]", 1)[0] + "]"
+    return text.rsplit(":", 1)[0]
 
 
 def error(message: str, status: int = 400) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status, headers=HEADERS)
 
 
-def _limit_memory():  # runs in the child before it starts
-    import resource
+class Guard:
+    """ASGI middleware: refuse a Host the server was not started for, and put the security
+    headers on every response (errors from the framework included)."""
 
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_BYTES, MEMORY_BYTES))
+    def __init__(self, app, hosts, pool=None):
+        self.app, self.hosts, self.pool = app, {h.lower() for h in hosts}, pool
+        self.raw = [(k.lower().encode(), v.encode()) for k, v in HEADERS.items()]
+
+    def host_ok(self, scope) -> bool:
+        return host_name(dict(scope.get("headers") or ()).get(b"host", b"")) in self.hosts
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        if not self.host_ok(scope):
+            return await error("this server answers only requests for "
+                               f"{', '.join(sorted(self.hosts))} (the Host header differs)",
+                               400)(scope, receive, send)
+
+        async def with_headers(message):
+            if message["type"] == "http.response.start":
+                present = {k.lower() for k, _ in message.get("headers", ())}
+                message["headers"] = list(message.get("headers", ())) + [
+                    (k, v) for k, v in self.raw if k not in present]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
 
 
-async def run_command(argv: list[str], cwd: str | None = None) -> tuple[int, str, str]:
-    """(exit code, stdout, stderr) of `cnnplan ARGV` in a child process within the budgets."""
-    env = dict(os.environ, CNNPLAN_DEBUG="", COLUMNS="100")
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", "from cnnplan.cli import main; main()", *argv, cwd=cwd, env=env,
-        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE, preexec_fn=_limit_memory)
-    try:
-        out, err = await asyncio.wait_for(proc.communicate(), WALL_SECONDS)
-    except TimeoutError:
-        proc.kill()
-        await proc.wait()
-        return -1, "", ""
-    assert proc.returncode is not None  # communicate() waited for the exit
-    return proc.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
+async def read_body(request: Request) -> bytes:
+    """The request body, refused (413) as soon as it passes MAX_BODY."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY:
+        raise HTTPException(413, f"the plan is larger than {MAX_BODY:,} bytes")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise HTTPException(413, f"the plan is larger than {MAX_BODY:,} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _client_gone(receive):
+    while (await receive())["type"] != "http.disconnect":
+        pass
 
 
 def _one_line(stderr: str) -> str:
@@ -88,9 +138,10 @@ def _one_line(stderr: str) -> str:
     return text[len("Error: "):] if text.startswith("Error: ") else text
 
 
-def build_app() -> Starlette:
-    """The app: static page and assets from the package, and /api/<command>."""
-    workers = asyncio.Semaphore(WORKERS)
+def build_app(hosts=LOOPBACK, pool_size: int = POOL_SIZE, max_workers: int = MAX_WORKERS):
+    """The app: static page and assets from the package, and /api/<command>, answered by a
+    pool of workers started with the app. `hosts`: the Host names it answers."""
+    pool = Pool(size=pool_size, max_workers=max_workers, memory_bytes=MEMORY_BYTES)
 
     async def asset(request: Request) -> Response:
         name, media = ASSETS[request.url.path]
@@ -103,45 +154,75 @@ def build_app() -> Starlette:
             return error(f"unknown API {command!r}; choose one of: {', '.join(COMMANDS)}", 404)
         try:
             argv, fmt = argv_for(command, list(request.query_params.multi_items()))
-            body = await request.body() if request.method == "POST" else b""
-            if len(body) > MAX_BODY:
-                raise QueryError(f"the plan is larger than {MAX_BODY:,} bytes")
+            body = await read_body(request) if request.method == "POST" else b""
             if body and command not in ("shapes", "plan", "inputs"):
                 raise QueryError(f"/api/{command} takes no body")
         except QueryError as exc:
             return error(str(exc))
-        async with workers:
-            with tempfile.TemporaryDirectory(prefix="cnnplan-serve-") as folder:
-                if body:
-                    with open(os.path.join(folder, "plan.toml"), "wb") as handle:
-                        handle.write(body)
-                    argv = argv[:1] + ["plan.toml"] + argv[1:]
-                code, out, err = await run_command(argv, cwd=folder)
-        if code == -1:
-            return error(f"the question took longer than {WALL_SECONDS:g} s; narrow it "
-                         "(--fix, --max, --where)", 503)
+        task = {"argv": argv, "body": base64.b64encode(body).decode() if body else None,
+                "cpu_seconds": CPU_SECONDS, "max_output": MAX_RESPONSE}
+        run = asyncio.ensure_future(pool.run(task, WALL_SECONDS))
+        gone = asyncio.ensure_future(_client_gone(request.receive))
+        try:
+            await asyncio.wait({run, gone}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            gone.cancel()
+            if not run.done():          # the client hung up: stop its work
+                run.cancel()
+                with contextlib.suppress(BaseException):
+                    await run
+        if run.cancelled():
+            return error("the client went away", 503)
+        try:
+            answer = run.result()
+        except Overrun as exc:
+            return error(OVERRUNS[exc.reason], 503)
+        code = answer["code"]
         if code in (0, 1):
-            return Response(out.rstrip("\n") + "\n", headers={**HEADERS, "X-Cnnplan-Exit": str(code)},
+            return Response(answer["out"].rstrip("\n") + "\n",
+                            headers={**HEADERS, "X-Cnnplan-Exit": str(code)},
                             media_type=MEDIA.get(fmt, "text/plain; charset=utf-8"))
         if code == 2:
-            return error(_one_line(err))
-        return error(f"internal error: {_one_line(err)}", 500)
+            return error(_one_line(answer["err"]))
+        return error(f"internal error: {_one_line(answer['err'])}", 500)
 
     async def health(request: Request) -> Response:
         from ..platform import VERSION as __version__
 
-        return JSONResponse({"cnnplan": __version__, "api": list(COMMANDS), "options": describe()},
+        return JSONResponse({"cnnplan": __version__, "api": list(COMMANDS), "options": describe(),
+                             "pool": dict(pool.stats, workers=pool.live, slow=pool.slow)},
                             headers=HEADERS)
+
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        detail = exc.detail if exc.status_code == 413 else {
+            404: f"no page at {request.url.path[:200]!r}",
+            405: f"{request.method} is not allowed here"}.get(exc.status_code, exc.detail)
+        return error(detail, exc.status_code)
+
+    async def crash(request: Request, exc: Exception) -> Response:
+        return error(f"internal error ({type(exc).__name__}); please report it", 500)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        await pool.start()
+        try:
+            yield
+        finally:
+            await pool.close()
 
     routes = [Route(path, asset) for path in ASSETS]
     routes += [Route("/api/{command}", api, methods=["GET", "POST"]),
                Route("/api", health)]
-    return Starlette(routes=routes)
+    app = Starlette(routes=routes, lifespan=lifespan,
+                    exception_handlers={HTTPException: http_error,  # type: ignore[dict-item]  # starlette's handler type is narrower than its use
+                                        Exception: crash})
+    return Guard(app, hosts, pool)
 
 
-def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Run the page with uvicorn until interrupted."""
+def serve(host: str = "127.0.0.1", port: int = 8000, sock=None, hosts=LOOPBACK) -> None:
+    """Run the page with uvicorn until interrupted (on `sock` if given, already bound)."""
     import uvicorn
 
-    uvicorn.run(build_app(), host=host, port=port, log_level="warning")
-
+    server = uvicorn.Server(uvicorn.Config(build_app(hosts), host=host, port=port,
+                                           log_level="warning"))
+    server.run(sockets=[sock] if sock is not None else None)

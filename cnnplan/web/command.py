@@ -2,7 +2,36 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 import click
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def listen(host: str, port: int):
+    """A socket bound to (host, port) and listening, or a one-line error (exit 1)."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM,
+                                   flags=socket.AI_PASSIVE)
+        family, kind, proto, _, address = infos[0]
+        sock = socket.socket(family, kind, proto)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(2048)
+    except (OSError, UnicodeError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise click.ClickException(f"cannot listen on {host}:{port}: {reason}") from None
+    return sock
 
 
 @click.command()
@@ -10,7 +39,10 @@ import click
               help="Address to listen on (the default is reachable from this machine only).")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
               help="Port to listen on.")
-def serve(host, port):
+@click.option("--allow-host", "allowed", multiple=True, metavar="NAME",
+              help="Another host name the page may be opened as (repeatable); requests for "
+                   "any other name are refused.")
+def serve(host, port, allowed):
     """A local web page: solve as you type, see the diagrams; a network tab for specs and plans.
 
     \b
@@ -22,7 +54,14 @@ def serve(host, port):
     except ImportError:
         raise click.ClickException("cnnplan serve needs Starlette and uvicorn: "
                                    "pip install 'cnnplan[web]'") from None
+    from .app import LOOPBACK
     from .app import serve as run
 
+    sock = listen(host, port)
+    port = sock.getsockname()[1]
+    hosts = (*LOOPBACK, *allowed) + (() if host in ("0.0.0.0", "::") else (host,))
+    if not _is_loopback(host):
+        click.echo(f"cnnplan: warning: --host {host} opens the page to the network: anyone who "
+                   "can reach this machine can run questions on it", err=True)
     click.echo(f"cnnplan: serving http://{host}:{port}/ (Ctrl-C stops)", err=True)
-    run(host, port)
+    run(host, port, sock=sock, hosts=hosts)

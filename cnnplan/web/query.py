@@ -3,7 +3,8 @@
 Keys are the command's long option names without dashes (`in`, `out`, `fix`, `per-axis`), or
 `spec` for its layer-spec arguments; repeatable options may repeat; flags take 1/true/yes/on
 or 0/false/no/off. Values are passed as `--name=value`, specs after `--`, so no value can
-become an option. The command itself then checks everything as it does on a terminal.
+become an option; a spec naming a plan file (*.toml) is refused: the API reads only what the
+request carries (a plan file comes as the POST body). The command itself then checks everything as it does on a terminal.
 """
 
 from __future__ import annotations
@@ -46,6 +47,11 @@ def argv_for(command: str, items: list[tuple[str, str]]) -> tuple[list[str], str
         if key not in params:
             raise QueryError(f"unknown parameter {key!r} for {command}; choose from "
                              f"{', '.join(sorted(params))}")
+        if "\x00" in value:
+            raise QueryError(f"parameter {key!r} contains a NUL character (%00)")
+        if key == "spec" and value.strip().lower().endswith(".toml"):
+            raise QueryError("the API reads no file of the server's: POST the plan file as "
+                             "the request body")
         param = params[key]
         if key in seen and not (getattr(param, "multiple", False) or key == "spec"):
             raise QueryError(f"parameter {key!r} is given twice")

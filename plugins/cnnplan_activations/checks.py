@@ -16,6 +16,7 @@ from cnnplan import Table
 from .functions import heaviside, relu, sigmoid, softmax, softmax_textbook, tanh
 from .network import TOLERANCE as NETWORK_TOLERANCE
 from .network import Network, compare, sigmoid_to_tanh, tanh_to_sigmoid
+from .limits import Residual
 
 ROUNDING = 1e-12            # tolerance for identities that hold up to float64 rounding
 
@@ -338,7 +339,8 @@ def check_network_sigmoid_tanh(rng, samples: int) -> Evidence:
                          for p, q in zip(net, back))
         sheet = compare(net, "sigmoid", as_tanh._replace(b2=net.b2), "tanh", x).relative_error
         worst = max(worst, forward_err, backward_err, round_trip)
-        rows.append((n + 1, *net.sizes, forward_err, backward_err, round_trip, sheet))
+        rows.append((n + 1, *net.sizes, *map(Residual, (forward_err, backward_err, round_trip)),
+                     sheet))
     tol = NETWORK_TOLERANCE
     columns = ("network", "D", "M", "K", "sigmoid->tanh", "tanh->sigmoid", "round trip",
                "sheet: b2' = b2")

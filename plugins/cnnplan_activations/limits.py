@@ -33,3 +33,16 @@ def check_samples(samples) -> int:
 def check_seed(seed) -> int:
     """`seed` as an int in 0..MAX_SEED, or BadInput."""
     return _whole(seed, "--seed", 0, MAX_SEED)
+
+
+NOISE = 1e-12   # a residual below this is rounding noise: shown as "< 1e-12"
+
+
+class Residual(float):
+    """An error that is rounding noise when tiny: text formats show '< 1e-12' for 0 < |x| <
+    NOISE (its digits differ between machines), JSON keeps the number."""
+
+    def __format__(self, spec: str) -> str:
+        if 0 < abs(self) < NOISE:
+            return f"< {NOISE:g}"
+        return float.__format__(float(self), spec)

@@ -10,9 +10,10 @@ import math
 import zlib
 from dataclasses import replace
 
-from cnnplan import BadInput, Result, Table
+from cnnplan import BadInput, Result, Table, check_output
 
-from .limits import ACTIVATIONS, DEFAULT_SAMPLES, MAX_CHECK_WORK, check_samples, check_seed
+from .limits import (ACTIVATIONS, DEFAULT_SAMPLES, MAX_CHECK_WORK, Residual, check_samples,
+                     check_seed)
 
 NOTATIONS = ("text", "latex")
 
@@ -92,14 +93,15 @@ def _one_result(identity, evidence, seed: int, notation: str) -> Result:
                ("assignment", f"wrong: {identity.sheet}" if identity.sheet else "right"),
                ("evidence", evidence.method),
                ("seed", seed),
-               (evidence.measure, evidence.max_error),
+               (evidence.measure, Residual(evidence.max_error)),
                ("tolerance", evidence.tolerance),
                ("verdict", _verdict(evidence.passed))),
         tables=evidence.tables, notes=evidence.notes, kind="identity-check")
 
 
 def _all_result(checked, failed, samples: int, seed: int, notation: str) -> Result:
-    summary = tuple((i.name, i.question, _statement(i, notation), e.max_error, e.tolerance,
+    summary = tuple((i.name, i.question, _statement(i, notation), Residual(e.max_error),
+                     e.tolerance,
                      _verdict(e.passed)) for i, e in checked)
     relative = [i.name for i, e in checked if e.measure == "max relative error"]
     heading = "summary" + (f" (max error is relative for {', '.join(relative)}, absolute for "
@@ -141,14 +143,14 @@ def convert(weights, source: str = "sigmoid", target: str = "tanh", output=None,
     """
     result, write = prepare_conversion(weights, source, target, output, samples, seed, notation)
     if write is not None:
-        write()
+        write().commit()
     return result
 
 
 def prepare_conversion(weights, source: str = "sigmoid", target: str = "tanh", output=None,
                        samples: int | None = None, seed: int = 0, notation: str = "text"):
-    """`convert` without writing: (Result, write), where `write()` writes the output file
-    (None when there is nothing to write). The command renders the Result first, so nothing is
+    """`convert` without writing: (Result, write), where `write()` stages the output file
+    (cnnplan.stage; None when there is nothing to write) for the caller to commit. The command renders the Result first, so nothing is
     written unless everything else succeeded."""
     import numpy as np
 
@@ -165,6 +167,7 @@ def prepare_conversion(weights, source: str = "sigmoid", target: str = "tanh", o
     seed, notation = check_seed(seed), _notation(notation)
     if output is not None:
         weight_files.file_format(output, "output file")
+        check_output(output)
     if isinstance(weights, (str, bytes)) or hasattr(weights, "__fspath__"):
         if output is not None and _same_file(weights, output):
             raise BadInput(f"output file {str(output)!r} is the weights file; choose another "
@@ -204,8 +207,8 @@ def prepare_conversion(weights, source: str = "sigmoid", target: str = "tanh", o
                ("identity used", f"${identity_latex}$" if latex else identity_text),
                ("check", f"{samples} random inputs x ~ N(0, I), seed {seed}"),
                ("max |y|", check.max_abs_output),
-               ("max |y - y'|", check.max_abs_error),
-               ("relative error", check.relative_error),
+               ("max |y - y'|", Residual(check.max_abs_error)),
+               ("relative error", Residual(check.relative_error)),
                ("tolerance", network.TOLERANCE),
                ("verdict", "equivalent" if check.passed else "NOT equivalent"),
                ("written", written)),
@@ -229,8 +232,8 @@ def prepare_conversion(weights, source: str = "sigmoid", target: str = "tanh", o
     )
     write = None
     if output is not None and check.passed:
-        def write():
-            weight_files.save(converted, output)
+        def write():  # staged: put in place once the answer is printed
+            return weight_files.save(converted, output)
     return result, write
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Mapping
 
 import numpy as np
-from cnnplan import BadInput, read_bounded, show_path, write_atomic
+from cnnplan import BadInput, read_bounded, show_path, stage
 from cnnplan.platform.errors import number_error
 
 from .network import KEYS, Network
@@ -183,15 +183,16 @@ def _kind(dtype) -> str:
             "M": "dates", "m": "time spans", "V": "records"}.get(dtype.kind, f"dtype {dtype}")
 
 
-def save(net: Network, path) -> None:
-    """Write `net` to `path` as .npz or .json (chosen by the suffix), replacing it atomically."""
+def save(net: Network, path):
+    """`net` as .npz or .json (chosen by the suffix) staged beside `path` (cnnplan.stage):
+    the caller commits it in place or discards it."""
     if file_format(path, "output file") == ".npz":
         buffer = io.BytesIO()
         write_npz(buffer, dict(zip(KEYS, net)))
         data = buffer.getvalue()
     else:
         data = to_json(net).encode("utf-8")
-    write_atomic(path, data)
+    return stage(path, data)
 
 
 def write_npz(handle, arrays: dict) -> None:
