@@ -100,8 +100,6 @@ def test_bad_weight_files_through_the_installed_command(tmp_path, cnnplan_cmd):
      "output file 'w.csv' must end in .npz or .json"),
     (["convert", "--from", "sigmoid", "--to", "tanh", "w.json", "-o", "w.json"],
      "is the weights file"),
-    (["convert", "--from", "sigmoid", "--to", "tanh", "w.json", "-o", "no/such/dir/o.json"],
-     "cannot write 'no/such/dir/o.json'"),
     (["convert", "--from", "sigmoid", "--to", "tanh", "huge.json"], "outputs overflow float64"),
 ])
 def test_bad_arguments_through_the_installed_command(tmp_path, cnnplan_cmd, args, message):
@@ -134,3 +132,20 @@ def test_start_up_does_not_import_numpy():
             "assert 'numpy' not in sys.modules, 'numpy imported at start-up'")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_an_unwritable_output_exits_1(tmp_path, cnnplan_cmd):
+    """An output that cannot be written is exit 1 (README: the question was fine, the file
+    was not), one line, and nothing is created."""
+    (tmp_path / "w.json").write_text(json.dumps(GOOD))
+    old = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        proc = cnnplan_cmd("convert", "--from", "sigmoid", "--to", "tanh", "w.json", "-o",
+                           "no/such/dir/o.json")
+    finally:
+        os.chdir(old)
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert proc.stderr.strip().splitlines() == [
+        "Error: cannot write 'no/such/dir/o.json': its folder does not exist"]
+    assert not (tmp_path / "no").exists()

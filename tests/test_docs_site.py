@@ -66,7 +66,8 @@ def test_plugin_field_table_renders_every_field(site):
     table = text[start:text.index("</table>", start)]
     fields = re.findall(r"<tr>\s*<td><code>([a-z_]+)</code>", table)
     assert fields == ["name", "help", "apply", "torch", "args", "positional", "defaults",
-                      "required", "window", "join", "aliases", "complete", "fast", "outputs"]
+                      "required", "window", "join", "aliases", "complete", "fast", "saves",
+                      "outputs"]
     import cnnplan
 
     assert fields == [f for f in cnnplan.LayerKind._fields if f != "provider"]

@@ -193,7 +193,7 @@ def test_random_graphs_match_torch(torch, case):
     layers = net if isinstance(net, torch.nn.Sequential) else None
     for index, (name, *_rest) in enumerate(nodes, start=1):
         if name in modules and parameters(modules[name]):
-            target = layers[index - 1] if layers is not None else getattr(net, f"layer{index}")
+            target = layers[index - 1] if layers is not None else net.get_submodule(name)
             target.load_state_dict(modules[name].state_dict())
     net.eval()
     with torch.no_grad():

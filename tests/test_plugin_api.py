@@ -58,7 +58,7 @@ def test_help_offers_only_formats_that_can_render():
         return re.search(r"Output format: ([a-z, -]+)\.", " ".join(text.split())).group(1)
 
     assert offered("solve") == "csv, html, json, latex, markdown, svg, svg-animated, table"
-    assert offered("shapes") == "csv, html, json, latex, markdown, svg, table, torch"
+    assert offered("shapes") == "csv, html, json, latex, markdown, onnx, svg, table, torch"
     assert offered("ad") == "csv, dot, html, json, latex, markdown, svg, table"
 
 
@@ -281,8 +281,8 @@ class WindowsPlugin:
 def test_fixture_isolates_the_plugin_under_test(cnnplan_host):
     app = cnnplan_host(WindowsPlugin)
     assert "dot" not in app.reporters and "ad" not in app.solvers  # installed plugins left out
-    assert set(app.reporters) == {"count", "csv", "html", "json", "latex", "markdown", "svg",
-                                  "svg-animated", "table", "torch"}
+    assert set(app.reporters) == {"count", "csv", "html", "json", "latex", "markdown", "onnx",
+                                  "svg", "svg-animated", "table", "torch"}
     assert cnnplan.run_solver("windows", size=10, k=3).data == {"count": 8}
     result = app.invoke("windows", "10", "--format", "count")
     assert (result.exit_code, result.output) == (0, "8\n")

@@ -91,7 +91,7 @@ def pads_of(spec, sizes, ks, ss, ds, where) -> tuple[tuple, tuple]:
     n = len(sizes)
     pad = spec.get("p", 0)
     if pad == "valid":
-        pad = 0
+        return (0,) * n, (0,) * n
     if pad == "same":
         if any(s != 1 for s in ss):
             raise BadInput(f"{_label(spec, where)}: padding='same' needs stride 1 (PyTorch); "

@@ -38,12 +38,17 @@ def terminal_width() -> int | None:
     """The terminal's width when there is one (stdout a terminal, or COLUMNS set), else None:
     text piped to another program keeps its notes on one line each."""
     import os
-    import shutil
     import sys
 
-    if not (os.environ.get("COLUMNS") or sys.stdout.isatty()):
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return max(int(columns), 40)
+    if not sys.stdout.isatty():
         return None
-    return max(shutil.get_terminal_size().columns, 40)
+    try:             # shutil.get_terminal_size's answer, without importing shutil (slow)
+        return max(os.get_terminal_size(sys.stdout.fileno()).columns, 40)
+    except (OSError, ValueError):
+        return 80
 
 
 def wrap_note(note: str, width: int | None) -> list[str]:
