@@ -434,19 +434,32 @@ def _mul(spec, inputs, where):
     return Applied(broadcast(spec, inputs, where), steps=None)
 
 
+def broadcast_sizes(shapes) -> tuple | None:
+    """The shapes broadcast against each other as torch does (aligned on the right, sizes equal
+    or 1), or None where they do not broadcast.
+
+    >>> broadcast_sizes([(4, 1, 3), (5, 1)]), broadcast_sizes([(2,), (3,)])
+    ((4, 5, 3), None)
+    """
+    rank = max(len(s) for s in shapes)
+    out = []
+    for axis in range(rank):
+        values = {s[axis - rank + len(s)] for s in shapes if axis - rank + len(s) >= 0}
+        values.discard(1)
+        if len(values) > 1:
+            return None
+        out.append(values.pop() if values else 1)
+    return tuple(out)
+
+
 def broadcast(spec, inputs, where) -> tuple:
     """The shape of inputs broadcast against each other (sizes equal or 1, aligned on the
     right, as torch does); BadInput otherwise."""
-    rank = max(len(s) for s in inputs)
-    out = []
-    for axis in range(rank):
-        values = {s[axis - rank + len(s)] for s in inputs if axis - rank + len(s) >= 0}
-        values.discard(1)
-        if len(values) > 1:
-            raise BadInput(f"{_label(spec, where)}: {spec.kind} broadcasts sizes that are "
-                           f"equal or 1, but the inputs are {_shapes_text(inputs)}")
-        out.append(values.pop() if values else 1)
-    return tuple(out)
+    out = broadcast_sizes(inputs)
+    if out is None:
+        raise BadInput(f"{_label(spec, where)}: {spec.kind} broadcasts sizes that are "
+                       f"equal or 1, but the inputs are {_shapes_text(inputs)}")
+    return out
 
 
 def _learned(spec, inputs, where):

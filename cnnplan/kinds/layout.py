@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 
 from ..platform.errors import BadInput
-from .core import AXIS, _label, _shapes_text, axis_of, torch_axis
+from .core import AXIS, _label, _shapes_text, axis_of, broadcast_sizes, torch_axis
 from .records import BOOLEAN, POSITIVE, WHOLE, Applied, Arg, LayerKind, RfStep
 from .shape import MAX_SIZE, format_shape, size_of
 
@@ -234,17 +234,11 @@ def _batch(spec, where, inputs) -> tuple:
     if any(len(s) < 2 for s in inputs):
         raise BadInput(f"{_label(spec, where)}: {spec.kind} needs inputs of at least 2 axes "
                        f"each (... x rows x columns), not {_shapes_text(inputs)}")
-    batches = [s[:-2] for s in inputs]
-    rank = max(len(b) for b in batches)
-    out = []
-    for a in range(rank):
-        values = {b[a - rank + len(b)] for b in batches if a - rank + len(b) >= 0}
-        values.discard(1)
-        if len(values) > 1:
-            raise BadInput(f"{_label(spec, where)}: the leading axes of "
-                           f"{_shapes_text(inputs)} do not broadcast")
-        out.append(values.pop() if values else 1)
-    return tuple(out)
+    out = broadcast_sizes([s[:-2] for s in inputs])
+    if out is None:
+        raise BadInput(f"{_label(spec, where)}: the leading axes of "
+                       f"{_shapes_text(inputs)} do not broadcast")
+    return out
 
 
 def _batch_pairs(batch, inputs):
