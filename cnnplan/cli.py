@@ -329,18 +329,18 @@ class PluginBroken(CnnplanError):
     exit_code = 1
 
 
-_ASSIGNMENT = re.compile(r"^[A-Za-z_]\w*=")
+_ASSIGNMENT = r"[A-Za-z_]\w*="   # compiled on first use (an error path): start-up stays light
 
 
 def usage_hint(args) -> str:
     """A hint for a common slip: `--fix k=3 s=2` (a second NAME=VALUE without its option)."""
     for n, arg in enumerate(args[2:], start=2):
         option, first = args[n - 2], args[n - 1]
-        if (_ASSIGNMENT.match(arg) and _ASSIGNMENT.match(first) and option.startswith("--")
+        if (re.match(_ASSIGNMENT, arg) and re.match(_ASSIGNMENT, first) and option.startswith("--")
                 and "=" not in option):
             values = [first]
             for more in args[n:]:
-                if not _ASSIGNMENT.match(more):
+                if not re.match(_ASSIGNMENT, more):
                     break
                 values.append(more)
             return f"; give several values with commas: {option} {','.join(values)}"

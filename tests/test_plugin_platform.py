@@ -10,6 +10,7 @@ import inspect
 import json
 import os
 import re
+import sys
 import textwrap
 
 import click
@@ -423,3 +424,40 @@ def test_registered_context_manager_leaves_installed_plugins_alone():
     with host.registered(ExamplePlugin, name="temporary"):
         assert "windows" in host.solvers.names()
     assert "windows" not in host.solvers.names()
+
+
+def test_entry_point_cache_follows_installs_and_edits(tmp_path, monkeypatch, site):
+    """The cached plugin list equals a fresh scan after every change a user can make: a first
+    start writes it, a distribution installed or removed, or its entry points edited in place,
+    is seen at the next start, and CNNPLAN_CACHE_DIR= turns the cache off."""
+    import shutil
+
+    from cnnplan.platform import entrypoints
+
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("CNNPLAN_CACHE_DIR", str(cache))
+    monkeypatch.setattr(sys, "path", [str(site)])
+    monkeypatch.chdir(tmp_path)
+
+    def names():
+        got = entrypoints.entry_points("cnnplan")
+        assert got == entrypoints.entry_points("cnnplan", paths=[str(site)])  # a fresh scan
+        return [(ep.name, ep.value, ep.distribution, ep.version) for ep in got]
+
+    fake_dist(site, "alpha_dist", "1.0", {"alpha": "alpha_mod"})
+    assert names() == [("alpha", "alpha_mod", "alpha_dist", "1.0")]
+    assert (cache / "entry-points-cnnplan.txt").exists()
+    assert names() == [("alpha", "alpha_mod", "alpha_dist", "1.0")]      # from the cache
+    fake_dist(site, "beta_dist", "2.0", {"beta": "beta_mod"})               # installed
+    assert [n for n, *_ in names()] == ["alpha", "beta"]
+    entry = site / "alpha_dist-1.0.dist-info" / "entry_points.txt"
+    entry.write_text("[cnnplan]\nalpha = other_mod\n")                     # edited in place
+    os.utime(entry, ns=(1, 1))
+    assert names()[0] == ("alpha", "other_mod", "alpha_dist", "1.0")
+    shutil.rmtree(site / "beta_dist-2.0.dist-info")                         # removed
+    assert [n for n, *_ in names()] == ["alpha"]
+    (cache / "entry-points-cnnplan.txt").write_text("garbage\n")            # a damaged cache
+    assert names() == [("alpha", "other_mod", "alpha_dist", "1.0")]
+    monkeypatch.setenv("CNNPLAN_CACHE_DIR", "")
+    shutil.rmtree(cache)
+    assert names() == [("alpha", "other_mod", "alpha_dist", "1.0")] and not cache.exists()

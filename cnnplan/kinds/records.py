@@ -8,7 +8,6 @@ of cnnplan reads: the spec parser, the forward pass, the planner, `inputs` and `
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -18,9 +17,6 @@ if TYPE_CHECKING:  # annotations only: fractions costs start-up time
 from ..platform.errors import CnnplanError
 from .arithmetic import SAME_RULES
 from .shape import MAX_SIZE
-
-KIND_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,39}$")
-
 
 # -- argument types -------------------------------------------------------------------------
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from .records import KIND_NAME, LayerKind, rules_of, window_of
+from .records import LayerKind, rules_of, window_of
 
 
 class KindRegistry(Mapping):
@@ -16,12 +16,12 @@ class KindRegistry(Mapping):
         self._names: dict[str, str] = {}
 
     def add(self, kind: LayerKind, provider: str):
-        from ..platform.registry import NameTaken, RegistrationError
+        from ..platform.registry import NameTaken, RegistrationError, ascii_name
 
         if not isinstance(kind, LayerKind):
             raise RegistrationError(f"{provider} registered {kind!r}, not a cnnplan.LayerKind")
         for name in (kind.name, *kind.aliases):
-            if not isinstance(name, str) or not KIND_NAME.match(name):
+            if not isinstance(name, str) or not ascii_name(name):
                 raise RegistrationError(f"{provider} registered layer kind name {name!r}; names "
                                         "are letters, digits and '_', starting with a letter")
             other = self._names.get(name.lower())

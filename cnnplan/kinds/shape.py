@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import math
-import re
 
 from ..platform.errors import BadInput
 
 MAX_SPATIAL_DIMS = 3
 MAX_SIZE = 10**9
-_SHAPE_RE = re.compile(r"^\s*\d+(\s*[xX×]\s*\d+)+\s*$")
+
+
+def _sizes(text: str) -> tuple[int, ...] | None:
+    """The sizes of `3x64x64` (`X` and `×` too, spaces around them allowed), or None when
+    `text` is not written like a shape (string methods: a regular expression would cost
+    start-up time to compile)."""
+    parts = [part.strip() for part in text.replace("X", "x").replace("×", "x").split("x")]
+    if len(parts) < 2 or not all(part.isdecimal() for part in parts):
+        return None
+    return tuple(int(part) for part in parts)
 
 
 def parse_shape(text: str, what: str = "shape") -> tuple[int, ...]:
@@ -26,12 +34,12 @@ def parse_shape(text: str, what: str = "shape") -> tuple[int, ...]:
         text = "x".join(str(v) for v in text)
     if len(text) > 200:
         raise BadInput(f"{what} is too long ({len(text)} characters)")
-    if not _SHAPE_RE.match(text):
+    dims = _sizes(text)
+    if dims is None:
         raise BadInput(
             f"{what} {text!r} is not a shape; write channels x sizes, e.g. 3x64 (1-D), "
             "3x64x64 (2-D) or 3x16x64x64 (3-D), with positive whole numbers"
         )
-    dims = tuple(int(part) for part in re.split(r"\s*[xX×]\s*", text.strip()))
     if len(dims) - 1 > MAX_SPATIAL_DIMS:
         raise BadInput(f"{what} {text!r} has {len(dims) - 1} spatial axes; cnnplan handles 1 to 3")
     for value in dims:
@@ -48,7 +56,7 @@ def looks_like_shape(text: str) -> bool:
     >>> looks_like_shape("3x64x64"), looks_like_shape("conv(8)")
     (True, False)
     """
-    return isinstance(text, str) and len(text) <= 200 and bool(_SHAPE_RE.match(text))
+    return isinstance(text, str) and len(text) <= 200 and _sizes(text) is not None
 
 
 def format_shape(shape) -> str:

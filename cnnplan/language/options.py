@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 
 from ..platform.errors import BadInput, nearest_word
 
-_INTEGER = re.compile(r"^[+-]?\d+$")
 MAX_TEXT = 1000
 
 
@@ -41,6 +39,15 @@ def merge_assignments(pairs, what: str, show=str) -> dict:
     return result
 
 
+def is_integer_text(text: str) -> bool:
+    """`8`, `+8`, `-8` (decimal digits after an optional sign; no spaces or underscores).
+
+    >>> [is_integer_text(t) for t in ("8", "-8", "+", "8.0", " 8", "1_0")]
+    [True, True, False, False, False, False]
+    """
+    return (text[1:] if text[:1] in ("+", "-") else text).isdecimal()
+
+
 def parse_assignments(items, names: tuple[str, ...], what: str) -> dict[str, int]:
     """`["k=8,d=1", "s=2"]` (or a mapping) -> {"k": 8, "d": 1, "s": 2}; names must be known."""
     pairs = []
@@ -49,7 +56,7 @@ def parse_assignments(items, names: tuple[str, ...], what: str) -> dict[str, int
             near = nearest_word(name, names)
             hint = f"did you mean {near}?" if near else f"choose from {', '.join(names)}"
             raise BadInput(f"{what} names unknown variable {name!r}; {hint}")
-        if isinstance(value, str) and _INTEGER.match(value):
+        if isinstance(value, str) and is_integer_text(value):
             value = int(value)
         elif isinstance(value, str):
             raise BadInput(f"{what} {name}={value!r} is not NAME=INTEGER (e.g. {what} k=8,d=1)")

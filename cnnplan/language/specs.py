@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from ..kinds.records import WINDOW_VARIABLES
 from ..kinds.shape import MAX_SIZE, format_shape, parse_shape
 from ..platform.errors import BadInput, nearest_word, unknown_message
+from ..platform.frozen import Frozen
 
 if TYPE_CHECKING:
     from typing import NoReturn
@@ -76,8 +77,8 @@ def kind_of(name: str) -> str | None:
     return kind.name if kind else None
 
 
-@dataclass(frozen=True)
-class LayerSpec:
+@dataclass(init=False, repr=False, eq=False)
+class LayerSpec(Frozen):
     """A parsed layer: its kind, the arguments given (canonical names, canonical order) and the
     layers it reads (`refs`: names; None stands for the previous layer; empty: the previous)."""
 
@@ -85,6 +86,12 @@ class LayerSpec:
     values: tuple = ()                       # ((name, value), ...) in canonical order
     text: str = field(default="", compare=False)
     refs: tuple = ()
+
+    _fields = ("kind", "values", "text", "refs")
+    _compared = ("kind", "values", "refs")
+
+    def __init__(self, kind: str, values: tuple = (), text: str = "", refs: tuple = ()):
+        self._set(kind, values, text, refs)
 
     def get(self, name: str, default=None):
         for key, value in self.values:
@@ -167,8 +174,10 @@ def _ordered(values: dict, kind=None) -> tuple:
 
 # -- tokenizer and parser -------------------------------------------------------------------
 
-_TOKEN = re.compile(r"\s*(?:(?P<arrow>->)|(?P<name>" + NAME + r")|"
-                    r"(?P<int>[+-]?\d+)|(?P<punct>[(),=:\[\]]))")
+# patterns as text, compiled by `re` on first use (and cached there): `cnnplan solve` never
+# parses a spec, and compiling them would cost its start-up
+_TOKEN = (r"\s*(?:(?P<arrow>->)|(?P<name>" + NAME + r")|"
+          r"(?P<int>[+-]?\d+)|(?P<punct>[(),=:\[\]]))")
 
 
 def _tokens(text: str, what: str, offset: int = 0, stop_at_arrow: bool = True):
@@ -181,7 +190,7 @@ def _tokens(text: str, what: str, offset: int = 0, stop_at_arrow: bool = True):
         if pos >= len(text):
             out.append(("end", "", pos + 1 + offset))
             return out, None
-        m = _TOKEN.match(text, pos)
+        m = re.compile(_TOKEN).match(text, pos)
         if not m:
             raise BadInput(f"{what} {text.strip()!r}: unexpected {text[pos]!r} at column "
                            f"{pos + 1 + offset}")
@@ -225,7 +234,7 @@ def parse_spec(text: str, what: str = "layer", allow_target: bool = False, offse
     return (spec, target) if allow_target else spec
 
 
-_NAMED = re.compile(r"^(\s*)(" + NAME + r")\s*:(?!=)")
+_NAMED = r"^(\s*)(" + NAME + r")\s*:(?!=)"
 
 
 def parse_layers(text: str, what: str = "layer"):
@@ -245,7 +254,7 @@ def parse_layers(text: str, what: str = "layer"):
         if len(out) >= MAX_LAYERS:
             raise BadInput(f"{what}: more than {MAX_LAYERS} layers")
         body, name, shift = piece, None, 0
-        m = _NAMED.match(piece)
+        m = re.match(_NAMED, piece)
         if m:
             name = m.group(2)
             shift = m.end()

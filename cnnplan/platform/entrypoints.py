@@ -3,6 +3,12 @@
 importlib.metadata costs ~10 ms to import (it pulls in email parsing); cnnplan needs only the
 `[cnnplan]` section of each distribution's entry_points.txt and the name and version that the
 `.dist-info` folder name already carries, so it reads those directly.
+
+Reading every installed distribution's entry_points.txt still costs a few milliseconds in a
+large environment, so the list found is cached (`CNNPLAN_CACHE_DIR`, default
+`~/.cache/cnnplan`; set it empty to turn the cache off), keyed on the modification times of the
+folders searched and of the entry-point files that name the group: installing, upgrading or
+removing a distribution changes its folder's time, so the next start reads them again.
 """
 
 from __future__ import annotations
@@ -40,11 +46,27 @@ def installed_paths() -> list[str]:
 
 def entry_points(group: str, paths=None) -> list[EntryPoint]:
     """Entry points of `group` from the .dist-info/.egg-info folders of installed
-    distributions (`installed_paths`, or `paths`), sorted by name (a distribution found twice
-    on the path: the first one wins)."""
-    found: dict[str, EntryPoint] = {}
+    distributions (`installed_paths`, cached; or `paths`, read every time), sorted by name (a
+    distribution found twice on the path: the first one wins)."""
+    if paths is not None:
+        return [ep for ep, _ in _scan(group, paths)]
+    folders = installed_paths()
+    cache = _cache_file(group)
+    stamp = repr([(folder, _mtime(folder)) for folder in folders])
+    found = _cached(cache, stamp) if cache else None
+    if found is None:
+        scanned = _scan(group, folders)
+        found = [ep for ep, _ in scanned]
+        if cache:
+            _write_cache(cache, stamp, scanned)
+    return found
+
+
+def _scan(group: str, folders) -> list[tuple[EntryPoint, str]]:
+    """(entry point, path of the file it came from) pairs, sorted by name."""
+    found: dict[str, tuple[EntryPoint, str]] = {}
     seen_dists: set[str] = set()
-    for folder in paths if paths is not None else installed_paths():
+    for folder in folders:
         try:
             names = sorted(os.listdir(folder or "."))
         except OSError:
@@ -58,12 +80,64 @@ def entry_points(group: str, paths=None) -> list[EntryPoint]:
                 continue
             seen_dists.add(key)
             path = os.path.join(folder or ".", entry)
-            pairs = list(_section(_read(os.path.join(path, "entry_points.txt")), group))
+            source = os.path.join(path, "entry_points.txt")
+            pairs = list(_section(_read(source), group))
             if pairs:
                 dist, version = _name_and_version(path, stem)
             for name, value in pairs:
-                found.setdefault(name, EntryPoint(name, value, dist, version))
+                found.setdefault(name, (EntryPoint(name, value, dist, version), source))
     return [found[name] for name in sorted(found)]
+
+
+def _mtime(path: str) -> int | None:
+    try:
+        return os.stat(path or ".").st_mtime_ns
+    except OSError:
+        return None
+
+
+def _cache_file(group: str) -> str | None:
+    folder = os.environ.get("CNNPLAN_CACHE_DIR")
+    if folder is None:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        folder = os.path.join(base, "cnnplan")
+    return os.path.join(folder, f"entry-points-{group}.txt") if folder else None
+
+
+def _cached(cache: str, stamp: str) -> list[EntryPoint] | None:
+    """The cached entry points if the cache was written for `stamp` and the files they came
+    from are unchanged, else None. Lines: the stamp, then per entry point its file's path and
+    time and its four fields, tab-separated."""
+    lines = _read(cache).split("\n")
+    if lines[0] != stamp or lines[-1] != "end":
+        return None
+    found = []
+    for line in lines[1:-1]:
+        fields = line.split("\t")
+        if len(fields) != 6 or str(_mtime(fields[0])) != fields[1]:
+            return None
+        found.append(EntryPoint(*fields[2:]))
+    return found
+
+
+def _write_cache(cache: str, stamp: str, scanned: list[tuple[EntryPoint, str]]):
+    """Write the cache (atomically; quietly nothing when it cannot be written, or when a
+    field holds a tab or a line break)."""
+    lines = [stamp]
+    for ep, source in scanned:
+        fields = (source, str(_mtime(source)), *ep)
+        if any("\t" in f or "\n" in f or "\r" in f for f in fields):
+            return
+        lines.append("\t".join(fields))
+    lines.append("end")
+    try:
+        os.makedirs(os.path.dirname(cache), exist_ok=True)
+        partial = f"{cache}.{os.getpid()}.partial"
+        with open(partial, "w", encoding="utf-8") as handle:
+            handle.write("\n".join(lines))
+        os.replace(partial, cache)
+    except OSError:
+        pass
 
 
 def normalize(name: str) -> str:

@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
 
 from .errors import BadInput, unknown_message
 from .result import Result
 
-_NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
-_REF_RE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+# Names and references are checked with string methods, not regular expressions, which would
+# cost start-up time to compile.
+
+def ascii_name(text: str, others: str = "_", longest: int = 40) -> bool:
+    """An ASCII letter, then ASCII letters, digits and the characters in `others`, at most
+    `longest` characters in all (a layer kind's name: `others="_"`)."""
+    if not 0 < len(text) <= longest or not text.isascii() or not text[0].isalpha():
+        return False
+    for character in others:
+        text = text.replace(character, "a")
+    return text.isalnum()
+
+
+def _reference_part(text: str, dots: bool) -> bool:
+    """A letter or '_' first, then letters, digits and '_' (and '.' with `dots`)."""
+    body = text.replace("_", "a").replace(".", "a" if dots else "_")
+    return bool(text) and (text[0] == "_" or (text[0].isascii() and text[0].isalpha())) \
+        and body.isalnum()
 
 
 def resolve(target):
@@ -26,7 +41,10 @@ def resolve(target):
 
 def is_reference(target) -> bool:
     """Whether `target` is a 'package.module:name' reference."""
-    return isinstance(target, str) and bool(_REF_RE.match(target))
+    if not isinstance(target, str):
+        return False
+    module, colon, name = target.partition(":")
+    return bool(colon) and _reference_part(module, True) and _reference_part(name, False)
 
 
 class Solver(NamedTuple):
@@ -178,7 +196,8 @@ class Registry(Mapping):
                 isinstance(kind, str) for kind in kinds):
             raise RegistrationError(f"{provider} registered {self.kind} {record.name!r} with "
                                     f"kinds={kinds!r}: give a tuple of kind names, e.g. ('ad',)")
-        if not isinstance(record.name, str) or not _NAME_RE.match(record.name):
+        if not isinstance(record.name, str) or not (
+                ascii_name(record.name, "_-") and record.name.islower()):
             raise RegistrationError(
                 f"{provider} registered {self.kind} name {record.name!r}; names are lowercase "
                 "letters, digits, '-' and '_', starting with a letter, at most 40 characters"

@@ -31,6 +31,8 @@ def format_value(value: Any) -> str:
 
 def _is_number(value: Any) -> bool:
     """Numbers align right: int, float, and Decimal (printed as it is, trailing zeros kept)."""
+    if type(value) in (int, float):   # the common case, without the slow ABC check
+        return True
     return isinstance(value, numbers.Number) and not isinstance(value, bool)
 
 

@@ -6,9 +6,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .frozen import Frozen
 
-@dataclass(frozen=True)
-class Table:
+
+@dataclass(init=False, repr=False, eq=False)
+class Table(Frozen):
     """A titled table: column names and rows of plain values (str, int, float, None);
     `wrap` names text columns the table format may wrap to fit a terminal."""
 
@@ -17,9 +19,15 @@ class Table:
     title: str = ""
     wrap: tuple[str, ...] = ()
 
+    _fields = ("columns", "rows", "title", "wrap")
 
-@dataclass(frozen=True)
-class Result:
+    def __init__(self, columns: tuple[str, ...], rows: tuple[tuple[Any, ...], ...],
+                 title: str = "", wrap: tuple[str, ...] = ()):
+        self._set(columns, rows, title, wrap)
+
+
+@dataclass(init=False, repr=False, eq=False)
+class Result(Frozen):
     """What a solver found.
 
     title: one line naming the question; facts: ordered (label, value) pairs for people;
@@ -36,6 +44,13 @@ class Result:
     data: Any = None
     exit_code: int = 0
     kind: str = ""
+
+    _fields = ("title", "facts", "tables", "notes", "data", "exit_code", "kind")
+
+    def __init__(self, title: str, facts: tuple[tuple[str, Any], ...] = (),
+                 tables: tuple[Table, ...] = (), notes: tuple[str, ...] = (), data: Any = None,
+                 exit_code: int = 0, kind: str = ""):
+        self._set(title, facts, tables, notes, data, exit_code, kind)
 
     def fact(self, label: str, default=None):
         """The value of the fact named `label`."""

@@ -10,17 +10,33 @@ message or an SVG label, a newline is escaped too, so no text can leave its line
 
 from __future__ import annotations
 
+import functools
 import re
 
 from .errors import BadInput
 
 # tab and newline are not in CONTROL: contexts that allow them (a multi-line description, a
 # table cell) keep them; one-line contexts escape them with `visible(text, one_line=True)`
-CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f"
-                     "\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb"
-                     "\ud800-\udfff]")
-LINE_BREAKS = re.compile("[\t\n]")
+CONTROL_CHARACTERS = ("[\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f"
+                      "\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb"
+                      "\ud800-\udfff]")
 MAX_DEPTH = 64
+
+
+_BREAKS = {9: None, 10: None}
+
+
+def _plain(text: str, one_line: bool) -> bool:
+    """Printable ASCII (with tabs and newlines unless `one_line`): nothing to find, so no
+    pattern is compiled (the character class costs a few milliseconds, which start-up would
+    pay)."""
+    return text.isascii() and (text.isprintable() or (
+        not one_line and text.translate(_BREAKS).isprintable()))
+
+
+@functools.cache
+def _pattern(one_line: bool) -> re.Pattern:
+    return re.compile(CONTROL_CHARACTERS[:-1] + ("\t\n]" if one_line else "]"))
 
 
 def _escape(match: re.Match) -> str:
@@ -36,14 +52,13 @@ def visible(text, one_line: bool = False) -> str:
     'a\\\\u202eb\\\\x0ac'
     """
     text = str(text)
-    text = CONTROL.sub(_escape, text)
-    return LINE_BREAKS.sub(_escape, text) if one_line else text
+    return text if _plain(text, one_line) else _pattern(one_line).sub(_escape, text)
 
 
 def check_text(text: str, what: str, multiline: bool = False) -> str:
     """`text` if it holds no control or invisible character (newlines and tabs only when
     `multiline`), else BadInput naming the first one and where it is."""
-    found = CONTROL.search(text) or (None if multiline else LINE_BREAKS.search(text))
+    found = None if _plain(text, not multiline) else _pattern(not multiline).search(text)
     if found:
         code = ord(found.group())
         raise BadInput(f"{what} holds the control character U+{code:04X} at character "

@@ -5,7 +5,6 @@ convolutions all come from the planner's closed-form enumerations (solver/window
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, cast
 
 from ..kinds.arithmetic import MODES, effective_kernel, unused_rows
@@ -115,9 +114,9 @@ def window_words() -> dict:
 def check_alias_dims(word: str, kind: str, shape) -> None:
     """A PyTorch class name says how many spatial axes it takes (Conv1d: 1); BadInput when
     `shape` (C x sizes) has another number."""
-    match = re.fullmatch(r".*([123])d", word.lower())
-    if match and word.lower() != kind.lower():
-        n = int(match.group(1))
+    lower = word.lower()
+    if lower[-2:] in ("1d", "2d", "3d") and lower != kind.lower():
+        n = int(lower[-2])
         if len(shape) - 1 != n:
             raise BadInput(f"--layer {word} takes {n}-D inputs (C x {n} size{'s' * (n > 1)}), "
                            f"but --in {format_shape(shape)} has {len(shape) - 1} spatial axes; "
