@@ -414,7 +414,8 @@ def oracles(torch, model, meta_model, text, shape, key, on_meta):
     except Exception as exc:
         found["macs"] = f"n/a ({type(exc).__name__})"
     lap("macs")
-    found["rf"] = "n/a (meta)" if on_meta else _rf(torch, model, layers, calls, shape, key)
+    found["rf"] = ("n/a (meta)" if on_meta
+                   else _rf(torch, model, meta_model, layers, calls, shape, key))
     lap("rf")
     found["inputs"] = _inputs(torch, cnnplan_inputs, meta_model, text, shape, key)
     lap("inputs")
@@ -438,7 +439,7 @@ def _compare(layers, our_out, out, calls, where):
     return f"ok ({checked} layers)"
 
 
-def _rf(torch, model, layers, calls, shape, key):
+def _rf(torch, model, meta_model, layers, calls, shape, key):
     candidates = [n for n, layer in layers.items() if n in calls and layer["kind"] not in
                   ("add", "mul", "concat") and isinstance(layer.get("rf"), int)
                   and 1 < layer["rf"] <= (RF_MAX if len(shape) < 4 else RF_MAX_3D)
@@ -449,6 +450,11 @@ def _rf(torch, model, layers, calls, shape, key):
     sample = candidates[::step][-RF_LAYERS:]
     widest = max(layers[n]["rf"] + 4 * _most(layers[n]["jump"]) for n in sample)
     size = max(shape[1], 2 * widest + 8)
+    # the first size from there that torch accepts (DLA's adds need even sizes, for example)
+    size = next((s for s in range(size, size + 64) if accepts(
+        torch, meta_model, (shape[0],) + (s,) * (len(shape) - 1), key)), None)
+    if size is None:
+        return "n/a (no size torch accepts)"
     spans = autograd_spans(torch, model, (shape[0],) + (size,) * (len(shape) - 1), sample, key)
     checked = 0
     for name in sample:

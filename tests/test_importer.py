@@ -189,7 +189,41 @@ FUNCTIONS = [
     (lambda t, nn, F: Wrap(t, lambda m, x: m.m1(t.flatten(m.m0(x), 1)).contiguous(),
                            nn.AdaptiveAvgPool2d(1), nn.Linear(3, 4)), (3, 6, 6),
      'spec = "linear(4)"'),
+    # reductions over given axes, stack, expand_as, a - b, a / b, addcmul (issue 21)
+    (lambda t, nn, F: Wrap(t, lambda m, x: x.sum(1)), (3, 6, 6), 'spec = "sum(dims=0)"'),
+    (lambda t, nn, F: Wrap(t, lambda m, x: t.sum(x, dim=(2, 3), keepdim=True)), (3, 6, 6),
+     'spec = "sum(dims=(1, 2), keepdim=true)"'),
+    (lambda t, nn, F: Wrap(t, lambda m, x: x.mean(-1, keepdim=True)), (3, 6, 5),
+     'spec = "mean(dims=-1, keepdim=true)"'),
+    (lambda t, nn, F: Wrap(t, lambda m, x: x.norm(p=2, dim=(2, 3), keepdim=True)), (3, 6, 5),
+     'spec = "norm(dims=(1, 2), keepdim=true)"'),
+    (lambda t, nn, F: Wrap(t, lambda m, x: t.linalg.vector_norm(x, dim=1)), (3, 6, 5),
+     'spec = "norm(dims=0)"'),
+    (lambda t, nn, F: Wrap(t, lambda m, x: t.stack([m.m0(x), x], dim=2), nn.Conv2d(3, 3, 1)),
+     (3, 6, 5), 'spec = "stack(dim=1)"\nfrom = ["m0", "input"]'),
+    (lambda t, nn, F: Wrap(t, lambda m, x: x * m.m0(x).expand_as(x), nn.AdaptiveAvgPool2d(1)),
+     (3, 6, 5), 'spec = "expandas"\nfrom = ["m0", "input"]'),
+    (lambda t, nn, F: Wrap(t, lambda m, x: m.m0(x).expand(x.shape), nn.AdaptiveAvgPool2d(1)),
+     (3, 6, 5), 'spec = "expandas"\nfrom = ["m0", "input"]'),
+    (lambda t, nn, F: Wrap(t, lambda m, x: x / m.m0(x), nn.AdaptiveAvgPool2d(1)), (3, 6, 5),
+     'spec = "div"\nfrom = ["input", "m0"]'),
+    (lambda t, nn, F: Wrap(t, lambda m, x: m.m0(x) - x, nn.AdaptiveAvgPool2d(1)), (3, 6, 5),
+     'spec = "sub"\nfrom = ["m0", "input"]'),
+    (lambda t, nn, F: Affine(t, 3), (3, 6, 5), 'spec = "scale(param=(3, 1, 1), bias=true)"'),
 ]
+
+
+def Affine(torch, c):
+    """torch.addcmul(bias, weight, x) with learned C x 1 x 1 tensors (timm's GRN ends so)."""
+    class Model(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.weight = torch.nn.Parameter(torch.ones(c))
+            self.bias = torch.nn.Parameter(torch.zeros(c))
+
+        def forward(self, x):
+            return torch.addcmul(self.bias.view(1, -1, 1, 1), self.weight.view(1, -1, 1, 1), x)
+    return Model()
 
 
 @pytest.mark.parametrize("build, shape, expected", MODULES + FUNCTIONS,
@@ -479,3 +513,71 @@ def test_other_commands_do_not_import_torch():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
+
+
+def attention_blocks(torch):
+    """ECA (mean, view, conv1d, expand_as), selective kernel (stack, sum over the paths, a
+    softmax over them) and ConvNeXt-V2's global response norm (norm, mean over channels, a
+    quotient, addcmul), written as timm writes them."""
+    nn = torch.nn
+
+    class ECA(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv1d(1, 1, 3, padding=1, bias=False)
+
+        def forward(self, x):
+            y = x.mean((2, 3)).view(x.shape[0], 1, -1)
+            y = self.conv(y).sigmoid().view(x.shape[0], -1, 1, 1)
+            return x * y.expand_as(x)
+
+    class SK(nn.Module):
+        def __init__(self, c=8):
+            super().__init__()
+            self.paths = nn.ModuleList([nn.Conv2d(c, c, 3, padding=1),
+                                        nn.Conv2d(c, c, 3, padding=2, dilation=2)])
+            self.fc = nn.Conv2d(c, 2 * c, 1)
+
+        def forward(self, x):
+            x = torch.stack([p(x) for p in self.paths], dim=1)
+            a = self.fc(x.sum(1).mean((2, 3), keepdim=True))
+            b, c, h, w = a.shape
+            a = torch.softmax(a.view(b, 2, c // 2, h, w), dim=1)
+            return torch.sum(x * a, dim=1)
+
+    class GRN(nn.Module):
+        def __init__(self, c=8):
+            super().__init__()
+            self.weight, self.bias = nn.Parameter(torch.ones(c)), nn.Parameter(torch.zeros(c))
+
+        def forward(self, x):
+            g = x.norm(p=2, dim=(2, 3), keepdim=True)
+            n = g / (g.mean(dim=1, keepdim=True) + 1e-6)
+            return x + torch.addcmul(self.bias.view(1, -1, 1, 1), self.weight.view(1, -1, 1, 1),
+                                     x * n)
+
+    return (nn.Sequential(nn.Conv2d(3, 8, 3, stride=2), ECA(), GRN()),
+            nn.Sequential(nn.Conv2d(3, 8, 3, stride=2), SK()))
+
+
+def test_eca_sk_and_grn_blocks_import_exactly_at_every_size(torch):
+    """Shapes of every module and the parameters equal torch's at the import size; ECA and GRN
+    read at other input sizes equal torch's forward there (nothing frozen); SK's view reads
+    sizes from its gate's shape, so its plan refuses other sizes (never a wrong number)."""
+    eca_grn, sk = (model.eval() for model in attention_blocks(torch))
+    kinds = set()
+    for model in (eca_grn, sk):
+        text = imported(model, (3, 20, 20))
+        result = check_against_torch(torch, model, (3, 20, 20), text)
+        kinds |= {layer["kind"] for layer in result.data["layers"]}
+        for size in (17, 33):
+            shape = f"3x{size}x{size}"
+            if model is sk:
+                with pytest.raises(cnnplan.BadInput, match="holds only for input 3x20x20"):
+                    cnnplan.shapes(input=shape, plan_text=text)
+                continue
+            with torch.no_grad():
+                y = model(torch.zeros(1, 3, size, size))
+            other = cnnplan.shapes(input=shape, plan_text=text)
+            assert tuple(other.data["output"]) == tuple(y.shape[1:])
+    assert {"expandas", "stack", "sum", "norm", "div", "scale"} <= kinds

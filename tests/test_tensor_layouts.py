@@ -792,3 +792,131 @@ def test_hostile_layout_specs_give_bad_input_only(layers, shape):
         return
     for fmt in ("table", "json", "torch"):
         assert cnnplan.render(result, fmt)
+
+
+# -- reductions, stack, expandas, div and sub (issue 21: ECA, SK, ResNeSt, ConvNeXt-V2) -------
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("kind", ["sum", "mean", "norm"])
+@pytest.mark.parametrize("shape, dims, keepdim", [
+    ((4, 6, 5), (1, 2), True), ((4, 6, 5), (1, 2), False), ((4, 6, 5), 0, True),
+    ((4, 6, 5), 0, False), ((2, 4, 6, 5), 0, False), ((6, 5, 4), -1, True),
+    ((4, 6, 5), (0, 1, 2), True), ((4, 6, 5), (0, 1, 2), False), ((4, 6, 5), (1, 1), False),
+    ((4, 6, 5), 3, False), ((3, 7), (-2,), False)])
+def test_reductions_match_torch(torch, kind, shape, dims, keepdim):
+    """sum, mean and norm over given axes equal torch's shapes (x.sum(dim, keepdim),
+    torch.linalg.vector_norm) or refuse where torch does; every axis reduced without keepdim
+    (one number per sample) is refused deliberately; MACs and parameters 0; the export runs."""
+    torch_dims = tuple(torch_dim(d) for d in dims) if isinstance(dims, tuple) else torch_dim(dims)
+    x = torch.randn(1, *shape)
+    fn = {"sum": lambda: x.sum(torch_dims, keepdim=keepdim),
+          "mean": lambda: x.mean(torch_dims, keepdim=keepdim),
+          "norm": lambda: torch.linalg.vector_norm(x, 2, torch_dims, keepdim=keepdim)}[kind]
+    expected = run(torch, fn)
+    layer = spec(kind, dims=dims, keepdim=keepdim)
+    try:
+        result = cnnplan.shapes("x".join(map(str, shape)), [layer])
+    except BadInput as exc:
+        assert expected is None or expected.dim() == 1, (layer, str(exc))
+        return
+    assert expected is not None, layer
+    got = result.data["layers"][-1]
+    assert tuple(got["output"]) == tuple(expected.shape[1:])
+    assert got["macs"] == got["params"] == 0
+    exported_check(torch, result)
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("shape, n, dim", [((4, 6, 6), 2, 0), ((4, 6, 6), 3, 1), ((4, 6, 6), 2, 3),
+                                           ((4, 6, 6), 2, -1), ((5, 3), 2, 2), ((4, 6, 6), 2, 4)])
+def test_stack_matches_torch(torch, shape, n, dim):
+    x = torch.randn(1, *shape)
+    expected = run(torch, lambda: torch.stack([x] * n, torch_dim(dim)))
+    names = ", ".join(["input"] * n)
+    try:
+        result = cnnplan.shapes("x".join(map(str, shape)), [f"stack({names}, dim={dim})"])
+    except BadInput:
+        assert expected is None
+        return
+    assert tuple(result.data["output"]) == tuple(expected.shape[1:])
+    exported_check(torch, result)
+
+
+def test_stack_refuses_inputs_of_different_shapes():
+    with pytest.raises(BadInput, match="stack needs inputs of one shape"):
+        cnnplan.shapes("4x6x6", ["a: conv(4, k=3); stack(input, a)"])
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("a, b", [((4, 1, 1), (4, 6, 5)), ((1, 6, 1), (4, 6, 5)),
+                                  ((6, 5), (4, 6, 5)), ((4, 2, 1), (4, 6, 5)),
+                                  ((4, 6, 5), (4, 6, 5)), ((4, 6, 5), (6, 5))])
+def test_expandas_and_broadcast_joins_match_torch(torch, a, b):
+    """expandas(a, like) is x.expand_as(y); div and sub broadcast as torch's / and -."""
+    xa, xb = torch.randn(1, *a), torch.randn(1, *b)
+    for layer, fn in (("expandas(input, b)", lambda: xa.expand_as(xb)),
+                      ("div(input, b)", lambda: xa / xb), ("sub(b, input)", lambda: xb - xa)):
+        expected = run(torch, fn)
+        try:
+            result = with_second(a, b, layer)
+        except BadInput:
+            assert expected is None, layer
+            continue
+        assert expected is not None, layer
+        assert tuple(result.data["output"]) == tuple(expected.shape[1:]), layer
+        exported_check(torch, result)
+
+
+def test_scale_with_a_bias_counts_both():
+    """scale(param=SHAPE, bias=true) is x * w + b: twice the tensor's size in parameters."""
+    result = cnnplan.shapes("8x4x4", ["scale(param=(8, 1, 1), bias=true)"])
+    assert result.data["params"] == 16 and result.data["weights"] == 8
+    assert "bias=true" in cnnplan.render(result, "table")
+    with pytest.raises(BadInput, match="bias=true needs"):
+        cnnplan.shapes("8x4x4", ["scale(bias=true)"])
+
+
+@pytest.mark.oracle
+def test_rf_through_expand_is_the_one_source_position(torch):
+    """An axis of size 1 expanded: every position reads the one source position, so a window
+    over it adds nothing (autograd), and the other axis keeps its field."""
+    nn = torch.nn
+
+    class Expand(nn.Module):
+        def forward(self, x):
+            return x.expand(-1, -1, -1, 7)
+
+    model = nn.Sequential(nn.Conv2d(1, 1, (3, 1)), Expand(), nn.Conv2d(1, 1, 3),
+                          nn.Conv2d(1, 1, 3)).double()
+    for p in model.parameters():
+        nn.init.constant_(p, 1.0)
+    for layers in (["conv(1, k=(3, 1)); expand(shape=(-1, -1, 7)); conv(1, k=3); conv(1, k=3)"],
+                   ["a: conv(1, k=(3, 1)); b: pad(p=(3, 3, 0, 0)); expandas(a, b); "
+                    "conv(1, k=3); conv(1, k=3)"]):
+        result = cnnplan.shapes("1x20x1", layers)
+        assert result.data["layers"][-1]["rf"] == widest_per_axis(torch, model,
+                                                                  (1, 20, 1)) == [7, 1]
+
+
+@pytest.mark.oracle
+def test_rf_of_a_stack_and_a_reduction_over_it(torch):
+    """SK-style: two branches stacked on a new feature axis and summed over it: the rf is the
+    wider branch's (autograd); a sum over a spatial axis ends it."""
+    nn = torch.nn
+
+    class SK(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = nn.Conv2d(1, 1, 3, padding=1), nn.Conv2d(1, 1, 5, padding=2)
+
+        def forward(self, x):
+            return torch.stack([self.a(x), self.b(x)], dim=1).sum(1)
+
+    model = SK().double()
+    for p in model.parameters():
+        nn.init.constant_(p, 1.0)
+    result = cnnplan.shapes("1x16x16", ["a: conv(1, k=3, p=1); b: conv(1, k=5, p=2, from=input); "
+                                        "s: stack(a, b, dim=1); sum(dims=1)"])
+    assert result.data["layers"][-1]["rf"] == 5 == widest_per_axis(torch, model, (1, 16, 16))[0]
+    gone = cnnplan.shapes("1x16x16", ["conv(1, k=3); sum(dims=1, keepdim=true)"])
+    assert gone.data["layers"][-1]["rf"] is None

@@ -269,6 +269,7 @@ def _layernorm(spec, inputs, where):
 
 
 AXIS = Arg(-6)       # an axis of C x sizes: 0 the channels, negative from the end
+DIMS = Arg(-6, tuples=True, collapse=False)     # axes: 1, or (0, 2)
 
 
 def axis_of(spec, where, name, rank, default=0) -> int:
@@ -334,7 +335,41 @@ def _softmax(spec, inputs, where):
     return Applied(shape, steps=steps if dim or len(shape) == 1 else None)
 
 
+def reduce_axes(spec, inputs, where):
+    """mean / sum / norm over the axes `dims` (torch's x.sum(dim, keepdim)): they become 1
+    (keepdim=true) or go. A spatial axis reduced is read whole (the rf ends there); reducing
+    feature axes keeps the others' fields. MACs 0 (as pooling, and as fvcore, which counts
+    no reduction)."""
+    (shape,) = inputs
+    rank = len(shape)
+    dims = spec.get("dims")
+    dims = dims if isinstance(dims, tuple) else (dims,)
+    axes = [axis_value(spec, where, d, rank) for d in dims]
+    if len(set(axes)) != len(axes):
+        raise BadInput(f"{_label(spec, where)}: dims names axis {max(axes, key=axes.count)} "
+                       "twice")
+    if spec.get("keepdim"):
+        out = tuple(1 if a in axes else n for a, n in enumerate(shape))
+        return Applied(out, steps=tuple(WHOLE if a in axes else RfStep() for a in range(rank)))
+    kept = tuple(a for a in range(rank) if a not in axes)
+    if not kept:
+        raise BadInput(f"{_label(spec, where)}: reducing every axis leaves one number per "
+                       "sample, which has no C x sizes shape (keepdim=true keeps them as 1)")
+    return Applied(tuple(shape[a] for a in kept), axes=kept)
+
+
+def axis_value(spec, where, value, rank) -> int:
+    """An axis named in a tuple argument (dims) as 0 .. rank-1."""
+    if not -rank <= value < rank:
+        raise BadInput(f"{_label(spec, where)}: dims names axis {value}, but the input has "
+                       f"{rank} axes (0 to {rank - 1}, or -1 to -{rank} from the end)")
+    return value % rank
+
+
 def _mean(spec, inputs, where):
+    """Over the spatial axes, or with dims= over those axes (reduce_axes)."""
+    if spec.has("dims"):
+        return reduce_axes(spec, inputs, where)
     shape = inputs[0]
     sizes = _spatial(spec, shape, where)
     out = (shape[0], *([1] * len(sizes))) if spec.get("keepdim") else (shape[0],)
@@ -434,6 +469,14 @@ def _mul(spec, inputs, where):
     return Applied(broadcast(spec, inputs, where), steps=None)
 
 
+def _two(spec, inputs, where):
+    """div, sub: a / b, a - b, broadcast as mul."""
+    if len(inputs) != 2:
+        raise BadInput(f"{_label(spec, where)}: {spec.kind} reads two layers (a, b), not "
+                       f"{len(inputs)}")
+    return _mul(spec, inputs, where)
+
+
 def broadcast_sizes(shapes) -> tuple | None:
     """The shapes broadcast against each other as torch does (aligned on the right, sizes equal
     or 1), or None where they do not broadcast.
@@ -468,12 +511,17 @@ def _learned(spec, inputs, where):
     (shape,) = inputs
     param = spec.get("param")
     if param is None:
+        if spec.get("bias"):
+            raise BadInput(f"{_label(spec, where)}: bias=true needs the learned tensor's "
+                           "shape (param=SHAPE)")
         return Applied(shape)
     param = (param,) if isinstance(param, int) else param
     if broadcast(spec, (shape, param), where) != tuple(shape):
         raise BadInput(f"{_label(spec, where)}: the learned {format_shape(param)} would "
                        f"broadcast the input {format_shape(shape)} to a larger shape")
     count = math.prod(param)
+    if spec.get("bias"):          # x * w + b (timm's GlobalResponseNorm): a bias of w's shape
+        return Applied(shape, count, 2 * count)
     return Applied(shape, count if spec.kind == "scale" else 0, count)
 
 
@@ -815,9 +863,17 @@ def _pad_torch(spec, inputs):
 
 
 def _mean_torch(spec, inputs):
+    if spec.has("dims"):
+        return reduce_torch(spec, inputs)
     n = len(inputs[0]) - 1
     dims = tuple(range(-n, 0))
     return f"Mean({dims!r}, keepdim={bool(spec.get('keepdim'))})"
+
+
+def reduce_torch(spec, inputs):
+    dims = spec.get("dims")
+    dims = tuple(torch_axis(d) for d in (dims if isinstance(dims, tuple) else (dims,)))
+    return f"Reduce({spec.kind!r}, {dims!r}, keepdim={bool(spec.get('keepdim'))})"
 
 
 def _param_shape(spec):
@@ -931,8 +987,9 @@ CORE_KINDS = (
     LayerKind("adaptivemaxpool", "adaptive max pooling to out (a size or a tuple)",
               _adaptive, _adaptive_torch, {"out": SIZES}, "out", required=("out",),
               saves=_saves_maxpool),
-    LayerKind("mean", "mean over the spatial axes: C (keepdim=true: C x 1 x 1)", _mean,
-              _mean_torch, {"keepdim": BOOLEAN}, defaults={"keepdim": False},
+    LayerKind("mean", "mean over the spatial axes: C (keepdim=true: C x 1 x 1); dims=: over "
+              "those axes (0 the channels)", _mean,
+              _mean_torch, {"dims": DIMS, "keepdim": BOOLEAN}, defaults={"keepdim": False},
               saves=_rule(NOTHING)),
     LayerKind("upsample", "upsample(scale=2 | size=(H, W), mode=nearest|bilinear)", _upsample,
               _upsample_torch, {"scale": SIZES, "size": SIZES, "mode": MODES}, "scale",
@@ -948,10 +1005,17 @@ CORE_KINDS = (
               saves=_rule(NOTHING)),
     LayerKind("mul", "mul(a, b): broadcast product (e.g. C x 1 x 1 gate times C x H x W)", _mul,
               _join_code("{product}"), join=True, saves=_saves_mul),
-    LayerKind("scale", "scale(param=SHAPE): the input times a constant, or with param= a "
-              "learned tensor (layer scale x * gamma; its size counts as parameters)", _learned,
-              lambda spec, inputs: f"Learned({_param_shape(spec)!r}, 'scale')",
-              {"param": Arg(1, tuples=True, collapse=False)}, "param", fast=_fast_same),
+    LayerKind("div", "div(a, b): broadcast quotient a / b (e.g. a response normalised by its "
+              "mean)", _two, _join_code("{0} / {1}"), join=True),
+    LayerKind("sub", "sub(a, b): broadcast difference a - b", _two, _join_code("{0} - {1}"),
+              join=True),
+    LayerKind("scale", "scale(param=SHAPE, bias=false): the input times a constant, or with "
+              "param= a learned tensor (layer scale x * gamma; its size counts as parameters; "
+              "bias=true adds a learned bias of that shape: x * w + b)", _learned,
+              lambda spec, inputs: f"Learned({_param_shape(spec)!r}, 'scale'"
+                                   + (", bias=True)" if spec.get("bias") else ")"),
+              {"param": Arg(1, tuples=True, collapse=False), "bias": BOOLEAN}, "param",
+              defaults={"bias": False}, fast=_fast_same),
     LayerKind("shift", "shift(param=SHAPE): the input plus a constant, or with param= a "
               "learned tensor (a learned bias or embedding; its size counts as parameters)",
               _learned, lambda spec, inputs: f"Learned({_param_shape(spec)!r}, 'shift')",

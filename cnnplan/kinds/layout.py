@@ -19,7 +19,17 @@ from __future__ import annotations
 import math
 
 from ..platform.errors import BadInput
-from .core import AXIS, _label, _shapes_text, axis_of, broadcast_sizes, torch_axis
+from .core import (
+    AXIS,
+    DIMS,
+    _label,
+    _shapes_text,
+    axis_of,
+    broadcast_sizes,
+    reduce_axes,
+    reduce_torch,
+    torch_axis,
+)
 from .records import BOOLEAN, POSITIVE, WHOLE, Applied, Arg, LayerKind, RfStep
 from .shape import MAX_SIZE, format_shape, size_of
 
@@ -28,6 +38,7 @@ SIZES_OR_ANY = Arg(-1, tuples=True, collapse=False)   # sizes, one of them -1 (i
 COUNTS = Arg(1, tuples=True, collapse=False)    # split: a size, or the sizes of the pieces
 MAX_OUTPUTS = 256
 KEEP = RfStep()
+ONE = RfStep(0, 0, 0)       # a broadcast axis: every position reads the one source position
 
 
 def _axis_value(spec, where, value, rank) -> int:
@@ -141,11 +152,27 @@ def _expand(spec, inputs, where):
             axes.append(a - new)
         elif old == 1 and size >= 1:
             out.append(size)
-            axes.append((a - new,))
+            axes.append(a - new)
         else:
             raise BadInput(f"{_label(spec, where)}: cannot expand size {old} to {size} (only "
                            "axes of size 1 expand; -1 keeps a size)")
-    return Applied(tuple(out), axes=tuple(axes))
+    steps = tuple(ONE if a >= new and shape[a - new] == 1 < n else KEEP
+                  for a, n in enumerate(out))
+    return Applied(tuple(out), axes=tuple(axes), steps=steps)
+
+
+def _expand_as(spec, inputs, where):
+    """a broadcast to the shape of `like` (x.expand_as(like)); like's shape only is read."""
+    if len(inputs) != 2:
+        raise BadInput(f"{_label(spec, where)}: expandas reads two layers, the tensor and the "
+                       f"one whose shape it takes, not {len(inputs)}")
+    shape, like = inputs
+    new = len(like) - len(shape)
+    if new < 0 or any(n not in (1, m) for n, m in zip(shape, like[new:])):
+        raise BadInput(f"{_label(spec, where)}: cannot expand {format_shape(shape)} to "
+                       f"{format_shape(like)} (only axes of size 1 expand)")
+    axes = tuple(() if a < new else ((0, a - new),) for a in range(len(like)))
+    return Applied(tuple(like), steps=None, axes=axes, shape_only=(1,))
 
 
 def _select(spec, inputs, where):
@@ -225,6 +252,19 @@ def _unbind(spec, inputs, where):
 
 def _tuple_text(value) -> str:
     return "(" + ", ".join(map(str, value)) + ")"
+
+
+def _stack(spec, inputs, where):
+    """torch.stack: inputs of one shape along a new (feature) axis `dim` of the output."""
+    if len(set(inputs)) != 1:
+        raise BadInput(f"{_label(spec, where)}: stack needs inputs of one shape, but they are "
+                       f"{_shapes_text(inputs)}")
+    rank = len(inputs[0]) + 1
+    dim = axis_of(spec, where, "dim", rank)
+    out = (*inputs[0][:dim], len(inputs), *inputs[0][dim:])
+    axes = tuple(() if a == dim else tuple((n, a - (a > dim)) for n in range(len(inputs)))
+                 for a in range(rank))
+    return Applied(out, steps=None, axes=axes)
 
 
 # -- over the last axis, and attention ----------------------------------------------------------
@@ -354,6 +394,19 @@ LAYOUT_KINDS = (
     LayerKind("unbind", "unbind(dim=0): one output per position of an axis, the axis dropped, "
               "read as NAME[j]", _unbind, _axis_torch("Unbind({dim})"), dict(_DIM),
               defaults={"dim": 0}, outputs=True),
+    LayerKind("expandas", "expandas(a, like): a broadcast to the shape of like (x.expand_as(y), "
+              "x.expand(y.shape)); only like's shape is read", _expand_as,
+              lambda spec, inputs: "{0}.expand_as({1})", join=True, aliases=("expand_as",)),
+    LayerKind("stack", "stack(a, b, ..., dim=0): inputs of one shape along a new axis dim "
+              "(torch.stack)", _stack,
+              lambda spec, inputs: f"torch.stack([{{all}}], dim={torch_axis(spec.get('dim', 0))})",
+              dict(_DIM), defaults={"dim": 0}, join=True),
+    LayerKind("sum", "sum(dims=(1, 2), keepdim=false): the sum over those axes (0 the channels); "
+              "MACs 0", reduce_axes, reduce_torch, {"dims": DIMS, "keepdim": BOOLEAN}, "dims",
+              {"keepdim": False}, ("dims",)),
+    LayerKind("norm", "norm(dims=(1, 2), keepdim=false): the 2-norm over those axes "
+              "(torch.linalg.vector_norm); MACs 0", reduce_axes, reduce_torch,
+              {"dims": DIMS, "keepdim": BOOLEAN}, "dims", {"keepdim": False}, ("dims",)),
     LayerKind("matmul", "matmul(a, b): matrix product over the last two axes, leading axes "
               "broadcast (torch.matmul, bmm); MACs rows x k x columns each", _matmul,
               lambda spec, inputs: "torch.matmul({0}, {1})", join=True, aliases=("bmm",)),
@@ -394,6 +447,19 @@ class Expand(nn.Module):
 
     def forward(self, x):
         return x.expand(x.shape[0], *self.shape)
+''',
+    "Reduce(": '''
+class Reduce(nn.Module):
+    """x.sum / x.mean over dims, or the 2-norm (torch.linalg.vector_norm)."""
+
+    def __init__(self, op, dims, keepdim=False):
+        super().__init__()
+        self.op, self.dims, self.keepdim = op, dims, keepdim
+
+    def forward(self, x):
+        if self.op == "norm":
+            return torch.linalg.vector_norm(x, 2, self.dims, keepdim=self.keepdim)
+        return getattr(x, self.op)(self.dims, keepdim=self.keepdim)
 ''',
     "Select(": '''
 class Select(nn.Module):

@@ -116,6 +116,7 @@ class Applied(NamedTuple):
     axes: tuple | None = None      # layout: where each output axis comes from (see below)
     outputs: tuple = ()            # several outputs (split, chunk): their shapes; output = [0]
     pieces: tuple = ()             # per output, RfSteps for every axis (its offset), or None
+    shape_only: tuple = ()         # joins: inputs read for their shape only (expandas' like)
 
     # `steps` gives one RfStep per spatial axis (axes 1..n; axis 0, the channels, is mixed), or
     # one per output axis. `axes` (kinds that move axes: permute, flatten, reshape, matmul):

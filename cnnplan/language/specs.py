@@ -151,7 +151,8 @@ class LayerSpec(Frozen):
                 parts.append(str(value))
             elif (name, value) in (("groups", 1), ("bias", True), ("ceil", False),
                                    ("crop", False), ("keepdim", False),
-                                   ("count_pad", True)) and kind.name != "groupnorm":
+                                   ("count_pad", True)) and kind.name != "groupnorm" \
+                    and kind.defaults.get(name, value) == value:
                 continue
             else:
                 parts.append(f"{name}={_value_text(value)}")

@@ -76,16 +76,18 @@ def center_crop(tensors):
 class Learned(nn.Module):
     """The input times (scale) or plus (shift) a learned tensor of `shape`, or nothing (None)."""
 
-    def __init__(self, shape, op):
+    def __init__(self, shape, op, bias=False):
         super().__init__()
         self.op = op
         init = torch.ones if op == "scale" else torch.zeros
         self.param = None if shape is None else nn.Parameter(init(shape))
+        self.bias = nn.Parameter(torch.zeros(shape)) if bias else None
 
     def forward(self, x):
         if self.param is None:
             return x
-        return x * self.param if self.op == "scale" else x + self.param
+        y = x * self.param if self.op == "scale" else x + self.param
+        return y if self.bias is None else y + self.bias
 ''',
     "Padded(": '''
 

@@ -21,6 +21,7 @@ from fractions import Fraction
 
 from ..kinds.arithmetic import effective_kernel
 from ..kinds.records import WHOLE as WHOLE_STEP
+from ..kinds.records import RfStep
 from ..kinds.shape import format_shape, parse_shape, size_of
 from ..language.specs import INPUT, MAX_LAYERS, LayerSpec, parse_spec
 from ..platform.budget import budgeted, charge
@@ -186,6 +187,7 @@ def apply_layer(spec: LayerSpec, shape: tuple, index: int):
 MAX_FIELD_ENTRIES = 32
 LAYER_COST = 40          # work units of applying one layer in a forward pass
 START_PATHS = {(1, 0): 0}
+BROADCAST_STEP = RfStep(0, 0, 0)   # every output position reads the one input position
 
 
 def start_field(shape):
@@ -260,11 +262,14 @@ def _layout_field(field, axes):
     return tuple(out)
 
 
-def join_fields(fields, offsets=(), axes=None, shapes=(), output=()):
+def join_fields(fields, offsets=(), axes=None, shapes=(), output=(), shape_only=()):
     """The field of a join. By default the inputs' axes line up from the last (broadcasting);
     `axes`: per output axis the (input, axis) pairs it reads position by position, the other
     input axes being read whole (matmul's contraction). Paths of one axis merge (shifted by
-    concat's crop offsets); None where positions cannot be followed."""
+    concat's crop offsets); an axis of size 1 broadcast to more positions gives each of them
+    the one position's field (jump 0); inputs in `shape_only` (expandas' like) add nothing.
+    None where positions cannot be followed."""
+    fields = [(None,) * len(shapes[n]) if n in shape_only else f for n, f in enumerate(fields)]
     if any(f is None for f in fields) or not output:
         return None
     charge(sum(len(entry[1]) for field in fields for entry in field if entry),
@@ -285,11 +290,12 @@ def join_fields(fields, offsets=(), axes=None, shapes=(), output=()):
         if not spatial:
             out.append(None)
             continue
-        if len(spatial) != len(entries) or len({e[0] for _, e, _ in spatial}) != 1 or any(
-                size == 1 < output[a] for _, _, size in spatial):
-            return None                  # mixes a position with features or broadcasts it
+        if len(spatial) != len(entries) or len({e[0] for _, e, _ in spatial}) != 1:
+            return None                  # mixes a position with features
         merged = {}
-        for n, (_, paths), _ in spatial:
+        for n, (_, paths), size in spatial:
+            if size == 1 < output[a]:
+                paths = _move_paths(paths, BROADCAST_STEP)
             shift = offsets[n][a - 1] if offsets and a >= 1 else 0
             for (jump, centre), extent in paths.items():
                 key = (jump, _tidy(centre + jump * shift))
@@ -548,7 +554,8 @@ def forward(input_shape, specs, complete: bool = True, output: str = "",
         notes = list(done.notes)
         sources = [read(field_of, s, where) for s in node.sources]
         if record.join:
-            field = join_fields(sources, done.offsets, done.axes, inputs, done.output)
+            field = join_fields(sources, done.offsets, done.axes, inputs, done.output,
+                                done.shape_only)
             for axis, why in misaligned(field):
                 notes.append(f"{where}: its inputs' receptive fields are not aligned on axis "
                              f"{axis} ({why})")

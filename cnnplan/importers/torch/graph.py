@@ -236,7 +236,7 @@ def map_graph(gm, values: dict, claims=(), skip_unknown: bool = False, output_ke
 
 
 # kinds whose layer stays right when a size it read from a tensor's shape changes
-SIZE_GENERAL = ("flatten", "resize", "concat", "identity")
+SIZE_GENERAL = ("flatten", "resize", "concat", "identity", "expandas")
 
 
 def _tensor_args(node) -> list:
@@ -248,7 +248,22 @@ def _reads_sizes(node, graph) -> bool:
     import torch
 
     return any(n in graph.dependent and n not in graph.of and n.meta.get("type") is not
-               torch.Tensor for n in node.all_input_nodes)
+               torch.Tensor and not _batch_size(n) for n in node.all_input_nodes)
+
+
+def _batch_size(node) -> bool:
+    """x.shape[0], x.size(0), x.size()[0] of a layer: the batch size, the same at every input
+    size (a layer keeps the batch first)."""
+    import operator
+
+    if node.op == "call_method" and node.target == "size":
+        return node.args[1:2] == (0,) or node.kwargs.get("dim") == 0
+    if node.op != "call_function" or node.target is not operator.getitem or node.args[1] != 0:
+        return False
+    shape = node.args[0]
+    return getattr(shape, "op", None) in ("call_function", "call_method") and (
+        (shape.target == "size" and len(shape.args) == 1 and not shape.kwargs)
+        or (shape.target is getattr and shape.args[1:] == ("shape",)))
 
 
 def _params_of(graph, constants) -> dict:
@@ -308,6 +323,8 @@ def _map_node(node, inputs, values, modules, functions, claims, graph):
         return _arithmetic(node, op, inputs, values, graph)
     if op in WEIGHTED:
         return _weighted(node, op, inputs, values, graph)
+    if op == "addcmul":
+        return _addcmul(node, inputs, values, graph)
     if op == "upsample":
         like = _like(node, graph, values)
         if like is not None:
@@ -345,8 +362,8 @@ def _arithmetic(node, op, inputs, values, graph):
     second = node.args[1] if len(node.args) > 1 else node.kwargs.get("other")
     layers = [a for a in (first, second) if a in graph.of]
     if len(layers) == 2:
-        if op not in ("add", "mul"):
-            raise Unmappable(f"{op} of two layers; cnnplan joins layers with add, mul, concat")
+        if op in ("sub", "div"):          # a - b, a / b: broadcast joins, as mul
+            return op, layers, ""
         ins = [tuple(values[n].shape[1:]) for n in layers]
         return OPS[op][0]({}, ins, None), layers, ""
     if len(layers) != 1:
@@ -362,12 +379,7 @@ def _arithmetic(node, op, inputs, values, graph):
     if tuple(values[node].shape) != tuple(values[x].shape):
         raise Unmappable(f"{op} with a stored tensor of shape {tuple(value.shape)} broadcasts "
                           f"the input {tuple(values[x].shape)} to a larger shape")
-    shape = tuple(value.shape)
-    while len(shape) >= values[x].dim():
-        if shape[0] != 1:
-            raise Unmappable(f"{op} with a stored tensor of shape {tuple(value.shape)}, "
-                              "which has a batch axis")
-        shape = shape[1:]
+    shape = _stored_shape(op, value, values[x])
     held = _params_of(graph, [other])
     if not held:
         return kind, [x], f"{_op_text(node)} by a stored constant (a buffer) in the model"
@@ -377,6 +389,47 @@ def _arithmetic(node, op, inputs, values, graph):
     _claim(graph, held)
     name = next(iter(held)) if len(held) == 1 else None
     return spec_text(kind, param=shape or (1,)), [x], "", name
+
+
+def _stored_shape(op, value, x) -> tuple:
+    """The shape of a stored tensor used with layer output `x`, without leading 1s that stand
+    for the batch axis."""
+    shape = tuple(value.shape)
+    while len(shape) >= x.dim():
+        if shape[0] != 1:
+            raise Unmappable(f"{op} with a stored tensor of shape {tuple(value.shape)}, "
+                              "which has a batch axis")
+        shape = shape[1:]
+    return shape
+
+
+def _addcmul(node, inputs, values, graph):
+    """torch.addcmul(b, w, x) = b + w * x with b and w stored in the model (timm's
+    GlobalResponseNorm): scale(param=SHAPE, bias=true), whose w and b count as parameters."""
+    import math
+
+    a = named_arguments(("input", "tensor1", "tensor2", "value"), node.args, node.kwargs)
+    b, t1, t2 = a.get("input"), a.get("tensor1"), a.get("tensor2")
+    layers = [t for t in (b, t1, t2) if t in graph.of]
+    if len(layers) != 1 or b in layers:
+        raise Unmappable("addcmul other than a stored bias plus a stored weight times a layer")
+    x = layers[0]
+    w = t2 if x is t1 else t1
+    if tuple(values[node].shape) != tuple(values[x].shape):
+        raise Unmappable(f"addcmul with stored tensors broadcasts the input "
+                          f"{tuple(values[x].shape)} to a larger shape")
+    shape = _stored_shape("addcmul", values[w], values[x])
+    if _stored_shape("addcmul", values[b], values[x]) != shape:
+        raise Unmappable("addcmul with a bias and a weight of different shapes")
+    held_w, held_b = _params_of(graph, [w]), _params_of(graph, [b])
+    if (sum(held_w.values()), sum(held_b.values())) != (math.prod(shape),) * 2 or set(
+            held_w) & set(held_b):
+        raise Unmappable(f"addcmul with a {format_shape(shape)} weight and bias that are not "
+                          "two parameters of that size")
+    _claim(graph, {**held_w, **held_b})
+    value = a.get("value", 1)
+    comment = "" if value == 1 else f"addcmul value={_short(value)} in the model (same shape)"
+    return spec_text("scale", param=shape or (1,), bias=True), [x], comment
 
 
 def _short(value) -> str:

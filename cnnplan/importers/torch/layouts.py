@@ -153,11 +153,36 @@ def _pieces(kind):
     return handler
 
 
+def _reduce(kind):
+    """x.sum(dim, keepdim), x.mean(dim, keepdim) (over other axes than all spatial ones: those
+    stay ops.py's mean), x.norm(p=2, dim, keepdim), torch.linalg.vector_norm(x, 2, dim)."""
+    def handler(args, kwargs, ins, out):
+        rank = len(ins[0]) + 1
+        names = ("p", "dim", "keepdim") if kind == "norm" else ("dim", "keepdim")
+        a = dict(zip(names, args))
+        a.update(kwargs)
+        if kind == "norm":
+            order = a.get("p", a.get("ord", 2))
+            if order not in (2, 2.0, "fro", None):
+                raise _unmappable(f"a norm of order {order!r}; cnnplan's norm is the 2-norm")
+        dims = a.get("dim")
+        dims = tuple(dims) if isinstance(dims, (tuple, list)) else (dims,)
+        if dims in ((None,), ()):
+            raise _unmappable(f"{kind} over every axis, the batch's too")
+        axes = tuple(_axis(d, rank) for d in dims)
+        if kind == "mean" and sorted(d % rank for d in dims) == list(range(2, rank)):
+            return None                    # over all spatial axes: ops.py's mean
+        return f"{kind}(dims={_text(axes if len(axes) > 1 else axes[0])}" + (
+            ", keepdim=true)" if a.get("keepdim") else ")")
+    return handler
+
+
 METHODS = {
     "permute": _permute, "transpose": _transpose, "swapaxes": _transpose,
     "view": _reshape, "reshape": _reshape, "flatten": _flatten, "unflatten": _unflatten,
     "expand": _expand, "softmax": _softmax, "chunk": _pieces("chunk"),
     "split": _pieces("split"), "unbind": _pieces("unbind"),
+    "sum": _reduce("sum"), "mean": _reduce("mean"), "norm": _reduce("norm"),
 }
 
 
@@ -168,7 +193,9 @@ def _functions() -> dict:
     return {torch.permute: _permute, torch.transpose: _transpose, torch.swapaxes: _transpose,
             torch.reshape: _reshape, torch.flatten: _flatten, torch.unflatten: _unflatten,
             torch.softmax: _softmax, F.softmax: _softmax, torch.chunk: _pieces("chunk"),
-            torch.split: _pieces("split"), torch.unbind: _pieces("unbind")}
+            torch.split: _pieces("split"), torch.unbind: _pieces("unbind"),
+            torch.sum: _reduce("sum"), torch.mean: _reduce("mean"), torch.norm: _reduce("norm"),
+            torch.linalg.vector_norm: _reduce("norm")}
 
 
 def _joins() -> dict:
@@ -197,6 +224,10 @@ def map_layout(node, inputs, values, modules, graph):
         out = tuple(value.shape[1:])
     else:
         return None
+    if node.op == "call_method" and node.target == "expand_as":
+        return _expand_as(node, inputs, values)
+    if _is_stack(node.target):
+        return _stack(node, inputs, values)
     if node.op == "call_method":
         handler = METHODS.get(node.target)
     else:
@@ -216,9 +247,12 @@ def map_layout(node, inputs, values, modules, graph):
         return None
     if value is not None and hasattr(value, "shape") and value.shape[:1] != values[
             inputs[0]].shape[:1]:
-        raise _unmappable(f"changes the batch axis ({values[inputs[0]].shape[0]} -> "
-                          f"{value.shape[0]})")
+        raise _unmappable(f"changes the batch axis ({tuple(values[inputs[0]].shape)} -> "
+                          f"{tuple(value.shape)})")
     if handler is _expand:
+        like = shape_source(node, inputs, values, graph)
+        if like is not None:          # x.expand(y.shape), x.expand(y.size()): expandas(x, y)
+            return "expandas", [inputs[0], like], ""
         spec = _expand(args, kwargs, ins, out, values[inputs[0]].shape[0])
     else:
         spec = handler(args, kwargs, ins, out)
@@ -227,6 +261,53 @@ def map_layout(node, inputs, values, modules, graph):
     if spec == "identity":
         return graph.of[inputs[0]]
     return spec, inputs[:1], ""
+
+
+def _expand_as(node, inputs, values):
+    """x.expand_as(y) of two layers -> expandas(x, y) (y's shape only, so it follows y)."""
+    if len(inputs) != 2 or node.args[0] is not inputs[0]:
+        raise _unmappable("expand_as of a tensor stored in the model, or like one")
+    return "expandas", inputs, ""
+
+
+def shape_source(node, inputs, values, graph):
+    """The layer (not `node`'s input) whose whole shape `node`'s size arguments were read from
+    (x.expand(y.shape), x.expand(y.size(0), -1, y.size(2), y.size(3))) when the output has
+    exactly that shape; None otherwise."""
+    import torch
+
+    found, seen = set(), set()
+    todo = [n for n in node.all_input_nodes if n not in inputs]
+    while todo and len(seen) < 200:
+        n = todo.pop()
+        if n in seen or n not in graph.dependent:
+            continue
+        seen.add(n)
+        if n in graph.of and isinstance(values.get(n), torch.Tensor):
+            found.add(n)
+        else:
+            todo += n.all_input_nodes
+    shape = tuple(values[node].shape)
+    matches = [n for n in found if tuple(values[n].shape) == shape
+               and isinstance(graph.of[n], str)]
+    return matches[0] if len(matches) == 1 else None
+
+
+def _is_stack(target) -> bool:
+    import torch
+
+    return target is torch.stack
+
+
+def _stack(node, inputs, values):
+    """torch.stack(tensors, dim) of layers -> stack(dim=) (dim of the output, not the batch)."""
+    args, kwargs = concrete(node, values)
+    dim = kwargs.get("dim", args[1] if len(args) > 1 else 0)
+    tensors = node.args[0] if node.args else node.kwargs.get("tensors")
+    if any(t not in inputs for t in tensors):
+        raise _unmappable("stacks a tensor stored in the model")
+    axis = _axis(dim, values[node].dim())
+    return f"stack(dim={axis})" if axis else "stack", list(tensors), ""
 
 
 def _is_cat(target) -> bool:

@@ -311,7 +311,7 @@ def functions_table() -> dict:
              operator.mul: "mul", operator.imul: "mul", torch.mul: "mul",
              operator.sub: "sub", operator.isub: "sub", torch.sub: "sub",
              operator.truediv: "div", operator.itruediv: "div", torch.div: "div",
-             torch.clamp: "clamp", F.linear: "linear_fn", F.batch_norm: "bn_fn",
+             torch.clamp: "clamp", torch.addcmul: "addcmul", F.linear: "linear_fn", F.batch_norm: "bn_fn",
              F.layer_norm: "layernorm_fn", F.group_norm: "groupnorm_fn",
              torch.flatten: "flatten", torch.mean: "mean", torch.softmax: "softmax",
              F.softmax: "softmax", F.dropout: "dropout", F.interpolate: "upsample",
