@@ -890,12 +890,15 @@ def _add_broken(group: click.Group, name: str, error: str):
     ))
 
 
-def main(argv=None):
-    """Console-script entry point."""
+def main(argv=None, started=None):
+    """Run the command line (`started`, if given, is called once it is built: see
+    cnnplan/__main__.py)."""
     try:
         group = build_cli()
     except Exception as exc:  # only with CNNPLAN_STRICT_PLUGINS=1: a PluginFailure
         if os.environ.get("CNNPLAN_DEBUG"):
             raise
         _fail(f"{exc} (CNNPLAN_STRICT_PLUGINS is set; CNNPLAN_DEBUG=1 shows the traceback)", 1)
+    if started is not None:
+        started()
     group.main(args=argv)

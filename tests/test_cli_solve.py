@@ -35,6 +35,28 @@ def test_main_job_installed_command(cnnplan_cmd):
                      "macs": 32 * 32 * 64 * 3 * 8 * 8}
 
 
+def test_python_m_cnnplan_runs_the_command_with_the_collector_on():
+    """`python -m cnnplan` is the console script (cnnplan/__main__.py): the same answer as the
+    library, and the garbage collector, paused while the command line is built, is on again
+    (with start-up's objects frozen) while the command runs and at exit."""
+    import subprocess
+    import sys
+
+    code = ("import atexit, gc\n"
+            "atexit.register(lambda: print('collector', gc.isenabled(), gc.get_freeze_count() > 0))\n"
+            "from cnnplan.__main__ import main\n"
+            "main(sys.argv[1:])")
+    done = subprocess.run([sys.executable, "-c", "import sys\n" + code, *MAIN_JOB, "--format",
+                           "json"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    document, _, tail = done.stdout.rpartition("}")
+    assert json.loads(document + "}") == json.loads(run(*MAIN_JOB, "--format", "json").output)
+    assert tail.split() == ["collector", "True", "True"]
+    module = subprocess.run([sys.executable, "-m", "cnnplan", *MAIN_JOB, "--format", "json"],
+                            capture_output=True, text=True, timeout=120)
+    assert json.loads(module.stdout) == json.loads(document + "}")
+
+
 def test_table_states_bounds_and_count(cnnplan_cmd):
     proc = cnnplan_cmd(*MAIN_JOB)
     assert proc.returncode == 0

@@ -19,7 +19,7 @@ PARTS = [("platform",), ("kinds",), ("language",), ("solver", "network"), ("plan
          ("importers",), ("pictures",), ("cli",), ("web",), ("top",)]
 #: The top: the package's public API (__init__.py), the core's own plugin that wires the parts
 #: together, the pytest fixture for plugin authors, and the old module paths.
-TOP = {"cnnplan", "cnnplan._moved", "cnnplan.default_plugin", "cnnplan.testing"}
+TOP = {"cnnplan", "cnnplan.__main__", "cnnplan._moved", "cnnplan.default_plugin", "cnnplan.testing"}
 RANK = {part: rank for rank, parts in enumerate(PARTS) for part in parts}
 
 #: What plugins and examples may import (docs/architecture.md, "Public modules").
