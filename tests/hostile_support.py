@@ -111,3 +111,23 @@ def snapshot(folder) -> dict:
             else:
                 found[key] = stat.S_IFMT(info.st_mode)
     return found
+
+
+def wide_concat_plan(branches: int, input_shape: str) -> str:
+    """A plan file: `branches` convolutions of the input, all joined by one concat."""
+    lines = [f'input = "{input_shape}"']
+    for i in range(branches):
+        lines += ["[[layers]]", f'name = "b{i}"', 'spec = "conv(1, k=3, p=1)"', 'from = "input"']
+    lines += ["[[layers]]", 'name = "cat"', 'spec = "concat"',
+              "from = [" + ", ".join(f'"b{i}"' for i in range(branches)) + "]"]
+    return "\n".join(lines) + "\n"
+
+
+def add_all_plan(layers: int, input_shape: str) -> str:
+    """A plan file: a conv and a relu, then `layers` - 2 adds, each of every earlier layer."""
+    lines = [f'input = "{input_shape}"', "[[layers]]", 'name = "l0"', 'spec = "conv(4, k=3, p=1)"',
+             "[[layers]]", 'name = "l1"', 'spec = "relu"']
+    for i in range(2, layers):
+        lines += ["[[layers]]", f'name = "l{i}"', 'spec = "add"',
+                  "from = [" + ", ".join(f'"l{j}"' for j in range(i)) + "]"]
+    return "\n".join(lines) + "\n"

@@ -30,7 +30,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from hostile_support import run_bounded, snapshot
+from hostile_support import add_all_plan, run_bounded, snapshot, wide_concat_plan
 from web_support import fetch, server  # noqa: F401  (server is a fixture)
 
 EXAMPLES = int(os.environ.get("CNNPLAN_FUZZ_EXAMPLES", "8"))
@@ -180,18 +180,8 @@ def folder(tmp_path_factory):
         'input = "3x8x8"\n' + layer)
     (path / "bidi.toml").write_text('title = "a\\u202eb\\u200bc"\ninput = "3x8x8"\n' + layer)
     (path / "nul.toml").write_text('title = "a\\u0000b"\ninput = "3x8x8"\n' + layer)
-    lines = ['input = "4x16x16"']
-    for i in range(500):
-        lines += ["[[layers]]", f'name = "b{i}"', 'spec = "conv(1, k=3, p=1)"', 'from = "input"']
-    lines += ["[[layers]]", 'name = "cat"', 'spec = "concat"',
-              "from = [" + ", ".join(f'"b{i}"' for i in range(500)) + "]"]
-    (path / "concat.toml").write_text("\n".join(lines) + "\n")
-    lines = ['input = "4x8x8"', "[[layers]]", 'name = "l0"', 'spec = "conv(4, k=3, p=1)"',
-             "[[layers]]", 'name = "l1"', 'spec = "relu"']
-    for i in range(2, 200):
-        lines += ["[[layers]]", f'name = "l{i}"', 'spec = "add"',
-                  "from = [" + ", ".join(f'"l{j}"' for j in range(i)) + "]"]
-    (path / "addall.toml").write_text("\n".join(lines) + "\n")
+    (path / "concat.toml").write_text(wide_concat_plan(500, "4x16x16"))
+    (path / "addall.toml").write_text(add_all_plan(200, "4x8x8"))
     (path / "where.toml").write_text('input = "3x64x64"\nwhere = [' + ", ".join(
         ['"k > 0"'] * 50_000) + ']\n[[layers]]\nspec = "conv(8)"\nout = "8x32x32"\n')
     (path / "dir.json").mkdir()

@@ -23,7 +23,7 @@ from cnnplan.solver.layer import make_domains
 from cnnplan.solver.search import Geometry, solutions
 from cnnplan.language.where import MAX_BITS, compile_condition
 
-from hostile_support import executable, run_bounded, snapshot
+from hostile_support import add_all_plan, executable, run_bounded, snapshot, wide_concat_plan
 
 NINES = "9" * 5000
 BIG_POWER = "(((k**64)**64)**64)**64 == 1"
@@ -596,23 +596,13 @@ def test_cropped_window_is_the_brute_force_window(k, s, p, d, big):
 def _graph_plans(folder):
     """The issue's slow graphs: a 2,000-branch concat, a 300-layer add chain, an add of every
     earlier layer, and a plan file with 100,000 `where` entries."""
-    lines = ['input = "4x64x64"']
-    for i in range(2000):
-        lines += ["[[layers]]", f'name = "b{i}"', 'spec = "conv(1, k=3, p=1)"', 'from = "input"']
-    lines += ["[[layers]]", 'name = "cat"', 'spec = "concat"',
-              "from = [" + ", ".join(f'"b{i}"' for i in range(2000)) + "]"]
-    (folder / "concat.toml").write_text("\n".join(lines) + "\n")
+    (folder / "concat.toml").write_text(wide_concat_plan(2000, "4x64x64"))
     lines = ['input = "4x32x32"', "[[layers]]", 'name = "l0"', 'spec = "conv(4, k=3, p=1)"',
              "[[layers]]", 'name = "l1"', 'spec = "conv(4, k=3, p=1)"']
     for i in range(2, 300):
         lines += ["[[layers]]", f'name = "l{i}"', 'spec = "add"', f'from = ["l{i - 1}", "l{i - 2}"]']
     (folder / "add300.toml").write_text("\n".join(lines) + "\n")
-    lines = ['input = "4x32x32"', "[[layers]]", 'name = "l0"', 'spec = "conv(4, k=3, p=1)"',
-             "[[layers]]", 'name = "l1"', 'spec = "relu"']
-    for i in range(2, 300):
-        lines += ["[[layers]]", f'name = "l{i}"', 'spec = "add"',
-                  "from = [" + ", ".join(f'"l{j}"' for j in range(i)) + "]"]
-    (folder / "addall.toml").write_text("\n".join(lines) + "\n")
+    (folder / "addall.toml").write_text(add_all_plan(300, "4x32x32"))
     (folder / "where.toml").write_text('input = "3x64x64"\nwhere = [' + ", ".join(
         ['"k > 0"'] * 100_000) + ']\n[[layers]]\nspec = "conv(8)"\nout = "8x32x32"\n')
 
