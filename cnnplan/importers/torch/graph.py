@@ -452,16 +452,38 @@ def _weighted(node, op, inputs, values, graph):
               if isinstance(raw.get(k), __import__("torch").fx.Node)]
     held = _params_of(graph, stored)
     learnable = sum(a[k].numel() for k in ("weight", "bias") if a.get(k) is not None)
-    if sum(held.values()) != learnable:
-        raise Unmappable(f"its weight and bias hold {learnable:,} values, computed from "
-                          f"{sum(held.values()):,} parameters of the model")
     ins = [tuple(values[inputs[0]].shape[1:])]
     spec = _apply(op, a, ins, tuple(values[node].shape[1:]))
+    if sum(held.values()) != learnable:
+        spec = spec[:-1] + f", {_computed_weights(op, held, learnable, a)})"
     _claim(graph, held)
     owners = {k.rsplit(".", 1)[0] for k in held if "." in k}
     owner = owners.pop() if len(owners) == 1 else None
     # the owner's name only when this node gives the owner's output (LayerNorm2d permutes after)
     return spec, inputs, "", owner if owner and not _inside(node.next, owner) else None
+
+
+def _computed_weights(op, held: dict, learnable: int, a) -> str:
+    """The conv option for a kernel computed from other values than the parameters it holds:
+    fixed=true (from buffers only: a blur filter), gain=true (from the kernel, bias and one
+    gain per output channel, all of one module: weight standardisation, weight norm); else
+    Unmappable."""
+    total = sum(held.values())
+    said = (f"its weight and bias hold {learnable:,} values, computed from {total:,} "
+            "parameters of the model")
+    if op != "conv_fn":
+        raise Unmappable(said)
+    if not held:
+        return "fixed=true"
+    owners = {k.rsplit(".", 1)[0] if "." in k else "" for k in held}
+    if len(owners) != 1:
+        raise Unmappable(f"{said} of {len(owners)} modules ({', '.join(sorted(owners))}); a "
+                          "conv's computed kernel is read from parameters of its own module")
+    c_out = a["weight"].shape[0]
+    if total - learnable != c_out:
+        raise Unmappable(f"{said}: {total - learnable:,} more, not one gain per output "
+                          f"channel ({c_out}); cnnplan's conv(..., gain=true) has those only")
+    return "gain=true"
 
 
 def _inside(node, path: str) -> bool:
@@ -528,7 +550,8 @@ def _crop(node, inputs, values, graph):
     index = index if isinstance(index, tuple) else (index,)
     shape_in, shape_out = tuple(values[source].shape), tuple(values[node].shape)
     if (len(index) > len(shape_in) or not all(isinstance(i, slice) for i in index)
-            or len(shape_in) != len(shape_out) or shape_in[:2] != shape_out[:2]):
+            or len(shape_in) != len(shape_out) or shape_in[:2] != shape_out[:2]
+            or shape_in == shape_out):
         raise Unmappable("indexing other than a slice of the spatial axes")
     for axis, piece in enumerate(index):
         start, _, step = piece.indices(shape_in[axis])

@@ -399,7 +399,8 @@ def _getitem(node, inputs, values, graph):
 
 
 def tensor_index(node, inputs, values):
-    """x[:, i] -> select, x[:, a:b] -> narrow (one axis, step 1); None for anything else."""
+    """x[:, i] -> select, x[:, a:b:c] -> slice (one axis, the bounds as written: negative ones
+    and clamping follow the input's size as in Python); None for anything else."""
     source = node.args[0]
     index = concrete(node, values)[0][1]
     index = index if isinstance(index, tuple) else (index,)
@@ -413,10 +414,13 @@ def tensor_index(node, inputs, values):
         return None
     axis, part = changed[0]
     if isinstance(part, int) and not isinstance(part, bool):
-        return f"select(dim={axis - 1}, index={part % shape[axis]})", [source], ""
-    if isinstance(part, slice):
-        start, stop, step = part.indices(shape[axis])
-        if step != 1 or stop <= start:
-            return None
-        return f"narrow(dim={axis - 1}, start={start}, length={stop - start})", [source], ""
+        return f"select(dim={axis - 1}, index={part})", [source], ""
+    if isinstance(part, slice) and all(isinstance(v, (int, type(None))) and not isinstance(
+            v, bool) for v in (part.start, part.stop, part.step)):
+        if (part.step or 1) < 1:
+            raise _unmappable(f"a slice with step {part.step} (torch's steps are positive)")
+        bounds = {"start": part.start or None, "stop": part.stop,
+                  "step": part.step if part.step != 1 else None}
+        named = ", ".join(f"{k}={v}" for k, v in bounds.items() if v is not None)
+        return f"slice(dim={axis - 1}{', ' + named if named else ''})", [source], ""
     return None

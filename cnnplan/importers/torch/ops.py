@@ -123,11 +123,10 @@ def _pad(a, ins, out):
     pad = tuple(a["pad"])
     if a.get("mode", "constant") not in PAD_MODES or any(v < 0 for v in pad):
         raise Unmappable(f"pads {pad} in mode {a.get('mode')!r}; cnnplan's pad adds rows")
-    return spec_text("pad", p=pad)
+    return spec_text("pad", p=pad, mode=a.get("mode"), defaults={"mode": "constant"})
 
 
-# F.pad's modes: all add the same rows (the shapes and receptive fields of zero padding); a
-# mode other than constant is noted in the plan
+# F.pad's modes (cnnplan's pad(mode=...): torch's size limits for reflect and circular)
 PAD_MODES = ("constant", "reflect", "replicate", "circular")
 
 
@@ -403,6 +402,11 @@ def module_op(m, ins):
     if isinstance(m, (nn.ZeroPad1d, nn.ZeroPad2d, nn.ZeroPad3d, nn.ConstantPad1d,
                       nn.ConstantPad2d, nn.ConstantPad3d)):
         return "pad", {"pad": m.padding}
+    for mode, stem in (("reflect", "Reflection"), ("replicate", "Replication"),
+                       ("circular", "Circular")):
+        if any(isinstance(m, cls) for cls in (getattr(nn, f"{stem}Pad{n}d", None)
+                                             for n in (1, 2, 3)) if cls is not None):
+            return "pad", {"pad": m.padding, "mode": mode}
     raise Unmappable(f"no cnnplan layer kind for {type(m).__module__}.{type(m).__name__}")
 
 
@@ -414,8 +418,6 @@ def op_note(op, a) -> str:
         return f"TensorFlow 'same' padding: {SIZE_DEPENDENT}"
     if op == "stochastic_depth":
         return "stochastic depth (identity in eval mode)"
-    if op == "pad" and a.get("mode", "constant") != "constant":
-        return f"pads in mode {a['mode']!r} in the model (cnnplan: zeros; same shapes)"
     if op == "pad" and a.get("value") not in (None, 0, 0.0):
         return f"pads with {a['value']} in the model (cnnplan: zeros; same shapes)"
     return ""
