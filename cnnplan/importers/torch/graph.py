@@ -45,6 +45,7 @@ class _Crop:
 
     source: object
     shape: tuple
+    slice: tuple | None = None      # (spec, sources, comment) as a slice layer, if it is one
 
 
 @dataclass
@@ -212,6 +213,8 @@ def map_graph(gm, values: dict, claims=(), skip_unknown: bool = False, output_ke
         spec, sources, comment, *base = mapped
         names = []
         for source in sources:
+            if isinstance(graph.of[source], _Crop) and graph.of[source].slice is not None:
+                _slice_layer(source, graph, values)     # not read by torch.cat: a layer
             if isinstance(graph.of[source], _Crop):
                 raise BadInput(f"cannot import {describe_node(node)}: it reads a slice of "
                                f"{graph.of[source].source!r}; cnnplan knows centre crops only "
@@ -337,7 +340,9 @@ def _map_node(node, inputs, values, modules, functions, claims, graph):
         return _cat(node, inputs, values, graph)
     if target is __import__("operator").getitem:
         try:
-            return _crop(node, inputs, values, graph)
+            crop = _crop(node, inputs, values, graph)
+            crop.slice = tensor_index(node, inputs, values)     # if not read by torch.cat
+            return crop
         except Unmappable:
             mapped = tensor_index(node, inputs, values)   # x[:, 0], x[:, 1:]
             if mapped is None:
@@ -457,10 +462,23 @@ def _weighted(node, op, inputs, values, graph):
     if sum(held.values()) != learnable:
         spec = spec[:-1] + f", {_computed_weights(op, held, learnable, a)})"
     _claim(graph, held)
-    owners = {k.rsplit(".", 1)[0] for k in held if "." in k}
+    owners = {k.rsplit(".", 1)[0] for k in held or _stored(stored) if "." in k}
     owner = owners.pop() if len(owners) == 1 else None
     # the owner's name only when this node gives the owner's output (LayerNorm2d permutes after)
     return spec, inputs, "", owner if owner and not _inside(node.next, owner) else None
+
+
+def _stored(nodes) -> set:
+    """The names of the stored tensors (get_attr) that constant nodes are computed from."""
+    found, todo, seen = set(), list(nodes), set()
+    while todo and len(seen) < 200:
+        n = todo.pop()
+        if n not in seen:
+            seen.add(n)
+            if n.op == "get_attr":
+                found.add(n.target)
+            todo += n.all_input_nodes
+    return found
 
 
 def _computed_weights(op, held: dict, learnable: int, a) -> str:
@@ -539,6 +557,15 @@ def _claimed(importer: Importer, module, ins) -> str:
         raise Unmappable(f"importer {importer.name!r} ({importer.provider}) gave {spec!r}, "
                           "not spec text")
     return spec
+
+
+def _slice_layer(node, graph, values):
+    """The slice layer of a centre crop that a node other than torch.cat reads."""
+    spec, sources, comment = graph.of[node].slice
+    name = _layer_name(node, graph)
+    graph.layers.append(Layer(name, spec, (graph.of[sources[0]],), node.name,
+                              tuple(values[node].shape[1:]), comment))
+    graph.of[node] = name
 
 
 def _crop(node, inputs, values, graph):

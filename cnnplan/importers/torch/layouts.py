@@ -404,9 +404,13 @@ def tensor_index(node, inputs, values):
     source = node.args[0]
     index = concrete(node, values)[0][1]
     index = index if isinstance(index, tuple) else (index,)
+    shape = tuple(values[source].shape)
+    if Ellipsis in index:           # x[..., ::2]: the axes it stands for, whole
+        at = index.index(Ellipsis)
+        index = (*index[:at], *(slice(None),) * (len(shape) - len(index) + 1),
+                 *index[at + 1:])
     if len(inputs) != 1 or source is not inputs[0] or Ellipsis in index or None in index:
         return None
-    shape = tuple(values[source].shape)
     if not index or index[0] != slice(None):
         return None
     changed = [(a, part) for a, part in enumerate(index) if part != slice(None)]

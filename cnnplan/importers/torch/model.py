@@ -102,7 +102,7 @@ def import_model(target, input, args=(), skip_unknown: bool = False, command: st
         header.append(f"{len(placeholders)} PLACEHOLDER layer(s) (identity) stand for nodes "
                       "cnnplan cannot express (--skip-unknown); see their comments.")
     if tied:
-        header.append(f"{len(tied)} layer(s) use sizes the model computes from a tensor's shape "
+        header.append(f"{len(tied)} place(s) use sizes the model computes from a tensor's shape "
                       "(first: " + tied[0] + "); the plan holds for this input only.")
     fixed = f"{tied[0]} (and {len(tied) - 1} more)" if len(tied) > 1 else tied[0] if tied else ""
     text = render_plan(layers, input_shape, output, header, title, fixed)

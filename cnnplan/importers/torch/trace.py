@@ -127,7 +127,7 @@ def concrete_trace(model, Tracer, concrete: dict, input_shape: tuple, first):
                 raise first       # data, or a value the meta device cannot give
             where = next(reversed(self.module_stack), "") if self.module_stack else ""
             cls = self.module_stack[where][1] if where in self.module_stack else None
-            owner = f"{where or '(root)'} ({getattr(cls, '__qualname__', cls)})" if where \
+            owner = f"{where or '(root)'} ({getattr(cls, '__name__', cls)})" if where \
                 else "the model's forward"
             branches.append(f"{owner} {what} a size computed from a tensor's shape "
                             f"({obj.node.name} = {value!r} for this input)")
