@@ -176,6 +176,14 @@ def test_a_kernel_computed_from_its_own_modules_parameters_is_a_conv(torch, bloc
     assert cnnplan.shapes(plan_text=text).data["macs"] == flops_macs(torch, model, (3, 15, 15))
     rebuilt = round_trip(torch, text, model)   # Gained(conv): the gain kept, not the standard-
     assert set(rebuilt.state_dict()) == set(model.state_dict())           # isation
+    from torch.nn.utils.parametrizations import spectral_norm, weight_norm
+
+    normed = nn.Sequential(weight_norm(nn.Conv2d(3, 4, 3)), spectral_norm(nn.Conv2d(4, 2, 1)))
+    assert list(specs(check(torch, normed, (3, 9, 9), (3, 12, 7))).values()) == [
+        "conv(4, k=3, s=1, p=0, d=1, gain=true)", "conv(2, k=1, s=1, p=0, d=1)"]
+    with pytest.raises(BadInput, match="its parameters hold 3 values besides the kernel and "
+                                       "bias; cnnplan's conv"):
+        cnnplan.import_model(nn.Sequential(weight_norm(nn.Conv2d(3, 4, 3), dim=1)), "3x8x8")
 
 
 def test_kernels_computed_otherwise_are_refused(torch):

@@ -470,7 +470,8 @@ def _weighted(node, op, inputs, values, graph):
 
 def _stored(nodes) -> set:
     """The names of the stored tensors (get_attr) that constant nodes are computed from."""
-    found, todo, seen = set(), list(nodes), set()
+    found: set = set()
+    todo, seen = list(nodes), set[object]()
     while todo and len(seen) < 200:
         n = todo.pop()
         if n not in seen:
@@ -489,7 +490,7 @@ def _computed_weights(op, held: dict, learnable: int, a) -> str:
     total = sum(held.values())
     said = (f"its weight and bias hold {learnable:,} values, computed from {total:,} "
             "parameters of the model")
-    if op != "conv_fn":
+    if op != "conv_fn" or 0 < total < learnable:
         raise Unmappable(said)
     if not held:
         return "fixed=true"

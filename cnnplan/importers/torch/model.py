@@ -72,13 +72,13 @@ def import_model(target, input, args=(), skip_unknown: bool = False, command: st
         title = f"{name}({call_text(kwargs)})" if kwargs else name
     materialise(model, input_shape)
     claims = claims_by_type(plugin_importers())
-    gm = trace(model, tuple(cls for cls, _ in claims), input_shape)
+    gm, branches = trace(model, tuple(cls for cls, _ in claims), input_shape)
     used = used_parameters(gm)
     unused = {name: p.numel() for name, p in model.named_parameters() if name not in used}
     params = sum(p.numel() for p in model.parameters()) - sum(unused.values())
     values = _shape_run(gm, input_shape)
     layers, output, skipped, tied = map_graph(gm, values, claims, skip_unknown, output_key)
-    tied = gm.branches + tied          # branches on sizes: the plan holds for this input only
+    tied = branches + tied          # branches on sizes: the plan holds for this input only
     from ...platform import VERSION as __version__
 
     out_node = pick_output(next(n for n in gm.graph.nodes if n.op == "output").args[0],

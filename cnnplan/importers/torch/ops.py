@@ -355,9 +355,9 @@ def module_op(m, ins):
         if m.padding_mode != "zeros":
             raise Unmappable(f"padding_mode={m.padding_mode!r}; cnnplan pads with zeros")
         transposed = isinstance(m, nn.modules.conv._ConvTransposeNd)
-        return None, conv_spec(m.out_channels, m.kernel_size, m.stride, m.padding, m.dilation,
-                               m.groups, m.bias is not None, n,
-                               m.output_padding if transposed else None)
+        spec = conv_spec(m.out_channels, m.kernel_size, m.stride, m.padding, m.dilation,
+                         m.groups, m.bias is not None, n, m.output_padding if transposed else None)
+        return None, spec[:-1] + _gain(m, transposed) + ")"
     if isinstance(m, nn.Linear):
         return None, linear_spec(m.out_features, m.bias is not None, ins)
     if isinstance(m, nn.modules.batchnorm._BatchNorm):
@@ -408,6 +408,20 @@ def module_op(m, ins):
                                              for n in (1, 2, 3)) if cls is not None):
             return "pad", {"pad": m.padding, "mode": mode}
     raise Unmappable(f"no cnnplan layer kind for {type(m).__module__}.{type(m).__name__}")
+
+
+def _gain(m, transposed) -> str:
+    """', gain=true' for a conv module whose kernel is computed from one more parameter per
+    output channel (torch.nn.utils.parametrizations.weight_norm's g), '' for a plain one;
+    Unmappable for other parameters."""
+    extra = sum(p.numel() for p in m.parameters()) - m.weight.numel() - (
+        0 if m.bias is None else m.bias.numel())
+    if not extra:
+        return ""
+    if extra != m.out_channels or transposed:
+        raise Unmappable(f"its parameters hold {extra:,} values besides the kernel and bias; "
+                          "cnnplan's conv(..., gain=true) has one per output channel")
+    return ", gain=true"
 
 
 def op_note(op, a) -> str:

@@ -33,12 +33,12 @@ CONTROL_FLOW = "cannot be used as inputs to control flow"    # fx's TraceError
 
 
 def trace(model, claimed: tuple = (), input_shape: tuple | None = None):
-    """torch.fx GraphModule of `model`; modules of the `claimed` types stay leaves.
+    """(torch.fx GraphModule of `model`, branches); modules of the `claimed` types stay leaves.
     BadInput with fx's reason if the model cannot be traced symbolically.
 
     A model whose Python branches on sizes (`if x.shape[-2] < 7:`) is traced again with the
     shapes of `input_shape` (`concrete_trace`): the branches go as they do for that input,
-    and gm.branches lists them (the plan then holds for that input only)."""
+    and `branches` lists them (the plan then holds for that input only)."""
     import inspect
 
     torch = require_torch()
@@ -62,13 +62,11 @@ def trace(model, claimed: tuple = (), input_shape: tuple | None = None):
             return concrete_trace(model, Tracer, concrete, input_shape, exc)
         raise BadInput(f"torch.fx cannot trace {type(model).__name__}: "
                        f"{type(exc).__name__}: {first_line(exc)}") from None
-    gm = torch.fx.GraphModule(tracer.root, graph)
-    gm.branches = []
-    return gm
+    return torch.fx.GraphModule(tracer.root, graph), []
 
 
 def _tracer_class(torch, claimed):
-    class Tracer(torch.fx.Tracer):  # type: ignore[name-defined]  # torch is imported at run time
+    class Tracer(torch.fx.Tracer):
         def is_leaf_module(self, module, name):
             return (isinstance(module, claimed) or torch_layer(module) is not None
                     or super().is_leaf_module(module, name))
@@ -79,7 +77,7 @@ def concrete_trace(model, Tracer, concrete: dict, input_shape: tuple, first):
     """The trace of a model that branches on sizes: every node is also run on the meta device
     as it is recorded, and a branch (`bool`, `iter` of a traced value) takes the value it has
     for `input_shape`. A branch on data (a tensor's values) is refused with fx's reason.
-    gm.branches: one text per branch, where it is."""
+    Returns (GraphModule, one text per branch: where it is)."""
     import contextlib
 
     import torch
@@ -148,9 +146,7 @@ def concrete_trace(model, Tracer, concrete: dict, input_shape: tuple, first):
                        f"{format_shape(input_shape)}; this one reads the tensor's values or a "
                        "value torch cannot work out on the meta device: make the branch a "
                        "module of its own, or register an importer for it)") from None
-    gm = torch.fx.GraphModule(tracer.root, graph)
-    gm.branches = list(dict.fromkeys(branches))
-    return gm
+    return torch.fx.GraphModule(tracer.root, graph), list(dict.fromkeys(branches))
 
 
 _UNKNOWN = object()
