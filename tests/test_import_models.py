@@ -349,6 +349,28 @@ def test_branches_on_sizes_are_followed_for_the_import_size(torch):
         cnnplan.import_model(Data(), "3x8x8")
 
 
+def test_a_function_giving_a_tuple_is_refused_in_one_line(torch, tmp_path):
+    """torchvision's MViT wraps `_unsqueeze` (fx keeps it whole), which returns (tensor, flag):
+    refused naming the node, not an internal error."""
+    model = tmp_path / "pair.py"
+    model.write_text(textwrap.dedent("""
+        import torch
+        from torch import nn
+
+        def pair(x):
+            return x.unsqueeze(1), True
+
+        torch.fx.wrap("pair")
+
+        class Net(nn.Module):
+            def forward(self, x):
+                return pair(x)[0]
+    """))
+    with pytest.raises(BadInput, match=r"^cannot import node 'pair' .*: gives 2 values \(a "
+                                       r"tuple\); cnnplan's layers with several outputs"):
+        cnnplan.import_model(f"{model}:Net", "3x8x8")
+
+
 def test_a_size_read_from_another_tensor_stays_tied(torch):
     """FCN's F.interpolate(y, size=x.shape[-2:]) is resize from [y, input]: right at every
     input size (not upsample(size=...) frozen at the import size)."""

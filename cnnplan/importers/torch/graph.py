@@ -290,6 +290,9 @@ def _map_node(node, inputs, values, modules, functions, claims, graph):
     mapped = map_layout(node, inputs, values, modules, graph)   # layouts and attention first
     if mapped is not None:
         return mapped
+    if several(values[node]):
+        raise Unmappable(f"gives {len(values[node])} values (a {type(values[node]).__name__}); "
+                          "cnnplan's layers with several outputs are chunk, split and unbind")
     ins = [tuple(values[n].shape[1:]) for n in inputs]
     out = tuple(values[node].shape[1:])
     args_kwargs = concrete(node, values)
