@@ -294,6 +294,38 @@ def test_slices_with_constant_bounds_follow_the_input_size(torch):
     round_trip(torch, text, model)
 
 
+def test_slices_of_several_axes_are_one_layer_per_axis(torch):
+    """YOLOv5's Focus (four strided slices of both spatial axes, concatenated), a transposed
+    conv's x[:, :, :-1, :-1], and a centre crop read by a conv: exact at every size; a bound
+    computed from the input's size ties the plan to it."""
+    nn = torch.nn
+
+    def focus(m, x):
+        x = torch.cat([x[..., ::2, ::2], x[..., 1::2, ::2], x[..., ::2, 1::2],
+                       x[..., 1::2, 1::2]], 1)
+        return m.m1(m.m0(x)[:, :, :-1, :-1])[:, :, 1:-1, 1:-1]
+
+    model = Wrap(torch, focus, nn.ConvTranspose2d(12, 4, 3, stride=2), nn.Conv2d(4, 2, 3))
+    text = check(torch, model, (3, 16, 16), (3, 20, 30), (3, 10, 14))
+    assert list(specs(text).values()).count("slice(dim=2, step=2)") == 2
+    from cnnplan.network.inputs import inputs
+
+    theirs = set()
+    for size in range(1, 25):     # odd sizes: the four slices differ, cat refuses; an empty
+        try:                      # output (size 4) is refused by cnnplan
+            if model(torch.zeros(1, 3, size, size)).numel():
+                theirs.add(size)
+        except RuntimeError:
+            pass
+    assert set(inputs(plan_text=text, range="1..24").data["sizes"]) == theirs
+    round_trip(torch, text, model)
+    half = Wrap(torch, lambda m, x: m.m0(x[:, :, : x.shape[2] // 2]), nn.Conv2d(3, 2, 3))
+    tied = check(torch, half, (3, 16, 16))
+    with pytest.raises(BadInput, match="this plan holds only for input 3x16x16"):
+        cnnplan.shapes(input="3x20x20", plan_text=tied)
+    round_trip(torch, text, model)
+
+
 def test_skip_unknown_counts_a_reshaped_parameter_it_skips(torch, blocks):
     """--skip-unknown never ends in an internal error: a stored tensor read by a node with no
     kind (here torch.erf of a layer scale) is counted with the placeholder."""

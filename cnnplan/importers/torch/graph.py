@@ -220,6 +220,8 @@ def map_graph(gm, values: dict, claims=(), skip_unknown: bool = False, output_ke
                                f"{graph.of[source].source!r}; cnnplan knows centre crops only "
                                "as inputs of torch.cat (concat(crop=true))")
             names.append(graph.of[source])
+        if isinstance(spec, list):          # x[..., ::2, 1::2]: one slice layer per axis
+            names, spec = _chain(node, spec, names, graph), spec[-1][0]
         name = _layer_name(node, graph, base[0] if base else None)
         if SIZE_DEPENDENT in comment or (spec.split("(")[0] not in SIZE_GENERAL
                                           and _reads_sizes(node, graph)):
@@ -231,6 +233,9 @@ def map_graph(gm, values: dict, claims=(), skip_unknown: bool = False, output_ke
                                   comment.startswith("PLACEHOLDER")))
         graph.of[node] = name
     output = pick_output(output, output_key)
+    crop = graph.of.get(output) if isinstance(output, torch.fx.Node) else None
+    if isinstance(crop, _Crop) and crop.slice is not None:
+        _slice_layer(output, graph, values)      # the output is a centre crop: a layer
     out = graph.of.get(output) if isinstance(output, torch.fx.Node) else None
     if not isinstance(out, str) or out == "input":
         raise BadInput("the model's output is not one tensor computed by its layers "
@@ -564,12 +569,25 @@ def _claimed(importer: Importer, module, ins) -> str:
 
 
 def _slice_layer(node, graph, values):
-    """The slice layer of a centre crop that a node other than torch.cat reads."""
+    """The slice layer(s) of a centre crop that a node other than torch.cat reads."""
     spec, sources, comment = graph.of[node].slice
+    names = [graph.of[sources[0]]]
+    if isinstance(spec, list):
+        names, spec = _chain(node, spec, names, graph), spec[-1][0]
     name = _layer_name(node, graph)
-    graph.layers.append(Layer(name, spec, (graph.of[sources[0]],), node.name,
+    graph.layers.append(Layer(name, spec, tuple(names), node.name,
                               tuple(values[node].shape[1:]), comment))
     graph.of[node] = name
+
+
+def _chain(node, steps, names, graph) -> list:
+    """Layers for all but the last of (spec, output shape) steps of one node, from `names`;
+    the name the last step reads."""
+    for spec, shape in steps[:-1]:
+        name = _layer_name(node, graph)
+        graph.layers.append(Layer(name, spec, tuple(names), node.name, shape))
+        names = [name]
+    return names
 
 
 def _crop(node, inputs, values, graph):
