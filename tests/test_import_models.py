@@ -186,6 +186,28 @@ def test_a_kernel_computed_from_its_own_modules_parameters_is_a_conv(torch, bloc
         cnnplan.import_model(nn.Sequential(weight_norm(nn.Conv2d(3, 4, 3), dim=1)), "3x8x8")
 
 
+def test_an_nfnet_block_imports(torch, blocks):
+    """NFNet's block: `gamma * act(x)`, an SE gate of 2 * sigmoid, `x * self.skipinit_gain`
+    (a scalar parameter) and `alpha * out + shortcut`, around ScaledStdConv2d."""
+    nn, F = torch.nn, torch.nn.functional
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = blocks.ScaledStdConv(4, 4, 3, padding=1)
+            self.fc = nn.Conv2d(4, 4, 1)
+            self.skipinit_gain = nn.Parameter(torch.tensor(0.0))
+
+        def forward(self, x):
+            out = 1.7139 * F.gelu(x) * 0.5
+            out = self.conv(out)
+            out = out * (2 * torch.sigmoid(self.fc(out.mean((2, 3), keepdim=True))))
+            return 0.2 * (out * self.skipinit_gain) + x
+
+    text = check(torch, nn.Sequential(nn.Conv2d(3, 4, 3), Block()), (3, 12, 12), (3, 17, 9))
+    assert 'name = "_1.skipinit_gain"\nspec = "scale(param=(1))"' in text
+
+
 def test_kernels_computed_otherwise_are_refused(torch):
     """A kernel computed from another module's parameters, or from more than one gain per
     output channel, is not a conv of its own: refused, saying why."""
