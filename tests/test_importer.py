@@ -384,8 +384,8 @@ def test_a_plugin_claims_a_module_type(torch, tmp_path, monkeypatch):
     (tmp_path / "cnnplan_test_gated.py").write_text(PLUGIN_MODELS)
     monkeypatch.syspath_prepend(str(tmp_path))
     target = "cnnplan_test_gated:Net"
-    with pytest.raises(cnnplan.BadInput, match="torch.fx cannot trace Net"):
-        cnnplan.import_model(target, "3x8x8")
+    unclaimed = cnnplan.import_model(target, "3x8x8").data["plan"]    # the branch followed
+    assert 'name = "gate.relu"' in unclaimed and "fixed_input" in unclaimed
     with get_host().registered(GatePlugin, "gate-plugin"):
         text = cnnplan.import_model(target, "3x8x8").data["plan"]
     assert 'name = "gate"\nspec = "identity"' in text
@@ -484,11 +484,17 @@ def test_skip_unknown_puts_flagged_placeholders(torch, cnnplan_cmd, tmp_path):
 
 
 def test_untraceable_model_gives_fx_reason(torch, cnnplan_cmd, tmp_path):
+    """A branch on a size is followed for --in (the plan holds for that input only); a branch
+    on the tensor's values gets fx's reason in one line."""
     model = tmp_path / "model.py"
-    model.write_text(PLUGIN_MODELS)
+    model.write_text(PLUGIN_MODELS + "\n\nclass Data(nn.Module):\n    def forward(self, x):\n"
+                     "        return x.relu() if x.max() > 0 else x\n")
     proc = cnnplan_cmd("import", f"{model}:Net", "--in", "3x8x8")
+    assert proc.returncode == 0, proc.stderr
+    assert 'fixed_input = "gate (Gate) branches on a size computed' in proc.stdout
+    proc = cnnplan_cmd("import", f"{model}:Data", "--in", "3x8x8")
     assert proc.returncode == 2
-    assert proc.stderr.startswith("Error: torch.fx cannot trace Net: TraceError: ")
+    assert proc.stderr.startswith("Error: torch.fx cannot trace Data: TraceError: ")
     assert "control flow" in proc.stderr and len(proc.stderr.splitlines()) == 1
 
 

@@ -327,7 +327,8 @@ def test_skip_unknown_says_what_it_skipped(torch, tmp_path):
 def test_kinds_lists_arguments_with_true_defaults():
     code, out, _ = both("kinds", "--format", "json")
     rows = {row["name"]: row for row in json.loads(out)}
-    assert rows["conv"]["signature"] == "channels, k, s=1, p=0, d=1, groups=1, bias=true"
+    assert rows["conv"]["signature"] == ("channels, k, s=1, p=0, d=1, groups=1, bias=true, "
+                                         "gain=false, fixed=false")
     table = both("kinds", env={"COLUMNS": "200"})[1]
     assert re.search(r"^name\s+description\s+arguments\s+window\s+provider", table, re.M)
     # each default the column shows is the one a spec gets when it leaves the value out

@@ -57,7 +57,7 @@ def test_canonical_text_round_trips(text):
     ("conv(64, k 3)", "expected '=', found '3' at column 12"),
     ("foo(3)", "unknown layer kind 'foo'; choose one of: conv, convT, maxpool"),
     ("conv(64, q=3)", "unknown argument 'q' for conv (choose from channels, k, s, p, d, groups, "
-                      "bias) at column 10"),
+                      "bias, gain, fixed) at column 10"),
     ("avgpool(k=2, d=2)", "avgpool has no dilation at column 14"),
     ("conv(0, k=3)", "channels=0 must be at least 1 at column 6"),
     ("conv(64, k=-3)", "k=-3 must be at least 1 at column 12"),

@@ -446,6 +446,46 @@ def test_rf_per_axis_matches_autograd_through_permutes(torch, layers):
     assert widest_per_axis(torch, model, shape) == rf, specs
 
 
+@pytest.mark.oracle
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 12), st.one_of(st.none(), st.integers(-15, 15)),
+       st.one_of(st.none(), st.integers(-15, 15)), st.one_of(st.none(), st.integers(1, 4)))
+def test_slice_is_pythons_at_every_size(torch, size, start, stop, step):
+    """slice(dim=1, start=, stop=, step=) gives torch's x[:, :, start:stop:step] (negative
+    bounds, clamping), or refuses where that selects nothing."""
+    bounds = {"start": start, "stop": stop, "step": step}
+    spec = "slice(dim=1" + "".join(f", {k}={v}" for k, v in bounds.items() if v is not None) + ")"
+    expected = tuple(torch.zeros(1, 3, size, 5)[:, :, start:stop:step].shape[1:])
+    if expected[1] == 0:
+        with pytest.raises(BadInput, match="selects no position"):
+            cnnplan.shapes(f"3x{size}x5", [spec])
+    else:
+        assert tuple(cnnplan.shapes(f"3x{size}x5", [spec]).data["output"]) == expected
+
+
+@pytest.mark.oracle
+def test_rf_through_a_strided_slice_and_a_negative_select_is_autograds(torch):
+    """A spatial slice with a step is a 1-wide window of that stride: the fields after it
+    equal autograd's; a select on the other axis keeps this one's."""
+    nn = torch.nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = nn.Conv2d(2, 2, 3, bias=False), nn.Conv2d(2, 2, 3, bias=False)
+
+        def forward(self, x):
+            return self.b(self.a(x)[:, :, 1::2])
+
+    model = Net().double()
+    for p in model.parameters():
+        nn.init.constant_(p, 1.0)
+    result = cnnplan.shapes("2x40x40", ["conv(2, k=3, bias=false); slice(dim=1, start=1, "
+                                        "step=2); conv(2, k=3, bias=false)"])
+    assert result.data["layers"][-1]["rf"] == widest_per_axis(torch, model, (2, 40, 40)) \
+        == [7, 5]
+
+
 class Permute:
     """A parameterless module: x.permute(dims)."""
 

@@ -144,8 +144,18 @@ def _conv_apply(spec, inputs, where):
     out = (c_out, *outs)
     weights = math.prod(ks) * (c_in // groups) * c_out
     macs = size_of(out) * (c_in // groups) * math.prod(ks)
-    return Applied(out, weights, weights + (c_out if spec.get("bias") else 0), macs,
-                   tuple(dict.fromkeys(notes)), tuple(steps))
+    weights, params = conv_params(spec, weights, c_out)
+    return Applied(out, weights, params, macs, tuple(dict.fromkeys(notes)), tuple(steps))
+
+
+def conv_params(spec, weights: int, c_out: int) -> tuple:
+    """(weights, params) of a conv: the kernel, plus the bias and a learned per-output-channel
+    gain on the kernel (gain=true: weight standardisation, weight norm's g); fixed=true: a
+    kernel held in a buffer (a blur filter), nothing learned."""
+    if spec.get("fixed"):
+        return 0, 0
+    return weights, weights + (c_out if spec.get("bias") else 0) + (
+        c_out if spec.get("gain") else 0)
 
 
 def _kernel_text(k, d):
@@ -444,10 +454,19 @@ def pad_amounts(spec, n: int, where: str) -> tuple:
     return tuple(reversed(pairs))
 
 
+PAD_MODES = Arg(None, words=("constant", "reflect", "replicate", "circular"))
+PAD_LIMITS = {"reflect": 1, "circular": 0}      # padding <= size - this, per side
+
+
 def _pad(spec, inputs, where):
     (shape,) = inputs
     sizes = _spatial(spec, shape, where)
     pairs = pad_amounts(spec, len(sizes), where)
+    mode = spec.get("mode", "constant")
+    for i, pair in zip(sizes, pairs):       # torch's limits: reflect < size, circular <= size
+        if mode in PAD_LIMITS and max(pair) > i - PAD_LIMITS[mode]:
+            raise BadInput(f"{_label(spec, where)}: {mode} padding of {max(pair)} on an axis of "
+                           f"size {i} (PyTorch needs at most {i - PAD_LIMITS[mode]})")
     steps = tuple(RfStep(0, 1, -left) for left, _ in pairs)
     return Applied((shape[0], *(i + a + b for i, (a, b) in zip(sizes, pairs))), steps=steps)
 
@@ -789,10 +808,14 @@ def _check_ceil_export(spec, inputs):
 
 def _conv_torch(spec, inputs):
     n, g = len(inputs[0]) - 1, spec.get
-    return _padded(spec, inputs, (
-        f"nn.Conv{n}d({inputs[0][0]}, {g('channels')}, kernel_size={_tuple_text(g('k'))}, "
-        f"stride={_tuple_text(g('s'))}, padding={_pad_text_torch(g('p', 0))}, "
-        f"dilation={_tuple_text(g('d'))}, groups={g('groups')}, bias={g('bias')})"))
+    code = (f"nn.Conv{n}d({inputs[0][0]}, {g('channels')}, kernel_size={_tuple_text(g('k'))}, "
+            f"stride={_tuple_text(g('s'))}, padding={_pad_text_torch(g('p', 0))}, "
+            f"dilation={_tuple_text(g('d'))}, groups={g('groups')}, bias={g('bias')})")
+    if g("fixed"):
+        code = f"Fixed({code})"      # helpers in network/export.py
+    elif g("gain"):
+        code = f"Gained({code})"
+    return _padded(spec, inputs, code)
 
 
 def _convT_torch(spec, inputs):
@@ -859,6 +882,10 @@ def _pad_torch(spec, inputs):
     n = len(inputs[0]) - 1
     p = spec.get("p")
     p = (p, p) * n if isinstance(p, int) else p
+    mode = spec.get("mode", "constant")
+    if mode != "constant":
+        name = {"reflect": "Reflection", "replicate": "Replication", "circular": "Circular"}
+        return f"nn.{name[mode]}Pad{n}d({tuple(p)!r})"
     return f"nn.ConstantPad{n}d({tuple(p)!r}, 0.0)"
 
 
@@ -920,6 +947,7 @@ INPLACE = {"inplace": BOOLEAN}
 
 _CONV_ARGS = {"channels": POSITIVE, "k": SIZES, "s": SIZES, "p": SAME_PADS, "d": SIZES,
               "groups": POSITIVE, "bias": BOOLEAN}
+_CONV_EXTRA = {"gain": BOOLEAN, "fixed": BOOLEAN}    # conv only (conv_params)
 
 def _dims_aliases(*stems) -> tuple:
     """PyTorch's class names in lower case (any case matches): conv -> conv1d, conv2d, conv3d."""
@@ -928,8 +956,12 @@ def _dims_aliases(*stems) -> tuple:
 
 CORE_KINDS = (
     LayerKind("conv", "convolution: conv(C_out, k=, s=1, p=0|same|valid|same_upper|same_lower|"
-              "((b, a), ...), d=1, groups=1, bias=true); k, s, p, d may be per-axis tuples", _conv_apply, _conv_torch,
-              _CONV_ARGS, "channels", {"s": 1, "p": 0, "d": 1, "groups": 1, "bias": True},
+              "((b, a), ...), d=1, groups=1, bias=true, gain=false, fixed=false); k, s, p, d may "
+              "be per-axis tuples; gain=true: a learned per-output-channel gain on the kernel "
+              "(+C_out params); fixed=true: a kernel in a buffer (0 params)", _conv_apply,
+              _conv_torch, {**_CONV_ARGS, **_CONV_EXTRA}, "channels",
+              {"s": 1, "p": 0, "d": 1, "groups": 1, "bias": True, "gain": False,
+               "fixed": False},
               ("channels", "k"), window=Window("conv"), aliases=_dims_aliases("conv"),
               fast=_fast_window, saves=_rule(SAVES_INPUT)),
     LayerKind("convT", "transposed convolution: convT(C_out, k=, s=1, p=0, d=1, op=0, "
@@ -997,9 +1029,11 @@ CORE_KINDS = (
     LayerKind("pixelshuffle", "pixel shuffle: pixelshuffle(r): C x H x W -> C/r^2 x rH x rW",
               _pixelshuffle, lambda spec, inputs: f"nn.PixelShuffle({spec.get('r')})",
               {"r": POSITIVE}, "r", required=("r",), saves=_rule(NOTHING)),
-    LayerKind("pad", "zero padding pad(p=(left, right, top, bottom)) in F.pad's order",
-              _pad, _pad_torch, {"p": Arg(0, tuples=True, collapse=False)}, "p",
-              required=("p",), saves=_rule(NOTHING)),
+    LayerKind("pad", "padding pad(p=(left, right, top, bottom), mode=constant) in F.pad's "
+              "order; mode=reflect|replicate|circular as F.pad's (reflect needs p < size, "
+              "circular p <= size)", _pad, _pad_torch,
+              {"p": Arg(0, tuples=True, collapse=False), "mode": PAD_MODES}, "p",
+              {"mode": "constant"}, required=("p",), saves=_rule(NOTHING)),
     LayerKind("add", "add(a, b, ...): the sum of inputs of one shape (one name: the previous "
               "layer and it)", _add, _join_code("{sum}"), join=True, fast=_fast_add,
               saves=_rule(NOTHING)),

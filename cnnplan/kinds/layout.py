@@ -36,6 +36,7 @@ from .shape import MAX_SIZE, format_shape, size_of
 AXES = Arg(-6, tuples=True, collapse=False)     # (2, 0, 1)
 SIZES_OR_ANY = Arg(-1, tuples=True, collapse=False)   # sizes, one of them -1 (inferred)
 COUNTS = Arg(1, tuples=True, collapse=False)    # split: a size, or the sizes of the pieces
+BOUND = Arg(-MAX_SIZE)     # slice bounds: negative ones count from the end
 MAX_OUTPUTS = 256
 KEEP = RfStep()
 ONE = RfStep(0, 0, 0)       # a broadcast axis: every position reads the one source position
@@ -181,7 +182,7 @@ def _select(spec, inputs, where):
     index = spec.get("index", 0)
     if len(shape) < 2:
         raise BadInput(f"{_label(spec, where)}: select needs an input of at least 2 axes")
-    if index >= shape[dim]:
+    if not -shape[dim] <= index < shape[dim]:      # negative: from the end, as in torch
         raise BadInput(f"{_label(spec, where)}: index {index} on an axis of size {shape[dim]}")
     axes = tuple(a for a in range(len(shape)) if a != dim)
     return Applied(tuple(shape[a] for a in axes), axes=axes)
@@ -196,6 +197,27 @@ def _narrow(spec, inputs, where):
                        f"axis of size {shape[dim]}")
     steps = tuple(RfStep(0, 1, start) if a == dim else KEEP for a in range(len(shape)))
     return Applied((*shape[:dim], length, *shape[dim + 1:]), steps=steps)
+
+
+def _slice(spec, inputs, where):
+    """x[..., start:stop:step] on one axis, with Python's rules (negative bounds count from the
+    end, bounds past the ends are clamped), so the bounds follow the input's size."""
+    (shape,) = inputs
+    dim = axis_of(spec, where, "dim", len(shape))
+    start, stop, step = slice(spec.get("start", 0), spec.get("stop"),
+                              spec.get("step", 1)).indices(shape[dim])
+    length = len(range(start, stop, step))
+    if length < 1:
+        raise BadInput(f"{_label(spec, where)}: selects no position of an axis of size "
+                       f"{shape[dim]}")
+    steps = tuple(RfStep(0, step, start) if a == dim else KEEP for a in range(len(shape)))
+    return Applied((*shape[:dim], length, *shape[dim + 1:]), steps=steps)
+
+
+def _slice_torch(spec, inputs):
+    stop = spec.get("stop")
+    return (f"Slice({torch_axis(spec.get('dim', 0))}, {spec.get('start', 0)}, "
+            f"{'None' if stop is None else stop}, {spec.get('step', 1)})")
 
 
 # -- several outputs --------------------------------------------------------------------------
@@ -379,11 +401,16 @@ LAYOUT_KINDS = (
               required=("shape",)),
     LayerKind("select", "select(dim=0, index=0): one position of an axis, the axis dropped "
               "(x[:, 0])", _select, _axis_torch("Select({dim}, {index})"),
-              {"dim": AXIS, "index": Arg(0)}, defaults={"dim": 0, "index": 0}),
+              {"dim": AXIS, "index": BOUND}, defaults={"dim": 0, "index": 0}),
     LayerKind("narrow", "narrow(dim=0, start=0, length=): positions start .. start+length-1 of "
               "an axis (torch.narrow)", _narrow, _axis_torch("Narrow({dim}, {start}, {length})"),
               {"dim": AXIS, "start": Arg(0), "length": POSITIVE},
               defaults={"dim": 0, "start": 0}, required=("length",)),
+    LayerKind("slice", "slice(dim=0, start=0, stop=, step=1): x[..., start:stop:step] on one "
+              "axis with Python's rules (negative bounds count from the end, clamped to the "
+              "axis; no stop: to the end), at every input size", _slice, _slice_torch,
+              {"dim": AXIS, "start": BOUND, "stop": BOUND, "step": POSITIVE},
+              defaults={"dim": 0, "start": 0, "step": 1}),
     LayerKind("split", "split(sizes=(a, b, ...) | n, dim=0): several outputs, read as NAME[j] "
               "(torch.split)", _split, _axis_torch("Split({sizes}, {dim})"),
               {"sizes": COUNTS, "dim": AXIS}, "sizes", {"dim": 0}, ("sizes",), outputs=True),
@@ -478,6 +505,15 @@ class Narrow(nn.Module):
 
     def forward(self, x):
         return x.narrow(self.dim, self.start, self.length)
+''',
+    "Slice(": '''
+class Slice(nn.Module):
+    def __init__(self, dim, start, stop, step):
+        super().__init__()
+        self.dim, self.part = dim, slice(start, stop, step)
+
+    def forward(self, x):
+        return x[(slice(None),) * (self.dim % x.dim()) + (self.part,)]
 ''',
     "Split(": '''
 class Split(nn.Module):

@@ -143,7 +143,8 @@ class LayerSpec(Frozen):
         return self.text.strip() or self.canonical()
 
     def canonical(self) -> str:
-        """Canonical text: `conv(64, k=8, s=2, p=0, d=1)`; defaults of groups/bias/ceil omitted."""
+        """Canonical text: `conv(64, k=8, s=2, p=0, d=1)`; defaults of groups, bias, ceil and the
+        like omitted."""
         kind = self.record
         parts = []
         for name, value in self.values:
@@ -151,7 +152,8 @@ class LayerSpec(Frozen):
                 parts.append(str(value))
             elif (name, value) in (("groups", 1), ("bias", True), ("ceil", False),
                                    ("crop", False), ("keepdim", False),
-                                   ("count_pad", True)) and kind.name != "groupnorm" \
+                                   ("count_pad", True), ("gain", False), ("fixed", False),
+                                   ("mode", "constant")) and kind.name != "groupnorm" \
                     and kind.defaults.get(name, value) == value:
                 continue
             else:

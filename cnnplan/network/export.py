@@ -89,6 +89,27 @@ class Learned(nn.Module):
         y = x * self.param if self.op == "scale" else x + self.param
         return y if self.bias is None else y + self.bias
 ''',
+    "Gained(": '''
+
+def Gained(conv):
+    """`conv` with a learned gain per output channel on its kernel (conv(..., gain=true):
+    ScaledStdConv2d's `gain`, weight norm's g); the model's weight standardisation is not
+    reproduced (the same shapes and parameters)."""
+    conv.gain = nn.Parameter(torch.ones(conv.out_channels, *[1] * (conv.weight.dim() - 1)))
+    conv.forward = lambda x: conv._conv_forward(x, conv.weight * conv.gain, conv.bias)
+    return conv
+''',
+    "Fixed(": '''
+
+def Fixed(conv):
+    """`conv` whose kernel and bias are fixed buffers, not parameters (conv(..., fixed=true): a
+    blur filter); the buffers are not saved in the state_dict (timm's BlurPool2d neither)."""
+    for name in ("weight", "bias"):
+        value = getattr(conv, name)
+        del conv._parameters[name]
+        conv.register_buffer(name, None if value is None else value.detach(), persistent=False)
+    return conv
+''',
     "Padded(": '''
 
 class Padded(nn.Module):

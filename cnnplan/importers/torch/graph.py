@@ -45,6 +45,7 @@ class _Crop:
 
     source: object
     shape: tuple
+    slice: tuple | None = None      # (spec, sources, comment) as a slice layer, if it is one
 
 
 @dataclass
@@ -212,11 +213,15 @@ def map_graph(gm, values: dict, claims=(), skip_unknown: bool = False, output_ke
         spec, sources, comment, *base = mapped
         names = []
         for source in sources:
+            if isinstance(graph.of[source], _Crop) and graph.of[source].slice is not None:
+                _slice_layer(source, graph, values)     # not read by torch.cat: a layer
             if isinstance(graph.of[source], _Crop):
                 raise BadInput(f"cannot import {describe_node(node)}: it reads a slice of "
                                f"{graph.of[source].source!r}; cnnplan knows centre crops only "
                                "as inputs of torch.cat (concat(crop=true))")
             names.append(graph.of[source])
+        if isinstance(spec, list):          # x[..., ::2, 1::2]: one slice layer per axis
+            names, spec = _chain(node, spec, names, graph), spec[-1][0]
         name = _layer_name(node, graph, base[0] if base else None)
         if SIZE_DEPENDENT in comment or (spec.split("(")[0] not in SIZE_GENERAL
                                           and _reads_sizes(node, graph)):
@@ -228,6 +233,9 @@ def map_graph(gm, values: dict, claims=(), skip_unknown: bool = False, output_ke
                                   comment.startswith("PLACEHOLDER")))
         graph.of[node] = name
     output = pick_output(output, output_key)
+    crop = graph.of.get(output) if isinstance(output, torch.fx.Node) else None
+    if isinstance(crop, _Crop) and crop.slice is not None:
+        _slice_layer(output, graph, values)      # the output is a centre crop: a layer
     out = graph.of.get(output) if isinstance(output, torch.fx.Node) else None
     if not isinstance(out, str) or out == "input":
         raise BadInput("the model's output is not one tensor computed by its layers "
@@ -287,6 +295,9 @@ def _map_node(node, inputs, values, modules, functions, claims, graph):
     mapped = map_layout(node, inputs, values, modules, graph)   # layouts and attention first
     if mapped is not None:
         return mapped
+    if several(values[node]):
+        raise Unmappable(f"gives {len(values[node])} values (a {type(values[node]).__name__}); "
+                          "cnnplan's layers with several outputs are chunk, split and unbind")
     ins = [tuple(values[n].shape[1:]) for n in inputs]
     out = tuple(values[node].shape[1:])
     args_kwargs = concrete(node, values)
@@ -337,7 +348,9 @@ def _map_node(node, inputs, values, modules, functions, claims, graph):
         return _cat(node, inputs, values, graph)
     if target is __import__("operator").getitem:
         try:
-            return _crop(node, inputs, values, graph)
+            crop = _crop(node, inputs, values, graph)
+            crop.slice = tensor_index(node, inputs, values)     # if not read by torch.cat
+            return crop
         except Unmappable:
             mapped = tensor_index(node, inputs, values)   # x[:, 0], x[:, 1:]
             if mapped is None:
@@ -452,16 +465,52 @@ def _weighted(node, op, inputs, values, graph):
               if isinstance(raw.get(k), __import__("torch").fx.Node)]
     held = _params_of(graph, stored)
     learnable = sum(a[k].numel() for k in ("weight", "bias") if a.get(k) is not None)
-    if sum(held.values()) != learnable:
-        raise Unmappable(f"its weight and bias hold {learnable:,} values, computed from "
-                          f"{sum(held.values()):,} parameters of the model")
     ins = [tuple(values[inputs[0]].shape[1:])]
     spec = _apply(op, a, ins, tuple(values[node].shape[1:]))
+    if sum(held.values()) != learnable:
+        spec = spec[:-1] + f", {_computed_weights(op, held, learnable, a)})"
     _claim(graph, held)
-    owners = {k.rsplit(".", 1)[0] for k in held if "." in k}
+    owners = {k.rsplit(".", 1)[0] for k in held or _stored(stored) if "." in k}
     owner = owners.pop() if len(owners) == 1 else None
     # the owner's name only when this node gives the owner's output (LayerNorm2d permutes after)
     return spec, inputs, "", owner if owner and not _inside(node.next, owner) else None
+
+
+def _stored(nodes) -> set:
+    """The names of the stored tensors (get_attr) that constant nodes are computed from."""
+    found: set = set()
+    todo, seen = list(nodes), set[object]()
+    while todo and len(seen) < 200:
+        n = todo.pop()
+        if n not in seen:
+            seen.add(n)
+            if n.op == "get_attr":
+                found.add(n.target)
+            todo += n.all_input_nodes
+    return found
+
+
+def _computed_weights(op, held: dict, learnable: int, a) -> str:
+    """The conv option for a kernel computed from other values than the parameters it holds:
+    fixed=true (from buffers only: a blur filter), gain=true (from the kernel, bias and one
+    gain per output channel, all of one module: weight standardisation, weight norm); else
+    Unmappable."""
+    total = sum(held.values())
+    said = (f"its weight and bias hold {learnable:,} values, computed from {total:,} "
+            "parameters of the model")
+    if op != "conv_fn" or 0 < total < learnable:
+        raise Unmappable(said)
+    if not held:
+        return "fixed=true"
+    owners = {k.rsplit(".", 1)[0] if "." in k else "" for k in held}
+    if len(owners) != 1:
+        raise Unmappable(f"{said} of {len(owners)} modules ({', '.join(sorted(owners))}); a "
+                          "conv's computed kernel is read from parameters of its own module")
+    c_out = a["weight"].shape[0]
+    if total - learnable != c_out:
+        raise Unmappable(f"{said}: {total - learnable:,} more, not one gain per output "
+                          f"channel ({c_out}); cnnplan's conv(..., gain=true) has those only")
+    return "gain=true"
 
 
 def _inside(node, path: str) -> bool:
@@ -519,6 +568,28 @@ def _claimed(importer: Importer, module, ins) -> str:
     return spec
 
 
+def _slice_layer(node, graph, values):
+    """The slice layer(s) of a centre crop that a node other than torch.cat reads."""
+    spec, sources, comment = graph.of[node].slice
+    names = [graph.of[sources[0]]]
+    if isinstance(spec, list):
+        names, spec = _chain(node, spec, names, graph), spec[-1][0]
+    name = _layer_name(node, graph)
+    graph.layers.append(Layer(name, spec, tuple(names), node.name,
+                              tuple(values[node].shape[1:]), comment))
+    graph.of[node] = name
+
+
+def _chain(node, steps, names, graph) -> list:
+    """Layers for all but the last of (spec, output shape) steps of one node, from `names`;
+    the name the last step reads."""
+    for spec, shape in steps[:-1]:
+        name = _layer_name(node, graph)
+        graph.layers.append(Layer(name, spec, tuple(names), node.name, shape))
+        names = [name]
+    return names
+
+
 def _crop(node, inputs, values, graph):
     """A centred slice of the spatial axes (the original U-Net's skip crop) -> _Crop."""
     source, index = node.args
@@ -528,7 +599,8 @@ def _crop(node, inputs, values, graph):
     index = index if isinstance(index, tuple) else (index,)
     shape_in, shape_out = tuple(values[source].shape), tuple(values[node].shape)
     if (len(index) > len(shape_in) or not all(isinstance(i, slice) for i in index)
-            or len(shape_in) != len(shape_out) or shape_in[:2] != shape_out[:2]):
+            or len(shape_in) != len(shape_out) or shape_in[:2] != shape_out[:2]
+            or shape_in == shape_out):
         raise Unmappable("indexing other than a slice of the spatial axes")
     for axis, piece in enumerate(index):
         start, _, step = piece.indices(shape_in[axis])

@@ -399,24 +399,49 @@ def _getitem(node, inputs, values, graph):
 
 
 def tensor_index(node, inputs, values):
-    """x[:, i] -> select, x[:, a:b] -> narrow (one axis, step 1); None for anything else."""
+    """x[:, i] -> select, x[:, a:b:c] -> slice (the bounds as written: negative ones and
+    clamping follow the input's size as in Python); several axes (YOLO's Focus x[..., ::2,
+    1::2], x[:, :, :-1, :-1]) -> a list of (spec, output shape), one layer per axis from the
+    last; None for anything else."""
     source = node.args[0]
     index = concrete(node, values)[0][1]
     index = index if isinstance(index, tuple) else (index,)
+    shape = tuple(values[source].shape)
+    if Ellipsis in index:           # x[..., ::2]: the axes it stands for, whole
+        at = index.index(Ellipsis)
+        index = (*index[:at], *(slice(None),) * (len(shape) - len(index) + 1),
+                 *index[at + 1:])
     if len(inputs) != 1 or source is not inputs[0] or Ellipsis in index or None in index:
         return None
-    shape = tuple(values[source].shape)
-    if not index or index[0] != slice(None):
+    if not index or index[0] != slice(None) or len(index) > len(shape):
         return None
     changed = [(a, part) for a, part in enumerate(index) if part != slice(None)]
-    if len(changed) != 1 or changed[0][0] == 0:
+    if not changed:
         return None
-    axis, part = changed[0]
-    if isinstance(part, int) and not isinstance(part, bool):
-        return f"select(dim={axis - 1}, index={part % shape[axis]})", [source], ""
-    if isinstance(part, slice):
-        start, stop, step = part.indices(shape[axis])
-        if step != 1 or stop <= start:
+    steps, done = [], [slice(None)] * len(index)
+    for axis, part in reversed(changed):       # from the last axis: a select drops its axis
+        spec = _index_spec(axis, part)
+        if spec is None:
             return None
-        return f"narrow(dim={axis - 1}, start={start}, length={stop - start})", [source], ""
+        done[axis] = part
+        steps.append((spec, tuple(values[source][tuple(done)].shape[1:])))
+    if len(steps) == 1:
+        return steps[0][0], [source], ""
+    return steps, [source], ""
+
+
+def _index_spec(axis, part):
+    """select or slice for one axis' part of an index; None for a tensor or other index."""
+    if axis == 0:
+        return None
+    if isinstance(part, int) and not isinstance(part, bool):
+        return f"select(dim={axis - 1}, index={part})"
+    if isinstance(part, slice) and all(isinstance(v, (int, type(None))) and not isinstance(
+            v, bool) for v in (part.start, part.stop, part.step)):
+        if (part.step or 1) < 1:
+            raise _unmappable(f"a slice with step {part.step} (torch's steps are positive)")
+        bounds = {"start": part.start or None, "stop": part.stop,
+                  "step": part.step if part.step != 1 else None}
+        named = ", ".join(f"{k}={v}" for k, v in bounds.items() if v is not None)
+        return f"slice(dim={axis - 1}{', ' + named if named else ''})"
     return None

@@ -72,12 +72,13 @@ def import_model(target, input, args=(), skip_unknown: bool = False, command: st
         title = f"{name}({call_text(kwargs)})" if kwargs else name
     materialise(model, input_shape)
     claims = claims_by_type(plugin_importers())
-    gm = trace(model, tuple(cls for cls, _ in claims))
+    gm, branches = trace(model, tuple(cls for cls, _ in claims), input_shape)
     used = used_parameters(gm)
     unused = {name: p.numel() for name, p in model.named_parameters() if name not in used}
     params = sum(p.numel() for p in model.parameters()) - sum(unused.values())
     values = _shape_run(gm, input_shape)
     layers, output, skipped, tied = map_graph(gm, values, claims, skip_unknown, output_key)
+    tied = branches + tied          # branches on sizes: the plan holds for this input only
     from ...platform import VERSION as __version__
 
     out_node = pick_output(next(n for n in gm.graph.nodes if n.op == "output").args[0],
@@ -101,7 +102,7 @@ def import_model(target, input, args=(), skip_unknown: bool = False, command: st
         header.append(f"{len(placeholders)} PLACEHOLDER layer(s) (identity) stand for nodes "
                       "cnnplan cannot express (--skip-unknown); see their comments.")
     if tied:
-        header.append(f"{len(tied)} layer(s) use sizes the model computes from a tensor's shape "
+        header.append(f"{len(tied)} place(s) use sizes the model computes from a tensor's shape "
                       "(first: " + tied[0] + "); the plan holds for this input only.")
     fixed = f"{tied[0]} (and {len(tied) - 1} more)" if len(tied) > 1 else tied[0] if tied else ""
     text = render_plan(layers, input_shape, output, header, title, fixed)

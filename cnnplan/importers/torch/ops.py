@@ -123,11 +123,10 @@ def _pad(a, ins, out):
     pad = tuple(a["pad"])
     if a.get("mode", "constant") not in PAD_MODES or any(v < 0 for v in pad):
         raise Unmappable(f"pads {pad} in mode {a.get('mode')!r}; cnnplan's pad adds rows")
-    return spec_text("pad", p=pad)
+    return spec_text("pad", p=pad, mode=a.get("mode"), defaults={"mode": "constant"})
 
 
-# F.pad's modes: all add the same rows (the shapes and receptive fields of zero padding); a
-# mode other than constant is noted in the plan
+# F.pad's modes (cnnplan's pad(mode=...): torch's size limits for reflect and circular)
 PAD_MODES = ("constant", "reflect", "replicate", "circular")
 
 
@@ -356,9 +355,9 @@ def module_op(m, ins):
         if m.padding_mode != "zeros":
             raise Unmappable(f"padding_mode={m.padding_mode!r}; cnnplan pads with zeros")
         transposed = isinstance(m, nn.modules.conv._ConvTransposeNd)
-        return None, conv_spec(m.out_channels, m.kernel_size, m.stride, m.padding, m.dilation,
-                               m.groups, m.bias is not None, n,
-                               m.output_padding if transposed else None)
+        spec = conv_spec(m.out_channels, m.kernel_size, m.stride, m.padding, m.dilation,
+                         m.groups, m.bias is not None, n, m.output_padding if transposed else None)
+        return None, spec[:-1] + _gain(m, transposed) + ")"
     if isinstance(m, nn.Linear):
         return None, linear_spec(m.out_features, m.bias is not None, ins)
     if isinstance(m, nn.modules.batchnorm._BatchNorm):
@@ -403,7 +402,26 @@ def module_op(m, ins):
     if isinstance(m, (nn.ZeroPad1d, nn.ZeroPad2d, nn.ZeroPad3d, nn.ConstantPad1d,
                       nn.ConstantPad2d, nn.ConstantPad3d)):
         return "pad", {"pad": m.padding}
+    for mode, stem in (("reflect", "Reflection"), ("replicate", "Replication"),
+                       ("circular", "Circular")):
+        if any(isinstance(m, cls) for cls in (getattr(nn, f"{stem}Pad{n}d", None)
+                                             for n in (1, 2, 3)) if cls is not None):
+            return "pad", {"pad": m.padding, "mode": mode}
     raise Unmappable(f"no cnnplan layer kind for {type(m).__module__}.{type(m).__name__}")
+
+
+def _gain(m, transposed) -> str:
+    """', gain=true' for a conv module whose kernel is computed from one more parameter per
+    output channel (torch.nn.utils.parametrizations.weight_norm's g), '' for a plain one;
+    Unmappable for other parameters."""
+    extra = sum(p.numel() for p in m.parameters()) - m.weight.numel() - (
+        0 if m.bias is None else m.bias.numel())
+    if not extra:
+        return ""
+    if extra != m.out_channels or transposed:
+        raise Unmappable(f"its parameters hold {extra:,} values besides the kernel and bias; "
+                          "cnnplan's conv(..., gain=true) has one per output channel")
+    return ", gain=true"
 
 
 def op_note(op, a) -> str:
@@ -414,8 +432,6 @@ def op_note(op, a) -> str:
         return f"TensorFlow 'same' padding: {SIZE_DEPENDENT}"
     if op == "stochastic_depth":
         return "stochastic depth (identity in eval mode)"
-    if op == "pad" and a.get("mode", "constant") != "constant":
-        return f"pads in mode {a['mode']!r} in the model (cnnplan: zeros; same shapes)"
     if op == "pad" and a.get("value") not in (None, 0, 0.0):
         return f"pads with {a['value']} in the model (cnnplan: zeros; same shapes)"
     return ""
