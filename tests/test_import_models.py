@@ -151,15 +151,14 @@ def flops_macs(torch, model, shape) -> int:
 
 
 def round_trip(torch, text, model):
-    """The plan's `--format torch` code: its parameters, and the model's state_dict loads (in
-    order: a chain's export numbers its layers)."""
+    """The plan's `--format torch` code: its parameters, and the model's state_dict loads by
+    the model's own names (strict)."""
     result = cnnplan.shapes(plan_text=text)
     namespace = {"__name__": "cnnplan_round_trip"}
     exec(compile(cnnplan.render(result, "torch"), "<round trip>", "exec"), namespace)
     rebuilt = namespace["MODEL"]
     assert sum(p.numel() for p in rebuilt.parameters()) == result.data["params"]
-    rebuilt.load_state_dict(dict(zip(rebuilt.state_dict(), model.state_dict().values())),
-                            strict=True)
+    rebuilt.load_state_dict(model.state_dict(), strict=True)
     assert namespace["check"]() == tuple(result.data["output"])
     return rebuilt
 

@@ -587,3 +587,32 @@ def test_eca_sk_and_grn_blocks_import_exactly_at_every_size(torch):
             other = cnnplan.shapes(input=shape, plan_text=text)
             assert tuple(other.data["output"]) == tuple(y.shape[1:])
     assert {"expandas", "stack", "sum", "norm", "div", "scale"} <= kinds
+
+
+def test_a_chain_keeps_its_module_names_in_the_round_trip(torch, tmp_path):
+    """An imported model that is a plain chain (each layer reads the one before) exports as a
+    module with each layer at its own path, so the original's state_dict loads strictly and
+    the rebuilt network computes the same function; unnamed specs stay an nn.Sequential."""
+    nn = torch.nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.features = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.ReLU(),
+                                          nn.MaxPool2d(2))
+            self.head = nn.Linear(8 * 7 * 7, 10)
+
+        def forward(self, x):
+            return self.head(self.features(x).flatten(1))
+
+    model = Net().eval()
+    result = cnnplan.shapes(plan_text=imported(model, (3, 16, 16)))
+    namespace = {"__name__": "cnnplan_round_trip"}
+    exec(compile(cnnplan.render(result, "torch"), "<round trip>", "exec"), namespace)
+    rebuilt = namespace["MODEL"].eval()
+    rebuilt.load_state_dict(model.state_dict(), strict=True)
+    x = torch.randn(2, 3, 16, 16)
+    with torch.no_grad():
+        assert torch.allclose(rebuilt(x), model(x), atol=1e-6)
+    plain = cnnplan.render(cnnplan.shapes("3x16x16", ["conv(8, k=3)", "relu"]), "torch")
+    assert "MODEL = nn.Sequential(" in plain

@@ -256,6 +256,13 @@ def _network(data: dict, layers: list):
     return forward(tuple(data["input"]), build_nodes(items), output=data.get("output_layer", ""))
 
 
+def _named(net) -> bool:
+    """Whether the layers carry names of their own (an imported model's module paths, or a
+    plan file's names): then the network is a module class with each layer at its name, so
+    the original's state_dict loads; unnamed layers (1, 2, ...) make an nn.Sequential."""
+    return any(step.name != str(step.index) for step in net.steps)
+
+
 def render_torch(result: Result) -> str:
     """The snippet (see the module docstring)."""
     nets = _networks(result.data)
@@ -275,10 +282,10 @@ def render_torch(result: Result) -> str:
     from ..kinds.layout import HELPERS as LAYOUT_HELPERS
 
     helpers = {**HELPERS, **LAYOUT_HELPERS}
-    if any(net.graph for net, _ in nets):
+    if any(net.graph for net, _ in nets) or (len(nets) == 1 and _named(nets[0][0])):
         code += "put("
     lines += [helpers[name].strip("\n") + "\n" for name in helpers if name in code]
-    if len(nets) == 1 and nets[0][0].graph:
+    if len(nets) == 1 and (nets[0][0].graph or _named(nets[0][0])):
         net, comment = nets[0]
         lines.append(f"# {comment}")
         lines += _graph_module(net)
