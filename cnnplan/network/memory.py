@@ -38,9 +38,10 @@ class Memory(NamedTuple):
     saved_bytes: tuple           # per layer: what it adds to the saved set (None: unknown)
     param_bytes: int
     inference_peak_bytes: int
-    train_saved_bytes: int | None   # None: int8, or a kind without a saves rule
+    train_saved_bytes: int | None   # None: int8, a kind without a saves rule, or `strided`
     unknown: tuple = ()          # kinds without a saves rule
     input_bytes: int = 0
+    strided: tuple = ()          # layers whose memory depends on a non-contiguous input's layout
 
     @property
     def grad_bytes(self) -> int:
@@ -105,8 +106,9 @@ def _sources(step) -> tuple:
 
 
 def _rules(net, batch):
-    """Per layer: (batched inputs, batched output, whether it records for backward, its
-    training Saves, its inference Saves); the Saves are None for a kind without the rule."""
+    """Per layer: (whether it records for backward, its training Saves, its inference Saves);
+    the Saves are None for a kind without the rule. Inputs a layer reads for their shape only
+    pass no gradient on."""
     grad = {INPUT: False}
     out = []
     for step in net.steps:
@@ -114,11 +116,29 @@ def _rules(net, batch):
         inputs = tuple(_batched(s, batch) for s in step.inputs)
         output = _batched(step.output, batch)
         needs = tuple(grad[s] for s in _sources(step))
-        grad[step.name] = any(needs) or step.params > 0
         train = record.saves(step.spec, inputs, output, needs) if record.saves else None
         run = record.saves(step.spec, inputs, output, None) if record.saves else None
+        shape_only = train.shape_only if train is not None else ()
+        grad[step.name] = step.params > 0 or any(
+            need for n, need in enumerate(needs) if n not in shape_only)
         out.append((grad[step.name], train, run))
     return out
+
+
+def strided_layers(net, rules) -> tuple:
+    """The layers that read a tensor which may not be contiguous (after a permute, select,
+    narrow, split or expand: Saves.layout "view") while their Saves.layout is "": what torch
+    saves or allocates for them then depends on the strides, which are not followed here."""
+    contiguous = {INPUT: True}
+    strided = []
+    for step, (_, train, _) in zip(net.steps, rules):
+        layout = train.layout if train is not None else ""
+        shape_only = train.shape_only if train is not None else ()
+        plain = all(contiguous[s] for n, s in enumerate(_sources(step)) if n not in shape_only)
+        if not plain and not layout and train is not None:
+            strided.append(step.name)
+        contiguous[step.name] = plain and layout != "view" and train is not None
+    return tuple(strided)
 
 
 def _storages(net, aliases, input_bytes, out_bytes):
@@ -197,9 +217,11 @@ def edge_costs(net, rank, batch=1, dtype="float32", optimizer="adam", device="cu
     rules = _rules(net, batch)
     if rank == "peak":
         return [_peak_cost(batch * width, bool(run and run.alias)) for _, _, run in rules]
-    if dtype == "int8" or any(train is None for _, train, _ in rules):
-        raise BadInput("--rank train: the training memory of this plan is not known (int8, or "
-                       "a layer kind without a saves rule); use --rank peak")
+    if dtype == "int8" or any(train is None for _, train, _ in rules) or \
+            strided_layers(net, rules):
+        raise BadInput("--rank train: the training memory of this plan is not known (int8, a "
+                       "layer kind without a saves rule, or a layer reading a non-contiguous "
+                       "view); use --rank peak")
     zeros = (0,) * len(net.steps)
     storage, sizes = _storages(net, [train.alias for _, train, _ in rules], 0, zeros)
     _, saved = _saved(net, rules, storage, sizes, dtype, device)
@@ -236,7 +258,10 @@ def memory(net, batch=1, dtype="float32", optimizer="adam", device="cuda") -> Me
     out_bytes = tuple(batch * step.size * width for step in net.steps)
     unknown = tuple(dict.fromkeys(step.spec.kind for step, (_, train, _) in
                                   zip(net.steps, rules) if train is None))
-    storage, sizes = _storages(net, [bool(run and run.alias) for _, _, run in rules],
+    strided = strided_layers(net, rules)
+    # a layer reading a non-contiguous view may copy it (reshape): taken to allocate
+    storage, sizes = _storages(net, [bool(run and run.alias) and step.name not in strided
+                                     for step, (_, _, run) in zip(net.steps, rules)],
                                input_bytes, out_bytes)
     peak = inference_peak(net, storage, sizes)
     new_bytes = tuple(sizes.get(n, 0) for n in range(1, len(net.steps) + 1))
@@ -245,9 +270,9 @@ def memory(net, batch=1, dtype="float32", optimizer="adam", device="cuda") -> Me
     exact = dtype != "int8"
     saved_bytes, _ = _saved(net, rules, storage, sizes, dtype, device) if exact else \
         ((0,) * len(net.steps), set())
-    total = sum(saved_bytes) if exact and not unknown else None
+    total = sum(saved_bytes) if exact and not unknown and not strided else None
     return Memory(batch, dtype, optimizer, device, out_bytes, new_bytes, tuple(saved_bytes),
-                  net.params * width, peak, total, unknown, input_bytes)
+                  net.params * width, peak, total, unknown, input_bytes, strided)
 
 
 # -- budgets -----------------------------------------------------------------------------------
