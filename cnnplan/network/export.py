@@ -86,8 +86,9 @@ class Learned(nn.Module):
     def forward(self, x):
         if self.param is None:     # the constant is not kept: a new tensor, as x * c is
             return x * 1.0 if self.op == "scale" else x + 0.0
-        y = x * self.param if self.op == "scale" else x + self.param
-        return y if self.bias is None else y + self.bias
+        if self.bias is not None:  # x * w + b in one tensor, as timm's addcmul
+            return torch.addcmul(self.bias, x, self.param)
+        return x * self.param if self.op == "scale" else x + self.param
 ''',
     "Gained(": '''
 
