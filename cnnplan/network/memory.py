@@ -154,9 +154,10 @@ def _storages(net, aliases, input_bytes, out_bytes):
     return storage, sizes
 
 
-def inference_peak(net, storage, sizes) -> int:
+def inference_peak(net, storage, sizes, shape_only=None) -> int:
     """The peak of live bytes running the layers in order, each tensor freed after its last
-    use (the output kept), a storage freed once no live tensor is on it."""
+    use (the output kept), a storage freed once no live tensor is on it. An input a layer
+    reads for its shape only (`shape_only`, per layer) is freed before its output is made."""
     steps = net.steps
     last_use = {INPUT: 0}
     for n, step in enumerate(steps, start=1):
@@ -166,7 +167,21 @@ def inference_peak(net, storage, sizes) -> int:
     last_use[net.out_step.name if net.out_step is not None else INPUT] = len(steps) + 1
     holders = {0: 1}
     live = peak = sizes[0]
+
+    def release(name):
+        nonlocal live
+        holders[storage[name]] -= 1
+        if not holders[storage[name]]:
+            live -= sizes[storage[name]]
+
     for n, step in enumerate(steps, start=1):
+        sources = _sources(step)
+        skip = shape_only[n - 1] if shape_only else ()
+        values = {s for j, s in enumerate(sources) if j not in skip}
+        for name in dict.fromkeys(s for j, s in enumerate(sources) if j in skip):
+            if last_use[name] == n and name not in values:
+                release(name)
+                last_use[name] = -1      # released: not again below
         sid = storage[step.name]
         if sid not in holders:
             holders[sid] = 0
@@ -175,9 +190,7 @@ def inference_peak(net, storage, sizes) -> int:
         peak = max(peak, live)
         for name in dict.fromkeys((*_sources(step), step.name)):
             if last_use[name] == n:
-                holders[storage[name]] -= 1
-                if not holders[storage[name]]:
-                    live -= sizes[storage[name]]
+                release(name)
     return peak
 
 
@@ -263,7 +276,8 @@ def memory(net, batch=1, dtype="float32", optimizer="adam", device="cuda") -> Me
     storage, sizes = _storages(net, [bool(run and run.alias) and step.name not in strided
                                      for step, (_, _, run) in zip(net.steps, rules)],
                                input_bytes, out_bytes)
-    peak = inference_peak(net, storage, sizes)
+    peak = inference_peak(net, storage, sizes,
+                          [run.shape_only if run else () for _, _, run in rules])
     new_bytes = tuple(sizes.get(n, 0) for n in range(1, len(net.steps) + 1))
     storage, sizes = _storages(net, [bool(train and train.alias) for _, train, _ in rules],
                                input_bytes, out_bytes)
