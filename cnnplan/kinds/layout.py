@@ -367,7 +367,8 @@ def _rule(value):
     return lambda spec, inputs, output, needs: value
 
 
-STRIDED_VIEW = Saves(alias=True, layout="view")
+STRIDED_VIEW = Saves(alias=True, layout="view")       # gaps or broadcast axes, axes in order
+PERMUTED = Saves(alias=True, layout="permute")
 SAME_VIEW = Saves(alias=True, layout="any")         # unflatten: splitting an axis is a view
 RESHAPE = Saves(alias=True)                          # a view of a contiguous input only
 NOTHING = Saves(layout="any")
@@ -430,7 +431,7 @@ _DIM = {"dim": AXIS}
 LAYOUT_KINDS = (
     LayerKind("permute", "permute(dims=(1, 0)): reorder the axes (0 = the first after the "
               "batch); rf fields move with their axes", _permute, _permute_torch,
-              {"dims": AXES}, "dims", required=("dims",), saves=_rule(STRIDED_VIEW)),
+              {"dims": AXES}, "dims", required=("dims",), saves=_rule(PERMUTED)),
     LayerKind("unflatten", "unflatten(dim=0, sizes=(2, -1)): split one axis into several "
               "(one size may be -1)", _unflatten, _axis_torch("nn.Unflatten({dim}, {sizes})"),
               {"dim": AXIS, "sizes": SIZES_OR_ANY}, "sizes", required=("dim", "sizes"),

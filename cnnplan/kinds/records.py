@@ -294,8 +294,9 @@ class Saves(NamedTuple):
     narrow, split or expand upstream): "" (the default) when what it saves or allocates may
     then change (reshape and flatten copy, linear and matmul save a copy, group norm saves a
     contiguous copy), so a network where it reads such an input has no training memory;
-    "any" when it saves and allocates the same whatever the layout (its output is then
-    contiguous only when its inputs are); "view" for a view that is not contiguous.
+    "any" when it saves and allocates the same whatever the layout (elementwise layers keep a
+    permuted order); "view" for a view with gaps or broadcast axes in the standard order
+    (select, narrow, split, expand); "permute" for a view that may reorder the axes.
     """
 
     alias: bool = False

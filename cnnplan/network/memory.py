@@ -125,19 +125,34 @@ def _rules(net, batch):
     return out
 
 
-def strided_layers(net, rules) -> tuple:
-    """The layers that read a tensor which may not be contiguous (after a permute, select,
-    narrow, split or expand: Saves.layout "view") while their Saves.layout is "": what torch
-    saves or allocates for them then depends on the strides, which are not followed here."""
-    contiguous = {INPUT: True}
+def strided_layers(net, rules, which=1) -> tuple:
+    """The layers that read a tensor which may not be contiguous while their Saves.layout is
+    "": what torch saves or allocates for them then depends on strides not followed here.
+    `which`: 1 training, 2 inference (the Saves in `rules`).
+
+    Each tensor is contiguous ("c"), a view in the standard axis order with gaps or broadcast
+    axes ("g": select, narrow, split, expand; torch's elementwise and other layers make a
+    contiguous output from it), or possibly in another axis order ("p": after a permute,
+    which elementwise layers keep, and after a kind without a rule)."""
+    kind = {INPUT: "c"}
     strided = []
-    for step, (_, train, _) in zip(net.steps, rules):
-        layout = train.layout if train is not None else ""
-        shape_only = train.shape_only if train is not None else ()
-        plain = all(contiguous[s] for n, s in enumerate(_sources(step)) if n not in shape_only)
-        if not plain and not layout and train is not None:
-            strided.append(step.name)
-        contiguous[step.name] = plain and layout != "view" and train is not None
+    for step, rule in zip(net.steps, rules):
+        saves = rule[which]
+        if saves is None:
+            kind[step.name] = "p"
+            continue
+        seen = {kind[s] for n, s in enumerate(_sources(step)) if n not in saves.shape_only}
+        if saves.layout == "permute":
+            out = "p"
+        elif saves.layout == "view":
+            out = "p" if "p" in seen else "g"
+        elif saves.layout == "any":
+            out = "p" if "p" in seen else kind[_sources(step)[0]] if saves.alias else "c"
+        else:
+            if seen - {"c"}:
+                strided.append(step.name)
+            out = "c" if seen <= {"c"} else "p"
+        kind[step.name] = out
     return tuple(strided)
 
 
@@ -272,8 +287,9 @@ def memory(net, batch=1, dtype="float32", optimizer="adam", device="cuda") -> Me
     unknown = tuple(dict.fromkeys(step.spec.kind for step, (_, train, _) in
                                   zip(net.steps, rules) if train is None))
     strided = strided_layers(net, rules)
+    copies = strided_layers(net, rules, 2)
     # a layer reading a non-contiguous view may copy it (reshape): taken to allocate
-    storage, sizes = _storages(net, [bool(run and run.alias) and step.name not in strided
+    storage, sizes = _storages(net, [bool(run and run.alias) and step.name not in copies
                                      for step, (_, _, run) in zip(net.steps, rules)],
                                input_bytes, out_bytes)
     peak = inference_peak(net, storage, sizes,
