@@ -366,6 +366,45 @@ def test_a_copying_reshape_leaves_training_memory_not_given():
     assert plain.data["train_saved_bytes"] is not None
 
 
+def _vit_block(torch):
+    """A ViT-style stem and MLP: patches by a strided conv, flatten(2).transpose(1, 2) (a
+    permuted view), layer norm, linear, GELU, linear, a residual add and layer norm."""
+    nn = torch.nn
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.patch, self.ln, self.ln2 = nn.Conv2d(3, 16, 4, 4), nn.LayerNorm(16), \
+                nn.LayerNorm(16)
+            self.fc, self.act, self.fc2 = nn.Linear(16, 32), nn.GELU(), nn.Linear(32, 16)
+
+        def forward(self, x):
+            x = self.patch(x).flatten(2).transpose(1, 2)
+            return self.ln2(x + self.fc2(self.act(self.fc(self.ln(x)))))
+
+    return Block()
+
+
+@pytest.mark.parametrize("block", ["eca_grn", "sk", "vit"])
+def test_imported_blocks_match_the_original_modules(torch, block):
+    """`cnnplan import` of timm-style ECA + GRN and selective-kernel blocks
+    (tests/test_importer.py) and a ViT stem: train_saved_bytes equals what the original
+    module saves (not the export), the inference peak equals the fx executor's on it."""
+    from test_importer import attention_blocks
+
+    from cnnplan.importers.torch.model import import_model
+
+    eca_grn, sk = attention_blocks(torch)
+    model = {"eca_grn": eca_grn, "sk": sk, "vit": _vit_block(torch)}[block]
+    shape = (3, 20, 20) if block != "vit" else (3, 16, 16)
+    text = import_model(model, "x".join(map(str, shape))).data["plan"]
+    result = shapes(plan_text=text, batch=2, device="cpu")
+    torch.manual_seed(0)
+    x = torch.randn(2, *shape)
+    assert result.data["train_saved_bytes"] == saved_bytes(torch, model, x)[0]
+    assert result.data["inference_peak_bytes"] == peak_bytes(torch, model, x)
+
+
 def test_attention_and_mha_stay_not_given():
     """What scaled_dot_product_attention saves depends on the kernel torch picks (flash,
     memory-efficient, cuDNN, math) for the device, dtype and shapes: no rule, so no number."""

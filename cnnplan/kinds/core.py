@@ -674,7 +674,8 @@ def _fast_upsample(spec, n):
 # Shapes here carry the batch first (N x C x sizes).
 
 # layout="any": the kind saves and allocates the same whatever its inputs' strides (checked
-# against torch on views of every sort, tests/test_memory_oracles.py); the others (flatten,
+# against torch on views of every sort, tests/test_memory_oracles.py); "contiguous" too, and
+# its output is contiguous whatever the input's (layer norm, softmax); the others (flatten,
 # linear, group norm) may copy a non-contiguous input.
 NOTHING = Saves(layout="any")
 SAVES_INPUT = Saves(inputs=(0,), layout="any")
@@ -734,8 +735,8 @@ def _saves_norm(spec, inputs, output, needs):
     else:
         stats = math.prod(shape[:len(shape) - spec.get("dims", len(shape) - 1)])
     # group norm saves a contiguous copy of a non-contiguous input: its layout is ""
-    return Saves(inputs=(0,), extra=((stats, "stats"), (stats, "stats")),
-                 layout="" if spec.kind == "groupnorm" else "any")
+    layout = {"groupnorm": "", "layernorm": "contiguous"}.get(spec.kind, "any")
+    return Saves(inputs=(0,), extra=((stats, "stats"), (stats, "stats")), layout=layout)
 
 
 def _broadcast(shapes) -> tuple:
@@ -1026,7 +1027,8 @@ CORE_KINDS = (
     LayerKind("softmax", "softmax over the channels (dim=: another axis, 0 the channels; "
               "shape-preserving)", _softmax,
               lambda spec, inputs: f"nn.Softmax(dim={torch_axis(spec.get('dim', 0))})",
-              {"dim": AXIS}, fast=_fast_same, saves=_rule(SAVES_OUTPUT)),
+              {"dim": AXIS}, fast=_fast_same,
+              saves=_rule(Saves(output=True, layout="contiguous"))),
     LayerKind("bn", "batch norm (shape-preserving; 2C parameters)", _norm_channels,
               _dims_torch("nn.BatchNorm{n}d({c})"), aliases=("batchnorm",), fast=_fast_same,
               saves=_saves_norm),

@@ -295,7 +295,8 @@ class Saves(NamedTuple):
     then change (reshape and flatten copy, linear and matmul save a copy, group norm saves a
     contiguous copy), so a network where it reads such an input has no training memory;
     "any" when it saves and allocates the same whatever the layout (elementwise layers keep a
-    permuted order); "view" for a view with gaps or broadcast axes in the standard order
+    permuted order); "contiguous" as "any", its output contiguous whatever its inputs' strides
+    (layer norm, softmax); "view" for a view with gaps or broadcast axes in the standard order
     (select, narrow, split, expand); "permute" for a view that may reorder the axes.
     """
 

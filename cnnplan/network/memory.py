@@ -144,6 +144,8 @@ def strided_layers(net, rules, which=1) -> tuple:
         seen = {kind[s] for n, s in enumerate(_sources(step)) if n not in saves.shape_only}
         if saves.layout == "permute":
             out = "p"
+        elif saves.layout == "contiguous":
+            out = "c"
         elif saves.layout == "view":
             out = "p" if "p" in seen else "g"
         elif saves.layout == "any":
