@@ -196,6 +196,7 @@ def _layout_candidates(rng, shape, name, earlier, shapes_of):
         f"{rank - 1}, {rank - 2}))" if rank >= 2 else "relu",
         f"narrow(dim={d}, start={rng.randint(0, 1)}, length={max(1, shape[d] - 1)})",
         f"select(dim={d}, index=0)", f"unflatten(dim={d}, sizes=(1, -1))",
+        f"slice(dim={d}, start={rng.randint(0, 1)}, step=2)", f"slice(dim={d}, stop=-1)",
         f"reshape(shape=({shape[0]}, -1))", "flatten",
         f"expand(shape=({', '.join('3' if n == 1 else '-1' for n in shape)}))",
         f"mean(dims={d}, keepdim=true)", f"sum(dims={one})", f"norm(dims={one}, keepdim=true)",
