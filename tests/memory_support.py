@@ -34,7 +34,8 @@ def saved_bytes(torch, model, x) -> tuple[int, int]:
 
 def peak_bytes(torch, model, x) -> int:
     """The peak of live tensor bytes (distinct storages) running `model` on `x` node by node
-    in eval mode without grad, each value freed after its last user."""
+    in eval mode without grad, each value freed after its last user; parameters and buffers
+    left out."""
     import torch.fx as fx
     from torch.utils._pytree import tree_leaves
 
@@ -43,6 +44,8 @@ def peak_bytes(torch, model, x) -> int:
         if "trace" in model.forward.__code__.co_varnames else fx.symbolic_trace(model)
     dead: set = set()
     peak = [0]
+    # parameters a traced module reads (get_attr) are not activations
+    own = {t.untyped_storage().data_ptr() for t in [*model.parameters(), *model.buffers()]}
 
     class Executor(fx.Interpreter):
         def run_node(self, n):
@@ -50,7 +53,7 @@ def peak_bytes(torch, model, x) -> int:
             values = [v for node, v in self.env.items() if node not in dead] + [result]
             live = {}
             for t in tree_leaves(values):
-                if isinstance(t, torch.Tensor):
+                if isinstance(t, torch.Tensor) and t.untyped_storage().data_ptr() not in own:
                     live[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
             peak[0] = max(peak[0], sum(live.values()))
             if not n.users and n.op != "output":

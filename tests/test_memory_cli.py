@@ -150,8 +150,32 @@ def test_plan_ranks_by_memory(plan, rank, key):
     assert [chain[key] for chain in ranked["chains"]] == sorted(measured)[:5]
 
 
-def test_kinds_without_saves_rules_and_several_outputs():
-    data, code = _json(["shapes", "--in", "4x6x8", "a: chunk(2)", "add(a[0], a[1])", "relu",
-                        "--batch", "2"])
+def test_several_outputs_and_kinds_without_saves_rules():
+    """chunk's outputs are views of its input: conv saves its input (2 x 4x6x8 floats), the
+    add nothing, the ReLU its output (2 x 2x6x8); mha has no saves rule (what attention
+    saves depends on the kernel torch picks), so its network's training memory is null."""
+    data, code = _json(["shapes", "--in", "4x6x8", "conv(4, k=1)", "a: chunk(2)",
+                        "add(a[0], a[1])", "relu", "--batch", "2"])
+    assert code == 0 and data["train_saved_bytes"] == 2 * 4 * 6 * 8 * 4 + 2 * 2 * 6 * 8 * 4
+    assert "memory_unknown_kinds" not in data
+    data, code = _json(["shapes", "--in", "4x8", "mha(2)", "relu", "--batch", "2"])
     assert code == 0 and data["train_saved_bytes"] is None
-    assert data["memory_unknown_kinds"] == ["chunk"] and data["inference_peak_bytes"] > 0
+    assert data["memory_unknown_kinds"] == ["mha"] and data["inference_peak_bytes"] > 0
+
+
+STRIDED = ["--in", "4x6x6", "conv(4, k=1)", "permute(dims=(1, 0, 2))", "reshape(shape=(4, -1))"]
+
+
+def test_a_layer_reading_a_strided_view_is_named():
+    """reshape after a permute copies in torch: training memory not given, the layer named in
+    JSON and the table's footer, and --memory refuses in one line (installed command too)."""
+    data, code = _json(["shapes", *STRIDED, "--batch", "2"])
+    assert code == 0 and data["train_saved_bytes"] is None
+    assert data["memory_strided_layers"] == ["3"]
+    table = run_cnnplan("shapes", *STRIDED, "--batch", "2")
+    assert table.returncode == 0 and "layer(s) 3 read a view that may not be contiguous" in \
+        " ".join(table.stdout.split())
+    refused = run_cnnplan("shapes", *STRIDED, "--memory", "1GiB")
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+    assert "read a non-contiguous view" in refused.stderr

@@ -86,8 +86,12 @@ def test_imported_models_keep_inplace(torch, model, tmp_path):
 
 # -- random graphs of every core kind -------------------------------------------------------
 
+SEEDS = 36
+
 def _spatial_layer(rng, shape):
     c = shape[0]
+    if c % 4 == 0 and rng.random() < 0.1:
+        return "pixelshuffle(2)"     # one of few kinds that fit only some channel counts
     return rng.choice([
         f"conv({rng.randint(1, 3) * 2}, k={rng.randint(1, 3)}, s={rng.randint(1, 2)}, "
         f"p={rng.randint(0, 1)}, bias={rng.choice(['true', 'false'])})",
@@ -101,6 +105,9 @@ def _spatial_layer(rng, shape):
         "layernorm(dims=1)", f"adaptiveavgpool({rng.choice([1, 2, 3])})",
         f"adaptivemaxpool({rng.choice([1, 2, 3])})", "mean(keepdim=true)",
         "upsample(2)", "upsample(2, mode=bilinear)", "pixelshuffle(2)", "pad(p=(1, 0, 0, 2))",
+        "hardsigmoid", "leakyrelu", "elu", "mish", "hardtanh", "softplus", "scale", "shift",
+        f"scale(param=({c}, 1, 1))", f"scale(param=({c}, 1, 1), bias=true)",
+        f"shift(param=({c}, 1, 1))", "mean(dims=(1, 2), keepdim=true)",
     ])
 
 
@@ -117,9 +124,11 @@ def random_graph(seed: int) -> str:
         current = shapes_of[previous]
         earlier = [n for n in names if n != previous]
         roll = rng.random()
-        if roll < 0.25 and earlier and len(current) == 3:
-            other = rng.choice(earlier)
-            spec = rng.choice(["add", "add", "mul", "concat", "concat(crop=true)"])
+        if roll < 0.3 and earlier and len(current) == 3:
+            alike = [n for n in earlier if shapes_of[n] == current]
+            other = rng.choice(alike if alike and rng.random() < 0.5 else earlier)
+            spec = rng.choice(["add", "add", "mul", "concat", "concat(crop=true)", "div", "sub",
+                               "resize", "resize(mode=bilinear)"])
             sources = [previous, other]
         elif len(current) == 3:
             spec, sources = _spatial_layer(rng, current), [previous]
@@ -154,7 +163,7 @@ def random_graph(seed: int) -> str:
     return "\n".join(lines)
 
 
-@pytest.mark.parametrize("seed", range(24))
+@pytest.mark.parametrize("seed", range(SEEDS))
 def test_random_graphs(torch, seed):
     _check(torch, shapes(plan_text=random_graph(seed), batch=3, device="cpu"), batch=3)
 
@@ -163,12 +172,250 @@ def test_random_graphs_cover_every_core_kind():
     from cnnplan.kinds.core import CORE_KINDS
 
     seen = set()
-    for seed in range(24):
+    for seed in range(SEEDS):
         for line in random_graph(seed).splitlines():
             if line.startswith("spec = "):
                 seen.add(line.split('"')[1].split("(")[0])
     with_rule = {k.name for k in CORE_KINDS if k.saves is not None}
     assert seen >= with_rule, with_rule - seen
+
+
+# -- random graphs of the layout kinds: views, reductions, stack, matmul -----------------------
+
+def _layout_candidates(rng, shape, name, earlier, shapes_of):
+    """(spec, sources) to try after layer `name` of `shape` (cnnplan's axes, no batch)."""
+    rank = len(shape)
+    d = rng.randrange(rank)
+    perm = list(range(rank))
+    rng.shuffle(perm)
+    one = [(f"{a}" if len(a) == 1 else f"({', '.join(map(str, a))})")
+           for a in [tuple(sorted(rng.sample(range(rank), rng.randint(1, rank))))]][0]
+    single = [
+        f"permute(dims=({', '.join(map(str, perm))}{',' if rank == 1 else ''}))",
+        f"permute(dims=({', '.join(map(str, range(rank - 2)))}{', ' if rank > 2 else ''}"
+        f"{rank - 1}, {rank - 2}))" if rank >= 2 else "relu",
+        f"narrow(dim={d}, start={rng.randint(0, 1)}, length={max(1, shape[d] - 1)})",
+        f"select(dim={d}, index=0)", f"unflatten(dim={d}, sizes=(1, -1))",
+        f"slice(dim={d}, start={rng.randint(0, 1)}, step=2)", f"slice(dim={d}, stop=-1)",
+        f"reshape(shape=({shape[0]}, -1))", "flatten",
+        f"expand(shape=({', '.join('3' if n == 1 else '-1' for n in shape)}))",
+        f"mean(dims={d}, keepdim=true)", f"sum(dims={one})", f"norm(dims={one}, keepdim=true)",
+        f"mean(dims={one})", "relu", "gelu", "sigmoid", "softmax(dim=-1)", "layernorm(dims=1)",
+        "linear(3, last=true)", "conv(2, k=1)", "bn", "maxpool(2)", "groupnorm(1)",
+        f"chunk(2, dim={d})", f"split(sizes=(1, {shape[d] - 1}), dim={d})", f"unbind(dim={d})",
+        "dropout", "elu",
+    ]
+    out = [(spec, [name]) for spec in single]
+    # joins of one rank only: cnnplan broadcasts across ranks without the batch axis, which
+    # torch aligns too (mul of 2x4x4 and 4x4 fails at batch 3)
+    for other in [n for n in earlier if len(shapes_of[n]) == rank]:
+        for spec in ("add", "mul", "div", "sub", "stack", "matmul", "concat(dim=-1)"):
+            out.append((spec, [name, other]))
+        out.append(("matmul", [other, name]))
+        out.append(("expandas", [name, other]))
+    return out
+
+
+def random_layout_graph(seed: int) -> str:
+    """A plan file of about 10 layers over the layout kinds and the layers that read them
+    (views of views, several outputs read as NAME[j], joins of views); each drawn layer is
+    applied by cnnplan and dropped when it does not fit."""
+    from cnnplan.language.specs import parse_spec
+    from cnnplan.network.forward import build_nodes
+
+    rng = random.Random(seed)
+    shape = (rng.choice([2, 4]), 4, 4)
+    layers, shapes_of = [], {"input": shape}
+    previous = "input"
+    for _ in range(400):
+        if len(layers) >= 10:
+            break
+        earlier = [n for n in shapes_of if n != previous]
+        spec, sources = rng.choice(_layout_candidates(rng, shapes_of[previous], previous,
+                                                      rng.sample(earlier, min(3, len(earlier))),
+                                                      shapes_of))
+        items = layers + [(f"l{len(layers)}", spec, sources)]
+        try:
+            net = forward(shape, build_nodes([(n, parse_spec(s), f) for n, s, f in items]),
+                          fields=False)
+        except BadInput:
+            continue
+        step = net.steps[-1]
+        if size_of_shape(step.output) > 4096:
+            continue
+        layers.append(items[-1])
+        name = items[-1][0]
+        if step.outputs:
+            for j, out in enumerate(step.outputs):
+                shapes_of[f"{name}[{j}]"] = out
+            previous = f"{name}[{rng.randrange(len(step.outputs))}]"
+        else:
+            shapes_of[name] = step.output
+            previous = name
+    lines = [f'input = "{"x".join(map(str, shape))}"']
+    for name, spec, sources in layers:
+        quoted = ", ".join(f'"{s}"' for s in sources)
+        lines += ["[[layers]]", f'name = "{name}"', f'spec = "{spec}"', f"from = [{quoted}]"]
+    return "\n".join(lines)
+
+
+def size_of_shape(shape) -> int:
+    import math
+
+    return math.prod(shape)
+
+
+LAYOUT_SEEDS = 24
+
+
+@pytest.mark.parametrize("seed", range(LAYOUT_SEEDS))
+def test_random_layout_graphs(torch, seed):
+    """Exact where given; where a layer reads a non-contiguous view and may copy it, training
+    memory is not given and the layer is named."""
+    result = shapes(plan_text=random_layout_graph(seed), batch=3, device="cpu")
+    assert "memory_unknown_kinds" not in result.data
+    if result.data["train_saved_bytes"] is None:
+        assert result.data["memory_strided_layers"]
+        return
+    _check(torch, result, batch=3)
+
+
+def test_random_layout_graphs_cover_every_layout_kind():
+    from cnnplan.kinds.layout import LAYOUT_KINDS
+
+    seen = set()
+    for seed in range(LAYOUT_SEEDS):
+        for line in random_layout_graph(seed).splitlines():
+            if line.startswith("spec = "):
+                seen.add(line.split('"')[1].split("(")[0])
+    with_rule = {k.name for k in LAYOUT_KINDS if k.saves is not None}
+    assert seen >= with_rule, with_rule - seen
+
+
+def _plan(shape, layers) -> str:
+    """A plan file from (name, spec, sources)."""
+    lines = [f'input = "{shape}"']
+    for name, spec, sources in layers:
+        quoted = ", ".join(f'"{s}"' for s in sources)
+        lines += ["[[layers]]", f'name = "{name}"', f'spec = "{spec}"', f"from = [{quoted}]"]
+    return "\n".join(lines)
+
+
+BLOCKS = {   # the blocks the new kinds come from, exact against torch
+    "csp": ("4x6x6", [("a", "conv(4, k=1)", ["input"]), ("p", "chunk(2)", ["a"]),
+                      ("b", "conv(2, k=3, p=1)", ["p[1]"]), ("c", "relu", ["b"]),
+                      ("d", "concat", ["p[0]", "c"]), ("e", "bn", ["d"])]),
+    "eca": ("4x6x6", [("a", "conv(4, k=3, p=1)", ["input"]),
+                      ("m", "mean(dims=(1, 2), keepdim=true)", ["a"]),
+                      ("g", "sigmoid", ["m"]), ("x", "expandas", ["g", "a"]),
+                      ("y", "mul", ["a", "x"])]),
+    "grn": ("4x6x6", [("a", "conv(4, k=1)", ["input"]),
+                      ("n", "norm(dims=(1, 2), keepdim=true)", ["a"]),
+                      ("m", "mean(dims=0, keepdim=true)", ["n"]), ("q", "div", ["n", "m"]),
+                      ("x", "mul", ["a", "q"]),
+                      ("y", "scale(param=(4, 1, 1), bias=true)", ["x"]),
+                      ("z", "add", ["y", "a"])]),
+    "split_stack": ("4x5x5", [("a", "conv(6, k=1)", ["input"]),
+                              ("s", "split(sizes=(2, 4))", ["a"]),
+                              ("u", "unbind(dim=0)", ["s[0]"]), ("v", "sub", ["u[0]", "u[1]"]),
+                              ("w", "stack(dim=0)", ["v", "u[0]"]),
+                              ("x", "sum(dims=0)", ["s[1]"]), ("y", "hardswish", ["x"])]),
+    "matmul_broadcast": ("2x8x8", [("a", "linear(8, last=true)", ["input"]),
+                                   ("m", "mean(dims=0, keepdim=true)", ["a"]),
+                                   ("t", "linear(8, last=true)", ["m"]),
+                                   ("b", "matmul", ["t", "a"]), ("d", "softmax(dim=-1)", ["b"]),
+                                   ("e", "matmul", ["input", "t"]), ("f", "add", ["d", "e"]),
+                                   ("k", "linear(4, last=true)", ["f"]),
+                                   ("g", "matmul", ["f", "k"])]),
+    "views_then_conv": ("4x6x6", [("a", "conv(4, k=1)", ["input"]),
+                                  ("n", "narrow(dim=1, start=1, length=4)", ["a"]),
+                                  ("s", "select(dim=0, index=1)", ["n"]),
+                                  ("e", "unflatten(dim=0, sizes=(1, -1))", ["s"]),
+                                  ("x", "expand(shape=(3, -1, -1))", ["e"]),
+                                  ("c", "conv(2, k=3)", ["x"]), ("r", "elu", ["c"]),
+                                  ("f", "flatten", ["r"]), ("l", "linear(3)", ["f"])]),
+    "resize_upsample": ("2x8x8", [("a", "conv(2, k=3, s=2, p=1)", ["input"]),
+                                  ("b", "leakyrelu", ["a"]),
+                                  ("r", "resize(mode=bilinear)", ["b", "input"]),
+                                  ("c", "add", ["r", "input"]), ("d", "mish", ["c"])]),
+}
+
+
+@pytest.mark.parametrize("block", sorted(BLOCKS))
+def test_blocks_of_the_new_kinds(torch, block):
+    shape, layers = BLOCKS[block]
+    result = shapes(plan_text=_plan(shape, layers), batch=3, device="cpu")
+    assert result.data["train_saved_bytes"] is not None, result.data
+    _check(torch, result, batch=3)
+
+
+def test_a_copying_reshape_leaves_training_memory_not_given():
+    """reshape after a permute copies in torch (the heads of attention merged back); flatten
+    after a narrow of the rows too: no training memory, the layer named, the peak taking it
+    to allocate; a reshape of a contiguous tensor stays a view (exact)."""
+    for layers in ([("p", "permute(dims=(1, 0, 2))", ["input"]),
+                    ("r", "reshape(shape=(4, -1))", ["p"])],
+                   [("n", "narrow(dim=1, start=0, length=3)", ["input"]),
+                    ("f", "flatten", ["n"])],
+                   [("p", "permute(dims=(1, 0, 2))", ["input"]), ("g", "gelu", ["p"]),
+                    ("l", "linear(5, last=true)", ["g"])]):
+        data = shapes(plan_text=_plan("4x6x6", [("c", "conv(4, k=1)", ["input"])] + [
+            (n, s, ["c" if f == ["input"] else f][0]) for n, s, f in layers]), batch=2).data
+        assert data["train_saved_bytes"] is None and data["train_total_bytes"] is None
+        assert data["memory_strided_layers"] == [layers[-1][0]]
+        assert data["inference_peak_bytes"] > 0
+    plain = shapes("4x6x6", ["conv(4, k=1)", "reshape(shape=(4, -1))", "relu"], batch=2)
+    assert plain.data["train_saved_bytes"] is not None
+
+
+def _vit_block(torch):
+    """A ViT-style stem and MLP: patches by a strided conv, flatten(2).transpose(1, 2) (a
+    permuted view), layer norm, linear, GELU, linear, a residual add and layer norm."""
+    nn = torch.nn
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.patch, self.ln, self.ln2 = nn.Conv2d(3, 16, 4, 4), nn.LayerNorm(16), \
+                nn.LayerNorm(16)
+            self.fc, self.act, self.fc2 = nn.Linear(16, 32), nn.GELU(), nn.Linear(32, 16)
+
+        def forward(self, x):
+            x = self.patch(x).flatten(2).transpose(1, 2)
+            return self.ln2(x + self.fc2(self.act(self.fc(self.ln(x)))))
+
+    return Block()
+
+
+@pytest.mark.parametrize("block", ["eca_grn", "sk", "vit"])
+def test_imported_blocks_match_the_original_modules(torch, block):
+    """`cnnplan import` of timm-style ECA + GRN and selective-kernel blocks
+    (tests/test_importer.py) and a ViT stem: train_saved_bytes equals what the original
+    module saves (not the export), the inference peak equals the fx executor's on it."""
+    from test_importer import attention_blocks
+
+    from cnnplan.importers.torch.model import import_model
+
+    eca_grn, sk = attention_blocks(torch)
+    model = {"eca_grn": eca_grn, "sk": sk, "vit": _vit_block(torch)}[block]
+    shape = (3, 20, 20) if block != "vit" else (3, 16, 16)
+    text = import_model(model, "x".join(map(str, shape))).data["plan"]
+    result = shapes(plan_text=text, batch=2, device="cpu")
+    torch.manual_seed(0)
+    x = torch.randn(2, *shape)
+    assert result.data["train_saved_bytes"] == saved_bytes(torch, model, x)[0]
+    assert result.data["inference_peak_bytes"] == peak_bytes(torch, model, x)
+
+
+def test_attention_and_mha_stay_not_given():
+    """What scaled_dot_product_attention saves depends on the kernel torch picks (flash,
+    memory-efficient, cuDNN, math) for the device, dtype and shapes: no rule, so no number."""
+    data = shapes("4x8", ["mha(2)", "relu"], batch=2).data
+    assert data["train_saved_bytes"] is None and data["memory_unknown_kinds"] == ["mha"]
+    text = _plan("2x4x8", [("q", "linear(8, last=true)", ["input"]),
+                           ("a", "attention", ["q", "input", "input"])])
+    data = shapes(plan_text=text, batch=2).data
+    assert data["memory_unknown_kinds"] == ["attention"]
 
 
 # -- fvcore's and timm's activation counts ----------------------------------------------------

@@ -673,10 +673,14 @@ def _fast_upsample(spec, n):
 # -- what each kind keeps for backward (docs/memory.md; checked against torch's saved tensors) --
 # Shapes here carry the batch first (N x C x sizes).
 
-NOTHING = Saves()
-SAVES_INPUT = Saves(inputs=(0,))
-SAVES_OUTPUT = Saves(output=True)
-VIEW = Saves(alias=True)
+# layout="any": the kind saves and allocates the same whatever its inputs' strides (checked
+# against torch on views of every sort, tests/test_memory_oracles.py); "contiguous" too, and
+# its output is contiguous whatever the input's (layer norm, softmax); the others (flatten,
+# linear, group norm) may copy a non-contiguous input.
+NOTHING = Saves(layout="any")
+SAVES_INPUT = Saves(inputs=(0,), layout="any")
+SAVES_OUTPUT = Saves(output=True, layout="any")
+VIEW = Saves(alias=True, layout="any")
 
 
 def _rule(value):
@@ -686,13 +690,13 @@ def _rule(value):
 def _saves_input_if_inplace_copies(spec, inputs, output, needs):
     """hardtanh (ReLU6) and hardswish save their input; in place, torch saves a copy of it."""
     if spec.get("inplace"):
-        return Saves(alias=True, extra=((size_of(inputs[0]), "like"),))
+        return Saves(alias=True, extra=((size_of(inputs[0]), "like"),), layout="any")
     return SAVES_INPUT
 
 
 def _saves_relu(spec, inputs, output, needs):
     """ReLU saves its result, which in place is its input's storage."""
-    return Saves(alias=bool(spec.get("inplace")), output=True)
+    return Saves(alias=bool(spec.get("inplace")), output=True, layout="any")
 
 
 def _saves_silu(spec, inputs, output, needs):
@@ -705,18 +709,19 @@ def _saves_dropout(spec, inputs, output, needs):
     eval mode it returns its input."""
     if needs is None:
         return VIEW
-    return Saves(alias=bool(spec.get("inplace")), extra=((size_of(inputs[0]), "mask"),))
+    return Saves(alias=bool(spec.get("inplace")), extra=((size_of(inputs[0]), "mask"),),
+                 layout="any")
 
 
 def _saves_maxpool(spec, inputs, output, needs):
     """Max pooling saves its input and the int64 indices of the maxima (one per output)."""
-    return Saves(inputs=(0,), extra=((size_of(output), "int64"),))
+    return Saves(inputs=(0,), extra=((size_of(output), "int64"),), layout="any")
 
 
 def _saves_adaptiveavg(spec, inputs, output, needs):
     """Adaptive average pooling to 1 x 1 (x 1) is torch's mean (nothing saved); otherwise its
     input."""
-    return Saves() if all(v == 1 for v in output[2:]) else SAVES_INPUT
+    return NOTHING if all(v == 1 for v in output[2:]) else SAVES_INPUT
 
 
 def _saves_norm(spec, inputs, output, needs):
@@ -729,7 +734,9 @@ def _saves_norm(spec, inputs, output, needs):
         stats = shape[0] * spec.get("groups")
     else:
         stats = math.prod(shape[:len(shape) - spec.get("dims", len(shape) - 1)])
-    return Saves(inputs=(0,), extra=((stats, "stats"), (stats, "stats")))
+    # group norm saves a contiguous copy of a non-contiguous input: its layout is ""
+    layout = {"groupnorm": "", "layernorm": "contiguous"}.get(spec.kind, "any")
+    return Saves(inputs=(0,), extra=((stats, "stats"), (stats, "stats")), layout=layout)
 
 
 def _broadcast(shapes) -> tuple:
@@ -754,7 +761,23 @@ def _saves_mul(spec, inputs, output, needs):
         if left_needs:
             saved.append(j)
         left_needs = left_needs or needs[j]
-    return Saves(inputs=tuple(dict.fromkeys(saved)), extra=tuple(extra))
+    return Saves(inputs=tuple(dict.fromkeys(saved)), extra=tuple(extra), layout="any")
+
+
+def _saves_div(spec, inputs, output, needs):
+    """a / b saves b (for both gradients) and, when b requires grad, a."""
+    if needs is None:
+        return NOTHING
+    return Saves(inputs=(1, 0) if needs[1] else (1,), layout="any")
+
+
+def _saves_scale(spec, inputs, output, needs):
+    """x * w saves x for w's gradient (w is a parameter, not counted); x * constant and the
+    bias's x * w + b save nothing more."""
+    return SAVES_INPUT if spec.get("param") is not None else NOTHING
+
+
+SHAPE_ONLY = Saves(shape_only=(1,), layout="any")     # resize: like's shape is read, no values
 
 
 # -- torch code --------------------------------------------------------------------------------
@@ -930,14 +953,15 @@ _SHAPE_KEEPING = (   # name, help, torch code, what it saves, whether it may run
      _saves_input_if_inplace_copies, True),
     ("silu", "SiLU / swish (shape-preserving; inplace=true)", "nn.SiLU()", _saves_silu, True),
     ("gelu", "GELU (shape-preserving)", "nn.GELU()", _rule(SAVES_INPUT), False),
-    ("hardsigmoid", "hard sigmoid (shape-preserving)", "nn.Hardsigmoid()", None, False),
-    ("leakyrelu", "leaky ReLU (shape-preserving; the slope is not kept)", "nn.LeakyReLU()",
-     None, False),
-    ("elu", "ELU (shape-preserving)", "nn.ELU()", None, False),
-    ("mish", "Mish (shape-preserving)", "nn.Mish()", None, False),
-    ("hardtanh", "hard tanh (shape-preserving; the bounds are not kept)", "nn.Hardtanh()", None,
+    ("hardsigmoid", "hard sigmoid (shape-preserving)", "nn.Hardsigmoid()", _rule(SAVES_INPUT),
      False),
-    ("softplus", "softplus (shape-preserving)", "nn.Softplus()", None, False),
+    ("leakyrelu", "leaky ReLU (shape-preserving; the slope is not kept)", "nn.LeakyReLU()",
+     _rule(SAVES_INPUT), False),
+    ("elu", "ELU (shape-preserving)", "nn.ELU()", _rule(SAVES_INPUT), False),
+    ("mish", "Mish (shape-preserving)", "nn.Mish()", _rule(SAVES_INPUT), False),
+    ("hardtanh", "hard tanh (shape-preserving; the bounds are not kept)", "nn.Hardtanh()",
+     _rule(SAVES_INPUT), False),
+    ("softplus", "softplus (shape-preserving)", "nn.Softplus()", _rule(SAVES_INPUT), False),
     ("dropout", "dropout (shape-preserving; no parameters; inplace=true)", "nn.Dropout()",
      _saves_dropout, True),
     ("identity", "identity (shape-preserving; also an imported placeholder)", "nn.Identity()",
@@ -989,13 +1013,13 @@ CORE_KINDS = (
               complete=_pool_complete, fast=_fast_window, saves=_rule(SAVES_INPUT)),
     LayerKind("flatten", "flatten C x sizes into one feature axis (start=, end=: only those "
               "axes, 0 the channels)", _flatten, _flatten_torch, {"start": AXIS, "end": AXIS},
-              saves=_rule(VIEW)),
+              saves=_rule(Saves(alias=True))),
     LayerKind("linear", "fully connected: linear(features, bias=true) on a flat input "
               "(last=true: on the last axis of any input)", _linear,
               lambda spec, inputs: f"nn.Linear({inputs[0][-1]}, {spec.get('features')}, "
                                    f"bias={spec.get('bias')})",
               {"features": POSITIVE, "bias": BOOLEAN, "last": BOOLEAN}, "features",
-              {"bias": True}, ("features",), saves=_rule(SAVES_INPUT)),
+              {"bias": True}, ("features",), saves=_rule(Saves(inputs=(0,)))),
     *(LayerKind(name, text, _same, _inplace_code(code) if inplace else _fixed(code),
                 INPLACE if inplace else {}, fast=_fast_same, saves=saves,
                 aliases=("contiguous",) if name == "identity" else ())
@@ -1003,7 +1027,8 @@ CORE_KINDS = (
     LayerKind("softmax", "softmax over the channels (dim=: another axis, 0 the channels; "
               "shape-preserving)", _softmax,
               lambda spec, inputs: f"nn.Softmax(dim={torch_axis(spec.get('dim', 0))})",
-              {"dim": AXIS}, fast=_fast_same, saves=_rule(SAVES_OUTPUT)),
+              {"dim": AXIS}, fast=_fast_same,
+              saves=_rule(Saves(output=True, layout="contiguous"))),
     LayerKind("bn", "batch norm (shape-preserving; 2C parameters)", _norm_channels,
               _dims_torch("nn.BatchNorm{n}d({c})"), aliases=("batchnorm",), fast=_fast_same,
               saves=_saves_norm),
@@ -1040,25 +1065,27 @@ CORE_KINDS = (
     LayerKind("mul", "mul(a, b): broadcast product (e.g. C x 1 x 1 gate times C x H x W)", _mul,
               _join_code("{product}"), join=True, saves=_saves_mul),
     LayerKind("div", "div(a, b): broadcast quotient a / b (e.g. a response normalised by its "
-              "mean)", _two, _join_code("{0} / {1}"), join=True),
+              "mean)", _two, _join_code("{0} / {1}"), join=True, saves=_saves_div),
     LayerKind("sub", "sub(a, b): broadcast difference a - b", _two, _join_code("{0} - {1}"),
-              join=True),
+              join=True, saves=_rule(NOTHING)),
     LayerKind("scale", "scale(param=SHAPE, bias=false): the input times a constant, or with "
               "param= a learned tensor (layer scale x * gamma; its size counts as parameters; "
               "bias=true adds a learned bias of that shape: x * w + b)", _learned,
               lambda spec, inputs: f"Learned({_param_shape(spec)!r}, 'scale'"
                                    + (", bias=True)" if spec.get("bias") else ")"),
               {"param": Arg(1, tuples=True, collapse=False), "bias": BOOLEAN}, "param",
-              defaults={"bias": False}, fast=_fast_same),
+              defaults={"bias": False}, fast=_fast_same, saves=_saves_scale),
     LayerKind("shift", "shift(param=SHAPE): the input plus a constant, or with param= a "
               "learned tensor (a learned bias or embedding; its size counts as parameters)",
               _learned, lambda spec, inputs: f"Learned({_param_shape(spec)!r}, 'shift')",
-              {"param": Arg(1, tuples=True, collapse=False)}, "param", fast=_fast_same),
+              {"param": Arg(1, tuples=True, collapse=False)}, "param", fast=_fast_same,
+              saves=_rule(NOTHING)),
     LayerKind("resize", "resize(a, like, mode=nearest|bilinear): a resized to the spatial "
               "size of like (F.interpolate(a, size=like.shape[2:]))", _resize,
               lambda spec, inputs: "nn.functional.interpolate({0}, size={1}.shape[2:], "
                                    f"mode={spec.get('mode')!r})",
-              {"mode": MODES}, defaults={"mode": "nearest"}, join=True),
+              {"mode": MODES}, defaults={"mode": "nearest"}, join=True,
+              saves=_rule(SHAPE_ONLY)),
     LayerKind("concat", "concat(a, b, ...): channels joined (crop=true centre-crops to the "
               "smallest size; dim=: along another axis)", _concat, _concat_code,
               {"crop": BOOLEAN, "dim": AXIS}, defaults={"crop": False},

@@ -30,7 +30,7 @@ from .core import (
     reduce_torch,
     torch_axis,
 )
-from .records import BOOLEAN, POSITIVE, WHOLE, Applied, Arg, LayerKind, RfStep
+from .records import BOOLEAN, POSITIVE, WHOLE, Applied, Arg, LayerKind, RfStep, Saves
 from .shape import MAX_SIZE, format_shape, size_of
 
 AXES = Arg(-6, tuples=True, collapse=False)     # (2, 0, 1)
@@ -356,6 +356,48 @@ def _mha(spec, inputs, where):
                    steps=(WHOLE, WHOLE))
 
 
+# -- what each kind keeps for backward (docs/memory.md; tests/test_memory_oracles.py) -----------
+# Shapes here carry the batch first. Views save nothing and share their input's storage;
+# those that may leave it non-contiguous say layout="view", and reshape, like flatten, says
+# nothing about its layout: on a non-contiguous input torch may copy (then the training memory
+# of the network is not given). attention and mha have no rule: what they save depends on the
+# kernel torch picks (flash, memory-efficient, cuDNN or math) for the device, dtype and shapes.
+
+def _rule(value):
+    return lambda spec, inputs, output, needs: value
+
+
+STRIDED_VIEW = Saves(alias=True, layout="view")       # gaps or broadcast axes, axes in order
+PERMUTED = Saves(alias=True, layout="permute")
+SAME_VIEW = Saves(alias=True, layout="any")         # unflatten: splitting an axis is a view
+RESHAPE = Saves(alias=True)                          # a view of a contiguous input only
+NOTHING = Saves(layout="any")
+
+
+def _saves_norm(spec, inputs, output, needs):
+    """The 2-norm saves its input and its result."""
+    return Saves(inputs=(0,), output=True, layout="any")
+
+
+def _saves_matmul(spec, inputs, output, needs):
+    """torch.matmul expands both operands to the broadcast leading axes and reshapes them to
+    (B, rows, columns) for bmm, which saves each operand when the other requires grad: the
+    input's own storage when no leading axis is broadcast (a view), else a new copy of the
+    expanded operand."""
+    if needs is None:
+        return Saves()
+    batch = math.prod(output[:-2])
+    saved, extra = [], []
+    for n, other in ((1, 0), (0, 1)):
+        if needs[other]:
+            shape = inputs[n]
+            if math.prod(shape[:-2]) == batch:
+                saved.append(n)
+            else:
+                extra.append((batch * shape[-2] * shape[-1], "like"))
+    return Saves(inputs=tuple(saved), extra=tuple(extra))
+
+
 # -- torch code --------------------------------------------------------------------------------
 
 def _code(template):
@@ -389,54 +431,60 @@ _DIM = {"dim": AXIS}
 LAYOUT_KINDS = (
     LayerKind("permute", "permute(dims=(1, 0)): reorder the axes (0 = the first after the "
               "batch); rf fields move with their axes", _permute, _permute_torch,
-              {"dims": AXES}, "dims", required=("dims",)),
+              {"dims": AXES}, "dims", required=("dims",), saves=_rule(PERMUTED)),
     LayerKind("unflatten", "unflatten(dim=0, sizes=(2, -1)): split one axis into several "
               "(one size may be -1)", _unflatten, _axis_torch("nn.Unflatten({dim}, {sizes})"),
-              {"dim": AXIS, "sizes": SIZES_OR_ANY}, "sizes", required=("dim", "sizes")),
+              {"dim": AXIS, "sizes": SIZES_OR_ANY}, "sizes", required=("dim", "sizes"),
+              saves=_rule(SAME_VIEW)),
     LayerKind("reshape", "reshape(shape=(4, -1)): torch's reshape without the batch (one size "
               "may be -1)", _reshape, _code("Reshape({shape})"), {"shape": SIZES_OR_ANY},
-              "shape", required=("shape",), aliases=("view",)),
+              "shape", required=("shape",), aliases=("view",), saves=_rule(RESHAPE)),
     LayerKind("expand", "expand(shape=(-1, 8, 8)): broadcast axes of size 1 (-1 keeps a size)",
               _expand, _code("Expand({shape})"), {"shape": SIZES_OR_ANY}, "shape",
-              required=("shape",)),
+              required=("shape",), saves=_rule(STRIDED_VIEW)),
     LayerKind("select", "select(dim=0, index=0): one position of an axis, the axis dropped "
               "(x[:, 0])", _select, _axis_torch("Select({dim}, {index})"),
-              {"dim": AXIS, "index": BOUND}, defaults={"dim": 0, "index": 0}),
+              {"dim": AXIS, "index": BOUND}, defaults={"dim": 0, "index": 0},
+              saves=_rule(STRIDED_VIEW)),
     LayerKind("narrow", "narrow(dim=0, start=0, length=): positions start .. start+length-1 of "
               "an axis (torch.narrow)", _narrow, _axis_torch("Narrow({dim}, {start}, {length})"),
               {"dim": AXIS, "start": Arg(0), "length": POSITIVE},
-              defaults={"dim": 0, "start": 0}, required=("length",)),
+              defaults={"dim": 0, "start": 0}, required=("length",), saves=_rule(STRIDED_VIEW)),
     LayerKind("slice", "slice(dim=0, start=0, stop=, step=1): x[..., start:stop:step] on one "
               "axis with Python's rules (negative bounds count from the end, clamped to the "
               "axis; no stop: to the end), at every input size", _slice, _slice_torch,
               {"dim": AXIS, "start": BOUND, "stop": BOUND, "step": POSITIVE},
-              defaults={"dim": 0, "start": 0, "step": 1}),
+              defaults={"dim": 0, "start": 0, "step": 1}, saves=_rule(STRIDED_VIEW)),
     LayerKind("split", "split(sizes=(a, b, ...) | n, dim=0): several outputs, read as NAME[j] "
               "(torch.split)", _split, _axis_torch("Split({sizes}, {dim})"),
-              {"sizes": COUNTS, "dim": AXIS}, "sizes", {"dim": 0}, ("sizes",), outputs=True),
+              {"sizes": COUNTS, "dim": AXIS}, "sizes", {"dim": 0}, ("sizes",), outputs=True,
+              saves=_rule(STRIDED_VIEW)),
     LayerKind("chunk", "chunk(n, dim=0): n pieces of ceil(size/n) (the last smaller, maybe "
               "fewer), read as NAME[j]", _chunk, _axis_torch("Chunk({chunks}, {dim})"),
               {"chunks": POSITIVE, "dim": AXIS}, "chunks", {"dim": 0}, ("chunks",),
-              outputs=True),
+              outputs=True, saves=_rule(STRIDED_VIEW)),
     LayerKind("unbind", "unbind(dim=0): one output per position of an axis, the axis dropped, "
               "read as NAME[j]", _unbind, _axis_torch("Unbind({dim})"), dict(_DIM),
-              defaults={"dim": 0}, outputs=True),
+              defaults={"dim": 0}, outputs=True, saves=_rule(STRIDED_VIEW)),
     LayerKind("expandas", "expandas(a, like): a broadcast to the shape of like (x.expand_as(y), "
               "x.expand(y.shape)); only like's shape is read", _expand_as,
-              lambda spec, inputs: "{0}.expand_as({1})", join=True, aliases=("expand_as",)),
+              lambda spec, inputs: "{0}.expand_as({1})", join=True, aliases=("expand_as",),
+              saves=_rule(Saves(alias=True, shape_only=(1,), layout="view"))),
     LayerKind("stack", "stack(a, b, ..., dim=0): inputs of one shape along a new axis dim "
               "(torch.stack)", _stack,
               lambda spec, inputs: f"torch.stack([{{all}}], dim={torch_axis(spec.get('dim', 0))})",
-              dict(_DIM), defaults={"dim": 0}, join=True),
+              dict(_DIM), defaults={"dim": 0}, join=True, saves=_rule(NOTHING)),
     LayerKind("sum", "sum(dims=(1, 2), keepdim=false): the sum over those axes (0 the channels); "
               "MACs 0", reduce_axes, reduce_torch, {"dims": DIMS, "keepdim": BOOLEAN}, "dims",
-              {"keepdim": False}, ("dims",)),
+              {"keepdim": False}, ("dims",), saves=_rule(NOTHING)),
     LayerKind("norm", "norm(dims=(1, 2), keepdim=false): the 2-norm over those axes "
               "(torch.linalg.vector_norm); MACs 0", reduce_axes, reduce_torch,
-              {"dims": DIMS, "keepdim": BOOLEAN}, "dims", {"keepdim": False}, ("dims",)),
+              {"dims": DIMS, "keepdim": BOOLEAN}, "dims", {"keepdim": False}, ("dims",),
+              saves=_saves_norm),
     LayerKind("matmul", "matmul(a, b): matrix product over the last two axes, leading axes "
               "broadcast (torch.matmul, bmm); MACs rows x k x columns each", _matmul,
-              lambda spec, inputs: "torch.matmul({0}, {1})", join=True, aliases=("bmm",)),
+              lambda spec, inputs: "torch.matmul({0}, {1})", join=True, aliases=("bmm",),
+              saves=_saves_matmul),
     LayerKind("attention", "attention(q, k, v): F.scaled_dot_product_attention; MACs Q K^T "
               "plus A V", _sdpa,
               lambda spec, inputs: "nn.functional.scaled_dot_product_attention({0}, {1}, {2})",

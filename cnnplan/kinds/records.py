@@ -287,13 +287,25 @@ class Saves(NamedTuple):
     (elements, dtype) with dtype "like" (the network's dtype), "stats" (float32; float64 for
     float64 networks), "mask" (dropout's: bool on CUDA, the network's dtype on CPU), or a
     torch dtype name such as "int64" or "bool". Elements count the whole batch: the rule gets
-    shapes with the batch first (N x C x sizes).
+    shapes with the batch first (N x C x sizes). `shape_only`: inputs read for their shape
+    alone (expandas' and resize's like): no gradient flows from them.
+
+    `layout` says how the layer meets inputs that are not contiguous (a permute, select,
+    narrow, split or expand upstream): "" (the default) when what it saves or allocates may
+    then change (reshape and flatten copy, linear and matmul save a copy, group norm saves a
+    contiguous copy), so a network where it reads such an input has no training memory;
+    "any" when it saves and allocates the same whatever the layout (elementwise layers keep a
+    permuted order); "contiguous" as "any", its output contiguous whatever its inputs' strides
+    (layer norm, softmax); "view" for a view with gaps or broadcast axes in the standard order
+    (select, narrow, split, expand); "permute" for a view that may reorder the axes.
     """
 
     alias: bool = False
     inputs: tuple = ()
     output: bool = False
     extra: tuple = ()
+    shape_only: tuple = ()
+    layout: str = ""
 
 
 

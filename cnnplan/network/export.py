@@ -84,10 +84,11 @@ class Learned(nn.Module):
         self.bias = nn.Parameter(torch.zeros(shape)) if bias else None
 
     def forward(self, x):
-        if self.param is None:
-            return x
-        y = x * self.param if self.op == "scale" else x + self.param
-        return y if self.bias is None else y + self.bias
+        if self.param is None:     # the constant is not kept: a new tensor, as x * c is
+            return x * 1.0 if self.op == "scale" else x + 0.0
+        if self.bias is not None:  # x * w + b in one tensor, as timm's addcmul
+            return torch.addcmul(self.bias, x, self.param)
+        return x * self.param if self.op == "scale" else x + self.param
 ''',
     "Gained(": '''
 

@@ -731,6 +731,8 @@ def memory_data(mem) -> dict:
             "train_total_bytes": mem.train_total_bytes}
     if mem.unknown:
         data["memory_unknown_kinds"] = list(mem.unknown)
+    if mem.strided:
+        data["memory_strided_layers"] = list(mem.strided)
     return data
 
 
@@ -764,6 +766,11 @@ def memory_notes(mem) -> list:
         notes.append("training memory is not given: layer kind(s) "
                      f"{', '.join(mem.unknown)} do not say what they save (no saves rule); "
                      "the inference peak takes them to allocate their output")
+    if mem.strided:
+        notes.append("training memory is not given: layer(s) "
+                     f"{', '.join(mem.strided)} read a view that may not be contiguous (after "
+                     "a permute, select, narrow, split or expand), where torch may copy it; the "
+                     "inference peak takes them to allocate their output")
     return notes
 
 
@@ -858,8 +865,11 @@ def fit_result(result: Result, net: Network, budget, inference: bool, dtype: str
         raise BadInput("int8 is an inference dtype: add --inference to fit --memory")
     batch, mem = largest_batch(net, limit, inference, dtype, optimizer, device)
     if batch is None:
-        raise BadInput(f"the training memory of this network is not known (layer kinds "
-                       f"{', '.join(mem.unknown)} have no saves rule): use --inference")
+        why = [f"layer kinds {', '.join(mem.unknown)} have no saves rule"] if mem.unknown else []
+        why += [f"layers {', '.join(mem.strided)} read a non-contiguous view"] if mem.strided \
+            else []
+        raise BadInput(f"the training memory of this network is not known ({'; '.join(why)}): "
+                       "use --inference")
     if inference:
         split = {"param_bytes": mem.param_bytes, "inference_peak_bytes": mem.inference_peak_bytes,
                  "total_bytes": mem.inference_total_bytes}

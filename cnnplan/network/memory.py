@@ -38,9 +38,10 @@ class Memory(NamedTuple):
     saved_bytes: tuple           # per layer: what it adds to the saved set (None: unknown)
     param_bytes: int
     inference_peak_bytes: int
-    train_saved_bytes: int | None   # None: int8, or a kind without a saves rule
+    train_saved_bytes: int | None   # None: int8, a kind without a saves rule, or `strided`
     unknown: tuple = ()          # kinds without a saves rule
     input_bytes: int = 0
+    strided: tuple = ()          # layers whose memory depends on a non-contiguous input's layout
 
     @property
     def grad_bytes(self) -> int:
@@ -105,8 +106,9 @@ def _sources(step) -> tuple:
 
 
 def _rules(net, batch):
-    """Per layer: (batched inputs, batched output, whether it records for backward, its
-    training Saves, its inference Saves); the Saves are None for a kind without the rule."""
+    """Per layer: (whether it records for backward, its training Saves, its inference Saves);
+    the Saves are None for a kind without the rule. Inputs a layer reads for their shape only
+    pass no gradient on."""
     grad = {INPUT: False}
     out = []
     for step in net.steps:
@@ -114,11 +116,46 @@ def _rules(net, batch):
         inputs = tuple(_batched(s, batch) for s in step.inputs)
         output = _batched(step.output, batch)
         needs = tuple(grad[s] for s in _sources(step))
-        grad[step.name] = any(needs) or step.params > 0
         train = record.saves(step.spec, inputs, output, needs) if record.saves else None
         run = record.saves(step.spec, inputs, output, None) if record.saves else None
+        shape_only = train.shape_only if train is not None else ()
+        grad[step.name] = step.params > 0 or any(
+            need for n, need in enumerate(needs) if n not in shape_only)
         out.append((grad[step.name], train, run))
     return out
+
+
+def strided_layers(net, rules, which=1) -> tuple:
+    """The layers that read a tensor which may not be contiguous while their Saves.layout is
+    "": what torch saves or allocates for them then depends on strides not followed here.
+    `which`: 1 training, 2 inference (the Saves in `rules`).
+
+    Each tensor is contiguous ("c"), a view in the standard axis order with gaps or broadcast
+    axes ("g": select, narrow, split, expand; torch's elementwise and other layers make a
+    contiguous output from it), or possibly in another axis order ("p": after a permute,
+    which elementwise layers keep, and after a kind without a rule)."""
+    kind = {INPUT: "c"}
+    strided = []
+    for step, rule in zip(net.steps, rules):
+        saves = rule[which]
+        if saves is None:
+            kind[step.name] = "p"
+            continue
+        seen = {kind[s] for n, s in enumerate(_sources(step)) if n not in saves.shape_only}
+        if saves.layout == "permute":
+            out = "p"
+        elif saves.layout == "contiguous":
+            out = "c"
+        elif saves.layout == "view":
+            out = "p" if "p" in seen else "g"
+        elif saves.layout == "any":
+            out = "p" if "p" in seen else kind[_sources(step)[0]] if saves.alias else "c"
+        else:
+            if seen - {"c"}:
+                strided.append(step.name)
+            out = "c" if seen <= {"c"} else "p"
+        kind[step.name] = out
+    return tuple(strided)
 
 
 def _storages(net, aliases, input_bytes, out_bytes):
@@ -134,9 +171,10 @@ def _storages(net, aliases, input_bytes, out_bytes):
     return storage, sizes
 
 
-def inference_peak(net, storage, sizes) -> int:
+def inference_peak(net, storage, sizes, shape_only=None) -> int:
     """The peak of live bytes running the layers in order, each tensor freed after its last
-    use (the output kept), a storage freed once no live tensor is on it."""
+    use (the output kept), a storage freed once no live tensor is on it. An input a layer
+    reads for its shape only (`shape_only`, per layer) is freed before its output is made."""
     steps = net.steps
     last_use = {INPUT: 0}
     for n, step in enumerate(steps, start=1):
@@ -146,7 +184,21 @@ def inference_peak(net, storage, sizes) -> int:
     last_use[net.out_step.name if net.out_step is not None else INPUT] = len(steps) + 1
     holders = {0: 1}
     live = peak = sizes[0]
+
+    def release(name):
+        nonlocal live
+        holders[storage[name]] -= 1
+        if not holders[storage[name]]:
+            live -= sizes[storage[name]]
+
     for n, step in enumerate(steps, start=1):
+        sources = _sources(step)
+        skip = shape_only[n - 1] if shape_only else ()
+        values = {s for j, s in enumerate(sources) if j not in skip}
+        for name in dict.fromkeys(s for j, s in enumerate(sources) if j in skip):
+            if last_use[name] == n and name not in values:
+                release(name)
+                last_use[name] = -1      # released: not again below
         sid = storage[step.name]
         if sid not in holders:
             holders[sid] = 0
@@ -155,9 +207,7 @@ def inference_peak(net, storage, sizes) -> int:
         peak = max(peak, live)
         for name in dict.fromkeys((*_sources(step), step.name)):
             if last_use[name] == n:
-                holders[storage[name]] -= 1
-                if not holders[storage[name]]:
-                    live -= sizes[storage[name]]
+                release(name)
     return peak
 
 
@@ -197,9 +247,11 @@ def edge_costs(net, rank, batch=1, dtype="float32", optimizer="adam", device="cu
     rules = _rules(net, batch)
     if rank == "peak":
         return [_peak_cost(batch * width, bool(run and run.alias)) for _, _, run in rules]
-    if dtype == "int8" or any(train is None for _, train, _ in rules):
-        raise BadInput("--rank train: the training memory of this plan is not known (int8, or "
-                       "a layer kind without a saves rule); use --rank peak")
+    if dtype == "int8" or any(train is None for _, train, _ in rules) or \
+            strided_layers(net, rules):
+        raise BadInput("--rank train: the training memory of this plan is not known (int8, a "
+                       "layer kind without a saves rule, or a layer reading a non-contiguous "
+                       "view); use --rank peak")
     zeros = (0,) * len(net.steps)
     storage, sizes = _storages(net, [train.alias for _, train, _ in rules], 0, zeros)
     _, saved = _saved(net, rules, storage, sizes, dtype, device)
@@ -236,18 +288,23 @@ def memory(net, batch=1, dtype="float32", optimizer="adam", device="cuda") -> Me
     out_bytes = tuple(batch * step.size * width for step in net.steps)
     unknown = tuple(dict.fromkeys(step.spec.kind for step, (_, train, _) in
                                   zip(net.steps, rules) if train is None))
-    storage, sizes = _storages(net, [bool(run and run.alias) for _, _, run in rules],
+    strided = strided_layers(net, rules)
+    copies = strided_layers(net, rules, 2)
+    # a layer reading a non-contiguous view may copy it (reshape): taken to allocate
+    storage, sizes = _storages(net, [bool(run and run.alias) and step.name not in copies
+                                     for step, (_, _, run) in zip(net.steps, rules)],
                                input_bytes, out_bytes)
-    peak = inference_peak(net, storage, sizes)
+    peak = inference_peak(net, storage, sizes,
+                          [run.shape_only if run else () for _, _, run in rules])
     new_bytes = tuple(sizes.get(n, 0) for n in range(1, len(net.steps) + 1))
     storage, sizes = _storages(net, [bool(train and train.alias) for _, train, _ in rules],
                                input_bytes, out_bytes)
     exact = dtype != "int8"
     saved_bytes, _ = _saved(net, rules, storage, sizes, dtype, device) if exact else \
         ((0,) * len(net.steps), set())
-    total = sum(saved_bytes) if exact and not unknown else None
+    total = sum(saved_bytes) if exact and not unknown and not strided else None
     return Memory(batch, dtype, optimizer, device, out_bytes, new_bytes, tuple(saved_bytes),
-                  net.params * width, peak, total, unknown, input_bytes)
+                  net.params * width, peak, total, unknown, input_bytes, strided)
 
 
 # -- budgets -----------------------------------------------------------------------------------
