@@ -1069,8 +1069,8 @@ def test_vit_class_token_and_position_embedding_import_exactly(torch, tokens):
     # the position embedding fixes the token count: sizes torch refuses, cnnplan refuses
     plan = cnnplan.import_model(model, "3x32x32").data["plan"]
     sizes = range(20, 45)
-    accepted = [n for n in sizes if run(torch, lambda: model(torch.zeros(1, 3, n, n)))
-                is not None]
+    accepted = [n for n in sizes
+                if run(torch, lambda n=n: model(torch.zeros(1, 3, n, n))) is not None]
     assert accepted == list(range(32, 40))         # 4 x 4 patches of 8
     assert cnnplan.inputs(plan_text=plan, range="20..44").data["sizes"] == accepted
     with pytest.raises(BadInput, match="broadcast"):

@@ -18,10 +18,10 @@ from .ops import (
     SIZE_DEPENDENT,
     WEIGHTED,
     Unmappable,
+    _text,
     functions_table,
     module_op,
     named_arguments,
-    _text,
     op_note,
     spec_text,
 )
@@ -299,7 +299,8 @@ def _batch_broadcast(node, graph) -> bool:
 def _checks_sizes(node, graph) -> bool:
     """Whether a torch._assert reads a size of a tensor other than the batch (ViT's
     `h == self.image_size`: torch refuses every other input size), not only ranks (x.dim())."""
-    todo, seen = list(node.all_input_nodes), set()
+    todo = list(node.all_input_nodes)
+    seen: set = set()
     while todo and len(seen) < 200:
         n = todo.pop()
         if n in seen or n in graph.of or n not in graph.dependent or _batch_size(n):
