@@ -7,8 +7,9 @@ through cnnplan's library API (no skip_unknown) and then checked:
   shapes  every layer named after a module equals that module's output in a real torch forward
           (CPU, forward hooks), and the network's output equals torch's;
   params  the plan's parameter count equals sum(p.numel());
-  macs    the MACs of conv, convT and linear layers equal fvcore's conv + linear + addmm counts
-          (torch.utils.flop_counter's, halved, for models built on the meta device);
+  macs    the MACs of conv, convT, linear and matrix-product layers (matmul, attention, mha)
+          equal fvcore's conv + linear + addmm + matmul + bmm counts (torch.utils.flop_counter's
+          convolution, addmm, mm, bmm and baddbmm, halved, for models built on the meta device);
   rf      on a sample of layers, cnnplan's rf equals the widest span of input positions with a
           non-zero gradient of one output position (autograd, float64, every weight positive,
           nn.MaxPool replaced by nn.AvgPool with the same windows, as tests/test_network.py);
@@ -186,7 +187,8 @@ def accepts(torch, meta_model, shape, key) -> bool:
 
 
 def torch_macs(torch, model, shape, key, on_meta):
-    """conv + linear MACs of one input: fvcore (conv, linear, addmm), or flop_counter / 2."""
+    """conv + linear + matrix-product MACs of one input: fvcore (conv, linear, addmm, matmul,
+    bmm), or flop_counter / 2."""
     class Picked(torch.nn.Module):
         def __init__(self):
             super().__init__()
@@ -203,7 +205,8 @@ def torch_macs(torch, model, shape, key, on_meta):
             Picked()(torch.empty(1, *shape, device="meta"))
         ops = counter.get_flop_counts()["Global"]
         aten = torch.ops.aten
-        wanted = (aten.convolution, aten._convolution, aten.addmm, aten.mm)
+        wanted = (aten.convolution, aten._convolution, aten.addmm, aten.mm, aten.bmm,
+                  aten.baddbmm)
         return sum(v for k, v in ops.items() if k in wanted) // 2, "flop_counter"
     from fvcore.nn import FlopCountAnalysis
 
@@ -212,7 +215,7 @@ def torch_macs(torch, model, shape, key, on_meta):
         analysis = FlopCountAnalysis(Picked().eval(), torch.zeros(1, *shape))
         analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
         ops = analysis.by_operator()
-    return sum(ops.get(k, 0) for k in ("conv", "linear", "addmm")), "fvcore"
+    return sum(ops.get(k, 0) for k in ("conv", "linear", "addmm", "matmul", "bmm")), "fvcore"
 
 
 def autograd_spans(torch, model, shape, names, key):
@@ -406,7 +409,7 @@ def oracles(torch, model, meta_model, text, shape, key, on_meta):
     found["params"] = ("ok" if plan.data["params"] == params
                        else f"WRONG {plan.data['params']:,} != {params:,}")
     ours = sum(layer["macs"] for layer in layers.values()
-               if layer["kind"] in ("conv", "convT", "linear"))
+               if layer["kind"] in ("conv", "convT", "linear", "matmul", "attention", "mha"))
     try:
         theirs, source = torch_macs(torch, meta_model if on_meta else model, shape, key, on_meta)
         found["macs"] = (f"ok ({source})" if ours == theirs

@@ -960,3 +960,162 @@ def test_rf_of_a_stack_and_a_reduction_over_it(torch):
     assert result.data["layers"][-1]["rf"] == 5 == widest_per_axis(torch, model, (1, 16, 16))[0]
     gone = cnnplan.shapes("1x16x16", ["conv(1, k=3); sum(dims=1, keepdim=true)"])
     assert gone.data["layers"][-1]["rf"] is None
+
+
+# -- learned tokens: ViT's class token -----------------------------------------------------------
+
+def joined_tokens(torch, x, param, dim, end):
+    """torch's own: a (1, *param) parameter expanded over the batch and concatenated."""
+    tokens = torch.zeros(1, *param).expand(x.shape[0], *param)
+    return torch.cat([x, tokens] if end else [tokens, x], torch_dim(dim))
+
+
+TOKENS = [((196, 768), (1, 768), 0, False),      # ViT's class token
+          ((196, 768), (2, 768), 0, False),      # DeiT's class and distillation tokens
+          ((4, 5, 6), (4, 2, 6), 1, True),
+          ((4, 5, 6), (4, 5, 3), -1, False),
+          ((4, 5, 6), (4, 2, 5), 1, False),      # torch refuses: 5 is not 6
+          ((4, 5, 6), (4, 2), 1, False)]         # torch refuses: 2 axes for 3
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("shape, param, dim, end", TOKENS)
+def test_tokens_match_torch_and_count_as_parameters(torch, shape, param, dim, end):
+    x = torch.randn(2, *shape)
+    expected = run(torch, lambda: joined_tokens(torch, x, param, dim, end))
+    layer = spec("token", param=param, dim=dim, end=end)
+    try:
+        result = cnnplan.shapes("x".join(map(str, shape)), [layer])
+    except BadInput as exc:
+        assert expected is None, f"cnnplan refused {layer} on {shape}: {exc}"
+        return
+    assert expected is not None, f"torch refuses {layer} on {shape}"
+    got = result.data["layers"][-1]
+    assert tuple(got["output"]) == tuple(expected.shape[1:])
+    assert (got["params"], got["weights"], got["macs"]) == (math.prod(param), 0, 0)
+    namespace: dict = {}
+    exec(compile(cnnplan.render(result, "torch"), "<export>", "exec"), namespace)
+    assert namespace["check"]() == tuple(result.data["output"])
+    assert sum(p.numel() for p in namespace["MODEL"].parameters()) == math.prod(param)
+
+
+@pytest.mark.oracle
+def test_rf_through_tokens_moves_as_padding_does(torch):
+    """Tokens read no input position: along their axis the input's positions move by their
+    number, as padding moves them (autograd: same rf, the field starts that much earlier)."""
+    nn = torch.nn
+
+    class Tokens(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.param = nn.Parameter(torch.ones(1, 1, 2, 10, dtype=torch.double))
+
+        def forward(self, x):
+            return torch.cat([self.param.expand(x.shape[0], -1, -1, -1), x], 2)
+
+    model = nn.Sequential(nn.Conv2d(1, 1, 3), Tokens(), nn.Conv2d(1, 1, 3)).double()
+    for p in model.parameters():
+        nn.init.constant_(p, 1.0)
+    result = cnnplan.shapes("1x12x12", ["conv(1, k=3)", "token(param=(1, 2, 10), dim=1)",
+                                        "conv(1, k=3)"])
+    last = result.data["layers"][-1]
+    assert [last["rf"]] * 2 == widest_per_axis(torch, model, (1, 12, 12)) == [5, 5]
+    x = torch.rand(1, 1, 12, 12, dtype=torch.double, requires_grad=True)
+    y = model(x)
+    (grad,) = torch.autograd.grad(y[0, 0, 5, 4], x)
+    first_row = int(torch.nonzero(grad[0, 0])[:, 0].min())
+    assert first_row == 5 * last["jump"] - last["eff_padding"][0] == 3
+
+
+def token_vit(torch, tokens=1, check_size=False):
+    """tiny_vit with torchvision's ViT input side: learned class token(s) expanded over the
+    batch and concatenated before the patches, a learned position embedding added (it fixes
+    the token count), and, with check_size, torchvision's torch._assert on the image size."""
+    nn = torch.nn
+    base = tiny_vit(torch)
+
+    class ViT(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embed, self.blocks, self.head = base.embed, base.blocks, base.head
+            self.class_token = nn.Parameter(torch.zeros(1, tokens, 32))
+            self.pos_embedding = nn.Parameter(torch.randn(1, 16 + tokens, 32))
+
+        def forward(self, x):
+            n, _, h, w = x.shape
+            if check_size:
+                torch._assert(h == 32, "Wrong image height!")
+            torch._assert(x.dim() == 4, "an input of 4 axes")      # no size: not tied
+            x = self.embed(x).flatten(2).transpose(1, 2)
+            x = torch.cat([self.class_token.expand(n, -1, -1), x], dim=1)
+            x = self.blocks(x + self.pos_embedding)
+            return self.head(x[:, 0])
+
+    return ViT()
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("tokens", [1, 2])
+def test_vit_class_token_and_position_embedding_import_exactly(torch, tokens):
+    model = token_vit(torch, tokens)
+    result, layers = check_import(torch, model, (3, 32, 32))
+    assert layers["class_token"]["spec"] == f"token(param=({tokens}, 32), dim=0, end=false)"
+    assert layers["pos_embedding"]["spec"] == f"shift(param=({16 + tokens}, 32))"
+    model.train(False)
+    x = torch.randn(1, 3, 32, 32)
+    _, flop_total = flop_macs(torch, lambda: model(x))
+    assert flop_total == sum(layer["macs"] for layer in result.data["layers"]
+                             if layer["kind"] in ("conv", "linear", "mha"))
+    # the position embedding fixes the token count: sizes torch refuses, cnnplan refuses
+    plan = cnnplan.import_model(model, "3x32x32").data["plan"]
+    sizes = range(20, 45)
+    accepted = [n for n in sizes
+                if run(torch, lambda n=n: model(torch.zeros(1, 3, n, n))) is not None]
+    assert accepted == list(range(32, 40))         # 4 x 4 patches of 8
+    assert cnnplan.inputs(plan_text=plan, range="20..44").data["sizes"] == accepted
+    with pytest.raises(BadInput, match="broadcast"):
+        cnnplan.shapes(plan_text=plan, input="3x40x40")
+    # the round trip: the same parameter count and shapes
+    namespace: dict = {}
+    exec(compile(cnnplan.render(result, "torch"), "<round trip>", "exec"), namespace)
+    assert sum(p.numel() for p in namespace["MODEL"].parameters()) == result.data["params"]
+    assert namespace["check"]() == tuple(result.data["output"]) == (10,)
+
+
+@pytest.mark.oracle
+def test_a_size_check_in_the_model_fixes_the_plan_to_its_input(torch):
+    """torchvision's ViT asserts the image size: torch refuses 3x36x36 though the patches
+    fit, so the plan holds for its input only and cnnplan refuses 36 too (fixed_input)."""
+    model = token_vit(torch, check_size=True)
+    with pytest.raises(AssertionError):
+        model(torch.zeros(1, 3, 36, 36))
+    imported = cnnplan.import_model(model, "3x32x32")
+    assert "torch._assert" in imported.data["fixed_input"]
+    assert "1 more" not in imported.data["fixed_input"]      # x.dim() == 4 reads no size
+    assert cnnplan.shapes(plan_text=imported.data["plan"]).data["output"] == [10]
+    for run_it in (lambda: cnnplan.shapes(plan_text=imported.data["plan"], input="3x36x36"),
+                   lambda: cnnplan.inputs(plan_text=imported.data["plan"], range="30..40")):
+        with pytest.raises(BadInput, match="holds only for input 3x32x32"):
+            run_it()
+
+
+def test_tokens_on_both_sides_are_refused_in_one_line(torch, tmp_path, cnnplan_cmd):
+    model_file = tmp_path / "both.py"
+    model_file.write_text(
+        "import torch\n"
+        "class Both(torch.nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.a = torch.nn.Parameter(torch.zeros(1, 1, 8))\n"
+        "        self.b = torch.nn.Parameter(torch.zeros(1, 1, 8))\n"
+        "    def forward(self, x):\n"
+        "        n = x.shape[0]\n"
+        "        return torch.cat([self.a.expand(n, -1, -1), x, self.b.expand(n, -1, -1)], 1)\n")
+    done = cnnplan_cmd("import", f"{model_file}:Both", "--in", "4x8", "-o",
+                       str(tmp_path / "both.toml"))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert "learned tokens on both sides of a layer" in done.stderr
+    shown = cnnplan_cmd("shapes", "--in", "196x768", "cls: token(param=(1, 768)); select(dim=0)")
+    assert shown.returncode == 0 and "token(param=(1, 768), dim=0, end=false)  197x768" in \
+        shown.stdout

@@ -648,6 +648,16 @@ def _fast_same(spec, n):
     return lambda inputs: inputs[0]
 
 
+def _fast_learned(spec, n):
+    """scale / shift: with a learned tensor, only the sizes it broadcasts with (a position
+    embedding fixes the token count)."""
+    param = _param_shape(spec)
+    if param is None:
+        return _fast_same(spec, n)
+    return lambda inputs: inputs[0] if broadcast_sizes((inputs[0], param)) == tuple(
+        inputs[0]) else None
+
+
 def _fast_add(spec, n):
     return lambda inputs: inputs[0] if len(set(inputs)) == 1 else None
 
@@ -1074,11 +1084,11 @@ CORE_KINDS = (
               lambda spec, inputs: f"Learned({_param_shape(spec)!r}, 'scale'"
                                    + (", bias=True)" if spec.get("bias") else ")"),
               {"param": Arg(1, tuples=True, collapse=False), "bias": BOOLEAN}, "param",
-              defaults={"bias": False}, fast=_fast_same, saves=_saves_scale),
+              defaults={"bias": False}, fast=_fast_learned, saves=_saves_scale),
     LayerKind("shift", "shift(param=SHAPE): the input plus a constant, or with param= a "
               "learned tensor (a learned bias or embedding; its size counts as parameters)",
               _learned, lambda spec, inputs: f"Learned({_param_shape(spec)!r}, 'shift')",
-              {"param": Arg(1, tuples=True, collapse=False)}, "param", fast=_fast_same,
+              {"param": Arg(1, tuples=True, collapse=False)}, "param", fast=_fast_learned,
               saves=_rule(NOTHING)),
     LayerKind("resize", "resize(a, like, mode=nearest|bilinear): a resized to the spatial "
               "size of like (F.interpolate(a, size=like.shape[2:]))", _resize,

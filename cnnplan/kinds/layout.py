@@ -220,6 +220,26 @@ def _slice_torch(spec, inputs):
             f"{'None' if stop is None else stop}, {spec.get('step', 1)})")
 
 
+def _token(spec, inputs, where):
+    """Learned tokens of shape `param` joined to the input along axis `dim`, before it (after
+    with end=true): ViT's class token. The tokens read no input position: along `dim` the input's
+    positions move by their number, as padding moves them (the rf is the input's, its eff pad
+    grows); the tokens' size counts as parameters (as shift's learned embedding)."""
+    (shape,) = inputs
+    param = _tuple(spec.get("param"))
+    dim = axis_of(spec, where, "dim", len(shape))
+    if len(param) != len(shape) or any(p != s for a, (p, s) in enumerate(zip(param, shape))
+                                       if a != dim):
+        raise BadInput(f"{_label(spec, where)}: learned tokens {format_shape(param)} join "
+                       f"{format_shape(shape)} along axis {dim} only if every other axis "
+                       "has the input's size")
+    count = param[dim]
+    shift = 0 if spec.get("end") else -count
+    steps = tuple(RfStep(0, 1, shift) if a == dim else KEEP for a in range(len(shape)))
+    return Applied((*shape[:dim], shape[dim] + count, *shape[dim + 1:]), 0, math.prod(param),
+                   steps=steps)
+
+
 # -- several outputs --------------------------------------------------------------------------
 
 def _pieces(spec, where, shape, dim, lengths, drop=False):
@@ -421,6 +441,11 @@ def _axis_torch(template):
     return code
 
 
+def _token_torch(spec, inputs):
+    return (f"Token({_tuple(spec.get('param'))!r}, {torch_axis(spec.get('dim', 0))}"
+            + (", end=True)" if spec.get("end") else ")"))
+
+
 def _mha_torch(spec, inputs):
     return (f"SelfAttention({inputs[0][-1]}, {spec.get('heads')}, "
             f"bias={spec.get('bias')})")
@@ -455,6 +480,11 @@ LAYOUT_KINDS = (
               "axis; no stop: to the end), at every input size", _slice, _slice_torch,
               {"dim": AXIS, "start": BOUND, "stop": BOUND, "step": POSITIVE},
               defaults={"dim": 0, "start": 0, "step": 1}, saves=_rule(STRIDED_VIEW)),
+    LayerKind("token", "token(param=(1, 768), dim=0, end=false): learned tokens of that shape "
+              "joined before the input along dim (after it with end=true; ViT's class token); "
+              "their size counts as parameters", _token, _token_torch,
+              {"param": Arg(1, tuples=True, collapse=False), "dim": AXIS, "end": BOOLEAN},
+              "param", {"dim": 0, "end": False}, ("param",), saves=_rule(NOTHING)),
     LayerKind("split", "split(sizes=(a, b, ...) | n, dim=0): several outputs, read as NAME[j] "
               "(torch.split)", _split, _axis_torch("Split({sizes}, {dim})"),
               {"sizes": COUNTS, "dim": AXIS}, "sizes", {"dim": 0}, ("sizes",), outputs=True,
@@ -562,6 +592,20 @@ class Slice(nn.Module):
 
     def forward(self, x):
         return x[(slice(None),) * (self.dim % x.dim()) + (self.part,)]
+''',
+    "Token(": '''
+class Token(nn.Module):
+    """Learned tokens of `shape` (no batch) joined to the input along `dim`, before it or after
+    it (end=True): ViT's class token."""
+
+    def __init__(self, shape, dim, end=False):
+        super().__init__()
+        self.param = nn.Parameter(torch.zeros(1, *shape))
+        self.dim, self.end = dim, end
+
+    def forward(self, x):
+        tokens = self.param.expand(x.shape[0], *self.param.shape[1:])
+        return torch.cat([x, tokens] if self.end else [tokens, x], self.dim)
 ''',
     "Split(": '''
 class Split(nn.Module):

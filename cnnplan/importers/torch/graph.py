@@ -18,6 +18,7 @@ from .ops import (
     SIZE_DEPENDENT,
     WEIGHTED,
     Unmappable,
+    _text,
     functions_table,
     module_op,
     named_arguments,
@@ -61,6 +62,7 @@ class _Graph:
     params: dict = field(default_factory=dict)     # constant node -> {parameter name: size}
     counted: set = field(default_factory=set)      # parameter names that a layer holds
     tied: list = field(default_factory=list)       # layers with sizes from a tensor's shape
+    batched: set = field(default_factory=set)      # constants expanded over the batch
 
 
 # -- the graph ------------------------------------------------------------------------------
@@ -183,13 +185,17 @@ def map_graph(gm, values: dict, claims=(), skip_unknown: bool = False, output_ke
             output = node.args[0]
             continue
         sources = node.all_input_nodes
-        if node.op == "get_attr" or not any(n in graph.dependent for n in sources):
+        if (node.op == "get_attr" or not any(n in graph.dependent for n in sources)
+                or _batch_broadcast(node, graph)):
             graph.params[node] = ({node.target: value.numel()}
                                   if isinstance(value, torch.nn.Parameter) else
-                                  {k: v for n in sources for k, v in graph.params[n].items()})
+                                  _params_of(graph, sources))
             continue        # a constant, from parameters and buffers only
         graph.dependent.add(node)
         if not isinstance(value, torch.Tensor) and not several(value):
+            if node.target is torch._assert and _checks_sizes(node, graph):
+                graph.tied.append(f"{describe_node(node)} checks a size read from a tensor's "
+                                  "shape")
             continue        # sizes, shapes and other values: not layers
         inputs = [n for n in _tensor_args(node) if n in graph.of]
         try:
@@ -272,6 +278,39 @@ def _batch_size(node) -> bool:
     return getattr(shape, "op", None) in ("call_function", "call_method") and (
         (shape.target == "size" and len(shape.args) == 1 and not shape.kwargs)
         or (shape.target is getattr and shape.args[1:] == ("shape",)))
+
+
+def _batch_broadcast(node, graph) -> bool:
+    """Whether `node` is a constant expanded over the batch, param.expand(x.shape[0], -1, -1)
+    (ViT's class token): a constant (recorded in graph.batched) although it reads the batch
+    size."""
+    if node.op != "call_method" or node.target != "expand" or node.kwargs:
+        return False
+    source, *sizes = node.args
+    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+        sizes = list(sizes[0])
+    if (source not in graph.params or not sizes or not _batch_size(sizes[0])
+            or not all(isinstance(size, int) for size in sizes[1:])):
+        return False
+    graph.batched.add(node)
+    return True
+
+
+def _checks_sizes(node, graph) -> bool:
+    """Whether a torch._assert reads a size of a tensor other than the batch (ViT's
+    `h == self.image_size`: torch refuses every other input size), not only ranks (x.dim())."""
+    todo = list(node.all_input_nodes)
+    seen: set = set()
+    while todo and len(seen) < 200:
+        n = todo.pop()
+        if n in seen or n in graph.of or n not in graph.dependent or _batch_size(n):
+            continue
+        seen.add(n)
+        if (n.op == "call_method" and n.target in ("size", "numel")) or (
+                n.op == "call_function" and n.target is getattr and n.args[1:] == ("shape",)):
+            return True
+        todo += n.all_input_nodes
+    return False
 
 
 def _params_of(graph, constants) -> dict:
@@ -621,6 +660,8 @@ def _cat(node, inputs, values, graph):
     dim = kwargs.get("dim", args[1] if len(args) > 1 else 0)
     tensors = node.args[0] if node.args else node.kwargs.get("tensors")
     rank = len(values[node].shape)
+    if any(t not in graph.of for t in tensors):
+        return _tokens(node, tensors, dim % rank - 1, values, graph)
     if dim % rank != 1:
         raise Unmappable(f"concatenates along dim {dim}; cnnplan's concat joins channels (dim=1)")
     if any(t not in graph.of for t in tensors):
@@ -638,3 +679,29 @@ def _cat(node, inputs, values, graph):
         raise Unmappable("crops its inputs to a size other than the smallest input's")
     sources = [t.args[0] if isinstance(graph.of[t], _Crop) else t for t in tensors]
     return "concat(crop=true)", sources, ""
+
+
+def _tokens(node, tensors, axis, values, graph):
+    """torch.cat of one layer and learned tokens expanded over the batch, all before it or all
+    after it (ViT's class token, DeiT's distillation token) -> token(param=SHAPE, dim=), the
+    tokens' size counted as parameters; named after the parameter when there is one."""
+    import math
+
+    at = [i for i, t in enumerate(tensors) if t in graph.of]
+    stored = [t for t in tensors if t not in graph.of]
+    if len(at) != 1 or axis < 0 or not all(t in graph.batched for t in stored):
+        raise Unmappable("concatenates a tensor stored in the model (cnnplan's token joins one "
+                          "layer and parameters expanded over the batch: p.expand(n, -1, -1))")
+    if 0 < at[0] < len(tensors) - 1:
+        raise Unmappable("learned tokens on both sides of a layer")
+    x = tensors[at[0]]
+    shape = list(values[node].shape[1:])
+    shape[axis] -= values[x].shape[axis + 1]
+    held = _params_of(graph, stored)
+    if sum(held.values()) != math.prod(shape) or not held:
+        raise Unmappable(f"concatenates {format_shape(tuple(shape))} tokens computed from "
+                          f"{sum(held.values()):,} parameters")
+    _claim(graph, held)
+    name = next(iter(held)) if len(held) == 1 else None
+    end = ", end=true" if at[0] == 0 else ""
+    return f"token(param={_text(tuple(shape))}, dim={axis}{end})", [x], "", name

@@ -321,11 +321,9 @@ def _cat(node, inputs, values):
     args, kwargs = concrete(node, values)
     dim = kwargs.get("dim", args[1] if len(args) > 1 else 0)
     rank = len(values[node].shape)
-    if dim % rank in (0, 1):
-        return None
     tensors = node.args[0] if node.args else node.kwargs.get("tensors")
-    if any(t not in inputs for t in tensors):
-        raise _unmappable("concatenates a tensor stored in the model")
+    if dim % rank in (0, 1) or any(t not in inputs for t in tensors):
+        return None                   # graph.py: over the channels, or learned tokens
     return f"concat(dim={_axis(dim, rank)})", list(tensors), ""
 
 
