@@ -169,6 +169,27 @@ HAND = {
                                          ("m", "ReduceMean", ["r"], ["y"],
                                           {"axes": [2, 3], "keepdims": 1})],
                                         {"sizes": _i64([1, 4, 15, 21])}),
+    # layouts (docs/layouts.md): 4x9x11 -> 9x11x4 -> 99x4 -> 4x99 -> 2x2x99 ...
+    "transpose, reshape, softmax axis": ([("t", "Transpose", ["x"], ["t"], {"perm": [0, 2, 3, 1]}),
+                                          ("r", "Reshape", ["t", "s1"], ["r"], {}),
+                                          ("t2", "Transpose", ["r"], ["t2"], {"perm": [0, 2, 1]}),
+                                          ("r2", "Reshape", ["t2", "s2"], ["r2"], {}),
+                                          ("sm", "Softmax", ["r2"], ["y"], {"axis": -1})],
+                                         {"s1": _i64([0, -1, 4]), "s2": _i64([1, 2, 2, 99])}),
+    "unsqueeze, squeeze, concat axis, identity transpose": (
+        [("u", "Unsqueeze", ["x", "ax"], ["u"], {}),
+         ("c", "Concat", ["u", "u"], ["c"], {"axis": 2}),
+         ("t", "Transpose", ["c"], ["t"], {"perm": [0, 1, 2, 3, 4]}),
+         ("sq", "Squeeze", ["t", "ax2"], ["y"], {})],
+        {"ax": _i64([-1]), "ax2": _i64([-1])}),
+    "tokens: matmul + add on the last axis, matmul of two tensors": (
+        [("r", "Reshape", ["x", "s"], ["r"], {}),
+         ("t", "Transpose", ["r"], ["t"], {"perm": [0, 2, 1]}),
+         ("q", "MatMul", ["t", "w"], ["q"], {}),
+         ("qb", "Add", ["q", "b"], ["qb"], {}),
+         ("k", "Transpose", ["qb"], ["k"], {"perm": [0, 2, 1]}),
+         ("y", "MatMul", ["qb", "k"], ["y"], {})],
+        {"s": _i64([1, 4, -1]), "w": (4, 6), "b": (6,)}),
 }
 
 
@@ -196,8 +217,14 @@ def test_dynamic_dimensions_take_in(tmp_path, cnnplan_cmd):
 
 
 @pytest.mark.parametrize("nodes, inits, message", [
-    ([("t", "Transpose", ["x"], ["y"], {"perm": [0, 2, 3, 1]})], {}, "no cnnplan layer kind"),
-    ([("c", "Concat", ["x", "x"], ["y"], {"axis": 2})], {}, "an axis other than the channels"),
+    ([("t", "Erf", ["x"], ["y"], {})], {}, "no cnnplan layer kind"),
+    ([("t", "Transpose", ["x"], ["y"], {"perm": [1, 0, 2, 3]})], {}, "moves the batch axis"),
+    ([("t", "Transpose", ["x"], ["y"], {})], {}, "moves the batch axis"),
+    ([("r", "Reshape", ["x", "s"], ["y"], {})], {"s": _i64([-1, 99])}, "not the batch (1)"),
+    ([("r", "Reshape", ["x", "s"], ["y"], {})], {"s": _i64([2, 2, 99])}, "not the batch (1)"),
+    ([("u", "Unsqueeze", ["x", "a"], ["y"], {})], {"a": _i64([0])}, "on the batch axis"),
+    ([("c", "Concat", ["x", "x"], ["y"], {"axis": 0})], {}, "axis 0 is the batch"),
+    ([("m", "MatMul", ["x", "w"], ["y"], {})], {"w": (4, 11, 3)}, "two tensors of the same"),
     ([("t", "ConvTranspose", ["x", "w"], ["y"], {"kernel_shape": [3, 3],
                                                  "pads": [0, 0, 1, 1]})],
      {"w": (4, 2, 3, 3)}, "asymmetric pads"),

@@ -153,7 +153,8 @@ def import_onnx(path: str, input=None, command: str = "") -> Result:
         view = Node(node.op_type, label, _attributes(node),
                     [shapes[n][1:] if n in made else None for n in node.input],
                     [constants.get(n) for n in node.input],
-                    [shapes[o][1:] if o in shapes else None for o in node.output if o])
+                    [shapes[o][1:] if o in shapes else None for o in node.output if o],
+                    out[0] if out else None)
         folded = _fold_bias(node, view, layers, made, constants)
         if folded:
             params += folded
@@ -216,7 +217,7 @@ def _fold_bias(node, view, layers, made, constants) -> int:
     last = layers[-1]
     if (len(tensors) == 1 and len(consts) == 1 and made.get(tensors[0]) == last.name
             and last.spec.startswith("linear(") and last.spec.endswith("bias=false)")
-            and consts[0].size == last.shape[0]):
+            and consts[0].ndim and consts[0].size == last.shape[-1] == consts[0].shape[-1]):
         last.spec = last.spec.replace("bias=false)", "bias=true)")
         return int(consts[0].size)
     return 0

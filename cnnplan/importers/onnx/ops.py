@@ -17,11 +17,13 @@ class Unmappable(CnnplanError):
 class Node:
     """What an op function sees: the ONNX node's type and attributes, the shapes of its tensor
     inputs (None for constants), the constants (numpy arrays, None for tensors) and its
-    output shape(s) from onnx.shape_inference."""
+    output shape(s) from onnx.shape_inference, and the first axis of the first output (the
+    batch, 1 on import, unless the node moved it)."""
 
-    def __init__(self, op, name, attributes, shapes, constants, outputs):
+    def __init__(self, op, name, attributes, shapes, constants, outputs, batch=1):
         self.op, self.name, self.attributes = op, name, attributes
         self.shapes, self.constants, self.outputs = shapes, constants, outputs
+        self.batch = batch
 
     def get(self, name, default=None):
         return self.attributes.get(name, default)
@@ -149,10 +151,19 @@ def gemm(node):
 
 
 def matmul(node):
+    """A tensor times a constant matrix: a linear layer (on the last axis unless the input is
+    flat); two tensors of the same rank: matmul (the batch is their common first axis)."""
     weight = node.constant(1)
-    if weight is None or weight.ndim != 2 or len(node.shapes[0]) != 1:
-        node.fail("only a flat input times a constant matrix is a linear layer")
-    return f"linear({weight.shape[1]}, bias=false)", weight.size
+    a, b = node.shapes[0], node.shapes[1] if len(node.shapes) > 1 else None
+    if a is None:
+        node.fail("a constant first operand")
+    if weight is not None and weight.ndim == 2:
+        last = "" if len(a) == 1 else "last=true, "
+        return f"linear({weight.shape[1]}, {last}bias=false)", weight.size
+    if b is not None and len(a) == len(b) >= 2:
+        return "matmul", 0
+    node.fail("only a tensor times a constant matrix (a linear layer) or two tensors of the "
+              "same rank with the batch first (matmul)")
 
 
 def clip(node):
@@ -167,12 +178,17 @@ def clip(node):
     return "identity", 0, f"Clip({low}, {high}): shape-preserving, no cnnplan kind of its own"
 
 
+def _axis(node, axis: int, rank: int) -> int:
+    """An ONNX axis of a tensor of `rank` (batch included) as cnnplan's (batch left out)."""
+    if not -rank <= axis < rank or axis % rank == 0:
+        node.fail(f"axis {axis} is the batch (or outside the {rank} axes)")
+    return axis % rank - 1
+
+
 def softmax(node):
     rank = len(node.shapes[0]) + 1
-    axis = node.get("axis", -1)
-    if axis % rank != 1:
-        node.fail(f"softmax over axis {axis}; cnnplan's softmax is over the channels")
-    return "softmax", 0
+    axis = _axis(node, node.get("axis", -1), rank)
+    return ("softmax", 0) if axis == 0 else (f"softmax(dim={axis})", 0)
 
 
 def flatten(node):
@@ -181,18 +197,59 @@ def flatten(node):
     return "flatten", 0
 
 
-def reshape(node):
+def _same_batch(node):
+    """The node's output keeps the batch as its first axis (1 on import: a per-sample view)."""
     out = node.outputs[0]
-    if out is None or len(out) != 1:
-        node.fail(f"Reshape to {out}; only flattening to N x features is a cnnplan layer")
-    return "flatten", 0
+    if out is None or node.batch != 1:
+        node.fail(f"the output's first axis is {node.batch}, not the batch (1): it mixes the "
+                  "batch with other axes")
+    if not out:
+        node.fail("the output has no axis besides the batch")
+    return out
+
+
+def reshape(node):
+    """To N x features: flatten; otherwise reshape(shape=) with the sizes onnx.shape_inference
+    gives (the target's -1 kept, so the plan holds for other input sizes where ONNX's does)."""
+    out = _same_batch(node)
+    if len(out) == 1:
+        return "flatten", 0
+    target = node.constant(1)
+    sizes = [int(v) for v in out]
+    if target is not None and target.size == len(out) + 1:
+        sizes = [-1 if int(t) == -1 else v for t, v in zip(target.flatten()[1:], out)]
+    return f"reshape(shape=({', '.join(map(str, sizes))}))", 0
+
+
+def squeeze(node):
+    """Squeeze / Unsqueeze of axes other than the batch: a reshape to the inferred sizes."""
+    axes = node.get("axes")
+    if axes is None and node.constant(1) is not None:
+        axes = [int(a) for a in node.constant(1).flatten()]
+    rank = len(node.shapes[0]) + 1 + (len(axes or ()) if node.op == "Unsqueeze" else 0)
+    if axes is None or any(a % rank == 0 for a in axes):
+        node.fail("without axes, or on the batch axis")
+    out = _same_batch(node)
+    return ("flatten", 0) if len(out) == 1 else \
+        (f"reshape(shape=({', '.join(map(str, out))}))", 0)
+
+
+def transpose(node):
+    rank = len(node.shapes[0]) + 1
+    perm = [int(p) for p in node.get("perm", reversed(range(rank)))]
+    if perm[0] != 0:
+        node.fail(f"perm {perm} moves the batch axis")
+    dims = [p - 1 for p in perm[1:]]
+    if dims == sorted(dims):
+        return "identity", 0, "Transpose that keeps every axis in place"
+    return f"permute(dims=({', '.join(map(str, dims))}))", 0
 
 
 def concat(node):
-    rank = len(node.shapes[0]) + 1
-    if node.get("axis") % rank != 1:
-        node.fail("Concat along an axis other than the channels")
-    return "concat", 0
+    if any(shape is None for shape in node.shapes):
+        node.fail("a constant operand")
+    axis = _axis(node, node.get("axis"), len(node.shapes[0]) + 1)
+    return ("concat", 0) if axis == 0 else (f"concat(dim={axis})", 0)
 
 
 def resize(node):
@@ -266,6 +323,7 @@ OPS = {
     "HardSigmoid": _plain("sigmoid", "HardSigmoid: shape-preserving, written as sigmoid"),
     "LeakyRelu": _plain("relu", "LeakyRelu: shape-preserving, written as relu"),
     "Softmax": softmax, "Flatten": flatten, "Reshape": reshape, "Concat": concat,
+    "Transpose": transpose, "Squeeze": squeeze, "Unsqueeze": squeeze,
     "Resize": resize, "Upsample": resize, "Pad": pad, "Dropout": _plain("dropout"),
     "Identity": _plain("identity"), "ReduceMean": reduce_mean, "Mul": binary("mul"),
     "Add": binary("add"),
