@@ -227,7 +227,7 @@ def test_dynamic_dimensions_take_in(tmp_path, cnnplan_cmd):
     ([("m", "MatMul", ["x", "w"], ["y"], {})], {"w": (4, 11, 3)}, "two tensors of the same"),
     ([("t", "ConvTranspose", ["x", "w"], ["y"], {"kernel_shape": [3, 3],
                                                  "pads": [0, 0, 1, 1]})],
-     {"w": (4, 2, 3, 3)}, "asymmetric pads"),
+     {"w": (4, 2, 3, 3)}, "this needs op = -1"),
 ])
 def test_unmappable_nodes_write_nothing(tmp_path, cnnplan_cmd, nodes, inits, message):
     import onnx
@@ -238,6 +238,69 @@ def test_unmappable_nodes_write_nothing(tmp_path, cnnplan_cmd, nodes, inits, mes
     done = cnnplan_cmd("import", str(path), "-o", str(out))
     assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
     assert not out.exists()
+
+
+CONVT = {   # attributes of a ConvTranspose (k = 3 unless given) on 1x4x5x6
+    "asymmetric pads": {"strides": [2, 2], "pads": [1, 1, 0, 1]},
+    "asymmetric pads, output_padding": {"strides": [2, 3], "pads": [1, 2, 0, 1],
+                                        "output_padding": [0, 1]},
+    "dilation, pads": {"strides": [1, 2], "dilations": [2, 1], "pads": [2, 1, 1, 1]},
+    "same_upper, even totals": {"kernel_shape": [4, 4], "strides": [2, 2],
+                                "auto_pad": "SAME_UPPER"},
+    "same_lower, odd totals": {"strides": [2, 2], "auto_pad": "SAME_LOWER"},
+    "output_shape, output_padding": {"strides": [3, 2], "output_shape": [13, 12],
+                                     "output_padding": [1, 1]},
+    "output_shape, odd totals": {"strides": [2, 2], "output_shape": [10, 11]},
+}
+
+
+def _convt_args(spec: str) -> dict:
+    """k, s, p, d, op of a convT spec (numbers or per-axis tuples) as pairs."""
+    import re
+
+    out = {}
+    for key in ("k", "s", "p", "d", "op"):
+        value = re.search(rf"\b{key}=(\(\d+, \d+\)|\d+)", spec).group(1)
+        numbers = [int(v) for v in re.findall(r"\d+", value)]
+        out[key] = tuple(numbers) if len(numbers) == 2 else (numbers[0],) * 2
+    return out
+
+
+@pytest.mark.parametrize("case", sorted(CONVT))
+def test_conv_transpose_pads_are_exact(torch, tmp_path, case):
+    """onnxruntime's values equal PyTorch's transposed convolution with the k, s, p, d, op
+    cnnplan imported (so the crop is where ONNX puts it, not only the size)."""
+    _, _, numpy = onnx_modules()
+    rng = numpy.random.default_rng(2)
+    attrs = {"kernel_shape": [3, 3], **CONVT[case]}
+    w = rng.standard_normal((4, 3, *attrs["kernel_shape"])).astype(numpy.float32)
+    nodes = [("t", "ConvTranspose", ["x", "w"], ["y"], attrs)]
+    model = _model(nodes, {"w": w}, [1, 4, 5, 6])
+    _, result = _import(tmp_path, model)
+    spec = cnnplan.shapes(plan_text=result.data["plan"]).data["layers"][0]["spec"]
+    args = _convt_args(spec)
+    x = rng.standard_normal((1, 4, 5, 6)).astype(numpy.float32)
+    want = run_output(model, x)
+    got = torch.nn.functional.conv_transpose2d(
+        torch.from_numpy(x), torch.from_numpy(w), stride=args["s"], padding=args["p"],
+        output_padding=args["op"], dilation=args["d"]).numpy()
+    assert got.shape == want.shape and numpy.allclose(got, want, atol=1e-4), spec
+
+
+@pytest.mark.parametrize("attrs, message", [
+    ({"strides": [2, 2], "pads": [0, 0, 2, 0]}, "this needs op = -2"),   # crops more after
+    ({"strides": [2, 2], "pads": [2, 0, 0, 0]}, "this needs op = 2"),    # op' = 2 = s
+    ({"strides": [2, 2], "auto_pad": "SAME_UPPER"}, "this needs op = -1"),  # t = 1: (0, 1)
+    ({"strides": [4, 4], "auto_pad": "SAME_UPPER"}, "negative padding"),  # k' < s
+    ({"strides": [3, 2], "auto_pad": "SAME_LOWER", "output_padding": [1, 1]},
+     "onnx.shape_inference adds the output padding"),    # 16x13 there, 15x12 in onnxruntime
+])
+def test_conv_transpose_pads_it_cannot_express(tmp_path, attrs, message):
+    from cnnplan.importers.plan import ImportFailed
+
+    nodes = [("t", "ConvTranspose", ["x", "w"], ["y"], {"kernel_shape": [3, 3], **attrs})]
+    with pytest.raises(ImportFailed, match=message):
+        _import(tmp_path, _model(nodes, {"w": (4, 2, 3, 3)}, [1, 4, 5, 6]))
 
 
 def test_not_an_onnx_file(tmp_path, cnnplan_cmd):

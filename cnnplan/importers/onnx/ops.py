@@ -7,6 +7,7 @@ no faithful layer kind (the importer then stops: nothing is written).
 
 from __future__ import annotations
 
+from ...kinds.arithmetic import output_padding_valid
 from ...platform.errors import CnnplanError
 
 
@@ -83,6 +84,9 @@ def conv(node):
 
 
 def conv_transpose(node):
+    """ONNX crops the full transposed convolution ((i-1)s + k' long, plus output_padding op)
+    by pads b before and e after; cnnplan (as PyTorch) crops p before and p - op after. So
+    p = b, op' = op + b - e, exact when 0 <= op' < max(s, d); anything else is refused."""
     weight = node.constant(1)
     if weight is None:
         node.fail("the weight is not a constant")
@@ -94,26 +98,34 @@ def conv_transpose(node):
     ops = [int(o) for o in node.get("output_padding", [0] * n)]
     sizes = node.shapes[0][1:]
     auto = node.get("auto_pad", "NOTSET")
+    if auto in ("SAME_UPPER", "SAME_LOWER") and any(ops) and node.get("output_shape") is None:
+        node.fail(f"auto_pad {auto} with output_padding {ops}: onnx.shape_inference adds the "
+                  "output padding to i * s, onnxruntime does not (onnx 1.23, onnxruntime 1.32)")
     if node.get("output_shape") is not None or auto in ("SAME_UPPER", "SAME_LOWER"):
         wanted = ([int(v) for v in node.get("output_shape")][-n:]
                   if node.get("output_shape") is not None
                   else [i * s for i, s in zip(sizes, strides)])
         totals = [(i - 1) * s + op + d * (k - 1) + 1 - o
                   for i, s, op, d, k, o in zip(sizes, strides, ops, dilations, kernel, wanted)]
-        if any(t < 0 or t % 2 for t in totals):
-            node.fail(f"output_shape / auto_pad needs uneven padding {totals}; cnnplan's "
-                      "transposed convolution pads both sides alike")
-        pads = [t // 2 for t in totals]
+        if any(t < 0 for t in totals):
+            node.fail(f"output_shape / auto_pad needs negative padding {totals} (onnxruntime "
+                      "and onnx.shape_inference disagree on its output size)")
+        # the ONNX specification: SAME_UPPER crops the odd row at the end, else at the start
+        before = [t // 2 if auto == "SAME_UPPER" else t - t // 2 for t in totals]
+        pads = before + [t - b for t, b in zip(totals, before)]
     else:
-        raw = [int(v) for v in node.get("pads", [0] * (2 * n))]
-        if raw[:n] != raw[n:]:
-            node.fail(f"asymmetric pads {raw}; cnnplan's transposed convolution pads both "
-                      "sides alike")
-        pads = raw[:n]
+        pads = [int(v) for v in node.get("pads", [0] * (2 * n))]
+    before, after = pads[:n], pads[n:]
+    torch_ops = [op + b - e for op, b, e in zip(ops, before, after)]
+    for b, e, op, s, d, t in zip(before, after, ops, strides, dilations, torch_ops):
+        if t < 0 or not output_padding_valid(t, s, d):
+            node.fail(f"pads ({b}, {e}) with output_padding {op}: cnnplan's transposed "
+                      f"convolution crops p before and p - op after with 0 <= op < max(s, d) "
+                      f"= {max(s, d)}, and this needs op = {t}")
     bias = node.constant(2) is not None
     text = (f"convT({weight.shape[1] * group}, k={_axes_value(kernel)}, "
-            f"s={_axes_value(strides)}, p={_axes_value(pads)}, d={_axes_value(dilations)}, "
-            f"op={_axes_value(ops)}, groups={group}, bias={'true' if bias else 'false'})")
+            f"s={_axes_value(strides)}, p={_axes_value(before)}, d={_axes_value(dilations)}, "
+            f"op={_axes_value(torch_ops)}, groups={group}, bias={'true' if bias else 'false'})")
     return text, weight.size + (node.constant(2).size if bias else 0)
 
 
