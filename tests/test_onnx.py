@@ -9,7 +9,7 @@ import sys
 import types
 
 import pytest
-from onnx_support import intermediate_shapes, onnx_modules
+from onnx_support import check_import, consumed_initializers, intermediate_shapes, onnx_modules
 
 import cnnplan
 from cnnplan import BadInput
@@ -28,44 +28,10 @@ def _import(tmp_path, model, shape=None, name="m.onnx"):
     return path, import_onnx(str(path), shape)
 
 
-def _check_against_onnxruntime(model, result, input_shape):
-    """Every layer's shape in the imported plan equals onnxruntime's for its node."""
-    _, _, numpy = onnx_modules()
-    x = numpy.random.default_rng(1).standard_normal((1, *input_shape)).astype(numpy.float32)
-    got = intermediate_shapes(model, x)
-    data = cnnplan.shapes(plan_text=result.data["plan"]).data
-    for layer in data["layers"]:
-        tensor = result.data["tensors"][layer["name"]]
-        assert tuple(layer["output"]) == got[tensor], (layer["name"], tensor)
-    assert tuple(data["output"]) == tuple(run_output(model, x).shape[1:])
-    return len(data["layers"])
-
-
 def run_output(model, x):
     from onnx_support import run
 
     return run(model, x)[0]
-
-
-def _consumed(model, skip_bn_stats=True) -> int:
-    """Initializer elements the model's Conv/ConvTranspose/Gemm/MatMul/Add-bias/BN scale and
-    shift read (not BN's running mean and variance, not shape constants)."""
-    from onnx import numpy_helper
-
-    inits = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
-    for node in model.graph.node:      # exporters share a weight through Identity nodes
-        if node.op_type == "Identity" and node.input[0] in inits:
-            inits[node.output[0]] = inits[node.input[0]]
-    total = 0
-    for node in model.graph.node:
-        ins = [n for n in node.input if n in inits]
-        if node.op_type in ("Conv", "ConvTranspose", "Gemm", "MatMul"):
-            total += sum(inits[n].size for n in ins)
-        elif node.op_type == "BatchNormalization":
-            total += sum(inits[n].size for n in list(node.input)[1:3])
-        elif node.op_type == "Add" and ins:
-            total += sum(inits[n].size for n in ins)
-    return total
 
 
 # -- hand-built models, one op or attribute each ---------------------------------------------
@@ -190,6 +156,19 @@ HAND = {
          ("k", "Transpose", ["qb"], ["k"], {"perm": [0, 2, 1]}),
          ("y", "MatMul", ["qb", "k"], ["y"], {})],
         {"s": _i64([1, 4, -1]), "w": (4, 6), "b": (6,)}),
+    "slice from Shape arithmetic, split, concat of three": (
+        [("sh", "Shape", ["x"], ["sh"], {}),
+         ("g", "Gather", ["sh", "one"], ["g"], {"axis": 0}),
+         ("h", "Div", ["g", "two"], ["h"], {}),
+         ("hu", "Unsqueeze", ["h", "zero"], ["hu"], {}),
+         ("sl", "Slice", ["x", "hu", "big", "one1"], ["sl"], {}),
+         ("sp", "Split", ["x", "parts"], ["s0", "s1"], {"axis": 1}),
+         ("c", "Concat", ["s1", "sl", "s0"], ["y"], {"axis": 1})],
+        {"one": _i64(1), "two": _i64(2), "zero": _i64([0]), "big": _i64([1 << 40]),
+         "one1": _i64([1]), "parts": _i64([1, 3])}),
+    "slice of a spatial axis, negative start": (
+        [("sl", "Slice", ["x", "st", "en", "ax"], ["y"], {})],
+        {"st": _i64([-5]), "en": _i64([-1]), "ax": _i64([-1])}),
 }
 
 
@@ -198,8 +177,26 @@ def test_hand_built_models(tmp_path, case):
     nodes, inits = HAND[case]
     model = _model(nodes, inits, [1, 4, 9, 11])
     _, result = _import(tmp_path, model)
-    assert _check_against_onnxruntime(model, result, (4, 9, 11)) == result.data["layers"]
-    assert result.data["params"] == _consumed(model)
+    assert check_import(model, result, (4, 9, 11)) == result.data["layers"]
+    assert result.data["params"] == consumed_initializers(model)
+
+
+def test_slice_reads_where_onnxruntime_reads(tmp_path):
+    """narrow's start (which moves the receptive field) is the one onnxruntime's values come
+    from, for negative and clamped bounds."""
+    import re
+
+    _, _, numpy = onnx_modules()
+    x = numpy.random.default_rng(3).standard_normal((1, 4, 9, 11)).astype(numpy.float32)
+    for starts, ends, axis in [([-5], [-1], -1), ([-100], [3], 2), ([1], [1 << 40], 1)]:
+        nodes = [("sl", "Slice", ["x", "st", "en", "ax"], ["y"], {})]
+        model = _model(nodes, {"st": _i64(starts), "en": _i64(ends), "ax": _i64([axis])},
+                       [1, 4, 9, 11])
+        _, result = _import(tmp_path, model)
+        dim, start, length = map(int, re.search(r"narrow\(dim=(\d+), start=(\d+), "
+                                                r"length=(\d+)\)", result.data["plan"]).groups())
+        want = numpy.take(x, range(start, start + length), axis=dim + 1)
+        assert numpy.array_equal(run_output(model, x), want), (starts, ends, axis)
 
 
 def test_dynamic_dimensions_take_in(tmp_path, cnnplan_cmd):
@@ -225,6 +222,10 @@ def test_dynamic_dimensions_take_in(tmp_path, cnnplan_cmd):
     ([("u", "Unsqueeze", ["x", "a"], ["y"], {})], {"a": _i64([0])}, "on the batch axis"),
     ([("c", "Concat", ["x", "x"], ["y"], {"axis": 0})], {}, "axis 0 is the batch"),
     ([("m", "MatMul", ["x", "w"], ["y"], {})], {"w": (4, 11, 3)}, "two tensors of the same"),
+    ([("s", "Slice", ["x", "a", "b", "c", "d"], ["y"], {})],
+     {"a": _i64([0]), "b": _i64([9]), "c": _i64([2]), "d": _i64([2])}, "step 2"),
+    ([("s", "Slice", ["x", "a", "b", "c"], ["y"], {})],
+     {"a": _i64([1, 1]), "b": _i64([3, 3]), "c": _i64([2, 3])}, "a slice of 2 axes"),
     ([("t", "ConvTranspose", ["x", "w"], ["y"], {"kernel_shape": [3, 3],
                                                  "pads": [0, 0, 1, 1]})],
      {"w": (4, 2, 3, 3)}, "this needs op = -1"),
@@ -320,7 +321,7 @@ def _torchvision():
 
 TORCHVISION = [("squeezenet1_1", 96), ("mobilenet_v3_small", 64)]
 if os.environ.get("CNNPLAN_ONNX_MODELS", "") not in ("", "0"):   # about a minute more
-    TORCHVISION += [("resnet18", 224), ("mobilenet_v2", 224), ("vgg11", 64),
+    TORCHVISION += [("resnet18", 224), ("mobilenet_v2", 224), ("vgg11", 224),
                     ("densenet121", 64), ("efficientnet_b0", 64)]
 
 
@@ -337,9 +338,9 @@ def test_torchvision_exports(torch, tmp_path, name, size):
 
     result = import_onnx(str(path))
     onnx_model = onnx.load(str(path))
-    assert _check_against_onnxruntime(onnx_model, result, (3, size, size)) >= 10
+    assert check_import(onnx_model, result, (3, size, size)) >= 10
     assert result.data["output"] == [10]
-    assert result.data["params"] == _consumed(onnx_model)
+    assert result.data["params"] == consumed_initializers(onnx_model)
     if name == "squeezenet1_1":    # no batch norm for the exporter to fold: torch's own count
         assert result.data["params"] == sum(p.numel() for p in model.parameters())
 

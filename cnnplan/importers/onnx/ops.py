@@ -257,9 +257,60 @@ def transpose(node):
     return f"permute(dims=({', '.join(map(str, dims))}))", 0
 
 
+def _ints(node, index, attribute):
+    """Integers from constant input `index` (opset 13+) or the attribute (older opsets)."""
+    value = node.constant(index)
+    value = node.get(attribute) if value is None else value.flatten()
+    return None if value is None else [int(v) for v in value]
+
+
+def slice_(node):
+    """A step-1 slice of one axis other than the batch: narrow(dim, start, length)."""
+    shape = node.shapes[0]
+    if shape is None:
+        node.fail("slicing a constant")
+    rank = len(shape) + 1
+    starts, ends = _ints(node, 1, "starts"), _ints(node, 2, "ends")
+    axes = _ints(node, 3, "axes") or list(range(len(starts or ())))
+    steps = _ints(node, 4, "steps") or [1] * len(axes)
+    if starts is None or ends is None:
+        node.fail("starts or ends that are not constants")
+    full = (1, *shape)
+    cut = []
+    for start, end, axis, step in zip(starts, ends, axes, steps):
+        size = full[axis % rank]
+        start, end = (min(max(v + size if v < 0 else v, 0), size) for v in (start, end))
+        if (start, end) == (0, size) and step == 1:
+            continue
+        if step != 1 or axis % rank == 0:
+            node.fail(f"a slice with step {step} on axis {axis} (only step 1, not the batch)")
+        cut.append((axis % rank - 1, start, max(end - start, 0)))
+    if len(cut) > 1:
+        node.fail(f"a slice of {len(cut)} axes; narrow cuts one")
+    if not cut:
+        return "identity", 0, "Slice that keeps every position"
+    dim, start, length = cut[0]
+    return f"narrow(dim={dim}, start={start}, length={length})", 0
+
+
+def split(node):
+    """Split along an axis other than the batch: split(sizes=(...), dim=), several outputs."""
+    rank = len(node.shapes[0]) + 1
+    axis = _axis(node, node.get("axis", 0), rank)
+    if any(o is None for o in node.outputs):
+        node.fail("an output onnx.shape_inference gives no shape")
+    sizes = [o[axis] for o in node.outputs]
+    if len(sizes) == 1:
+        return "identity", 0, "Split into one piece"
+    return f"split(sizes=({', '.join(map(str, sizes))}), " \
+           f"dim={axis})", 0
+
+
 def concat(node):
     if any(shape is None for shape in node.shapes):
         node.fail("a constant operand")
+    if len(node.shapes) == 1:       # DenseNet's torch.cat([x], 1)
+        return "identity", 0, "Concat of one tensor"
     axis = _axis(node, node.get("axis"), len(node.shapes[0]) + 1)
     return ("concat", 0) if axis == 0 else (f"concat(dim={axis})", 0)
 
@@ -335,7 +386,8 @@ OPS = {
     "HardSigmoid": _plain("sigmoid", "HardSigmoid: shape-preserving, written as sigmoid"),
     "LeakyRelu": _plain("relu", "LeakyRelu: shape-preserving, written as relu"),
     "Softmax": softmax, "Flatten": flatten, "Reshape": reshape, "Concat": concat,
-    "Transpose": transpose, "Squeeze": squeeze, "Unsqueeze": squeeze,
+    "Transpose": transpose, "Squeeze": squeeze, "Unsqueeze": squeeze, "Slice": slice_,
+    "Split": split,
     "Resize": resize, "Upsample": resize, "Pad": pad, "Dropout": _plain("dropout"),
     "Identity": _plain("identity"), "ReduceMean": reduce_mean, "Mul": binary("mul"),
     "Add": binary("add"),
