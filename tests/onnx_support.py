@@ -69,8 +69,9 @@ def intermediate_shapes(model, x) -> dict:
 
 
 def consumed_initializers(model) -> int:
-    """Initializer elements the model's Conv/ConvTranspose/Gemm/MatMul/Add-bias/BN scale and
-    shift read (not BN's running mean and variance, not shape constants)."""
+    """Initializer elements the model's Conv/ConvTranspose/Gemm/MatMul, a MatMul's Add bias,
+    BN and LayerNorm scale and shift, and Add/Sub/Mul/Div tensors of more than one element
+    read (not BN's running mean and variance, not shape constants or single numbers)."""
     from onnx import numpy_helper
 
     inits = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
@@ -78,14 +79,16 @@ def consumed_initializers(model) -> int:
         if node.op_type == "Identity" and node.input[0] in inits:
             inits[node.output[0]] = inits[node.input[0]]
     total = 0
+    matmuls = {node.output[0] for node in model.graph.node if node.op_type == "MatMul"}
     for node in model.graph.node:
         ins = [n for n in node.input if n in inits]
         if node.op_type in ("Conv", "ConvTranspose", "Gemm", "MatMul"):
             total += sum(inits[n].size for n in ins)
-        elif node.op_type == "BatchNormalization":
+        elif node.op_type in ("BatchNormalization", "LayerNormalization"):
             total += sum(inits[n].size for n in list(node.input)[1:3])
-        elif node.op_type == "Add" and ins:
-            total += sum(inits[n].size for n in ins)
+        elif node.op_type in ("Add", "Sub", "Mul", "Div"):   # a bias, or a learned tensor
+            after_matmul = node.op_type == "Add" and set(node.input) & matmuls
+            total += sum(inits[n].size for n in ins if after_matmul or inits[n].size > 1)
     return total
 
 

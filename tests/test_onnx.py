@@ -36,7 +36,7 @@ def run_output(model, x):
 
 # -- hand-built models, one op or attribute each ---------------------------------------------
 
-def _model(nodes, inits, input_dims, output="y"):
+def _model(nodes, inits, input_dims, output="y", opset=17):
     _, _, numpy = onnx_modules()
     from onnx import TensorProto, helper, numpy_helper
 
@@ -50,8 +50,8 @@ def _model(nodes, inits, input_dims, output="y"):
          for name, op, ins, outs, attrs in nodes], "hand",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, input_dims)],
         [helper.make_tensor_value_info(output, TensorProto.FLOAT, None)], tensors)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+    model.ir_version = 8 if opset < 19 else 9
     return model
 
 
@@ -169,13 +169,26 @@ HAND = {
     "slice of a spatial axis, negative start": (
         [("sl", "Slice", ["x", "st", "en", "ax"], ["y"], {})],
         {"st": _i64([-5]), "en": _i64([-1]), "ax": _i64([-1])}),
+    "layernorm, constants: scale, shift, layer scale; elementwise": (
+        [("ln", "LayerNormalization", ["x", "g", "b"], ["ln"], {"axis": -2}),
+         ("m", "Mul", ["ln", "gamma"], ["m"], {}),
+         ("a", "Add", ["half", "m"], ["a"], {}),
+         ("d", "Div", ["a", "half"], ["d"], {}),
+         ("s", "Sub", ["half", "d"], ["s"], {}),
+         ("e", "Erf", ["s"], ["e"], {}),
+         ("hs", "HardSigmoid", ["e"], ["hs"], {}),
+         ("lr", "LeakyRelu", ["hs"], ["lr"], {}),
+         ("sh", "Add", ["lr", "row"], ["y"], {})],
+        {"g": (9, 11), "b": (9, 11), "gamma": (4, 1, 1), "half": _f32(0.5), "row": (1, 11)}),
 }
 
 
-@pytest.mark.parametrize("case", sorted(HAND))
+@pytest.mark.parametrize("case", sorted(HAND) + ["gelu (opset 20)"])
 def test_hand_built_models(tmp_path, case):
-    nodes, inits = HAND[case]
-    model = _model(nodes, inits, [1, 4, 9, 11])
+    if case.startswith("gelu"):
+        model = _model([("g", "Gelu", ["x"], ["y"], {})], {}, [1, 4, 9, 11], opset=20)
+    else:
+        model = _model(*HAND[case], [1, 4, 9, 11])
     _, result = _import(tmp_path, model)
     assert check_import(model, result, (4, 9, 11)) == result.data["layers"]
     assert result.data["params"] == consumed_initializers(model)
@@ -214,7 +227,7 @@ def test_dynamic_dimensions_take_in(tmp_path, cnnplan_cmd):
 
 
 @pytest.mark.parametrize("nodes, inits, message", [
-    ([("t", "Erf", ["x"], ["y"], {})], {}, "no cnnplan layer kind"),
+    ([("t", "Cos", ["x"], ["y"], {})], {}, "no cnnplan layer kind"),
     ([("t", "Transpose", ["x"], ["y"], {"perm": [1, 0, 2, 3]})], {}, "moves the batch axis"),
     ([("t", "Transpose", ["x"], ["y"], {})], {}, "moves the batch axis"),
     ([("r", "Reshape", ["x", "s"], ["y"], {})], {"s": _i64([-1, 99])}, "not the batch (1)"),
@@ -222,6 +235,9 @@ def test_dynamic_dimensions_take_in(tmp_path, cnnplan_cmd):
     ([("u", "Unsqueeze", ["x", "a"], ["y"], {})], {"a": _i64([0])}, "on the batch axis"),
     ([("c", "Concat", ["x", "x"], ["y"], {"axis": 0})], {}, "axis 0 is the batch"),
     ([("m", "MatMul", ["x", "w"], ["y"], {})], {"w": (4, 11, 3)}, "two tensors of the same"),
+    ([("m", "Add", ["x", "c"], ["y"], {})], {"c": (2, 1, 1, 1)}, "broadcasts the input"),
+    ([("m", "Mul", ["x", "c"], ["y"], {})], {"c": (5, 1, 1, 1, 1)}, "broadcasts the input"),
+    ([("m", "Div", ["c", "x"], ["y"], {})], {"c": (1,)}, "divides by a layer's output"),
     ([("s", "Slice", ["x", "a", "b", "c", "d"], ["y"], {})],
      {"a": _i64([0]), "b": _i64([9]), "c": _i64([2]), "d": _i64([2])}, "step 2"),
     ([("s", "Slice", ["x", "a", "b", "c"], ["y"], {})],

@@ -362,13 +362,43 @@ def reduce_mean(node):
 
 
 def binary(kind):
+    """Add / Mul of two tensors: the join; with a constant operand (Add, Sub, Mul, Div): shift
+    or scale, the constant's elements counted as parameters when there are more than one (a
+    learned bias, layer scale or embedding; ONNX does not tell a learned tensor from a
+    constant, so a single number counts as a constant)."""
     def mapped(node):
         tensors = [s for s in node.shapes if s is not None]
-        if len(tensors) == 2:
+        if len(tensors) == 2 and kind in ("add", "mul"):
             return kind, 0
-        node.fail(f"{node.op} with a constant operand (only folded into a linear layer's bias, "
-                  "or shape-preserving scalars)")
+        if len(tensors) != 1 or len(node.shapes) != 2:
+            node.fail(f"{node.op} of {len(tensors)} tensors")
+        value = next(c for c in node.constants if c is not None)
+        if node.outputs[0] != tensors[0] or node.batch != 1:
+            node.fail(f"a constant of shape {list(value.shape)} broadcasts the input to a "
+                      "larger shape")
+        if node.op == "Div" and node.shapes[0] is None:
+            node.fail("divides by a layer's output")
+        word = "scale" if node.op in ("Mul", "Div") else "shift"
+        shape = list(value.shape)
+        while len(shape) > len(tensors[0]):
+            if shape[0] != 1:
+                node.fail(f"a constant of shape {list(value.shape)} with a batch axis")
+            shape = shape[1:]
+        reversed_ = " (constant - x)" if node.op == "Sub" and node.shapes[0] is None else ""
+        if value.size == 1:
+            return word, 0, f"{node.op} by {float(value.flatten()[0]):g}{reversed_}"
+        shape = shape or [1]
+        param = str(shape[0]) if len(shape) == 1 else f"({', '.join(map(str, shape))})"
+        return f"{word}(param={param})", value.size, f"{node.op} by a constant{reversed_}"
     return mapped
+
+
+def layer_norm(node):
+    rank = len(node.shapes[0]) + 1
+    axis = _axis(node, node.get("axis", -1), rank)
+    if node.constant(1) is None or node.constant(2) is None:
+        node.fail("a scale and bias that are not both constants (cnnplan's layernorm has both)")
+    return f"layernorm(dims={rank - 1 - axis})", node.constant(1).size + node.constant(2).size
 
 
 def _plain(kind, comment=""):
@@ -377,18 +407,23 @@ def _plain(kind, comment=""):
     return mapped
 
 
+SHAPE_ONLY = "shape-preserving, no cnnplan kind of its own"
+
 OPS = {
     "Conv": conv, "ConvTranspose": conv_transpose, "MaxPool": max_pool,
     "AveragePool": average_pool, "GlobalAveragePool": _plain("adaptiveavgpool(1)"),
     "GlobalMaxPool": _plain("adaptivemaxpool(1)"), "BatchNormalization": batch_norm,
-    "Gemm": gemm, "MatMul": matmul, "Relu": _plain("relu"), "Clip": clip,
-    "Sigmoid": _plain("sigmoid"), "Tanh": _plain("tanh"), "HardSwish": _plain("hardswish"),
-    "HardSigmoid": _plain("sigmoid", "HardSigmoid: shape-preserving, written as sigmoid"),
-    "LeakyRelu": _plain("relu", "LeakyRelu: shape-preserving, written as relu"),
+    "LayerNormalization": layer_norm, "Gemm": gemm, "MatMul": matmul, "Clip": clip,
+    "Relu": _plain("relu"), "Sigmoid": _plain("sigmoid"), "Tanh": _plain("tanh"),
+    "HardSwish": _plain("hardswish"), "HardSigmoid": _plain("hardsigmoid"),
+    "LeakyRelu": _plain("leakyrelu"), "Elu": _plain("elu"), "Gelu": _plain("gelu"),
+    "Mish": _plain("mish"), "Softplus": _plain("softplus"),
     "Softmax": softmax, "Flatten": flatten, "Reshape": reshape, "Concat": concat,
     "Transpose": transpose, "Squeeze": squeeze, "Unsqueeze": squeeze, "Slice": slice_,
-    "Split": split,
-    "Resize": resize, "Upsample": resize, "Pad": pad, "Dropout": _plain("dropout"),
-    "Identity": _plain("identity"), "ReduceMean": reduce_mean, "Mul": binary("mul"),
-    "Add": binary("add"),
+    "Split": split, "Resize": resize, "Upsample": resize, "Pad": pad,
+    "Dropout": _plain("dropout"), "Identity": _plain("identity"), "ReduceMean": reduce_mean,
+    "Mul": binary("mul"), "Add": binary("add"), "Sub": binary("sub"), "Div": binary("div"),
+    **{op: _plain("identity", f"{op}: {SHAPE_ONLY}")
+       for op in ("Erf", "Sqrt", "Exp", "Neg", "Abs", "Reciprocal", "Sign", "Floor", "Ceil",
+                  "Round")},
 }
