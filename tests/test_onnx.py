@@ -336,9 +336,10 @@ def _torchvision():
 
 
 TORCHVISION = [("squeezenet1_1", 96), ("mobilenet_v3_small", 64)]
-if os.environ.get("CNNPLAN_ONNX_MODELS", "") not in ("", "0"):   # about a minute more
+if os.environ.get("CNNPLAN_ONNX_MODELS", "") not in ("", "0"):   # about 2 minutes more
     TORCHVISION += [("resnet18", 224), ("mobilenet_v2", 224), ("vgg11", 224),
-                    ("densenet121", 64), ("efficientnet_b0", 64)]
+                    ("densenet121", 64), ("efficientnet_b0", 64), ("shufflenet_v2_x0_5", 64),
+                    ("convnext_tiny", 64)]
 
 
 @pytest.mark.parametrize("name, size", TORCHVISION)
