@@ -180,6 +180,12 @@ HAND = {
          ("lr", "LeakyRelu", ["hs"], ["lr"], {}),
          ("sh", "Add", ["lr", "row"], ["y"], {})],
         {"g": (9, 11), "b": (9, 11), "gamma": (4, 1, 1), "half": _f32(0.5), "row": (1, 11)}),
+    "pad with -inf then maxpool, reflect pad, cast": (
+        [("c", "Cast", ["x"], ["c"], {"to": 1}),
+         ("p", "Pad", ["c", "pads", "ninf"], ["p"], {}),
+         ("m", "MaxPool", ["p"], ["m"], {"kernel_shape": [3, 3], "strides": [2, 2]}),
+         ("r", "Pad", ["m", "pads"], ["y"], {"mode": "reflect"})],
+        {"pads": _i64([0, 0, 1, 0, 0, 0, 1, 1]), "ninf": _f32(float("-inf"))}),
 }
 
 

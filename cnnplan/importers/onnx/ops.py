@@ -341,14 +341,20 @@ def pad(node):
     if isinstance(mode, bytes):
         mode = mode.decode()
     value = node.constant(2)
-    if mode != "constant" or (value is not None and float(value) != 0.0) or pads is None:
-        node.fail("only zero padding with constant pads is a cnnplan pad layer")
+    if pads is None or len(node.shapes) > 3 and node.constant(3) is not None:
+        node.fail("pads that are not constants, or an axes input")
     rank = len(pads) // 2
     begin, end = pads[:rank], pads[rank:]
     if begin[:2] != [0, 0] or end[:2] != [0, 0] or min(pads) < 0:
         node.fail("padding the batch or channel axes, or cropping")
     pairs = [v for a in reversed(range(2, rank)) for v in (begin[a], end[a])]
-    return f"pad(p=({', '.join(map(str, pairs))}))", 0
+    fill = (f"{mode} padding" if mode != "constant" else
+            f"padding with {float(value.flatten()[0]):g}"
+            if value is not None and value.size and float(value.flatten()[0]) != 0.0 else "")
+    text = f"pad(p=({', '.join(map(str, pairs))}))"
+    if fill:
+        return text, 0, f"{fill}; cnnplan's pad pads with zeros, with the same shapes and fields"
+    return text, 0
 
 
 def reduce_mean(node):
@@ -425,5 +431,5 @@ OPS = {
     "Mul": binary("mul"), "Add": binary("add"), "Sub": binary("sub"), "Div": binary("div"),
     **{op: _plain("identity", f"{op}: {SHAPE_ONLY}")
        for op in ("Erf", "Sqrt", "Exp", "Neg", "Abs", "Reciprocal", "Sign", "Floor", "Ceil",
-                  "Round")},
+                  "Round", "Cast")},
 }
