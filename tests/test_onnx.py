@@ -186,6 +186,14 @@ HAND = {
          ("m", "MaxPool", ["p"], ["m"], {"kernel_shape": [3, 3], "strides": [2, 2]}),
          ("r", "Pad", ["m", "pads"], ["y"], {"mode": "reflect"})],
         {"pads": _i64([0, 0, 1, 0, 0, 0, 1, 1]), "ninf": _f32(float("-inf"))}),
+    "reductions over axes, sub and div of tensors": (
+        [("m", "ReduceMean", ["x"], ["m"], {"axes": [1], "keepdims": 1}),
+         ("d", "Sub", ["x", "m"], ["d"], {}),
+         ("n", "ReduceL2", ["d"], ["n"], {"axes": [-1], "keepdims": 1}),
+         ("q", "Div", ["d", "n"], ["q"], {}),
+         ("g", "ReduceMean", ["q"], ["g"], {"axes": [2, 3], "keepdims": 0}),
+         ("y", "ReduceSum", ["q", "ax"], ["y"], {"keepdims": 0})],
+        {"ax": _i64([1, 3])}),
 }
 
 
@@ -244,6 +252,7 @@ def test_dynamic_dimensions_take_in(tmp_path, cnnplan_cmd):
     ([("m", "Add", ["x", "c"], ["y"], {})], {"c": (2, 1, 1, 1)}, "broadcasts the input"),
     ([("m", "Mul", ["x", "c"], ["y"], {})], {"c": (5, 1, 1, 1, 1)}, "broadcasts the input"),
     ([("m", "Div", ["c", "x"], ["y"], {})], {"c": (1,)}, "divides by a layer's output"),
+    ([("r", "ReduceSum", ["x", "a"], ["y"], {})], {"a": _i64([0, 1])}, "axis 0 is the batch"),
     ([("s", "Slice", ["x", "a", "b", "c", "d"], ["y"], {})],
      {"a": _i64([0]), "b": _i64([9]), "c": _i64([2]), "d": _i64([2])}, "step 2"),
     ([("s", "Slice", ["x", "a", "b", "c"], ["y"], {})],

@@ -158,7 +158,7 @@ def import_onnx(path: str, input=None, command: str = "") -> Result:
         comment = f"ONNX {node.op_type} {label!r}" + (f": {mapped[2]}" if len(mapped) > 2 else "")
         name = _name(label, taken)
         sources = [made[n] for n in tensors]
-        if len(sources) == 1 and spec in ("add", "mul", "concat"):
+        if len(sources) == 1 and spec in ("add", "mul", "sub", "div", "concat"):
             raise ImportFailed(f"ONNX node {label!r}: {node.op_type} of one tensor")
         layers.append(Layer(name, spec, sources, label, out[1:], _printable(comment)))
         tensors_of[name] = node.output[0]

@@ -357,24 +357,31 @@ def pad(node):
     return text, 0
 
 
-def reduce_mean(node):
-    axes = node.get("axes")
-    if axes is None and node.constant(1) is not None:
-        axes = [int(a) for a in node.constant(1).flatten()]
-    rank = len(node.shapes[0]) + 1
-    if axes is None or sorted(a % rank for a in axes) != list(range(2, rank)):
-        node.fail("a mean over other axes than the spatial ones")
-    return f"mean(keepdim={'true' if node.get('keepdims', 1) else 'false'})", 0
+def reduce(kind):
+    """ReduceMean / ReduceSum / ReduceL2 over axes other than the batch: mean (plain over
+    the spatial axes), sum or norm with dims=."""
+    def mapped(node):
+        axes = _ints(node, 1, "axes")
+        rank = len(node.shapes[0]) + 1
+        if not axes:
+            node.fail("a reduction over every axis, the batch included")
+        dims = sorted(_axis(node, a, rank) for a in axes)
+        keep = "true" if node.get("keepdims", 1) else "false"
+        if kind == "mean" and dims == list(range(1, rank - 1)):
+            return f"mean(keepdim={keep})", 0
+        text = str(dims[0]) if len(dims) == 1 else f"({', '.join(map(str, dims))})"
+        return f"{kind}(dims={text}, keepdim={keep})", 0
+    return mapped
 
 
 def binary(kind):
-    """Add / Mul of two tensors: the join; with a constant operand (Add, Sub, Mul, Div): shift
+    """Add / Sub / Mul / Div of two tensors: the join; with a constant operand: shift
     or scale, the constant's elements counted as parameters when there are more than one (a
     learned bias, layer scale or embedding; ONNX does not tell a learned tensor from a
     constant, so a single number counts as a constant)."""
     def mapped(node):
         tensors = [s for s in node.shapes if s is not None]
-        if len(tensors) == 2 and kind in ("add", "mul"):
+        if len(tensors) == 2:
             return kind, 0
         if len(tensors) != 1 or len(node.shapes) != 2:
             node.fail(f"{node.op} of {len(tensors)} tensors")
@@ -427,7 +434,8 @@ OPS = {
     "Softmax": softmax, "Flatten": flatten, "Reshape": reshape, "Concat": concat,
     "Transpose": transpose, "Squeeze": squeeze, "Unsqueeze": squeeze, "Slice": slice_,
     "Split": split, "Resize": resize, "Upsample": resize, "Pad": pad,
-    "Dropout": _plain("dropout"), "Identity": _plain("identity"), "ReduceMean": reduce_mean,
+    "Dropout": _plain("dropout"), "Identity": _plain("identity"), "ReduceMean": reduce("mean"),
+    "ReduceSum": reduce("sum"), "ReduceL2": reduce("norm"),
     "Mul": binary("mul"), "Add": binary("add"), "Sub": binary("sub"), "Div": binary("div"),
     **{op: _plain("identity", f"{op}: {SHAPE_ONLY}")
        for op in ("Erf", "Sqrt", "Exp", "Neg", "Abs", "Reciprocal", "Sign", "Floor", "Ceil",
