@@ -66,3 +66,43 @@ def intermediate_shapes(model, x) -> dict:
     """Tensor name -> shape (batch dropped) of every node output, run by onnxruntime."""
     copy, names = all_outputs(model)
     return {name: tuple(value.shape[1:]) for name, value in zip(names, run(copy, x))}
+
+
+def consumed_initializers(model) -> int:
+    """Initializer elements the model's Conv/ConvTranspose/Gemm/MatMul, a MatMul's Add bias,
+    BN and LayerNorm scale and shift, and Add/Sub/Mul/Div tensors of more than one element
+    read (not BN's running mean and variance, not shape constants or single numbers)."""
+    from onnx import numpy_helper
+
+    inits = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
+    for node in model.graph.node:      # exporters share a weight through Identity nodes
+        if node.op_type == "Identity" and node.input[0] in inits:
+            inits[node.output[0]] = inits[node.input[0]]
+    total = 0
+    matmuls = {node.output[0] for node in model.graph.node if node.op_type == "MatMul"}
+    for node in model.graph.node:
+        ins = [n for n in node.input if n in inits]
+        if node.op_type in ("Conv", "ConvTranspose", "Gemm", "MatMul"):
+            total += sum(inits[n].size for n in ins)
+        elif node.op_type in ("BatchNormalization", "LayerNormalization"):
+            total += sum(inits[n].size for n in list(node.input)[1:3])
+        elif node.op_type in ("Add", "Sub", "Mul", "Div"):   # a bias, or a learned tensor
+            after_matmul = node.op_type == "Add" and set(node.input) & matmuls
+            total += sum(inits[n].size for n in ins if after_matmul or inits[n].size > 1)
+    return total
+
+
+def check_import(model, result, input_shape) -> int:
+    """Every layer's shape in the imported plan (an import Result) equals onnxruntime's for
+    its node, and the output too: the number of layers."""
+    import cnnplan
+
+    _, _, numpy = onnx_modules()
+    x = numpy.random.default_rng(1).standard_normal((1, *input_shape)).astype(numpy.float32)
+    got = intermediate_shapes(model, x)
+    data = cnnplan.shapes(plan_text=result.data["plan"]).data
+    for layer in data["layers"]:
+        tensor = result.data["tensors"][layer["name"]]
+        assert tuple(layer["output"]) == got[tensor], (layer["name"], tensor)
+    assert tuple(data["output"]) == tuple(run(model, x)[0].shape[1:])
+    return len(data["layers"])

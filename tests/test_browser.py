@@ -193,6 +193,25 @@ def test_network_tab(page, tmp_path):
     page.screenshot(path=str(tmp_path / "network.png"), full_page=True)
 
 
+def test_network_tab_shows_effective_padding(page):
+    """The eff_padding column and the picture's last line, per axis where the axes differ
+    (pads before: rows 0 then 1, columns 1 then 1; strides 2, 2: 0 + 1*2 = 2 and 1 + 1*2 =
+    3), and the line inside the picture as the browser draws it."""
+    page.click("#tab-network")
+    page.fill("#network-in", "3x40x41")
+    page.fill("#network-specs", "conv(8, k=3, s=2, p=((0, 1), (1, 0)))\n"
+                                "maxpool(k=3, s=2, p=1)")
+    rows = page.locator("#network-table tbody tr")
+    expect(rows).to_have_count(2)
+    headers = page.locator("#network-table th").all_inner_texts()
+    assert headers[-3:] == ["rf", "jump", "eff_padding"]
+    assert [r.locator("td").last.inner_text() for r in rows.all()] == ["0, 1", "2, 3"]
+    line = page.locator("#network-svg text.rf")
+    expect(line).to_contain_text("(jump 4; effective padding 2, 3 per axis; input 40x41)")
+    box, svg = line.bounding_box(), page.locator("#network-svg svg").bounding_box()
+    assert svg["x"] <= box["x"] and box["x"] + box["width"] <= svg["x"] + svg["width"]
+
+
 # --- Network pictures measured in the browser -------------------------------------------
 # The SVG of `shapes` is drawn by Chromium and read back with the browser's own geometry:
 # every box's client rectangle (getBoundingClientRect: text included) and every edge sampled

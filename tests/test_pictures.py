@@ -203,6 +203,35 @@ def test_network_chain_blocks_and_edges():
     assert int(rf.get("data-rf")) == result.data["layers"][2]["rf"]
 
 
+def araujo(layers):
+    """Per axis: (rf, jump, effective padding) after a chain of (k, s, pad before) windows,
+    by the recurrences of Araujo, Norris & Sim (Distill 2019), written out here."""
+    rf, jump, pad = 1, 1, 0
+    for k, s, before in layers:
+        rf, pad, jump = rf + (k - 1) * jump, pad + before * jump, jump * s
+    return rf, jump, pad
+
+
+def test_network_picture_shows_effective_padding_per_axis():
+    chain = ["conv(8, k=3, s=2, p=((0, 1), (1, 0)))", "maxpool(k=3, s=2, p=1)",
+             "conv(8, k=3, p=((2, 0), (0, 0)))"]
+    root = parse(render_svg(cnnplan.shapes("3x40x41", chain)))
+    (line,) = by_class(root, "rf")
+    rows = araujo([(3, 2, 0), (3, 2, 1), (3, 1, 2)])
+    cols = araujo([(3, 2, 1), (3, 2, 1), (3, 1, 0)])
+    assert rows[:2] == cols[:2] and (rows[2], cols[2]) == (10, 3)
+    assert line.get("data-rf") == str(rows[0]) and line.get("data-jump") == str(rows[1])
+    assert line.get("data-eff-padding") == "10, 3"
+    assert (f"{rows[0]} (jump {rows[1]}; effective padding 10, 3 per axis; input 40x41)"
+            in line.text)
+    # the axes agree (TensorFlow's same on 225): one number
+    same = ["conv(8, k=3, s=2, p=same_upper)", "conv(8, k=3, s=2, p=same_upper)"]
+    (line,) = by_class(parse(render_svg(cnnplan.shapes("3x225x225", same))), "rf")
+    # 225 -> 113 pads 1/1; 113 -> 57 pads 1/1 (t = 56*2 + 3 - 113 = 2)
+    assert line.get("data-eff-padding") == str(araujo([(3, 2, 1), (3, 2, 1)])[2]) == "3"
+    assert "effective padding 3; input 225x225" in line.text
+
+
 def block_text(block) -> str:
     """The text a box shows, its lines joined by spaces (the tooltip left out)."""
     return " ".join("".join(t.itertext()) for t in block.iter(NS + "text"))

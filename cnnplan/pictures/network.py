@@ -316,22 +316,37 @@ def render_network(data: dict, title: str = "", collapse_depth: int | None = Non
     for name, p in lay.boxes.items():
         body += _box(by_name[name], lines[name], p.x - p.w / 2 + dx, p.y + dy, p.h)
     bottom = lay.height + dy + max((f.bottom for f in frames), default=0)
-    body += _receptive_field(data, bottom)
+    field, values = _receptive_field(data)
+    if field:
+        body.append(text(10, bottom + 12, field, class_="small rf", **values))
     width = max(lay.width + 2 * dx, 20 + text_width(summary, 11),
-                20 + text_width(caption, 14, True))
+                20 + text_width(caption, 14, True), 20 + text_width(field, 11))
     return document(width, bottom + 30, body, caption, STYLE)
 
 
-def _receptive_field(data: dict, y: float) -> list[str]:
-    """A line saying the last layer's receptive field against the input's size."""
-    fields = [layer.get("rf") for layer in data["layers"] if layer.get("rf")]
+def _receptive_field(data: dict) -> tuple[str, dict]:
+    """A line saying the last layer's receptive field against the input's size, with its
+    jump (effective stride) and effective padding when the data has them ('' for none), and
+    its data attributes."""
+    fields = [layer for layer in data["layers"] if layer.get("rf")]
     sizes = data["input"][1:]
     if not fields or not sizes:
-        return []
-    rf = fields[-1]
-    rf = "x".join(map(str, rf)) if isinstance(rf, list) else rf   # per axis when they differ
-    return [text(10, y + 12, f"receptive field of the last layer that has one: {rf} "
-                 f"(input {_shape(sizes)})", class_="small rf", data_rf=rf)]
+        return "", {}
+    last = fields[-1]
+    rf, jump, pad = _per_axis(last["rf"], "x"), last.get("jump"), last.get("eff_padding")
+    said = [] if jump is None else [f"jump {jump}"]
+    if pad is not None:
+        per = " per axis" if isinstance(pad, list) else ""
+        pad = _per_axis(pad, ", ")
+        said.append(f"effective padding {pad}{per}")
+    said.append(f"input {_shape(sizes)}")
+    return (f"receptive field of the last layer that has one: {rf} ({'; '.join(said)})",
+            {"data_rf": rf, "data_jump": jump, "data_eff_padding": pad})
+
+
+def _per_axis(value, sep: str):
+    """A number as it is, a list per axis joined by `sep`."""
+    return sep.join(map(str, value)) if isinstance(value, list) else value
 
 
 def render_plan(data: dict, title: str = "") -> str:

@@ -97,7 +97,7 @@ def import_onnx(path: str, input=None, command: str = "") -> Result:
     """Import the ONNX model at `path` (input shape `input` for its dynamic dimensions);
     Result.data["plan"] is the plan file's text, checked against onnx.shape_inference."""
     onnx = require_onnx()
-    from onnx import numpy_helper, shape_inference
+    from onnx import numpy_helper
 
     try:
         model = onnx.load(path)
@@ -116,26 +116,15 @@ def import_onnx(path: str, input=None, command: str = "") -> Result:
             for dim, size in zip(dims, (1, *shape)):
                 dim.Clear()
                 dim.dim_value = size
-    try:
-        inferred = shape_inference.infer_shapes(model, strict_mode=True, data_prop=True)
-    except Exception as exc:
-        raise ImportFailed(f"onnx.shape_inference refuses the model: {exc}") from None
-    shapes = {input_name: (1, *shape)}
-    for value in list(inferred.graph.value_info) + list(inferred.graph.output):
-        dims = _dims(value)
-        if dims is not None and all(isinstance(d, int) for d in dims):
-            shapes[value.name] = tuple(dims)
+    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 17)
+    inferred, shapes = _infer(model, input_name, shape, opset)
+    constants = {init.name: numpy_helper.to_array(init) for init in inferred.graph.initializer}
     layers: list = []
     taken: set = set()
     made, params = {input_name: "input"}, 0
     tensors_of: dict = {}           # layer name -> the ONNX tensor it stands for
     for node in inferred.graph.node:
-        if node.op_type == "Constant":
-            constants[node.output[0]] = numpy_helper.to_array(
-                next(a.t for a in node.attribute if a.name == "value"))
-            continue
-        if node.op_type == "Identity" and node.input[0] in constants:   # a shared weight
-            constants[node.output[0]] = constants[node.input[0]]
+        if _fold(node, constants, shapes, opset):
             continue
         label = node.name or node.output[0]
         if node.op_type not in OPS:
@@ -153,7 +142,8 @@ def import_onnx(path: str, input=None, command: str = "") -> Result:
         view = Node(node.op_type, label, _attributes(node),
                     [shapes[n][1:] if n in made else None for n in node.input],
                     [constants.get(n) for n in node.input],
-                    [shapes[o][1:] if o in shapes else None for o in node.output if o])
+                    [shapes[o][1:] if o in shapes else None for o in node.output if o],
+                    out[0] if out else None)
         folded = _fold_bias(node, view, layers, made, constants)
         if folded:
             params += folded
@@ -168,11 +158,13 @@ def import_onnx(path: str, input=None, command: str = "") -> Result:
         comment = f"ONNX {node.op_type} {label!r}" + (f": {mapped[2]}" if len(mapped) > 2 else "")
         name = _name(label, taken)
         sources = [made[n] for n in tensors]
-        if len(sources) == 1 and spec in ("add", "mul", "concat"):
+        if len(sources) == 1 and spec in ("add", "mul", "sub", "div", "concat"):
             raise ImportFailed(f"ONNX node {label!r}: {node.op_type} of one tensor")
         layers.append(Layer(name, spec, sources, label, out[1:], _printable(comment)))
         tensors_of[name] = node.output[0]
-        made[node.output[0]] = name
+        outs = [o for o in node.output if o]
+        for j, tensor in enumerate(outs):     # several outputs (Split): NAME[j]
+            made[tensor] = name if len(outs) == 1 else f"{name}[{j}]"
         params += int(used)
     outputs = [o.name for o in graph.output]
     if len(outputs) != 1 or outputs[0] not in made:
@@ -201,6 +193,80 @@ def import_onnx(path: str, input=None, command: str = "") -> Result:
         kind="import")
 
 
+MAX_FOLDED = 1 << 26      # elements a folded node may read
+MAX_ROUNDS = 8            # rounds of shape inference with the constants folded in
+
+
+def _infer(model, input_name: str, shape: tuple, opset: int):
+    """(inferred model, {tensor: full shape}) by onnx.shape_inference; where it leaves a tensor
+    without a shape (slice bounds computed from Shape, as exporters write x.size() // 2), the
+    constants the graph computes are put in as initializers and inference runs again."""
+    from onnx import helper, numpy_helper, shape_inference
+
+    for _ in range(MAX_ROUNDS):
+        try:
+            inferred = shape_inference.infer_shapes(model, strict_mode=True, data_prop=True)
+        except Exception as exc:
+            raise ImportFailed(f"onnx.shape_inference refuses the model: {exc}") from None
+        shapes = {input_name: (1, *shape)}
+        for value in list(inferred.graph.value_info) + list(inferred.graph.output):
+            dims = _dims(value)
+            if dims is not None and all(isinstance(d, int) for d in dims):
+                shapes[value.name] = tuple(dims)
+        constants = {i.name: numpy_helper.to_array(i) for i in inferred.graph.initializer}
+        nodes = list(inferred.graph.node)
+        folded = [node for node in nodes if _fold(node, constants, shapes, opset)]
+        unknown = [o for node in nodes for o in node.output
+                   if o and o not in shapes and o not in constants]
+        if not unknown or not folded:
+            return inferred, shapes
+        done = {o for node in folded for o in node.output}
+        graph = inferred.graph
+        gone = {id(node) for node in folded}
+        rest = [node for node in nodes if id(node) not in gone]
+        inits = list(graph.initializer) + [numpy_helper.from_array(constants[o], o)
+                                           for o in sorted(done) if o in constants]
+        model = helper.make_model(
+            helper.make_graph(rest, graph.name, graph.input, graph.output, inits),
+            opset_imports=inferred.opset_import, ir_version=inferred.ir_version)
+    return inferred, shapes
+
+
+def _fold(node, constants: dict, shapes: dict, opset: int) -> bool:
+    """A node computed on the spot: Constant, Shape of a tensor (its shape is known for this
+    input, batch included) or any node whose inputs are all constants (shape arithmetic, a
+    weight transposed or shared through Identity), evaluated by onnx.reference. False
+    otherwise."""
+    import numpy
+
+    inputs = [n for n in node.input if n]
+    if node.op_type == "Shape" and inputs and inputs[0] in shapes:
+        attrs = _attributes(node)
+        dims = list(shapes[inputs[0]])[attrs.get("start", 0):attrs.get("end")]
+        constants[node.output[0]] = numpy.asarray(dims, numpy.int64)
+        return True
+    if (not inputs and node.op_type != "Constant") or any(n not in constants for n in inputs):
+        return False
+    if node.op_type == "Identity":
+        constants[node.output[0]] = constants[inputs[0]]
+        return True
+    if sum(constants[n].size for n in inputs) > MAX_FOLDED:
+        return False
+    from onnx.reference import ReferenceEvaluator
+
+    try:
+        values = ReferenceEvaluator(node, opsets={"": opset}).run(
+            None, {n: constants[n] for n in inputs})
+    except Exception as exc:   # the reference evaluator raises many kinds
+        raise ImportFailed(f"ONNX node {node.name or node.output[0]!r} ({node.op_type}) on "
+                           f"constants: onnx.reference cannot evaluate it ({type(exc).__name__})"
+                           ) from None
+    for name, value in zip(node.output, values):
+        if name:
+            constants[name] = numpy.asarray(value)
+    return True
+
+
 def _printable(text: str) -> str:
     """One line of printable text (node names are user data in a comment)."""
     return "".join(c if c.isprintable() else "?" for c in text)[:200]
@@ -216,7 +282,7 @@ def _fold_bias(node, view, layers, made, constants) -> int:
     last = layers[-1]
     if (len(tensors) == 1 and len(consts) == 1 and made.get(tensors[0]) == last.name
             and last.spec.startswith("linear(") and last.spec.endswith("bias=false)")
-            and consts[0].size == last.shape[0]):
+            and consts[0].ndim and consts[0].size == last.shape[-1] == consts[0].shape[-1]):
         last.spec = last.spec.replace("bias=false)", "bias=true)")
         return int(consts[0].size)
     return 0

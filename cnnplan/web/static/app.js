@@ -203,7 +203,8 @@ async function updateNetwork() {
     const data = await getJSON(...networkRequest("json"));
     if (!latest()) return;
     const layers = data.layers || [];
-    const columns = ["name", "from", "spec", "output", "size", "params", "macs", "rf", "jump"]
+    const columns = ["name", "from", "spec", "output", "size", "params", "macs", "rf", "jump",
+      "eff_padding"]
       .filter((c) => layers.some((l) => c in l));
     drawTable($("network-table"), columns, layers, null, -1);
     const issues = (data.mismatches || []).join("; ");
