@@ -9,7 +9,7 @@ import sys
 import types
 
 import pytest
-from onnx_support import check_import, consumed_initializers, intermediate_shapes, onnx_modules
+from onnx_support import check_import, consumed_initializers, intermediate_shapes, onnx_modules, run
 
 import cnnplan
 from cnnplan import BadInput
@@ -449,3 +449,30 @@ def test_unexportable_kinds_are_refused(cnnplan_cmd):
         cnnplan.render(result, "onnx")
     done = cnnplan_cmd("shapes", "--in", "3x10x10", "adaptiveavgpool(3)", "--format", "onnx")
     assert done.returncode == 2 and "uneven adaptive pooling has no ONNX operator" in done.stderr
+
+
+def test_export_of_computed_kernels_and_padding_modes():
+    """A gain conv exports its gain as a parameter of its own (Mul on the kernel), a fixed
+    kernel as a Constant (no parameter), so the initializers the layers read equal cnnplan's
+    params; reflect and replicate padding write Pad's reflect and edge modes, which give
+    numpy.pad's values; circular (opset 19's wrap) is refused in one line."""
+    import onnx
+
+    _, _, numpy = onnx_modules()
+    text = ("conv(8, k=3, gain=true); pad(p=1, mode=reflect); "
+            "conv(8, k=3, groups=8, fixed=true, bias=false); pad(p=(1, 1, 2, 2), mode=replicate)")
+    result = cnnplan.shapes("3x16x16", [text])
+    model = onnx.load_from_string(cnnplan.render(result, "onnx"))
+    got = intermediate_shapes(model, numpy.zeros((1, 3, 16, 16), numpy.float32))
+    assert [got[f"layer.{n}"] for n in ("1", "2", "3")] + [got["output"]] == [
+        tuple(layer["output"]) for layer in result.data["layers"]]
+    assert consumed_initializers(model) == result.data["params"] == 8 * 27 + 8 + 8
+    x = numpy.random.default_rng(1).standard_normal((1, 2, 5, 6)).astype(numpy.float32)
+    for mode, numpy_mode in (("reflect", "reflect"), ("replicate", "edge")):
+        padded = cnnplan.shapes("2x5x6", [f"pad(p=(1, 2, 3, 1), mode={mode})"])
+        (y,) = run(onnx.load_from_string(cnnplan.render(padded, "onnx")), x)
+        expected = numpy.pad(x, ((0, 0), (0, 0), (3, 1), (1, 2)), mode=numpy_mode)
+        assert numpy.array_equal(y, expected), mode
+    circular = cnnplan.shapes("2x5x6", ["pad(p=1, mode=circular)"])
+    with pytest.raises(BadInput, match="no circular mode"):
+        cnnplan.render(circular, "onnx")

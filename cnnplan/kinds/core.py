@@ -485,7 +485,18 @@ def _add(spec, inputs, where):
 
 
 def _mul(spec, inputs, where):
+    same_rank(spec, inputs, where)
     return Applied(broadcast(spec, inputs, where), steps=None)
+
+
+def same_rank(spec, inputs, where):
+    """Layers joined by broadcasting must have as many axes each: every tensor carries the
+    batch in front, so torch would line one input's batch up with another's feature axis
+    (right for batch 1 only); BadInput otherwise."""
+    if len({len(s) for s in inputs}) > 1:
+        raise BadInput(f"{_label(spec, where)}: {spec.kind} joins layers with different "
+                       f"numbers of axes ({_shapes_text(inputs)}); with the batch in front of "
+                       "each, torch would line a batch up with a feature axis")
 
 
 def _two(spec, inputs, where):

@@ -28,6 +28,7 @@ from .core import (
     broadcast_sizes,
     reduce_axes,
     reduce_torch,
+    same_rank,
     torch_axis,
 )
 from .records import BOOLEAN, POSITIVE, WHOLE, Applied, Arg, LayerKind, RfStep, Saves
@@ -316,6 +317,7 @@ def _batch(spec, where, inputs) -> tuple:
     if any(len(s) < 2 for s in inputs):
         raise BadInput(f"{_label(spec, where)}: {spec.kind} needs inputs of at least 2 axes "
                        f"each (... x rows x columns), not {_shapes_text(inputs)}")
+    same_rank(spec, inputs, where)
     out = broadcast_sizes([s[:-2] for s in inputs])
     if out is None:
         raise BadInput(f"{_label(spec, where)}: the leading axes of "

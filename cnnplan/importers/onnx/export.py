@@ -25,6 +25,11 @@ class _Builder:
         self.inits.append(self.numpy_helper.from_array(data.astype(self.np.float32), name))
         return name
 
+    def constant(self, name, shape):
+        """A Constant node of seeded values: data, not a parameter (a fixed kernel)."""
+        data = (self.rng.standard_normal(shape) * 0.1).astype(self.np.float32)
+        return self.node("Constant", [], name, value=self.numpy_helper.from_array(data, name))
+
     def ints(self, name, values):
         self.inits.append(self.numpy_helper.from_array(self.np.asarray(values, self.np.int64),
                                                        name))
@@ -61,7 +66,14 @@ def _window(b, step, x, out):
     attrs["pads"] = list(befores) + list(afters)
     if spec.kind == "conv":
         c_in, c_out, g = step.input[0], step.output[0], spec.get("groups", 1)
-        w = b.weight(f"{out}.weight", (c_out, c_in // g, *ks))
+        shape = (c_out, c_in // g, *ks)
+        # fixed=true: the kernel is a buffer (a Constant, no parameter); gain=true: the kernel
+        # times a learned gain per output channel, a parameter of its own
+        w = b.constant(f"{out}.weight", shape) if spec.get("fixed") else \
+            b.weight(f"{out}.weight", shape)
+        if spec.get("gain"):
+            gain = b.weight(f"{out}.gain", (c_out, *[1] * (n + 1)))
+            w = b.node("Mul", [w, gain], f"{out}.gained_weight")
         inputs = [x, w] + ([b.weight(f"{out}.bias", (c_out,))] if spec.get("bias") else [])
         return b.node("Conv", inputs, out, dilations=ds, group=g, **attrs)
     attrs["ceil_mode"] = int(bool(spec.get("ceil", False)))
@@ -140,7 +152,12 @@ def _layer(b, step, names, out):
         pairs = pad_amounts(spec, n, "export")
         pads = b.ints(f"{out}.pads", [0, 0, *(a for a, _ in pairs), 0, 0,
                                       *(c for _, c in pairs)])
-        return b.node("Pad", [x, pads], out)
+        mode = {"constant": "constant", "reflect": "reflect", "replicate": "edge"}.get(
+            spec.get("mode", "constant"))
+        if mode is None:      # circular is ONNX's "wrap", from opset 19 on
+            raise BadInput(f"layer {step.index} {spec.describe()}: --format onnx writes opset "
+                           f"{OPSET}, whose Pad has no circular mode")
+        return b.node("Pad", [x, pads], out, mode=mode)
     if kind in ("add", "mul"):
         op = "Add" if kind == "add" else "Mul"
         total = xs[0]
