@@ -204,10 +204,12 @@ def _layout_candidates(rng, shape, name, earlier, shapes_of):
         "linear(3, last=true)", "conv(2, k=1)", "bn", "maxpool(2)", "groupnorm(1)",
         f"chunk(2, dim={d})", f"split(sizes=(1, {shape[d] - 1}), dim={d})", f"unbind(dim={d})",
         "dropout", "elu",
+        "token(param=(" + ", ".join("1" if a == d else str(n) for a, n in enumerate(shape))
+        + ("," if rank == 1 else "") + f"), dim={d})",
     ]
     out = [(spec, [name]) for spec in single]
-    # joins of one rank only: cnnplan broadcasts across ranks without the batch axis, which
-    # torch aligns too (mul of 2x4x4 and 4x4 fails at batch 3)
+    # joins of one rank only (cnnplan refuses others: torch would line the batch up with a
+    # feature axis, so mul of 2x4x4 and 4x4 fails at batch 3)
     for other in [n for n in earlier if len(shapes_of[n]) == rank]:
         for spec in ("add", "mul", "div", "sub", "stack", "matmul", "concat(dim=-1)"):
             out.append((spec, [name, other]))

@@ -140,6 +140,10 @@ def _expand(spec, inputs, where):
     if new < 0:
         raise BadInput(f"{_label(spec, where)}: {len(sizes)} sizes for the {len(shape)} axes of "
                        f"{format_shape(shape)}")
+    if new > 0:     # torch puts new axes in front of the batch, not after it
+        raise BadInput(f"{_label(spec, where)}: {len(sizes)} sizes for the {len(shape)} axes of "
+                       f"{format_shape(shape)}: torch would add the new axes in front of the "
+                       "batch (unsqueeze first, then expand)")
     out, axes = [], []
     for a, size in enumerate(sizes):
         if a < new:
@@ -168,6 +172,7 @@ def _expand_as(spec, inputs, where):
     if len(inputs) != 2:
         raise BadInput(f"{_label(spec, where)}: expandas reads two layers, the tensor and the "
                        f"one whose shape it takes, not {len(inputs)}")
+    same_rank(spec, inputs, where)
     shape, like = inputs
     new = len(like) - len(shape)
     if new < 0 or any(n not in (1, m) for n, m in zip(shape, like[new:])):
@@ -603,10 +608,10 @@ class Token(nn.Module):
     def __init__(self, shape, dim, end=False):
         super().__init__()
         self.param = nn.Parameter(torch.zeros(1, *shape))
-        self.dim, self.end = dim, end
+        self.shape, self.dim, self.end = tuple(shape), dim, end
 
     def forward(self, x):
-        tokens = self.param.expand(x.shape[0], *self.param.shape[1:])
+        tokens = self.param.expand(x.shape[0], *self.shape)   # traceable by torch.fx
         return torch.cat([x, tokens] if self.end else [tokens, x], self.dim)
 ''',
     "Split(": '''
