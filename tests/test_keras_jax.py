@@ -1,6 +1,6 @@
 """TensorFlow-style padding against JAX and Keras 3 themselves, where they are installed (they
-are not cnnplan dependencies: `pip install keras==3.15.1 jax==0.10.2 jaxlib==0.10.2`; each test
-skips without them). docs/frameworks.md gives the runs.
+are not cnnplan dependencies: `pip install keras==3.15.1 jax==0.10.2`; .ci/run installs them,
+and like every oracle test these fail CI when they skip). docs/frameworks.md gives the runs.
 
   JAX    lax.padtype_to_pads (the padding conv_general_dilated and reduce_window use) and the
          output size of conv_general_dilated, for 'SAME' and 'SAME_LOWER';
@@ -29,6 +29,7 @@ def _layer(i: int, spec: str) -> tuple:
     return layer["output"][-1], layer["eff_padding"]
 
 
+@pytest.mark.oracle
 def test_jax_same_rules():
     jax = pytest.importorskip("jax")
     from jax import lax
@@ -53,6 +54,7 @@ def _keras():
     return keras, numpy
 
 
+@pytest.mark.oracle
 def test_keras_same_padding():
     keras, numpy = _keras()
     for i, k, s, d in itertools.product(range(2, 8), range(1, 5), range(1, 4), (1, 2)):
@@ -82,6 +84,7 @@ def test_keras_same_padding():
                 assert (k - 1) - (int(y[0]) - 1) == before, (i, k, s)
 
 
+@pytest.mark.oracle
 def test_keras_model_exported_to_onnx(tmp_path):
     keras, numpy = _keras()
     if keras.backend.backend() != "torch":
