@@ -64,8 +64,10 @@ def render(result: Result, format: str = "table") -> str:
     from .platform.registry import cannot_render
 
     if not isinstance(result, Result):
-        raise TypeError(f"render takes a cnnplan Result (from solve, shapes, plan, ...), not "
-                        f"{type(result).__name__}")
+        raise TypeError(
+            f"render takes a cnnplan Result (from solve, shapes, plan, ...), not "
+            f"{type(result).__name__}"
+        )
     if not isinstance(format, str):
         raise TypeError(f"format must be text such as 'json', not {type(format).__name__}")
     reporters = get_host().reporters
@@ -136,9 +138,37 @@ def __getattr__(name):
 
 
 __all__ = [
-    "Applied", "BadInput", "CannotWrite", "CnnplanError", "Importer", "LayerKind", "LazyCommand",
-    "NoSolution", "Reporter", "Result", "RfStep", "Solver", "Table", "Window", "__version__",
-    "check_output", "emit", "format_option", "format_value", "hookimpl", "import_model",
-    "inputs", "load_plan", "plan", "read_bounded", "render", "run_solver", "schema", "shapes",
-    "show_path", "solve", "stage", "write_atomic",
+    "Applied",
+    "BadInput",
+    "CannotWrite",
+    "CnnplanError",
+    "Importer",
+    "LayerKind",
+    "LazyCommand",
+    "NoSolution",
+    "Reporter",
+    "Result",
+    "RfStep",
+    "Solver",
+    "Table",
+    "Window",
+    "__version__",
+    "check_output",
+    "emit",
+    "format_option",
+    "format_value",
+    "hookimpl",
+    "import_model",
+    "inputs",
+    "load_plan",
+    "plan",
+    "read_bounded",
+    "render",
+    "run_solver",
+    "schema",
+    "shapes",
+    "show_path",
+    "solve",
+    "stage",
+    "write_atomic",
 ]

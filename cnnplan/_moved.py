@@ -9,17 +9,34 @@ import importlib.machinery
 import sys
 import warnings
 
-MOVED = {f"cnnplan.{old}": f"cnnplan.{new}" for old, new in (
-    ("arithmetic", "kinds.arithmetic"), ("tensor_shape", "kinds.shape"),
-    ("core_kinds", "kinds.core"), ("errors", "platform.errors"), ("result", "platform.result"),
-    ("registry", "platform.registry"), ("hookspecs", "platform.hookspecs"),
-    ("plugins", "platform.host"), ("reporters", "platform.reporters"),
-    ("files", "platform.files"), ("entrypoints", "platform.entrypoints"),
-    ("where", "language.where"), ("options", "language.options"), ("specs", "language.specs"),
-    ("planfile", "language.planfile"), ("search", "solver.search"),
-    ("bounds", "solver.bounds"), ("nearest", "solver.nearest"), ("windows", "solver.windows"),
-    ("layer", "solver.layer"), ("export", "network.export"),
-    ("graphplan", "planner.graph"), ("importer", "importers.torch.model"))}
+MOVED = {
+    f"cnnplan.{old}": f"cnnplan.{new}"
+    for old, new in (
+        ("arithmetic", "kinds.arithmetic"),
+        ("tensor_shape", "kinds.shape"),
+        ("core_kinds", "kinds.core"),
+        ("errors", "platform.errors"),
+        ("result", "platform.result"),
+        ("registry", "platform.registry"),
+        ("hookspecs", "platform.hookspecs"),
+        ("plugins", "platform.host"),
+        ("reporters", "platform.reporters"),
+        ("files", "platform.files"),
+        ("entrypoints", "platform.entrypoints"),
+        ("where", "language.where"),
+        ("options", "language.options"),
+        ("specs", "language.specs"),
+        ("planfile", "language.planfile"),
+        ("search", "solver.search"),
+        ("bounds", "solver.bounds"),
+        ("nearest", "solver.nearest"),
+        ("windows", "solver.windows"),
+        ("layer", "solver.layer"),
+        ("export", "network.export"),
+        ("graphplan", "planner.graph"),
+        ("importer", "importers.torch.model"),
+    )
+}
 
 
 class _OldPaths:
@@ -35,11 +52,15 @@ class _OldPaths:
 
     def exec_module(self, module):
         new = MOVED[module.__name__]
-        warnings.warn(f"{module.__name__} is now {new}; the old path goes in a later release",
-                      DeprecationWarning, stacklevel=2)
+        warnings.warn(
+            f"{module.__name__} is now {new}; the old path goes in a later release",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         target = importlib.import_module(new)
-        module.__dict__.update({k: v for k, v in vars(target).items()
-                                if not (k.startswith("__") and k.endswith("__"))})
+        module.__dict__.update(
+            {k: v for k, v in vars(target).items() if not (k.startswith("__") and k.endswith("__"))}
+        )
         module.__doc__ = target.__doc__
 
 

@@ -15,7 +15,9 @@ from .platform import VERSION as __version__
 from .platform.errors import CnnplanError
 from .platform.result import Result, Table
 
-FORMAT_HELP = "Output format: table, json, csv, markdown, latex, or one a plugin adds (cnnplan formats)."
+FORMAT_HELP = (
+    "Output format: table, json, csv, markdown, latex, or one a plugin adds (cnnplan formats)."
+)
 
 
 class FormatOption(click.Option):
@@ -30,8 +32,11 @@ class FormatOption(click.Option):
         """The names of the formats that can render one of this command's kinds."""
         from .platform.host import get_host
 
-        return [name for name, reporter in get_host().reporters.items()
-                if self.kinds is None or any(map(reporter.can_render, self.kinds))]
+        return [
+            name
+            for name, reporter in get_host().reporters.items()
+            if self.kinds is None or any(map(reporter.can_render, self.kinds))
+        ]
 
     def get_help_record(self, ctx):
         names, help_text = super().get_help_record(ctx)
@@ -42,9 +47,18 @@ def format_option(default: str = "table", kinds=None):
     """The `--format NAME` option every command shares, checked against the registered
     reporters while the command line is parsed (before the command does any work): `kinds`
     names the Result kinds the command makes, so only formats that can render them pass."""
-    return click.option("--format", "fmt", default=default, show_default=True, metavar="NAME",
-                        help=FORMAT_HELP, callback=_check_format, is_eager=False,
-                        cls=FormatOption, kinds=kinds)
+    return click.option(
+        "--format",
+        "fmt",
+        default=default,
+        show_default=True,
+        metavar="NAME",
+        help=FORMAT_HELP,
+        callback=_check_format,
+        is_eager=False,
+        cls=FormatOption,
+        kinds=kinds,
+    )
 
 
 def _check_format(ctx, param, value):
@@ -120,8 +134,11 @@ class Choice(click.Choice):
         except click.BadParameter:
             from .platform.errors import unknown_message
 
-            self.fail(unknown_message("value", value, self.choices).removeprefix("unknown value "),
-                      param, ctx)
+            self.fail(
+                unknown_message("value", value, self.choices).removeprefix("unknown value "),
+                param,
+                ctx,
+            )
 
 
 class WindowKinds(click.Choice):
@@ -139,7 +156,7 @@ class WindowKinds(click.Choice):
 
     @choices.setter
     def choices(self, value):
-        pass   # always the registry's
+        pass  # always the registry's
 
     def convert(self, value, param, ctx):
         from .kinds.registry import kinds
@@ -148,7 +165,7 @@ class WindowKinds(click.Choice):
 
         words = window_words()
         if str(value).lower() in words:
-            return value     # solve() maps it (and checks a class name's dimensions)
+            return value  # solve() maps it (and checks a class name's dimensions)
         near = nearest_word(str(value), [w for w in kinds().words() if w.lower() in words])
         hint = f"did you mean {near}?" if near else f"choose one of: {', '.join(self.choices)}"
         self.fail(f"{value!r} is not a window kind; {hint}", param, ctx)
@@ -182,12 +199,33 @@ class OutputError(CnnplanError):
 # symbols and marks that a terminal without Unicode (PYTHONIOENCODING=latin-1, ascii) shows
 # in ASCII; anything else unencodable becomes '?'
 ASCII_FALLBACKS = {
-    "\u00d7": "x", "\u2192": "->", "\u2190": "<-", "\u2264": "<=", "\u2265": ">=",
-    "\u2260": "!=", "\u2212": "-", "\u00b7": "*", "\u22c5": "*", "\u2202": "d",
-    "\u2211": "sum", "\u221a": "sqrt", "\u221e": "inf", "\u2026": "...", "\u2248": "~=",
-    "\u2013": "-", "\u2014": "--", "\u2018": "'", "\u2019": "'", "\u201c": '"',
-    "\u201d": '"', "\u0307": "dot", "\u0304": "bar", "\u0305": "bar", "\u00b2": "^2",
-    "\u00b3": "^3", "\u2207": "grad",
+    "\u00d7": "x",
+    "\u2192": "->",
+    "\u2190": "<-",
+    "\u2264": "<=",
+    "\u2265": ">=",
+    "\u2260": "!=",
+    "\u2212": "-",
+    "\u00b7": "*",
+    "\u22c5": "*",
+    "\u2202": "d",
+    "\u2211": "sum",
+    "\u221a": "sqrt",
+    "\u221e": "inf",
+    "\u2026": "...",
+    "\u2248": "~=",
+    "\u2013": "-",
+    "\u2014": "--",
+    "\u2018": "'",
+    "\u2019": "'",
+    "\u201c": '"',
+    "\u201d": '"',
+    "\u0307": "dot",
+    "\u0304": "bar",
+    "\u0305": "bar",
+    "\u00b2": "^2",
+    "\u00b3": "^3",
+    "\u2207": "grad",
 }
 
 
@@ -196,7 +234,7 @@ def ascii_fallback(error: UnicodeEncodeError):
     import unicodedata
 
     out = []
-    for ch in error.object[error.start:error.end]:
+    for ch in error.object[error.start : error.end]:
         for part in ASCII_FALLBACKS.get(ch) or unicodedata.normalize("NFKD", ch):
             if part.isascii():
                 out.append(part)
@@ -256,8 +294,10 @@ class CnnplanGroup(click.Group):
             try:
                 command = self.commands[name] = command.resolve()
             except Exception as exc:
-                raise PluginBroken(f"command {name!r} could not be imported from "
-                                   f"{command.reference!r}: {type(exc).__name__}: {exc}") from exc
+                raise PluginBroken(
+                    f"command {name!r} could not be imported from "
+                    f"{command.reference!r}: {type(exc).__name__}: {exc}"
+                ) from exc
         return command
 
     def format_commands(self, ctx, formatter):
@@ -285,8 +325,7 @@ class CnnplanGroup(click.Group):
 
         try:
             with command_budget(seconds=COMMAND_SECONDS):
-                rv = super().main(args=args, prog_name=prog_name, standalone_mode=False,
-                                  **extra)
+                rv = super().main(args=args, prog_name=prog_name, standalone_mode=False, **extra)
         except click.exceptions.Exit as exc:
             sys.exit(exc.exit_code)
         except click.UsageError as exc:
@@ -329,15 +368,19 @@ class PluginBroken(CnnplanError):
     exit_code = 1
 
 
-_ASSIGNMENT = r"[A-Za-z_]\w*="   # compiled on first use (an error path): start-up stays light
+_ASSIGNMENT = r"[A-Za-z_]\w*="  # compiled on first use (an error path): start-up stays light
 
 
 def usage_hint(args) -> str:
     """A hint for a common slip: `--fix k=3 s=2` (a second NAME=VALUE without its option)."""
     for n, arg in enumerate(args[2:], start=2):
         option, first = args[n - 2], args[n - 1]
-        if (re.match(_ASSIGNMENT, arg) and re.match(_ASSIGNMENT, first) and option.startswith("--")
-                and "=" not in option):
+        if (
+            re.match(_ASSIGNMENT, arg)
+            and re.match(_ASSIGNMENT, first)
+            and option.startswith("--")
+            and "=" not in option
+        ):
             values = [first]
             for more in args[n:]:
                 if not re.match(_ASSIGNMENT, more):
@@ -366,46 +409,103 @@ def cli():
     """
 
 
-PAGE = 20   # rows `solve` shows in the table format without --limit
+PAGE = 20  # rows `solve` shows in the table format without --limit
 
 
 @cli.command()
-@click.option("--in", "input_", required=True, metavar="SHAPE",
-              help="Input shape C x sizes: 3x64 (1-D), 3x64x64 (2-D), 3x16x64x64 (3-D).")
+@click.option(
+    "--in",
+    "input_",
+    required=True,
+    metavar="SHAPE",
+    help="Input shape C x sizes: 3x64 (1-D), 3x64x64 (2-D), 3x16x64x64 (3-D).",
+)
 @click.option("--out", "output", required=True, metavar="SHAPE", help="Output shape, same form.")
-@click.option("--layer", type=WindowKinds(), default="conv", show_default=True, metavar="KIND",
-              help="conv, convT (transposed: its output padding op is searched too), maxpool "
-                   "or avgpool (same channels, no parameters); pool = maxpool; or a plugin's "
-                   "window kind (`cnnplan kinds` lists them all).")
+@click.option(
+    "--layer",
+    type=WindowKinds(),
+    default="conv",
+    show_default=True,
+    metavar="KIND",
+    help="conv, convT (transposed: its output padding op is searched too), maxpool "
+    "or avgpool (same channels, no parameters); pool = maxpool; or a plugin's "
+    "window kind (`cnnplan kinds` lists them all).",
+)
 @click.option("--ceil", is_flag=True, help="Pooling with ceil_mode=True.")
-@click.option("--fix", multiple=True, metavar="NAME=VALUE",
-              help="Fix k, s, p or d, and op for convT (repeatable; also k=8,d=1).")
-@click.option("--max", "maxima", multiple=True, metavar="NAME=VALUE",
-              help="Upper bound for k, s, p or d (repeatable; p=0 means no padding).")
-@click.option("--mode", type=Choice(["floor", "exact"]),
-              default="floor", show_default=True,
-              help="floor: PyTorch's rule (the unused column counts padded rows after the last "
-                   "window); exact: only rows with none unused (s divides i+2p-k').")
-@click.option("--where", multiple=True, metavar="EXPR",
-              help="Extra constraint over k, s, p, d, e.g. 'k % 2 == 1' or 's == k' (repeatable).")
-@click.option("--sort", type=Choice(["simple", "weights", "params", "macs"]),
-              default="simple", show_default=True,
-              help="simple: d, then p, k, s ascending; or fewest weights, params, MACs first.")
-@click.option("--limit", type=click.IntRange(min=0), default=None, metavar="N",
-              help="Show at most N rows; 0: all (the total count is always reported). "
-                   f"Default: the first {PAGE} in the table format, all in the others.")
+@click.option(
+    "--fix",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Fix k, s, p or d, and op for convT (repeatable; also k=8,d=1).",
+)
+@click.option(
+    "--max",
+    "maxima",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Upper bound for k, s, p or d (repeatable; p=0 means no padding).",
+)
+@click.option(
+    "--mode",
+    type=Choice(["floor", "exact"]),
+    default="floor",
+    show_default=True,
+    help="floor: PyTorch's rule (the unused column counts padded rows after the last "
+    "window); exact: only rows with none unused (s divides i+2p-k').",
+)
+@click.option(
+    "--where",
+    multiple=True,
+    metavar="EXPR",
+    help="Extra constraint over k, s, p, d, e.g. 'k % 2 == 1' or 's == k' (repeatable).",
+)
+@click.option(
+    "--sort",
+    type=Choice(["simple", "weights", "params", "macs"]),
+    default="simple",
+    show_default=True,
+    help="simple: d, then p, k, s ascending; or fewest weights, params, MACs first.",
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(min=0),
+    default=None,
+    metavar="N",
+    help="Show at most N rows; 0: all (the total count is always reported). "
+    f"Default: the first {PAGE} in the table format, all in the others.",
+)
 @click.option("--explain", is_flag=True, help="Show the output-size arithmetic for each row.")
-@click.option("--per-axis", is_flag=True,
-              help="Solve each spatial axis on its own (rectangular windows, e.g. k=(3, 5)).")
-@click.option("--padding", type=click.Choice(["torch", "same_upper", "same_lower", "explicit"],
-                                            case_sensitive=False),
-              default="torch", show_default=True,
-              help="torch: symmetric p (PyTorch); same_upper / same_lower: TensorFlow's and "
-                   "ONNX's 'same' (o = ceil(i/s), any k); explicit: (before, after) pads of "
-                   "any split (ONNX pads, JAX pairs). docs/frameworks.md.")
+@click.option(
+    "--per-axis",
+    is_flag=True,
+    help="Solve each spatial axis on its own (rectangular windows, e.g. k=(3, 5)).",
+)
+@click.option(
+    "--padding",
+    type=click.Choice(["torch", "same_upper", "same_lower", "explicit"], case_sensitive=False),
+    default="torch",
+    show_default=True,
+    help="torch: symmetric p (PyTorch); same_upper / same_lower: TensorFlow's and "
+    "ONNX's 'same' (o = ceil(i/s), any k); explicit: (before, after) pads of "
+    "any split (ONNX pads, JAX pairs). docs/frameworks.md.",
+)
 @format_option(kinds=("solve", "solve-per-axis"))
-def solve(input_, output, layer, ceil, fix, maxima, mode, where, sort, limit, explain, per_axis,
-          padding, fmt):
+def solve(
+    input_,
+    output,
+    layer,
+    ceil,
+    fix,
+    maxima,
+    mode,
+    where,
+    sort,
+    limit,
+    explain,
+    per_axis,
+    padding,
+    fmt,
+):
     """List every (kernel, stride, padding, dilation) that maps --in onto --out.
 
     \b
@@ -415,11 +515,22 @@ def solve(input_, output, layer, ceil, fix, maxima, mode, where, sort, limit, ex
     """
     from .solver.layer import solve as solve_layer
 
-    page = limit is None and fmt == "table"     # a page for people; other formats list all
-    result = solve_layer(input_, output, layer=layer, fix=fix, max=maxima, mode=mode,
-                         where=where, sort=sort, limit=PAGE if page else limit or None,
-                         explain=explain, per_axis=per_axis, ceil=ceil,
-                         padding=padding)
+    page = limit is None and fmt == "table"  # a page for people; other formats list all
+    result = solve_layer(
+        input_,
+        output,
+        layer=layer,
+        fix=fix,
+        max=maxima,
+        mode=mode,
+        where=where,
+        sort=sort,
+        limit=PAGE if page else limit or None,
+        explain=explain,
+        per_axis=per_axis,
+        ceil=ceil,
+        padding=padding,
+    )
     emit(_paged(result) if page else result, fmt)
 
 
@@ -432,8 +543,10 @@ def _paged(result):
     if max(counts) <= PAGE:
         return result
     total = f"{counts[0]:,} solutions" if len(counts) == 1 else "the rows of each axis"
-    note = (f"the first {PAGE} of {total} are shown; --limit 0 shows all (--format json, csv "
-            "and the others list all)")
+    note = (
+        f"the first {PAGE} of {total} are shown; --limit 0 shows all (--format json, csv "
+        "and the others list all)"
+    )
     return dataclasses.replace(result, notes=(*result.notes, note))
 
 
@@ -471,7 +584,7 @@ def _layout_hints(**options) -> list[str]:
             try:
                 shape = parse_shape(text)
             except BadInput:
-                continue       # the command says what is wrong with it
+                continue  # the command says what is wrong with it
             hints += layout_hints("--" + name.strip("_"), shape)
     return hints
 
@@ -519,34 +632,67 @@ def memory_options(function):
     """--batch, --dtype, --optimizer, --device (docs/memory.md), shared by shapes, plan and
     inputs."""
     choice = click.Choice
-    for option in reversed((
-            click.option("--batch", type=click.IntRange(1, 2 ** 40), default=None,
-                         metavar="N", help="Batch size for the memory numbers (default 1)."),
-            click.option("--dtype", type=choice(["float32", "float16", "bfloat16", "float64",
-                                                 "int8"], case_sensitive=False), default=None,
-                         help="Element type of parameters and tensors (default float32)."),
-            click.option("--optimizer", type=choice(["sgd", "momentum", "adam"],
-                                                    case_sensitive=False), default=None,
-                         help="Optimizer state in the training total: none, one or two "
-                              "parameter-sized tensors (default adam)."),
-            click.option("--device", type=choice(["cuda", "cpu"], case_sensitive=False),
-                         default=None, help="Where it trains: dropout's saved mask is bool on "
-                                            "cuda, the dtype on cpu (default cuda)."))):
+    for option in reversed(
+        (
+            click.option(
+                "--batch",
+                type=click.IntRange(1, 2**40),
+                default=None,
+                metavar="N",
+                help="Batch size for the memory numbers (default 1).",
+            ),
+            click.option(
+                "--dtype",
+                type=choice(
+                    ["float32", "float16", "bfloat16", "float64", "int8"], case_sensitive=False
+                ),
+                default=None,
+                help="Element type of parameters and tensors (default float32).",
+            ),
+            click.option(
+                "--optimizer",
+                type=choice(["sgd", "momentum", "adam"], case_sensitive=False),
+                default=None,
+                help="Optimizer state in the training total: none, one or two "
+                "parameter-sized tensors (default adam).",
+            ),
+            click.option(
+                "--device",
+                type=choice(["cuda", "cpu"], case_sensitive=False),
+                default=None,
+                help="Where it trains: dropout's saved mask is bool on "
+                "cuda, the dtype on cpu (default cuda).",
+            ),
+        )
+    ):
         function = option(function)
     return function
 
 
 @cli.command()
 @click.argument("layers", nargs=-1, metavar="SPEC... | PLAN.toml")
-@click.option("--in", "input_", metavar="SHAPE",
-              help="Input shape C x sizes, e.g. 3x256x256 (optional with a plan file).")
-@click.option("--collapse", type=click.IntRange(1, 20), default=None, metavar="DEPTH",
-              help="Pictures (svg, html): draw each group of layers whose dotted names go "
-                   "deeper than DEPTH (layer1.0.conv1 is 3 deep) as one box.")
+@click.option(
+    "--in",
+    "input_",
+    metavar="SHAPE",
+    help="Input shape C x sizes, e.g. 3x256x256 (optional with a plan file).",
+)
+@click.option(
+    "--collapse",
+    type=click.IntRange(1, 20),
+    default=None,
+    metavar="DEPTH",
+    help="Pictures (svg, html): draw each group of layers whose dotted names go "
+    "deeper than DEPTH (layer1.0.conv1 is 3 deep) as one box.",
+)
 @memory_options
-@click.option("--memory", "budget", metavar="SIZE",
-              help="A memory budget such as 24GiB or 16GB: the largest batch whose training "
-                   "total (or with --inference, inference total) fits.")
+@click.option(
+    "--memory",
+    "budget",
+    metavar="SIZE",
+    help="A memory budget such as 24GiB or 16GB: the largest batch whose training "
+    "total (or with --inference, inference total) fits.",
+)
 @click.option("--inference", is_flag=True, help="With --memory: fit inference, not training.")
 @format_option(kinds=("shapes",))
 def shapes(layers, input_, collapse, batch, dtype, optimizer, device, budget, inference, fmt):
@@ -572,9 +718,17 @@ def shapes(layers, input_, collapse, batch, dtype, optimizer, device, budget, in
     specs, plan_file = _plan_file(layers)
     hints = _layout_hints(in_=input_)
     with _hinted(hints):
-        result = run_shapes(input_, specs, plan_file, batch=batch, dtype=dtype,
-                            optimizer=optimizer, memory=budget, inference=inference,
-                            device=device)
+        result = run_shapes(
+            input_,
+            specs,
+            plan_file,
+            batch=batch,
+            dtype=dtype,
+            optimizer=optimizer,
+            memory=budget,
+            inference=inference,
+            device=device,
+        )
     if collapse is not None:
         from .pictures import with_collapse
 
@@ -584,14 +738,28 @@ def shapes(layers, input_, collapse, batch, dtype, optimizer, device, budget, in
 
 @cli.command()
 @click.argument("layers", nargs=-1, metavar="PLAN.toml | SPEC...")
-@click.option("--in", "input_", metavar="SHAPE",
-              help="Input shape C x sizes; its sizes only say how many spatial axes (optional "
-                   "with a plan file).")
-@click.option("--range", "range_", default="1..4096", show_default=True, metavar="LO..HI",
-              help="The input sizes to try (inclusive).")
-@click.option("--memory", "budget", metavar="SIZE",
-              help="A memory budget such as 24GiB: also the largest accepted size whose "
-                   "training (or --inference) total at --batch fits.")
+@click.option(
+    "--in",
+    "input_",
+    metavar="SHAPE",
+    help="Input shape C x sizes; its sizes only say how many spatial axes (optional "
+    "with a plan file).",
+)
+@click.option(
+    "--range",
+    "range_",
+    default="1..4096",
+    show_default=True,
+    metavar="LO..HI",
+    help="The input sizes to try (inclusive).",
+)
+@click.option(
+    "--memory",
+    "budget",
+    metavar="SIZE",
+    help="A memory budget such as 24GiB: also the largest accepted size whose "
+    "training (or --inference) total at --batch fits.",
+)
 @click.option("--inference", is_flag=True, help="With --memory: fit inference, not training.")
 @memory_options
 @format_option(kinds=("inputs",))
@@ -608,36 +776,86 @@ def inputs(layers, input_, range_, budget, inference, batch, dtype, optimizer, d
     specs, plan_file = _plan_file(layers)
     hints = _layout_hints(in_=input_)
     with _hinted(hints):
-        result = run_inputs(input_, specs, plan_file, range_, memory=budget, batch=batch,
-                            dtype=dtype, optimizer=optimizer, inference=inference,
-                            device=device)
+        result = run_inputs(
+            input_,
+            specs,
+            plan_file,
+            range_,
+            memory=budget,
+            batch=batch,
+            dtype=dtype,
+            optimizer=optimizer,
+            inference=inference,
+            device=device,
+        )
     emit(_with_hints(result, hints), fmt)
 
 
 @cli.command()
 @click.argument("layers", nargs=-1, metavar="SPEC[->SHAPE]... | PLAN.toml")
-@click.option("--in", "input_", metavar="SHAPE",
-              help="Input shape C x sizes (optional with a plan file).")
+@click.option(
+    "--in", "input_", metavar="SHAPE", help="Input shape C x sizes (optional with a plan file)."
+)
 @click.option("--out", "output", metavar="SHAPE", help="Target of the last layer.")
-@click.option("--max", "maxima", multiple=True, metavar="NAME=VALUE",
-              help="Upper bound for free k, s, p or d in every layer (repeatable; k=11,s=4).")
-@click.option("--mode", type=Choice(["floor", "exact"]),
-              default=None,
-              help="floor (default): PyTorch's rule; exact: s divides i+2p-k' (no unused rows).")
-@click.option("--where", multiple=True, metavar="[N:]EXPR",
-              help="Constraint over k, s, p, d for every window layer, or 'N: EXPR' for "
-                   "layer N only (repeatable).")
-@click.option("--rank", type=Choice(["params", "macs", "rf", "peak", "train"]), default=None,
-              help="Order of the best chains (default params; peak: inference peak, train: "
-                   "training total, at --batch and --dtype); ties simplest first.")
-@click.option("--top", type=click.IntRange(0, 1000), default=None, metavar="N",
-              help="How many best chains to list (default 10; 0: only count).")
-@click.option("--limit", type=click.IntRange(min=0), default=None, metavar="N",
-              help="Rows to show of each layer's solution set (default all).")
+@click.option(
+    "--max",
+    "maxima",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Upper bound for free k, s, p or d in every layer (repeatable; k=11,s=4).",
+)
+@click.option(
+    "--mode",
+    type=Choice(["floor", "exact"]),
+    default=None,
+    help="floor (default): PyTorch's rule; exact: s divides i+2p-k' (no unused rows).",
+)
+@click.option(
+    "--where",
+    multiple=True,
+    metavar="[N:]EXPR",
+    help="Constraint over k, s, p, d for every window layer, or 'N: EXPR' for "
+    "layer N only (repeatable).",
+)
+@click.option(
+    "--rank",
+    type=Choice(["params", "macs", "rf", "peak", "train"]),
+    default=None,
+    help="Order of the best chains (default params; peak: inference peak, train: "
+    "training total, at --batch and --dtype); ties simplest first.",
+)
+@click.option(
+    "--top",
+    type=click.IntRange(0, 1000),
+    default=None,
+    metavar="N",
+    help="How many best chains to list (default 10; 0: only count).",
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(min=0),
+    default=None,
+    metavar="N",
+    help="Rows to show of each layer's solution set (default all).",
+)
 @memory_options
 @format_option(kinds=("plan",))
-def plan(layers, input_, output, maxima, mode, where, rank, top, limit, batch, dtype, optimizer,
-         device, fmt):
+def plan(
+    layers,
+    input_,
+    output,
+    maxima,
+    mode,
+    where,
+    rank,
+    top,
+    limit,
+    batch,
+    dtype,
+    optimizer,
+    device,
+    fmt,
+):
     """Every chain of (k, s, p, d) choices that meets the targets: counted exactly, ranked.
 
     Any k, s, p, d a spec leaves out is free (bounded as in `cnnplan solve`); any target may
@@ -657,10 +875,23 @@ def plan(layers, input_, output, maxima, mode, where, rank, top, limit, batch, d
     hints = _layout_hints(in_=input_, out=output)
     try:
         with _hinted(hints):
-            result = run_plan(input_, specs, plan_file, out=output, max=maxima, mode=mode,
-                              where=where, rank=rank, top=top, limit=limit, progress=progress,
-                              batch=batch, dtype=dtype, optimizer=optimizer,
-                              device=device)
+            result = run_plan(
+                input_,
+                specs,
+                plan_file,
+                out=output,
+                max=maxima,
+                mode=mode,
+                where=where,
+                rank=rank,
+                top=top,
+                limit=limit,
+                progress=progress,
+                batch=batch,
+                dtype=dtype,
+                optimizer=optimizer,
+                device=device,
+            )
     finally:
         progress.close()
     emit(_with_hints(result, hints), fmt)
@@ -668,19 +899,38 @@ def plan(layers, input_, output, maxima, mode, where, rank, top, limit, batch, d
 
 @cli.command("import")
 @click.argument("target", metavar="FILE.py:NAME | package.module:NAME | MODEL.onnx")
-@click.option("--in", "input_", metavar="SHAPE",
-              help="Input shape C x sizes (no batch), e.g. 3x224x224 (an ONNX model's fixed "
-                   "input needs none).")
-@click.option("-o", "--output", metavar="NET.toml",
-              help="Write the plan file here (through a temporary file); default stdout.")
-@click.option("--arg", "arguments", multiple=True, metavar="NAME=VALUE",
-              help="Keyword argument for NAME, a Python literal: --arg width=8 (repeatable).")
-@click.option("--skip-unknown", is_flag=True,
-              help="Put a shape-preserving identity placeholder, flagged in a comment, where a "
-                   "node has no cnnplan layer kind (instead of stopping).")
-@click.option("--output-key", metavar="KEY",
-              help="The model returns a dict or tuple: the entry (key, or index) the plan ends "
-                   "in, e.g. --output-key out.")
+@click.option(
+    "--in",
+    "input_",
+    metavar="SHAPE",
+    help="Input shape C x sizes (no batch), e.g. 3x224x224 (an ONNX model's fixed "
+    "input needs none).",
+)
+@click.option(
+    "-o",
+    "--output",
+    metavar="NET.toml",
+    help="Write the plan file here (through a temporary file); default stdout.",
+)
+@click.option(
+    "--arg",
+    "arguments",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Keyword argument for NAME, a Python literal: --arg width=8 (repeatable).",
+)
+@click.option(
+    "--skip-unknown",
+    is_flag=True,
+    help="Put a shape-preserving identity placeholder, flagged in a comment, where a "
+    "node has no cnnplan layer kind (instead of stopping).",
+)
+@click.option(
+    "--output-key",
+    metavar="KEY",
+    help="The model returns a dict or tuple: the entry (key, or index) the plan ends "
+    "in, e.g. --output-key out.",
+)
 def import_(target, input_, output, arguments, skip_unknown, output_key):
     """Read a PyTorch model into a plan file (needs torch: pip install "cnnplan[torch]").
 
@@ -703,17 +953,20 @@ def import_(target, input_, output, arguments, skip_unknown, output_key):
     if output is not None:
         check_output(output)
 
-    command = " ".join(["cnnplan import", shlex.quote(target)]
-                       + (["--in", shlex.quote(input_)] if input_ else [])
-                       + [f"--arg {shlex.quote(a)}" for a in arguments]
-                       + (["--skip-unknown"] if skip_unknown else [])
-                       + ([f"--output-key {shlex.quote(output_key)}"] if output_key else []))
+    command = " ".join(
+        ["cnnplan import", shlex.quote(target)]
+        + (["--in", shlex.quote(input_)] if input_ else [])
+        + [f"--arg {shlex.quote(a)}" for a in arguments]
+        + (["--skip-unknown"] if skip_unknown else [])
+        + ([f"--output-key {shlex.quote(output_key)}"] if output_key else [])
+    )
     if target.lower().endswith(".onnx"):
         from .importers.onnx.model import import_onnx
 
         if arguments or skip_unknown or output_key:
-            raise BadInput("--arg, --skip-unknown and --output-key are for PyTorch models, not "
-                           "ONNX files")
+            raise BadInput(
+                "--arg, --skip-unknown and --output-key are for PyTorch models, not ONNX files"
+            )
         result = import_onnx(target, input_, command)
     else:
         from .importers.torch.model import import_model
@@ -728,8 +981,9 @@ def import_(target, input_, output, arguments, skip_unknown, output_key):
         return
     write_atomic(output, result.data["plan"].encode("utf-8"))
     source = "onnx.shape_inference" if target.lower().endswith(".onnx") else "torch"
-    click.echo(f"wrote {output}: {result.title}; shapes and parameters checked against {source}",
-               err=True)
+    click.echo(
+        f"wrote {output}: {result.title}; shapes and parameters checked against {source}", err=True
+    )
 
 
 @cli.command()
@@ -745,13 +999,25 @@ def plugins(show_all, fmt):
     kinds()
     infos = [i for i in host.infos.values() if show_all or not i.default]
     rows = tuple((i.name, i.version, ", ".join(i.hooks), _status(i)) for i in infos)
-    emit(Result(
-        title=_count_plugins(infos),
-        tables=(Table(("name", "version", "hooks", "status"), rows),) if rows else (),
-        data=[{"name": i.name, "version": i.version, "hooks": i.hooks, "loaded": i.loaded,
-               "errors": i.errors, "shadowed": i.shadowed} for i in infos],
-        kind="plugins",
-    ), fmt)
+    emit(
+        Result(
+            title=_count_plugins(infos),
+            tables=(Table(("name", "version", "hooks", "status"), rows),) if rows else (),
+            data=[
+                {
+                    "name": i.name,
+                    "version": i.version,
+                    "hooks": i.hooks,
+                    "loaded": i.loaded,
+                    "errors": i.errors,
+                    "shadowed": i.shadowed,
+                }
+                for i in infos
+            ],
+            kind="plugins",
+        ),
+        fmt,
+    )
 
 
 def _status(info) -> str:
@@ -797,23 +1063,43 @@ def kinds(fmt):
     from .kinds import kinds as layer_kinds
     from .kinds import signature
 
-    rows = [{"name": k.name, "description": k.help,
-             "arguments": ", ".join(k.args), "signature": signature(k),
-             "aliases": ", ".join(k.aliases),
-             "window": k.window.rule if k.window else "", "join": k.join,
-             "outputs": k.outputs, "provider": k.provider} for k in layer_kinds().values()]
+    rows = [
+        {
+            "name": k.name,
+            "description": k.help,
+            "arguments": ", ".join(k.args),
+            "signature": signature(k),
+            "aliases": ", ".join(k.aliases),
+            "window": k.window.rule if k.window else "",
+            "join": k.join,
+            "outputs": k.outputs,
+            "provider": k.provider,
+        }
+        for k in layer_kinds().values()
+    ]
     windows = sum(1 for row in rows if row["window"])
     columns = ("name", "description", "signature", "window", "provider")
-    emit(Result(
-        title=f"{len(rows)} layer kinds ({windows} window kinds, which solve --layer takes)",
-        tables=(Table(("name", "description", "arguments", "window", "provider"),
-                      tuple(tuple(row[c] for c in columns) for row in rows),
-                      wrap=("description", "arguments")),),
-        notes=("arguments: the first is positional (conv(64) is channels=64); name=value is a "
-               "default; a bare name is required or has none",
-               "window: the rule solve and plan enumerate (conv, pool or convT); --format json "
-               "adds each kind's aliases"),
-        data=rows, kind="kinds"), fmt)
+    emit(
+        Result(
+            title=f"{len(rows)} layer kinds ({windows} window kinds, which solve --layer takes)",
+            tables=(
+                Table(
+                    ("name", "description", "arguments", "window", "provider"),
+                    tuple(tuple(row[c] for c in columns) for row in rows),
+                    wrap=("description", "arguments"),
+                ),
+            ),
+            notes=(
+                "arguments: the first is positional (conv(64) is channels=64); name=value is a "
+                "default; a bare name is required or has none",
+                "window: the rule solve and plan enumerate (conv, pool or convT); --format json "
+                "adds each kind's aliases",
+            ),
+            data=rows,
+            kind="kinds",
+        ),
+        fmt,
+    )
 
 
 def _list_records(records, kind: str, fmt: str, arguments: bool = False, renders=False):
@@ -822,14 +1108,21 @@ def _list_records(records, kind: str, fmt: str, arguments: bool = False, renders
     if renders:  # the Result kinds a format renders; "all" for every kind
         for row, record in zip(rows, records):
             row["renders"] = ", ".join(record.kinds) or "all"
-    emit(Result(
-        title=f"{len(records)} {kind}{'s' if len(records) != 1 else ''}",
-        tables=(Table(tuple(rows[0]) if rows else columns,
-                      tuple(tuple(row.values()) for row in rows),
-                      wrap=("description", "arguments")),),
-        data=rows,
-        kind=f"{kind}s",
-    ), fmt)
+    emit(
+        Result(
+            title=f"{len(records)} {kind}{'s' if len(records) != 1 else ''}",
+            tables=(
+                Table(
+                    tuple(rows[0]) if rows else columns,
+                    tuple(tuple(row.values()) for row in rows),
+                    wrap=("description", "arguments"),
+                ),
+            ),
+            data=rows,
+            kind=f"{kind}s",
+        ),
+        fmt,
+    )
 
 
 CORE_COMMANDS = dict(cli.commands)
@@ -849,9 +1142,14 @@ def build_cli() -> click.Group:
 
         host.check()
         kinds()
-    group = CnnplanGroup(name="cnnplan", callback=cli.callback, params=cli.params,
-                         help=cli.help, context_settings=cli.context_settings,
-                         commands=dict(CORE_COMMANDS))
+    group = CnnplanGroup(
+        name="cnnplan",
+        callback=cli.callback,
+        params=cli.params,
+        help=cli.help,
+        context_settings=cli.context_settings,
+        commands=dict(CORE_COMMANDS),
+    )
     owner = dict.fromkeys(group.commands, "cnnplan")
     for provider, function in host.implementations("register_commands"):
         before = dict(group.commands)
@@ -880,14 +1178,21 @@ def _add_broken(group: click.Group, name: str, error: str):
         return
 
     def explain(args):
-        raise PluginBroken(f"plugin {name!r} is broken: {error}. Fix or uninstall it, or run "
-                           f"with CNNPLAN_LOAD_PLUGINS set to the plugins you want")
+        raise PluginBroken(
+            f"plugin {name!r} is broken: {error}. Fix or uninstall it, or run "
+            f"with CNNPLAN_LOAD_PLUGINS set to the plugins you want"
+        )
 
-    group.add_command(click.Command(
-        name, callback=explain, help=f"[broken plugin] {error}", short_help="[broken plugin] "
-        "run it to see why", context_settings={"ignore_unknown_options": True},
-        params=[click.Argument(["args"], nargs=-1, type=click.UNPROCESSED)],
-    ))
+    group.add_command(
+        click.Command(
+            name,
+            callback=explain,
+            help=f"[broken plugin] {error}",
+            short_help="[broken plugin] run it to see why",
+            context_settings={"ignore_unknown_options": True},
+            params=[click.Argument(["args"], nargs=-1, type=click.UNPROCESSED)],
+        )
+    )
 
 
 def main(argv=None, started=None):

@@ -52,8 +52,9 @@ class Harness:
         s <= 4, p <= 2, d <= 3, ceil and op it has, on 1-, 2- and 3-D inputs of `sizes`."""
         found = window_mismatches(self.layer_kinds[name], sizes)
         if found:
-            raise AssertionError(f"{len(found)} shapes differ from the Window rule, e.g.:\n"
-                                 + "\n".join(found[:5]))
+            raise AssertionError(
+                f"{len(found)} shapes differ from the Window rule, e.g.:\n" + "\n".join(found[:5])
+            )
 
     def made_kinds(self) -> set:
         """The Result kinds something here makes: a command's `format_option(kinds=...)`, or
@@ -68,7 +69,7 @@ class Harness:
             if isinstance(command, LazyCommand):
                 try:
                     command = command.resolve()
-                except Exception:   # its own failure shows when it runs
+                except Exception:  # its own failure shows when it runs
                     continue
             if isinstance(command, click.Group):
                 commands += command.commands.values()
@@ -80,11 +81,14 @@ class Harness:
         """One line per plugin format that names a Result kind nothing here makes (a typo in
         `kinds=`; the core's formats also name the built-in plugins' kinds)."""
         made = self.made_kinds()
-        return [f"plugin {record.provider}: format {record.name!r} renders kind {kind!r}, which "
-                f"no command makes and no schema describes (a typo? known kinds: "
-                f"{', '.join(sorted(made))})"
-                for record in self.reporters.records() for kind in record.kinds
-                if kind not in made and not self.host.infos[record.provider].default]
+        return [
+            f"plugin {record.provider}: format {record.name!r} renders kind {kind!r}, which "
+            f"no command makes and no schema describes (a typo? known kinds: "
+            f"{', '.join(sorted(made))})"
+            for record in self.reporters.records()
+            for kind in record.kinds
+            if kind not in made and not self.host.infos[record.provider].default
+        ]
 
     def cli(self):
         """A fresh `cnnplan` command group with the core's and these plugins' commands."""
@@ -116,13 +120,16 @@ def window_mismatches(kind, sizes=range(1, 10)) -> list[str]:
     found = []
     pads = (fixed["p"],) if "p" in fixed else range(3)
     dilations = (fixed["d"],) if "d" in fixed else range(1, 4)
-    for k, s, p, d, ceil in product(range(1, 6), range(1, 5), pads, dilations,
-                                    (False, True) if window.ceil else (False,)):
+    for k, s, p, d, ceil in product(
+        range(1, 6), range(1, 5), pads, dilations, (False, True) if window.ceil else (False,)
+    ):
         for op in range(max(s, d) + 1) if window.rule == "convT" else (0,):
             values = {"k": k, "s": s, **{n: v for n, v in (("p", p), ("d", d)) if n not in fixed}}
-            values.update({"ceil": ceil} if window.ceil else {},
-                          **({"op": op} if window.rule == "convT" else {}),
-                          **({"channels": 3} if window.channels else {}))
+            values.update(
+                {"ceil": ceil} if window.ceil else {},
+                **({"op": op} if window.rule == "convT" else {}),
+                **({"channels": 3} if window.channels else {}),
+            )
             spec = LayerSpec(kind.name).with_values(**values).complete()
             for inputs in _window_inputs(sizes):
                 expected = window.sizes(inputs, k, s, p, d, op, ceil)
@@ -133,10 +140,14 @@ def window_mismatches(kind, sizes=range(1, 10)) -> list[str]:
                 if expected is not None:
                     expected = (3 if window.channels else 2,) + expected
                 if got != expected:
-                    found.append((got is None or expected is None,
-                                  f"{spec.canonical()} on {format_shape((2,) + inputs)}: apply "
-                                  f"gives {_shape_or_refusal(got)}, Window({window.rule!r}) "
-                                  f"gives {_shape_or_refusal(expected)}"))
+                    found.append(
+                        (
+                            got is None or expected is None,
+                            f"{spec.canonical()} on {format_shape((2,) + inputs)}: apply "
+                            f"gives {_shape_or_refusal(got)}, Window({window.rule!r}) "
+                            f"gives {_shape_or_refusal(expected)}",
+                        )
+                    )
     # two shapes that differ first: they name the rule's mistake better than a refusal does
     return [line for _, line in sorted(found, key=lambda item: item[0])]
 
@@ -168,8 +179,10 @@ def cnnplan_host(monkeypatch):
         host = isolated_host(*plugins, names=names)
         for info in host.infos.values():
             if not info.default and not info.hooks:
-                raise ValueError(f"{info.name} implements no cnnplan hook (did you pass the "
-                                 "module that holds the @hookimpl functions?)")
+                raise ValueError(
+                    f"{info.name} implements no cnnplan hook (did you pass the "
+                    "module that holds the @hookimpl functions?)"
+                )
         stack.enter_context(use_host(host))
         harness = Harness(host)
         if strict:

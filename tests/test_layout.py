@@ -183,6 +183,13 @@ def test_the_core_passes_its_lint():
     assert done.returncode == 0, done.stdout[-3000:]
 
 
+def test_the_core_is_formatted():
+    """`ruff format` (line length 100, pyproject.toml) would change nothing in cnnplan/: run
+    `ruff format cnnplan` before committing."""
+    done = _run_tool("ruff", "format", "--check", "cnnplan")
+    assert done.returncode == 0, done.stdout[-3000:]
+
+
 def test_the_core_type_checks():
     """mypy, with the settings in pyproject.toml ([tool.mypy]: files = cnnplan), reports no
     error (CI installs it with the test extra)."""

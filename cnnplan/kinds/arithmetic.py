@@ -112,7 +112,7 @@ def conv_output(i: int, k: int, s: int, p: int, d: int, mode: str = "floor") -> 
     return span // s + 1
 
 
-SAME_RULES = ("same_upper", "same_lower")   # TensorFlow/Keras 'same', ONNX SAME_UPPER/LOWER
+SAME_RULES = ("same_upper", "same_lower")  # TensorFlow/Keras 'same', ONNX SAME_UPPER/LOWER
 
 
 def same_output(i: int, s: int) -> int:
@@ -140,8 +140,9 @@ def same_pads(i: int, k: int, s: int, d: int, rule: str = "same_upper") -> tuple
     return (small, total - small) if rule == "same_upper" else (total - small, small)
 
 
-def window_output(i: int, k: int, s: int, before: int, after: int, d: int = 1,
-                  ceil: bool = False) -> int | None:
+def window_output(
+    i: int, k: int, s: int, before: int, after: int, d: int = 1, ceil: bool = False
+) -> int | None:
     """Output size of a window sweep over i rows padded by `before` and `after` (asymmetric
     padding, as ONNX `pads` and JAX pairs give it): floor((i + before + after - k')/s) + 1, or
     with ceil the pooling rule of `pool_output_ceil` (the last window must start before
@@ -200,8 +201,9 @@ def transposed_output(i: int, k: int, s: int, p: int, d: int, op: int = 0) -> in
     return o if o >= 1 else None
 
 
-def stride_range(i: int, o: int, k: int, p: int, d: int,
-                 mode: str) -> tuple[int, int | None] | None:
+def stride_range(
+    i: int, o: int, k: int, p: int, d: int, mode: str
+) -> tuple[int, int | None] | None:
     """All strides s >= 1 giving output o, as an inclusive range (hi may be None: unbounded).
 
     Closed form: with n = i + 2p - k', exact needs n = s(o-1) (any s when o = 1 and n = 0);

@@ -34,19 +34,21 @@ from .core import (
 from .records import BOOLEAN, POSITIVE, WHOLE, Applied, Arg, LayerKind, RfStep, Saves
 from .shape import MAX_SIZE, format_shape, size_of
 
-AXES = Arg(-6, tuples=True, collapse=False)     # (2, 0, 1)
-SIZES_OR_ANY = Arg(-1, tuples=True, collapse=False)   # sizes, one of them -1 (inferred)
-COUNTS = Arg(1, tuples=True, collapse=False)    # split: a size, or the sizes of the pieces
-BOUND = Arg(-MAX_SIZE)     # slice bounds: negative ones count from the end
+AXES = Arg(-6, tuples=True, collapse=False)  # (2, 0, 1)
+SIZES_OR_ANY = Arg(-1, tuples=True, collapse=False)  # sizes, one of them -1 (inferred)
+COUNTS = Arg(1, tuples=True, collapse=False)  # split: a size, or the sizes of the pieces
+BOUND = Arg(-MAX_SIZE)  # slice bounds: negative ones count from the end
 MAX_OUTPUTS = 256
 KEEP = RfStep()
-ONE = RfStep(0, 0, 0)       # a broadcast axis: every position reads the one source position
+ONE = RfStep(0, 0, 0)  # a broadcast axis: every position reads the one source position
 
 
 def _axis_value(spec, where, value, rank) -> int:
     if not -rank <= value < rank:
-        raise BadInput(f"{_label(spec, where)}: dims names axis {value}, but the input has "
-                       f"{rank} axes (0 to {rank - 1}, or -1 to -{rank} from the end)")
+        raise BadInput(
+            f"{_label(spec, where)}: dims names axis {value}, but the input has "
+            f"{rank} axes (0 to {rank - 1}, or -1 to -{rank} from the end)"
+        )
     return value % rank
 
 
@@ -61,12 +63,16 @@ def _infer(spec, where, sizes, total, what) -> tuple:
     known = math.prod(s for s in sizes if s != -1)
     if -1 in sizes:
         if total % known:
-            raise BadInput(f"{_label(spec, where)}: {total} elements do not split into "
-                           f"{format_shape(tuple(s for s in sizes if s != -1))} and a rest")
+            raise BadInput(
+                f"{_label(spec, where)}: {total} elements do not split into "
+                f"{format_shape(tuple(s for s in sizes if s != -1))} and a rest"
+            )
         sizes = tuple(total // known if s == -1 else s for s in sizes)
     if math.prod(sizes) != total:
-        raise BadInput(f"{_label(spec, where)}: {what} to {format_shape(sizes)} "
-                       f"({math.prod(sizes)} elements) from {total} elements")
+        raise BadInput(
+            f"{_label(spec, where)}: {what} to {format_shape(sizes)} "
+            f"({math.prod(sizes)} elements) from {total} elements"
+        )
     if max(sizes) > MAX_SIZE:
         raise BadInput(f"{_label(spec, where)}: a size above the limit {MAX_SIZE}")
     return sizes
@@ -86,7 +92,7 @@ def view_groups(before: tuple, after: tuple) -> tuple:
             j += 1
             continue
         if one_in and not one_out or j >= len(after):
-            i += 1                      # a dropped axis of size 1
+            i += 1  # a dropped axis of size 1
             continue
         group_in, group_out = [i], [j]
         have, want = before[i], after[j]
@@ -109,13 +115,16 @@ def view_groups(before: tuple, after: tuple) -> tuple:
 
 # -- single-input layouts ----------------------------------------------------------------------
 
+
 def _permute(spec, inputs, where):
     (shape,) = inputs
     rank = len(shape)
     dims = tuple(_axis_value(spec, where, d, rank) for d in _tuple(spec.get("dims")))
     if sorted(dims) != list(range(rank)):
-        raise BadInput(f"{_label(spec, where)}: dims must name each of the {rank} axes of "
-                       f"{format_shape(shape)} once (0 to {rank - 1})")
+        raise BadInput(
+            f"{_label(spec, where)}: dims must name each of the {rank} axes of "
+            f"{format_shape(shape)} once (0 to {rank - 1})"
+        )
     return Applied(tuple(shape[d] for d in dims), axes=dims)
 
 
@@ -123,7 +132,7 @@ def _unflatten(spec, inputs, where):
     (shape,) = inputs
     dim = axis_of(spec, where, "dim", len(shape))
     sizes = _infer(spec, where, _tuple(spec.get("sizes")), shape[dim], "unflatten")
-    out = (*shape[:dim], *sizes, *shape[dim + 1:])
+    out = (*shape[:dim], *sizes, *shape[dim + 1 :])
     return Applied(out, axes=view_groups(shape, out))
 
 
@@ -138,12 +147,16 @@ def _expand(spec, inputs, where):
     sizes = _tuple(spec.get("shape"))
     new = len(sizes) - len(shape)
     if new < 0:
-        raise BadInput(f"{_label(spec, where)}: {len(sizes)} sizes for the {len(shape)} axes of "
-                       f"{format_shape(shape)}")
-    if new > 0:     # torch puts new axes in front of the batch, not after it
-        raise BadInput(f"{_label(spec, where)}: {len(sizes)} sizes for the {len(shape)} axes of "
-                       f"{format_shape(shape)}: torch would add the new axes in front of the "
-                       "batch (unsqueeze first, then expand)")
+        raise BadInput(
+            f"{_label(spec, where)}: {len(sizes)} sizes for the {len(shape)} axes of "
+            f"{format_shape(shape)}"
+        )
+    if new > 0:  # torch puts new axes in front of the batch, not after it
+        raise BadInput(
+            f"{_label(spec, where)}: {len(sizes)} sizes for the {len(shape)} axes of "
+            f"{format_shape(shape)}: torch would add the new axes in front of the "
+            "batch (unsqueeze first, then expand)"
+        )
     out, axes = [], []
     for a, size in enumerate(sizes):
         if a < new:
@@ -160,24 +173,29 @@ def _expand(spec, inputs, where):
             out.append(size)
             axes.append(a - new)
         else:
-            raise BadInput(f"{_label(spec, where)}: cannot expand size {old} to {size} (only "
-                           "axes of size 1 expand; -1 keeps a size)")
-    steps = tuple(ONE if a >= new and shape[a - new] == 1 < n else KEEP
-                  for a, n in enumerate(out))
+            raise BadInput(
+                f"{_label(spec, where)}: cannot expand size {old} to {size} (only "
+                "axes of size 1 expand; -1 keeps a size)"
+            )
+    steps = tuple(ONE if a >= new and shape[a - new] == 1 < n else KEEP for a, n in enumerate(out))
     return Applied(tuple(out), axes=tuple(axes), steps=steps)
 
 
 def _expand_as(spec, inputs, where):
     """a broadcast to the shape of `like` (x.expand_as(like)); like's shape only is read."""
     if len(inputs) != 2:
-        raise BadInput(f"{_label(spec, where)}: expandas reads two layers, the tensor and the "
-                       f"one whose shape it takes, not {len(inputs)}")
+        raise BadInput(
+            f"{_label(spec, where)}: expandas reads two layers, the tensor and the "
+            f"one whose shape it takes, not {len(inputs)}"
+        )
     same_rank(spec, inputs, where)
     shape, like = inputs
     new = len(like) - len(shape)
     if new < 0 or any(n not in (1, m) for n, m in zip(shape, like[new:])):
-        raise BadInput(f"{_label(spec, where)}: cannot expand {format_shape(shape)} to "
-                       f"{format_shape(like)} (only axes of size 1 expand)")
+        raise BadInput(
+            f"{_label(spec, where)}: cannot expand {format_shape(shape)} to "
+            f"{format_shape(like)} (only axes of size 1 expand)"
+        )
     axes = tuple(() if a < new else ((0, a - new),) for a in range(len(like)))
     return Applied(tuple(like), steps=None, axes=axes, shape_only=(1,))
 
@@ -188,7 +206,7 @@ def _select(spec, inputs, where):
     index = spec.get("index", 0)
     if len(shape) < 2:
         raise BadInput(f"{_label(spec, where)}: select needs an input of at least 2 axes")
-    if not -shape[dim] <= index < shape[dim]:      # negative: from the end, as in torch
+    if not -shape[dim] <= index < shape[dim]:  # negative: from the end, as in torch
         raise BadInput(f"{_label(spec, where)}: index {index} on an axis of size {shape[dim]}")
     axes = tuple(a for a in range(len(shape)) if a != dim)
     return Applied(tuple(shape[a] for a in axes), axes=axes)
@@ -199,10 +217,12 @@ def _narrow(spec, inputs, where):
     dim = axis_of(spec, where, "dim", len(shape))
     start, length = spec.get("start", 0), spec.get("length")
     if start + length > shape[dim]:
-        raise BadInput(f"{_label(spec, where)}: positions {start} to {start + length - 1} on an "
-                       f"axis of size {shape[dim]}")
+        raise BadInput(
+            f"{_label(spec, where)}: positions {start} to {start + length - 1} on an "
+            f"axis of size {shape[dim]}"
+        )
     steps = tuple(RfStep(0, 1, start) if a == dim else KEEP for a in range(len(shape)))
-    return Applied((*shape[:dim], length, *shape[dim + 1:]), steps=steps)
+    return Applied((*shape[:dim], length, *shape[dim + 1 :]), steps=steps)
 
 
 def _slice(spec, inputs, where):
@@ -210,20 +230,24 @@ def _slice(spec, inputs, where):
     end, bounds past the ends are clamped), so the bounds follow the input's size."""
     (shape,) = inputs
     dim = axis_of(spec, where, "dim", len(shape))
-    start, stop, step = slice(spec.get("start", 0), spec.get("stop"),
-                              spec.get("step", 1)).indices(shape[dim])
+    start, stop, step = slice(spec.get("start", 0), spec.get("stop"), spec.get("step", 1)).indices(
+        shape[dim]
+    )
     length = len(range(start, stop, step))
     if length < 1:
-        raise BadInput(f"{_label(spec, where)}: selects no position of an axis of size "
-                       f"{shape[dim]}")
+        raise BadInput(
+            f"{_label(spec, where)}: selects no position of an axis of size {shape[dim]}"
+        )
     steps = tuple(RfStep(0, step, start) if a == dim else KEEP for a in range(len(shape)))
-    return Applied((*shape[:dim], length, *shape[dim + 1:]), steps=steps)
+    return Applied((*shape[:dim], length, *shape[dim + 1 :]), steps=steps)
 
 
 def _slice_torch(spec, inputs):
     stop = spec.get("stop")
-    return (f"Slice({torch_axis(spec.get('dim', 0))}, {spec.get('start', 0)}, "
-            f"{'None' if stop is None else stop}, {spec.get('step', 1)})")
+    return (
+        f"Slice({torch_axis(spec.get('dim', 0))}, {spec.get('start', 0)}, "
+        f"{'None' if stop is None else stop}, {spec.get('step', 1)})"
+    )
 
 
 def _token(spec, inputs, where):
@@ -234,34 +258,39 @@ def _token(spec, inputs, where):
     (shape,) = inputs
     param = _tuple(spec.get("param"))
     dim = axis_of(spec, where, "dim", len(shape))
-    if len(param) != len(shape) or any(p != s for a, (p, s) in enumerate(zip(param, shape))
-                                       if a != dim):
-        raise BadInput(f"{_label(spec, where)}: learned tokens {format_shape(param)} join "
-                       f"{format_shape(shape)} along axis {dim} only if every other axis "
-                       "has the input's size")
+    if len(param) != len(shape) or any(
+        p != s for a, (p, s) in enumerate(zip(param, shape)) if a != dim
+    ):
+        raise BadInput(
+            f"{_label(spec, where)}: learned tokens {format_shape(param)} join "
+            f"{format_shape(shape)} along axis {dim} only if every other axis "
+            "has the input's size"
+        )
     count = param[dim]
     shift = 0 if spec.get("end") else -count
     steps = tuple(RfStep(0, 1, shift) if a == dim else KEEP for a in range(len(shape)))
-    return Applied((*shape[:dim], shape[dim] + count, *shape[dim + 1:]), 0, math.prod(param),
-                   steps=steps)
+    return Applied(
+        (*shape[:dim], shape[dim] + count, *shape[dim + 1 :]), 0, math.prod(param), steps=steps
+    )
 
 
 # -- several outputs --------------------------------------------------------------------------
 
+
 def _pieces(spec, where, shape, dim, lengths, drop=False):
     """Applied with one output per piece of `lengths` along axis `dim`."""
     if len(lengths) > MAX_OUTPUTS:
-        raise BadInput(f"{_label(spec, where)}: {len(lengths)} outputs; the limit is "
-                       f"{MAX_OUTPUTS}")
+        raise BadInput(f"{_label(spec, where)}: {len(lengths)} outputs; the limit is {MAX_OUTPUTS}")
     outputs, pieces, start = [], [], 0
     for length in lengths:
         if drop:
-            outputs.append((*shape[:dim], *shape[dim + 1:]))
+            outputs.append((*shape[:dim], *shape[dim + 1 :]))
             pieces.append(None)
         else:
-            outputs.append((*shape[:dim], length, *shape[dim + 1:]))
-            pieces.append(tuple(RfStep(0, 1, start) if a == dim else KEEP
-                                for a in range(len(shape))))
+            outputs.append((*shape[:dim], length, *shape[dim + 1 :]))
+            pieces.append(
+                tuple(RfStep(0, 1, start) if a == dim else KEEP for a in range(len(shape)))
+            )
         start += length
     axes = tuple(a for a in range(len(shape)) if a != dim) if drop else None
     return Applied(outputs[0], outputs=tuple(outputs), pieces=tuple(pieces), axes=axes)
@@ -273,10 +302,12 @@ def _split(spec, inputs, where):
     sizes, size = spec.get("sizes"), shape[dim]
     if isinstance(sizes, tuple):
         if sum(sizes) != size:
-            raise BadInput(f"{_label(spec, where)}: sizes {_tuple_text(sizes)} add up to "
-                           f"{sum(sizes)}, but axis {dim} has size {size}")
+            raise BadInput(
+                f"{_label(spec, where)}: sizes {_tuple_text(sizes)} add up to "
+                f"{sum(sizes)}, but axis {dim} has size {size}"
+            )
         lengths = sizes
-    else:    # torch.split(x, n): pieces of n, the last one smaller
+    else:  # torch.split(x, n): pieces of n, the last one smaller
         lengths = (sizes,) * (size // sizes) + ((size % sizes,) if size % sizes else ())
     return _pieces(spec, where, shape, dim, lengths)
 
@@ -285,9 +316,9 @@ def _chunk(spec, inputs, where):
     (shape,) = inputs
     dim = axis_of(spec, where, "dim", len(shape))
     size, n = shape[dim], spec.get("chunks")
-    step = -(-size // n)                      # torch.chunk: pieces of ceil(size / n) ...
+    step = -(-size // n)  # torch.chunk: pieces of ceil(size / n) ...
     lengths = tuple(min(step, size - start) for start in range(0, size, step))
-    return _pieces(spec, where, shape, dim, lengths)   # ... so maybe fewer than n
+    return _pieces(spec, where, shape, dim, lengths)  # ... so maybe fewer than n
 
 
 def _unbind(spec, inputs, where):
@@ -305,36 +336,48 @@ def _tuple_text(value) -> str:
 def _stack(spec, inputs, where):
     """torch.stack: inputs of one shape along a new (feature) axis `dim` of the output."""
     if len(set(inputs)) != 1:
-        raise BadInput(f"{_label(spec, where)}: stack needs inputs of one shape, but they are "
-                       f"{_shapes_text(inputs)}")
+        raise BadInput(
+            f"{_label(spec, where)}: stack needs inputs of one shape, but they are "
+            f"{_shapes_text(inputs)}"
+        )
     rank = len(inputs[0]) + 1
     dim = axis_of(spec, where, "dim", rank)
     out = (*inputs[0][:dim], len(inputs), *inputs[0][dim:])
-    axes = tuple(() if a == dim else tuple((n, a - (a > dim)) for n in range(len(inputs)))
-                 for a in range(rank))
+    axes = tuple(
+        () if a == dim else tuple((n, a - (a > dim)) for n in range(len(inputs)))
+        for a in range(rank)
+    )
     return Applied(out, steps=None, axes=axes)
 
 
 # -- over the last axis, and attention ----------------------------------------------------------
 
+
 def _batch(spec, where, inputs) -> tuple:
     """The broadcast leading (batch) axes of matrix operands, each with 2 trailing axes."""
     if any(len(s) < 2 for s in inputs):
-        raise BadInput(f"{_label(spec, where)}: {spec.kind} needs inputs of at least 2 axes "
-                       f"each (... x rows x columns), not {_shapes_text(inputs)}")
+        raise BadInput(
+            f"{_label(spec, where)}: {spec.kind} needs inputs of at least 2 axes "
+            f"each (... x rows x columns), not {_shapes_text(inputs)}"
+        )
     same_rank(spec, inputs, where)
     out = broadcast_sizes([s[:-2] for s in inputs])
     if out is None:
-        raise BadInput(f"{_label(spec, where)}: the leading axes of "
-                       f"{_shapes_text(inputs)} do not broadcast")
+        raise BadInput(
+            f"{_label(spec, where)}: the leading axes of {_shapes_text(inputs)} do not broadcast"
+        )
     return out
 
 
 def _batch_pairs(batch, inputs):
     """Per leading output axis, the (input, axis) pairs that line up with it."""
     rank = len(batch)
-    return tuple(tuple((n, a - rank + len(s) - 2) for n, s in enumerate(inputs)
-                       if a - rank + len(s) - 2 >= 0) for a in range(rank))
+    return tuple(
+        tuple(
+            (n, a - rank + len(s) - 2) for n, s in enumerate(inputs) if a - rank + len(s) - 2 >= 0
+        )
+        for a in range(rank)
+    )
 
 
 def _matmul(spec, inputs, where):
@@ -343,8 +386,10 @@ def _matmul(spec, inputs, where):
     a, b = inputs
     batch = _batch(spec, where, inputs)
     if a[-1] != b[-2]:
-        raise BadInput(f"{_label(spec, where)}: {format_shape(a)} times {format_shape(b)}: "
-                       f"{a[-1]} columns against {b[-2]} rows")
+        raise BadInput(
+            f"{_label(spec, where)}: {format_shape(a)} times {format_shape(b)}: "
+            f"{a[-1]} columns against {b[-2]} rows"
+        )
     out = (*batch, a[-2], b[-1])
     axes = (*_batch_pairs(batch, inputs), ((0, len(a) - 2),), ((1, len(b) - 1),))
     return Applied(out, macs=size_of(out) * a[-1], steps=None, axes=axes)
@@ -353,14 +398,18 @@ def _matmul(spec, inputs, where):
 def _sdpa(spec, inputs, where):
     """F.scaled_dot_product_attention(q, k, v): softmax(q k^T / sqrt(E)) v."""
     if len(inputs) != 3:
-        raise BadInput(f"{_label(spec, where)}: attention reads query, key and value (3 "
-                       f"inputs), not {len(inputs)}")
+        raise BadInput(
+            f"{_label(spec, where)}: attention reads query, key and value (3 "
+            f"inputs), not {len(inputs)}"
+        )
     q, k, v = inputs
     batch = _batch(spec, where, inputs)
     if q[-1] != k[-1] or k[-2] != v[-2]:
-        raise BadInput(f"{_label(spec, where)}: query {format_shape(q)}, key {format_shape(k)} "
-                       f"and value {format_shape(v)} need query and key of one width and key "
-                       "and value of one length")
+        raise BadInput(
+            f"{_label(spec, where)}: query {format_shape(q)}, key {format_shape(k)} "
+            f"and value {format_shape(v)} need query and key of one width and key "
+            "and value of one length"
+        )
     out = (*batch, q[-2], v[-1])
     scores = math.prod(batch) * q[-2] * k[-2]
     axes = (*_batch_pairs(batch, inputs), ((0, len(q) - 2),), ((2, len(v) - 1),))
@@ -372,15 +421,16 @@ def _mha(spec, inputs, where):
     (shape,) = inputs
     heads, bias = spec.get("heads"), spec.get("bias")
     if len(shape) != 2:
-        raise BadInput(f"{_label(spec, where)}: attention reads tokens x features (L x E), not "
-                       f"{format_shape(shape)}")
+        raise BadInput(
+            f"{_label(spec, where)}: attention reads tokens x features (L x E), not "
+            f"{format_shape(shape)}"
+        )
     length, width = shape
     if width % heads:
         raise BadInput(f"{_label(spec, where)}: {heads} heads must divide the width {width}")
     weights = 4 * width * width
     macs = 4 * length * width * width + 2 * length * length * width
-    return Applied(shape, weights, weights + (4 * width if bias else 0), macs,
-                   steps=(WHOLE, WHOLE))
+    return Applied(shape, weights, weights + (4 * width if bias else 0), macs, steps=(WHOLE, WHOLE))
 
 
 # -- what each kind keeps for backward (docs/memory.md; tests/test_memory_oracles.py) -----------
@@ -390,14 +440,15 @@ def _mha(spec, inputs, where):
 # of the network is not given). attention and mha have no rule: what they save depends on the
 # kernel torch picks (flash, memory-efficient, cuDNN or math) for the device, dtype and shapes.
 
+
 def _rule(value):
     return lambda spec, inputs, output, needs: value
 
 
-STRIDED_VIEW = Saves(alias=True, layout="view")       # gaps or broadcast axes, axes in order
+STRIDED_VIEW = Saves(alias=True, layout="view")  # gaps or broadcast axes, axes in order
 PERMUTED = Saves(alias=True, layout="permute")
-SAME_VIEW = Saves(alias=True, layout="any")         # unflatten: splitting an axis is a view
-RESHAPE = Saves(alias=True)                          # a view of a contiguous input only
+SAME_VIEW = Saves(alias=True, layout="any")  # unflatten: splitting an axis is a view
+RESHAPE = Saves(alias=True)  # a view of a contiguous input only
 NOTHING = Saves(layout="any")
 
 
@@ -427,6 +478,7 @@ def _saves_matmul(spec, inputs, output, needs):
 
 # -- torch code --------------------------------------------------------------------------------
 
+
 def _code(template):
     return lambda spec, inputs: template.format(**{k: _show(v) for k, v in spec.values})
 
@@ -445,95 +497,221 @@ def _axis_torch(template):
         values = dict(spec.values)
         values["dim"] = torch_axis(values.get("dim", 0))
         return template.format(**{k: _show(v) for k, v in values.items()})
+
     return code
 
 
 def _token_torch(spec, inputs):
-    return (f"Token({_tuple(spec.get('param'))!r}, {torch_axis(spec.get('dim', 0))}"
-            + (", end=True)" if spec.get("end") else ")"))
+    return f"Token({_tuple(spec.get('param'))!r}, {torch_axis(spec.get('dim', 0))}" + (
+        ", end=True)" if spec.get("end") else ")"
+    )
 
 
 def _mha_torch(spec, inputs):
-    return (f"SelfAttention({inputs[0][-1]}, {spec.get('heads')}, "
-            f"bias={spec.get('bias')})")
+    return f"SelfAttention({inputs[0][-1]}, {spec.get('heads')}, bias={spec.get('bias')})"
 
 
 _DIM = {"dim": AXIS}
 
 LAYOUT_KINDS = (
-    LayerKind("permute", "permute(dims=(1, 0)): reorder the axes (0 = the first after the "
-              "batch); rf fields move with their axes", _permute, _permute_torch,
-              {"dims": AXES}, "dims", required=("dims",), saves=_rule(PERMUTED)),
-    LayerKind("unflatten", "unflatten(dim=0, sizes=(2, -1)): split one axis into several "
-              "(one size may be -1)", _unflatten, _axis_torch("nn.Unflatten({dim}, {sizes})"),
-              {"dim": AXIS, "sizes": SIZES_OR_ANY}, "sizes", required=("dim", "sizes"),
-              saves=_rule(SAME_VIEW)),
-    LayerKind("reshape", "reshape(shape=(4, -1)): torch's reshape without the batch (one size "
-              "may be -1)", _reshape, _code("Reshape({shape})"), {"shape": SIZES_OR_ANY},
-              "shape", required=("shape",), aliases=("view",), saves=_rule(RESHAPE)),
-    LayerKind("expand", "expand(shape=(-1, 8, 8)): broadcast axes of size 1 (-1 keeps a size)",
-              _expand, _code("Expand({shape})"), {"shape": SIZES_OR_ANY}, "shape",
-              required=("shape",), saves=_rule(STRIDED_VIEW)),
-    LayerKind("select", "select(dim=0, index=0): one position of an axis, the axis dropped "
-              "(x[:, 0])", _select, _axis_torch("Select({dim}, {index})"),
-              {"dim": AXIS, "index": BOUND}, defaults={"dim": 0, "index": 0},
-              saves=_rule(STRIDED_VIEW)),
-    LayerKind("narrow", "narrow(dim=0, start=0, length=): positions start .. start+length-1 of "
-              "an axis (torch.narrow)", _narrow, _axis_torch("Narrow({dim}, {start}, {length})"),
-              {"dim": AXIS, "start": Arg(0), "length": POSITIVE},
-              defaults={"dim": 0, "start": 0}, required=("length",), saves=_rule(STRIDED_VIEW)),
-    LayerKind("slice", "slice(dim=0, start=0, stop=, step=1): x[..., start:stop:step] on one "
-              "axis with Python's rules (negative bounds count from the end, clamped to the "
-              "axis; no stop: to the end), at every input size", _slice, _slice_torch,
-              {"dim": AXIS, "start": BOUND, "stop": BOUND, "step": POSITIVE},
-              defaults={"dim": 0, "start": 0, "step": 1}, saves=_rule(STRIDED_VIEW)),
-    LayerKind("token", "token(param=(1, 768), dim=0, end=false): learned tokens of that shape "
-              "joined before the input along dim (after it with end=true; ViT's class token); "
-              "their size counts as parameters", _token, _token_torch,
-              {"param": Arg(1, tuples=True, collapse=False), "dim": AXIS, "end": BOOLEAN},
-              "param", {"dim": 0, "end": False}, ("param",), saves=_rule(NOTHING)),
-    LayerKind("split", "split(sizes=(a, b, ...) | n, dim=0): several outputs, read as NAME[j] "
-              "(torch.split)", _split, _axis_torch("Split({sizes}, {dim})"),
-              {"sizes": COUNTS, "dim": AXIS}, "sizes", {"dim": 0}, ("sizes",), outputs=True,
-              saves=_rule(STRIDED_VIEW)),
-    LayerKind("chunk", "chunk(n, dim=0): n pieces of ceil(size/n) (the last smaller, maybe "
-              "fewer), read as NAME[j]", _chunk, _axis_torch("Chunk({chunks}, {dim})"),
-              {"chunks": POSITIVE, "dim": AXIS}, "chunks", {"dim": 0}, ("chunks",),
-              outputs=True, saves=_rule(STRIDED_VIEW)),
-    LayerKind("unbind", "unbind(dim=0): one output per position of an axis, the axis dropped, "
-              "read as NAME[j]", _unbind, _axis_torch("Unbind({dim})"), dict(_DIM),
-              defaults={"dim": 0}, outputs=True, saves=_rule(STRIDED_VIEW)),
-    LayerKind("expandas", "expandas(a, like): a broadcast to the shape of like (x.expand_as(y), "
-              "x.expand(y.shape)); only like's shape is read", _expand_as,
-              lambda spec, inputs: "{0}.expand_as({1})", join=True, aliases=("expand_as",),
-              saves=_rule(Saves(alias=True, shape_only=(1,), layout="view"))),
-    LayerKind("stack", "stack(a, b, ..., dim=0): inputs of one shape along a new axis dim "
-              "(torch.stack)", _stack,
-              lambda spec, inputs: f"torch.stack([{{all}}], dim={torch_axis(spec.get('dim', 0))})",
-              dict(_DIM), defaults={"dim": 0}, join=True, saves=_rule(NOTHING)),
-    LayerKind("sum", "sum(dims=(1, 2), keepdim=false): the sum over those axes (0 the channels); "
-              "MACs 0", reduce_axes, reduce_torch, {"dims": DIMS, "keepdim": BOOLEAN}, "dims",
-              {"keepdim": False}, ("dims",), saves=_rule(NOTHING)),
-    LayerKind("norm", "norm(dims=(1, 2), keepdim=false): the 2-norm over those axes "
-              "(torch.linalg.vector_norm); MACs 0", reduce_axes, reduce_torch,
-              {"dims": DIMS, "keepdim": BOOLEAN}, "dims", {"keepdim": False}, ("dims",),
-              saves=_saves_norm),
-    LayerKind("matmul", "matmul(a, b): matrix product over the last two axes, leading axes "
-              "broadcast (torch.matmul, bmm); MACs rows x k x columns each", _matmul,
-              lambda spec, inputs: "torch.matmul({0}, {1})", join=True, aliases=("bmm",),
-              saves=_saves_matmul),
-    LayerKind("attention", "attention(q, k, v): F.scaled_dot_product_attention; MACs Q K^T "
-              "plus A V", _sdpa,
-              lambda spec, inputs: "nn.functional.scaled_dot_product_attention({0}, {1}, {2})",
-              join=True, aliases=("sdpa",)),
-    LayerKind("mha", "mha(heads, bias=true): nn.MultiheadAttention self-attention on L x E "
-              "(batch_first); 4E^2 (+4E) params, MACs 4LE^2 + 2L^2E", _mha, _mha_torch,
-              {"heads": POSITIVE, "bias": BOOLEAN}, "heads", {"bias": True}, ("heads",)),
+    LayerKind(
+        "permute",
+        "permute(dims=(1, 0)): reorder the axes (0 = the first after the "
+        "batch); rf fields move with their axes",
+        _permute,
+        _permute_torch,
+        {"dims": AXES},
+        "dims",
+        required=("dims",),
+        saves=_rule(PERMUTED),
+    ),
+    LayerKind(
+        "unflatten",
+        "unflatten(dim=0, sizes=(2, -1)): split one axis into several (one size may be -1)",
+        _unflatten,
+        _axis_torch("nn.Unflatten({dim}, {sizes})"),
+        {"dim": AXIS, "sizes": SIZES_OR_ANY},
+        "sizes",
+        required=("dim", "sizes"),
+        saves=_rule(SAME_VIEW),
+    ),
+    LayerKind(
+        "reshape",
+        "reshape(shape=(4, -1)): torch's reshape without the batch (one size may be -1)",
+        _reshape,
+        _code("Reshape({shape})"),
+        {"shape": SIZES_OR_ANY},
+        "shape",
+        required=("shape",),
+        aliases=("view",),
+        saves=_rule(RESHAPE),
+    ),
+    LayerKind(
+        "expand",
+        "expand(shape=(-1, 8, 8)): broadcast axes of size 1 (-1 keeps a size)",
+        _expand,
+        _code("Expand({shape})"),
+        {"shape": SIZES_OR_ANY},
+        "shape",
+        required=("shape",),
+        saves=_rule(STRIDED_VIEW),
+    ),
+    LayerKind(
+        "select",
+        "select(dim=0, index=0): one position of an axis, the axis dropped (x[:, 0])",
+        _select,
+        _axis_torch("Select({dim}, {index})"),
+        {"dim": AXIS, "index": BOUND},
+        defaults={"dim": 0, "index": 0},
+        saves=_rule(STRIDED_VIEW),
+    ),
+    LayerKind(
+        "narrow",
+        "narrow(dim=0, start=0, length=): positions start .. start+length-1 of "
+        "an axis (torch.narrow)",
+        _narrow,
+        _axis_torch("Narrow({dim}, {start}, {length})"),
+        {"dim": AXIS, "start": Arg(0), "length": POSITIVE},
+        defaults={"dim": 0, "start": 0},
+        required=("length",),
+        saves=_rule(STRIDED_VIEW),
+    ),
+    LayerKind(
+        "slice",
+        "slice(dim=0, start=0, stop=, step=1): x[..., start:stop:step] on one "
+        "axis with Python's rules (negative bounds count from the end, clamped to the "
+        "axis; no stop: to the end), at every input size",
+        _slice,
+        _slice_torch,
+        {"dim": AXIS, "start": BOUND, "stop": BOUND, "step": POSITIVE},
+        defaults={"dim": 0, "start": 0, "step": 1},
+        saves=_rule(STRIDED_VIEW),
+    ),
+    LayerKind(
+        "token",
+        "token(param=(1, 768), dim=0, end=false): learned tokens of that shape "
+        "joined before the input along dim (after it with end=true; ViT's class token); "
+        "their size counts as parameters",
+        _token,
+        _token_torch,
+        {"param": Arg(1, tuples=True, collapse=False), "dim": AXIS, "end": BOOLEAN},
+        "param",
+        {"dim": 0, "end": False},
+        ("param",),
+        saves=_rule(NOTHING),
+    ),
+    LayerKind(
+        "split",
+        "split(sizes=(a, b, ...) | n, dim=0): several outputs, read as NAME[j] (torch.split)",
+        _split,
+        _axis_torch("Split({sizes}, {dim})"),
+        {"sizes": COUNTS, "dim": AXIS},
+        "sizes",
+        {"dim": 0},
+        ("sizes",),
+        outputs=True,
+        saves=_rule(STRIDED_VIEW),
+    ),
+    LayerKind(
+        "chunk",
+        "chunk(n, dim=0): n pieces of ceil(size/n) (the last smaller, maybe "
+        "fewer), read as NAME[j]",
+        _chunk,
+        _axis_torch("Chunk({chunks}, {dim})"),
+        {"chunks": POSITIVE, "dim": AXIS},
+        "chunks",
+        {"dim": 0},
+        ("chunks",),
+        outputs=True,
+        saves=_rule(STRIDED_VIEW),
+    ),
+    LayerKind(
+        "unbind",
+        "unbind(dim=0): one output per position of an axis, the axis dropped, read as NAME[j]",
+        _unbind,
+        _axis_torch("Unbind({dim})"),
+        dict(_DIM),
+        defaults={"dim": 0},
+        outputs=True,
+        saves=_rule(STRIDED_VIEW),
+    ),
+    LayerKind(
+        "expandas",
+        "expandas(a, like): a broadcast to the shape of like (x.expand_as(y), "
+        "x.expand(y.shape)); only like's shape is read",
+        _expand_as,
+        lambda spec, inputs: "{0}.expand_as({1})",
+        join=True,
+        aliases=("expand_as",),
+        saves=_rule(Saves(alias=True, shape_only=(1,), layout="view")),
+    ),
+    LayerKind(
+        "stack",
+        "stack(a, b, ..., dim=0): inputs of one shape along a new axis dim (torch.stack)",
+        _stack,
+        lambda spec, inputs: f"torch.stack([{{all}}], dim={torch_axis(spec.get('dim', 0))})",
+        dict(_DIM),
+        defaults={"dim": 0},
+        join=True,
+        saves=_rule(NOTHING),
+    ),
+    LayerKind(
+        "sum",
+        "sum(dims=(1, 2), keepdim=false): the sum over those axes (0 the channels); MACs 0",
+        reduce_axes,
+        reduce_torch,
+        {"dims": DIMS, "keepdim": BOOLEAN},
+        "dims",
+        {"keepdim": False},
+        ("dims",),
+        saves=_rule(NOTHING),
+    ),
+    LayerKind(
+        "norm",
+        "norm(dims=(1, 2), keepdim=false): the 2-norm over those axes "
+        "(torch.linalg.vector_norm); MACs 0",
+        reduce_axes,
+        reduce_torch,
+        {"dims": DIMS, "keepdim": BOOLEAN},
+        "dims",
+        {"keepdim": False},
+        ("dims",),
+        saves=_saves_norm,
+    ),
+    LayerKind(
+        "matmul",
+        "matmul(a, b): matrix product over the last two axes, leading axes "
+        "broadcast (torch.matmul, bmm); MACs rows x k x columns each",
+        _matmul,
+        lambda spec, inputs: "torch.matmul({0}, {1})",
+        join=True,
+        aliases=("bmm",),
+        saves=_saves_matmul,
+    ),
+    LayerKind(
+        "attention",
+        "attention(q, k, v): F.scaled_dot_product_attention; MACs Q K^T plus A V",
+        _sdpa,
+        lambda spec, inputs: "nn.functional.scaled_dot_product_attention({0}, {1}, {2})",
+        join=True,
+        aliases=("sdpa",),
+    ),
+    LayerKind(
+        "mha",
+        "mha(heads, bias=true): nn.MultiheadAttention self-attention on L x E "
+        "(batch_first); 4E^2 (+4E) params, MACs 4LE^2 + 2L^2E",
+        _mha,
+        _mha_torch,
+        {"heads": POSITIVE, "bias": BOOLEAN},
+        "heads",
+        {"bias": True},
+        ("heads",),
+    ),
 )
 
 
 HELPERS = {
-    "Permute(": '''
+    "Permute(": """
 class Permute(nn.Module):
     def __init__(self, dims):
         super().__init__()
@@ -541,8 +719,8 @@ class Permute(nn.Module):
 
     def forward(self, x):
         return x.permute(*self.dims)
-''',
-    "Reshape(": '''
+""",
+    "Reshape(": """
 class Reshape(nn.Module):
     def __init__(self, shape):
         super().__init__()
@@ -550,8 +728,8 @@ class Reshape(nn.Module):
 
     def forward(self, x):
         return x.reshape(x.shape[0], *self.shape)
-''',
-    "Expand(": '''
+""",
+    "Expand(": """
 class Expand(nn.Module):
     def __init__(self, shape):
         super().__init__()
@@ -559,7 +737,7 @@ class Expand(nn.Module):
 
     def forward(self, x):
         return x.expand(x.shape[0], *self.shape)
-''',
+""",
     "Reduce(": '''
 class Reduce(nn.Module):
     """x.sum / x.mean over dims, or the 2-norm (torch.linalg.vector_norm)."""
@@ -573,7 +751,7 @@ class Reduce(nn.Module):
             return torch.linalg.vector_norm(x, 2, self.dims, keepdim=self.keepdim)
         return getattr(x, self.op)(self.dims, keepdim=self.keepdim)
 ''',
-    "Select(": '''
+    "Select(": """
 class Select(nn.Module):
     def __init__(self, dim, index):
         super().__init__()
@@ -581,8 +759,8 @@ class Select(nn.Module):
 
     def forward(self, x):
         return x.select(self.dim, self.index)
-''',
-    "Narrow(": '''
+""",
+    "Narrow(": """
 class Narrow(nn.Module):
     def __init__(self, dim, start, length):
         super().__init__()
@@ -590,8 +768,8 @@ class Narrow(nn.Module):
 
     def forward(self, x):
         return x.narrow(self.dim, self.start, self.length)
-''',
-    "Slice(": '''
+""",
+    "Slice(": """
 class Slice(nn.Module):
     def __init__(self, dim, start, stop, step):
         super().__init__()
@@ -599,7 +777,7 @@ class Slice(nn.Module):
 
     def forward(self, x):
         return x[(slice(None),) * (self.dim % x.dim()) + (self.part,)]
-''',
+""",
     "Token(": '''
 class Token(nn.Module):
     """Learned tokens of `shape` (no batch) joined to the input along `dim`, before it or after
@@ -614,7 +792,7 @@ class Token(nn.Module):
         tokens = self.param.expand(x.shape[0], *self.shape)   # traceable by torch.fx
         return torch.cat([x, tokens] if self.end else [tokens, x], self.dim)
 ''',
-    "Split(": '''
+    "Split(": """
 class Split(nn.Module):
     def __init__(self, sizes, dim):
         super().__init__()
@@ -623,8 +801,8 @@ class Split(nn.Module):
     def forward(self, x):
         return torch.split(x, list(self.sizes) if isinstance(self.sizes, tuple) else self.sizes,
                            self.dim)
-''',
-    "Chunk(": '''
+""",
+    "Chunk(": """
 class Chunk(nn.Module):
     def __init__(self, chunks, dim):
         super().__init__()
@@ -632,8 +810,8 @@ class Chunk(nn.Module):
 
     def forward(self, x):
         return torch.chunk(x, self.chunks, self.dim)
-''',
-    "Unbind(": '''
+""",
+    "Unbind(": """
 class Unbind(nn.Module):
     def __init__(self, dim):
         super().__init__()
@@ -641,7 +819,7 @@ class Unbind(nn.Module):
 
     def forward(self, x):
         return torch.unbind(x, self.dim)
-''',
+""",
     "SelfAttention(": '''
 class SelfAttention(nn.Module):
     """nn.MultiheadAttention on one input (query = key = value), its output only."""

@@ -20,24 +20,27 @@ from .shape import MAX_SIZE
 
 # -- argument types -------------------------------------------------------------------------
 
+
 class Arg(NamedTuple):
     """One spec argument: whole numbers (with a lower bound), optionally per-axis tuples,
     true/false, or one of some words."""
 
-    low: int | None = 1               # None: not a number
-    tuples: bool = False              # (1, 7) allowed: one value per spatial axis
-    words: tuple = ()                 # e.g. ("same", "valid") or ("nearest", "bilinear")
+    low: int | None = 1  # None: not a number
+    tuples: bool = False  # (1, 7) allowed: one value per spatial axis
+    words: tuple = ()  # e.g. ("same", "valid") or ("nearest", "bilinear")
     boolean: bool = False
-    collapse: bool = True             # (3, 3) -> 3 (False where the length matters: pad's p)
-    pairs: bool = False               # ((0, 1), (0, 1)): (before, after) per spatial axis
+    collapse: bool = True  # (3, 3) -> 3 (False where the length matters: pad's p)
+    pairs: bool = False  # ((0, 1), (0, 1)): (before, after) per spatial axis
 
     def check_pairs(self, name: str, value: tuple):
         """Explicit (before, after) padding per axis; all-symmetric pairs become numbers."""
         if not 1 <= len(value) <= 6 or not all(
-                isinstance(v, tuple) and len(v) == 2 and all(type(x) is int for x in v)
-                for v in value):
-            raise ValueError(f"{name} must be (before, after) pairs, one per spatial axis, "
-                             f"such as ((0, 1), (0, 1)), not {_show(value)}")
+            isinstance(v, tuple) and len(v) == 2 and all(type(x) is int for x in v) for v in value
+        ):
+            raise ValueError(
+                f"{name} must be (before, after) pairs, one per spatial axis, "
+                f"such as ((0, 1), (0, 1)), not {_show(value)}"
+            )
         for pair in value:
             for v in pair:
                 self._number(name, v)
@@ -54,8 +57,7 @@ class Arg(NamedTuple):
         elif isinstance(value, str):
             if value.lower() in self.words:
                 return value.lower()
-        elif isinstance(value, tuple) and self.pairs and any(isinstance(v, tuple)
-                                                             for v in value):
+        elif isinstance(value, tuple) and self.pairs and any(isinstance(v, tuple) for v in value):
             return self.check_pairs(name, value)
         elif isinstance(value, tuple) and self.tuples:
             if 1 <= len(value) <= 6 and all(type(v) is int for v in value):
@@ -102,6 +104,7 @@ SAME_PADS = Arg(0, tuples=True, words=("same", "valid", *SAME_RULES), pairs=True
 
 # -- what a layer does ------------------------------------------------------------------------
 
+
 class Applied(NamedTuple):
     """One layer applied to its input shape(s)."""
 
@@ -110,13 +113,13 @@ class Applied(NamedTuple):
     params: int = 0
     macs: int = 0
     notes: tuple = ()
-    steps: tuple | None = None     # receptive-field step per spatial axis (see RfStep), or
-    exact_rf: bool = True          # None: `same` on every axis; False: the rf is a bound
-    offsets: tuple = ()            # joins: per input, per axis crop offset (concat(crop=true))
-    axes: tuple | None = None      # layout: where each output axis comes from (see below)
-    outputs: tuple = ()            # several outputs (split, chunk): their shapes; output = [0]
-    pieces: tuple = ()             # per output, RfSteps for every axis (its offset), or None
-    shape_only: tuple = ()         # joins: inputs read for their shape only (expandas' like)
+    steps: tuple | None = None  # receptive-field step per spatial axis (see RfStep), or
+    exact_rf: bool = True  # None: `same` on every axis; False: the rf is a bound
+    offsets: tuple = ()  # joins: per input, per axis crop offset (concat(crop=true))
+    axes: tuple | None = None  # layout: where each output axis comes from (see below)
+    outputs: tuple = ()  # several outputs (split, chunk): their shapes; output = [0]
+    pieces: tuple = ()  # per output, RfSteps for every axis (its offset), or None
+    shape_only: tuple = ()  # joins: inputs read for their shape only (expandas' like)
 
     # `steps` gives one RfStep per spatial axis (axes 1..n; axis 0, the channels, is mixed), or
     # one per output axis. `axes` (kinds that move axes: permute, flatten, reshape, matmul):
@@ -144,7 +147,7 @@ WHOLE = RfStep(whole=True)
 
 WINDOW_RULES = ("conv", "pool", "convT")
 WINDOW_VARIABLES = ("k", "s", "p", "d")
-ABSENT = {"p": 0, "d": 1}          # a window kind without a p or d argument has this value
+ABSENT = {"p": 0, "d": 1}  # a window kind without a p or d argument has this value
 
 
 class Window(NamedTuple):
@@ -170,12 +173,13 @@ class Window(NamedTuple):
     rule: str = "conv"
     what: str = ""
     input_ge_k: int = 0
-    fixed: tuple = ()           # ((name, value), ...): the variables the kind has no argument for
-    channels: bool = False      # it has a `channels` argument
-    ceil: bool = False          # it has a `ceil` argument (rule "pool")
+    fixed: tuple = ()  # ((name, value), ...): the variables the kind has no argument for
+    channels: bool = False  # it has a `channels` argument
+    ceil: bool = False  # it has a `ceil` argument (rule "pool")
 
-    def sizes(self, inputs, k: int, s: int, p: int = 0, d: int = 1, op: int = 0,
-              ceil: bool = False) -> tuple | None:
+    def sizes(
+        self, inputs, k: int, s: int, p: int = 0, d: int = 1, op: int = 0, ceil: bool = False
+    ) -> tuple | None:
         """The output sizes this rule gives for the spatial sizes `inputs`, or None where PyTorch
         refuses (pooling's p <= k // 2, op < max(s, d), no window fits). solve and plan also
         leave out what cannot matter: p > k' - 1 for convolutions, d > 1 with k = 1.
@@ -212,8 +216,10 @@ def signature(kind: LayerKind) -> str:
     """A kind's arguments from its record: the positional one first, defaults as name=value
     (conv: 'channels, k, s=1, p=0, d=1, groups=1, bias=true')."""
     names = sorted(kind.args, key=lambda name: name != kind.positional)
-    return ", ".join(f"{name}={_show(kind.defaults[name]).strip(chr(39))}"
-                     if name in kind.defaults else name for name in names)
+    return ", ".join(
+        f"{name}={_show(kind.defaults[name]).strip(chr(39))}" if name in kind.defaults else name
+        for name in names
+    )
 
 
 def window_of(kind: LayerKind, provider: str) -> Window | None:
@@ -227,21 +233,33 @@ def window_of(kind: LayerKind, provider: str) -> Window | None:
         window = Window(window)
     where = f"{provider} registered layer kind {kind.name!r} with"
     if window is True:
-        raise RegistrationError(f"{where} window=True; say which rule it follows: "
-                                f"window=Window(\"conv\"), \"pool\" or \"convT\" (cnnplan.Window)")
+        raise RegistrationError(
+            f"{where} window=True; say which rule it follows: "
+            f'window=Window("conv"), "pool" or "convT" (cnnplan.Window)'
+        )
     if not isinstance(window, Window) or window.rule not in WINDOW_RULES:
-        raise RegistrationError(f"{where} window={window!r}; give cnnplan.Window(rule) with rule "
-                                f"one of {', '.join(WINDOW_RULES)}")
-    missing = [name for name in ("k", "s") + (("op",) if window.rule == "convT" else ())
-               if name not in kind.args]
+        raise RegistrationError(
+            f"{where} window={window!r}; give cnnplan.Window(rule) with rule "
+            f"one of {', '.join(WINDOW_RULES)}"
+        )
+    missing = [
+        name
+        for name in ("k", "s") + (("op",) if window.rule == "convT" else ())
+        if name not in kind.args
+    ]
     if missing:
-        raise RegistrationError(f"{where} a {window.rule} window but no {' or '.join(missing)} "
-                                "argument")
+        raise RegistrationError(
+            f"{where} a {window.rule} window but no {' or '.join(missing)} argument"
+        )
     if "ceil" in kind.args and window.rule != "pool":
         raise RegistrationError(f"{where} a ceil argument; only rule 'pool' has ceil_mode")
     what = window.what or kind.help.split(":")[0].strip() or kind.name
-    return window._replace(what=what, channels="channels" in kind.args, ceil="ceil" in kind.args,
-                           fixed=tuple((v, ABSENT[v]) for v in ("p", "d") if v not in kind.args))
+    return window._replace(
+        what=what,
+        channels="channels" in kind.args,
+        ceil="ceil" in kind.args,
+        fixed=tuple((v, ABSENT[v]) for v in ("p", "d") if v not in kind.args),
+    )
 
 
 class KindBroken(CnnplanError):
@@ -265,8 +283,10 @@ class Reference:
             try:
                 self._function = resolve(self.reference)
             except Exception as exc:
-                raise KindBroken(f"{self.owner}: {self.reference!r} could not be imported: "
-                                 f"{type(exc).__name__}: {exc}") from exc
+                raise KindBroken(
+                    f"{self.owner}: {self.reference!r} could not be imported: "
+                    f"{type(exc).__name__}: {exc}"
+                ) from exc
         return self._function(*args, **kwargs)
 
     def __repr__(self) -> str:
@@ -308,8 +328,7 @@ class Saves(NamedTuple):
     layout: str = ""
 
 
-
-RULES = ("apply", "torch", "complete", "fast", "saves")   # a kind's callables (or references)
+RULES = ("apply", "torch", "complete", "fast", "saves")  # a kind's callables (or references)
 
 
 def rules_of(kind: LayerKind, provider: str) -> dict:
@@ -322,9 +341,11 @@ def rules_of(kind: LayerKind, provider: str) -> dict:
         if is_reference(value):
             rules[name] = Reference(value, f"layer kind {kind.name!r} of plugin {provider}")
         elif not callable(value) and (value is not None or name in ("apply", "torch")):
-            raise RegistrationError(f"{provider} registered layer kind {kind.name!r} with "
-                                    f"{name}={value!r}; give a function or a "
-                                    "'package.module:function' reference")
+            raise RegistrationError(
+                f"{provider} registered layer kind {kind.name!r} with "
+                f"{name}={value!r}; give a function or a "
+                "'package.module:function' reference"
+            )
     return rules
 
 
@@ -348,17 +369,17 @@ class LayerKind(NamedTuple):
 
     name: str
     help: str
-    apply: Callable | str           # a function, or a 'package.module:function' reference
+    apply: Callable | str  # a function, or a 'package.module:function' reference
     torch: Callable | str
-    args: dict = {}                 # (records are read-only: never changed in place)
+    args: dict = {}  # (records are read-only: never changed in place)
     positional: str | None = None
     defaults: dict = {}
     required: tuple = ()
     window: Window | str | None = None  # a window kind (k, s, p, d): see Window
-    join: bool = False              # several inputs (add, mul, concat)
+    join: bool = False  # several inputs (add, mul, concat)
     aliases: tuple = ()
     complete: Callable | str | None = None
     fast: Callable | str | None = None  # fast(spec, n_axes) -> rule(inputs) -> output or None
     saves: Callable | str | None = None  # saves(spec, inputs, output, needs) -> Saves
     provider: str = ""
-    outputs: bool = False           # several outputs (Applied.outputs), read as NAME[j]
+    outputs: bool = False  # several outputs (Applied.outputs), read as NAME[j]

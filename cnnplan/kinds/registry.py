@@ -22,13 +22,16 @@ class KindRegistry(Mapping):
             raise RegistrationError(f"{provider} registered {kind!r}, not a cnnplan.LayerKind")
         for name in (kind.name, *kind.aliases):
             if not isinstance(name, str) or not ascii_name(name):
-                raise RegistrationError(f"{provider} registered layer kind name {name!r}; names "
-                                        "are letters, digits and '_', starting with a letter")
+                raise RegistrationError(
+                    f"{provider} registered layer kind name {name!r}; names "
+                    "are letters, digits and '_', starting with a letter"
+                )
             other = self._names.get(name.lower())
             if other is not None:
                 raise NameTaken("layer kind", name, self._kinds[other].provider, provider)
-        self._kinds[kind.name] = kind._replace(provider=provider, window=window_of(kind, provider),
-                                               **rules_of(kind, provider))
+        self._kinds[kind.name] = kind._replace(
+            provider=provider, window=window_of(kind, provider), **rules_of(kind, provider)
+        )
         for name in (kind.name, *kind.aliases):
             self._names[name.lower()] = kind.name
 

@@ -29,8 +29,10 @@ def parse_shape(text: str, what: str = "shape") -> tuple[int, ...]:
     """
     if not isinstance(text, str):
         if not isinstance(text, (tuple, list)) or not all(type(v) is int for v in text):
-            raise TypeError(f"{what} must be a shape as text such as '3x64x64' or a tuple of "
-                            f"whole numbers, not {type(text).__name__}")
+            raise TypeError(
+                f"{what} must be a shape as text such as '3x64x64' or a tuple of "
+                f"whole numbers, not {type(text).__name__}"
+            )
         text = "x".join(str(v) for v in text)
     if len(text) > 200:
         raise BadInput(f"{what} is too long ({len(text)} characters)")
@@ -91,18 +93,24 @@ def layout_hints(option: str, shape, flat: bool = False) -> list[str]:
     """
     hints = []
     if len(shape) >= 3 and shape[-1] <= 4 < shape[0] and shape[-1] < min(shape[1:-1]):
-        hints.append(f"shapes are channels first: {option} {format_shape(shape)} was read as "
-                     f"{shape[0]} channels of size {format_shape(shape[1:])}; a "
-                     f"{format_shape(shape[:-1])} image with {shape[-1]} channels is "
-                     f"{format_shape((shape[-1],) + shape[:-1])}")
+        hints.append(
+            f"shapes are channels first: {option} {format_shape(shape)} was read as "
+            f"{shape[0]} channels of size {format_shape(shape[1:])}; a "
+            f"{format_shape(shape[:-1])} image with {shape[-1]} channels is "
+            f"{format_shape((shape[-1],) + shape[:-1])}"
+        )
     elif len(shape) >= 4 and shape[1] in (1, 3, 4) and shape[1] < min(shape[2:]):
-        hints.append(f"shapes leave out the batch: {option} {format_shape(shape)} was read as "
-                     f"{shape[0]} channel{'s' * (shape[0] != 1)} of size "
-                     f"{format_shape(shape[1:])} (a {len(shape) - 1}-D input); without the "
-                     f"batch it is {format_shape(shape[1:])}")
+        hints.append(
+            f"shapes leave out the batch: {option} {format_shape(shape)} was read as "
+            f"{shape[0]} channel{'s' * (shape[0] != 1)} of size "
+            f"{format_shape(shape[1:])} (a {len(shape) - 1}-D input); without the "
+            f"batch it is {format_shape(shape[1:])}"
+        )
     elif len(shape) == 2 and (flat or shape[0] == shape[1]):
-        hints.append(f"{option} {format_shape(shape)} was read as 1-D: {shape[0]} "
-                     f"channel{'s' * (shape[0] != 1)} of length {shape[1]}; a "
-                     f"{format_shape(shape)} image is 1x{format_shape(shape)} (or "
-                     f"3x{format_shape(shape)})")
+        hints.append(
+            f"{option} {format_shape(shape)} was read as 1-D: {shape[0]} "
+            f"channel{'s' * (shape[0] != 1)} of length {shape[1]}; a "
+            f"{format_shape(shape)} image is 1x{format_shape(shape)} (or "
+            f"3x{format_shape(shape)})"
+        )
     return hints

@@ -9,8 +9,9 @@ from ..platform.errors import BadInput, nearest_word
 MAX_TEXT = 1000
 
 
-def split_assignments(items, what: str, form: str = "NAME=INTEGER",
-                      example: str = "k=8,d=1") -> list[tuple[str, object]]:
+def split_assignments(
+    items, what: str, form: str = "NAME=INTEGER", example: str = "k=8,d=1"
+) -> list[tuple[str, object]]:
     """`["k=8,d=1", "s=2"]`, one such string, or a mapping -> [(name, value)], values still as
     typed (text from strings); `form` and `example` word the error for a part without '='."""
     if items is None:
@@ -69,4 +70,3 @@ def parse_assignments(items, names: tuple[str, ...], what: str) -> dict[str, int
 def format_ranges(bounds: Mapping[str, tuple[int, int]]) -> str:
     """{"k": (1, 64), ...} -> 'k 1-64, s 1-64, ...'."""
     return ", ".join(f"{name} {lo}-{hi}" for name, (lo, hi) in bounds.items())
-

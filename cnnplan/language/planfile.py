@@ -46,8 +46,19 @@ from .specs import (
 )
 
 MAX_FILE_BYTES = 5_000_000
-TOP_KEYS = ("title", "description", "input", "output", "mode", "rank", "top", "where", "max",
-            "fixed_input", "layers")
+TOP_KEYS = (
+    "title",
+    "description",
+    "input",
+    "output",
+    "mode",
+    "rank",
+    "top",
+    "where",
+    "max",
+    "fixed_input",
+    "layers",
+)
 LAYER_KEYS = ("spec", "kind", "out", "where", "name", "from", "comment")
 
 
@@ -60,7 +71,7 @@ class PlanLayer:
     where: tuple = ()
     origin: str = ""
     name: str | None = None
-    sources: tuple | None = None     # `from` of a plan file (None: the spec's own references)
+    sources: tuple | None = None  # `from` of a plan file (None: the spec's own references)
 
 
 @dataclass(frozen=True)
@@ -127,12 +138,11 @@ def parse_plan_document(doc: dict, path: str = "plan", lines: list[str] | None =
 
     for key in doc:
         if key not in TOP_KEYS:
-            raise BadInput(f"{at(key)}: unknown key {key!r}; plan files know "
-                           f"{', '.join(TOP_KEYS)}")
+            raise BadInput(f"{at(key)}: unknown key {key!r}; plan files know {', '.join(TOP_KEYS)}")
     input_shape = None
     if "input" in doc:
         if not isinstance(doc["input"], str):
-            raise BadInput(f"{at('input')}: input must be a shape in quotes, e.g. \"3x64x64\"")
+            raise BadInput(f'{at("input")}: input must be a shape in quotes, e.g. "3x64x64"')
         input_shape = parse_shape(doc["input"], f"{at('input')}: input")
     output = output_layer = None
     if "output" in doc:
@@ -167,8 +177,9 @@ def parse_plan_document(doc: dict, path: str = "plan", lines: list[str] | None =
         raise BadInput(f"{path}: a plan file needs layers: one [[layers]] table per layer")
     if len(layers_raw) > MAX_LAYERS:
         raise BadInput(f"{path}: {len(layers_raw)} layers; the limit is {MAX_LAYERS}")
-    headers = [n for n, line in enumerate(lines, start=1)
-               if re.match(r"\s*\[\[\s*layers\s*\]\]", line)]
+    headers = [
+        n for n, line in enumerate(lines, start=1) if re.match(r"\s*\[\[\s*layers\s*\]\]", line)
+    ]
     layers = []
     for index, table in enumerate(layers_raw, start=1):
         line = headers[index - 1] if len(headers) == len(layers_raw) else None
@@ -179,25 +190,32 @@ def parse_plan_document(doc: dict, path: str = "plan", lines: list[str] | None =
     names = {layer.name for layer in layers if layer.name}
     if output_layer is not None:
         if output_layer not in names:
-            raise BadInput(f"{at('output')}: output {output_layer!r} names no layer "
-                           "(give a layer's name, or a target shape such as \"10\")")
+            raise BadInput(
+                f"{at('output')}: output {output_layer!r} names no layer "
+                '(give a layer\'s name, or a target shape such as "10")'
+            )
         options["output_layer"] = output_layer
     title = doc.get("title", "")
-    return PlanFile(path, input_shape, output, tuple(layers), options,
-                    title if isinstance(title, str) else "")
+    return PlanFile(
+        path, input_shape, output, tuple(layers), options, title if isinstance(title, str) else ""
+    )
 
 
 def _layer(table: dict, where: str) -> PlanLayer:
     if ("spec" in table) == ("kind" in table):
-        raise BadInput(f"{where}: give either spec = \"conv(64, k=3)\" or kind = \"conv\" "
-                       "(with its arguments as keys)")
+        raise BadInput(
+            f'{where}: give either spec = "conv(64, k=3)" or kind = "conv" '
+            "(with its arguments as keys)"
+        )
     if "spec" in table:
         for key in table:
             if key not in LAYER_KEYS:
-                raise BadInput(f"{where}: unknown key {key!r} next to spec (put arguments inside "
-                               "the spec text)")
+                raise BadInput(
+                    f"{where}: unknown key {key!r} next to spec (put arguments inside "
+                    "the spec text)"
+                )
         if not isinstance(table["spec"], str):
-            raise BadInput(f"{where}: spec must be text, e.g. \"conv(64, k=3)\"")
+            raise BadInput(f'{where}: spec must be text, e.g. "conv(64, k=3)"')
         spec = parse_spec(table["spec"], where)
     else:
         arguments = {k: v for k, v in table.items() if k not in LAYER_KEYS}
@@ -205,7 +223,7 @@ def _layer(table: dict, where: str) -> PlanLayer:
     target = None
     if "out" in table:
         if not isinstance(table["out"], (str, int)) or isinstance(table["out"], bool):
-            raise BadInput(f"{where}: out must be a shape in quotes, e.g. \"64x32x32\"")
+            raise BadInput(f'{where}: out must be a shape in quotes, e.g. "64x32x32"')
         target = parse_target(str(table["out"]), f"{where}: out")
     conditions = _texts(table["where"], f"{where}: where") if "where" in table else ()
     name = check_name(table["name"], where) if "name" in table else None
@@ -216,8 +234,9 @@ def _layer(table: dict, where: str) -> PlanLayer:
         if not isinstance(raw, list) or not raw or not all(isinstance(r, str) for r in raw):
             raise BadInput(f"{where}: from must be a layer name or a list of names, not {raw!r}")
         if spec.refs:
-            raise BadInput(f"{where}: give the inputs either in from = [...] or in the spec, "
-                           "not both")
+            raise BadInput(
+                f"{where}: give the inputs either in from = [...] or in the spec, not both"
+            )
         sources = tuple(r.strip() for r in raw)
     return PlanLayer(spec, target, conditions, where, name, sources)
 
@@ -225,8 +244,10 @@ def _layer(table: dict, where: str) -> PlanLayer:
 def fixed_input_message(options: dict, shape) -> str:
     """Why a plan with `fixed_input` (sizes the model computed from its input's shape, frozen at
     import) answers only for its own input."""
-    return (f"this plan holds only for input {format_shape(shape)}: {options['fixed_input']}; "
-            f"import the model again with --in for another input")
+    return (
+        f"this plan holds only for input {format_shape(shape)}: {options['fixed_input']}; "
+        f"import the model again with --in for another input"
+    )
 
 
 def gather(input=None, layers=(), plan_file=None, out=None, what="plan", plan_text=None):
@@ -256,19 +277,21 @@ def gather(input=None, layers=(), plan_file=None, out=None, what="plan", plan_te
                 raise BadInput(f"more than {MAX_LAYERS} layers")
             for name, spec, target, _body in parse_layers(text, f"layer {len(items) + 1}"):
                 index = len(items) + 1
-                items.append(PlanLayer(spec, target, (), f"layer {index} {spec.describe()}",
-                                       name))
+                items.append(PlanLayer(spec, target, (), f"layer {index} {spec.describe()}", name))
     if input is not None:
         given = parse_shape(input, "--in")
         if "fixed_input" in options and shape is not None and given != shape:
             raise BadInput(fixed_input_message(options, shape))
         shape = given
     if shape is None:
-        raise BadInput(f"give the input shape with --in (e.g. --in 3x64x64)"
-                       f"{' or input = ... in the plan file' if plan_file else ''}")
+        raise BadInput(
+            f"give the input shape with --in (e.g. --in 3x64x64)"
+            f"{' or input = ... in the plan file' if plan_file else ''}"
+        )
     if not items:
-        raise BadInput(f"give the layers of the {what}: specs such as \"conv(64, k=3)\" or a "
-                       "plan file")
+        raise BadInput(
+            f'give the layers of the {what}: specs such as "conv(64, k=3)" or a plan file'
+        )
     final = None
     if out is not None:
         final = parse_target(out, "--out")
@@ -277,8 +300,9 @@ def gather(input=None, layers=(), plan_file=None, out=None, what="plan", plan_te
     if final is not None:
         last = items[-1]
         if last.target is not None and last.target != final:
-            raise BadInput(f"the last layer's target {format_shape(last.target)} differs from "
-                           f"the output {format_shape(final)}")
-        items[-1] = PlanLayer(last.spec, final, last.where, last.origin, last.name,
-                              last.sources)
+            raise BadInput(
+                f"the last layer's target {format_shape(last.target)} differs from "
+                f"the output {format_shape(final)}"
+            )
+        items[-1] = PlanLayer(last.spec, final, last.where, last.origin, last.name, last.sources)
     return shape, items, options, title

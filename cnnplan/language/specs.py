@@ -27,15 +27,24 @@ if TYPE_CHECKING:
 
 MAX_SPEC_LENGTH = 500
 MAX_ARGS = 16
-MAX_LAYERS = 10_000      # layers in one network or plan
+MAX_LAYERS = 10_000  # layers in one network or plan
 WINDOW_VARS = WINDOW_VARIABLES
 WINDOW_WORDS = {"k": "kernel size", "s": "stride", "p": "padding", "d": "dilation"}
 
 ARG_ALIASES = {
-    "kernel_size": "k", "kernel": "k", "stride": "s", "padding": "p", "dilation": "d",
-    "output_padding": "op", "ceil_mode": "ceil", "out_channels": "channels",
-    "out_features": "features", "num_groups": "groups", "output_size": "out",
-    "scale_factor": "scale", "upscale_factor": "r",
+    "kernel_size": "k",
+    "kernel": "k",
+    "stride": "s",
+    "padding": "p",
+    "dilation": "d",
+    "output_padding": "op",
+    "ceil_mode": "ceil",
+    "out_channels": "channels",
+    "out_features": "features",
+    "num_groups": "groups",
+    "output_size": "out",
+    "scale_factor": "scale",
+    "upscale_factor": "r",
 }
 ORDER = ("channels", "features", "k", "s", "p", "d", "op", "groups", "bias", "ceil")
 NAME = r"[A-Za-z_][A-Za-z0-9_.]*"
@@ -83,7 +92,7 @@ class LayerSpec(Frozen):
     layers it reads (`refs`: names; None stands for the previous layer; empty: the previous)."""
 
     kind: str
-    values: tuple = ()                       # ((name, value), ...) in canonical order
+    values: tuple = ()  # ((name, value), ...) in canonical order
     text: str = field(default="", compare=False)
     refs: tuple = ()
 
@@ -130,8 +139,10 @@ class LayerSpec(Frozen):
         merged.update(self.values)
         for name in kind.required:
             if name not in merged:
-                example = {"channels": f"{self.kind}(64{', k=3' if kind.window else ''})",
-                           "features": f"{self.kind}(10)"}.get(name, f"{self.kind}({name}=...)")
+                example = {
+                    "channels": f"{self.kind}(64{', k=3' if kind.window else ''})",
+                    "features": f"{self.kind}(10)",
+                }.get(name, f"{self.kind}({name}=...)")
                 what = "a kernel size k=" if name == "k" else f"its {name}, e.g. {example}"
                 raise BadInput(f"{where} {self.describe()}: {self.kind} needs {what}")
         if kind.complete:
@@ -150,11 +161,22 @@ class LayerSpec(Frozen):
         for name, value in self.values:
             if name == kind.positional and name in ("channels", "features"):
                 parts.append(str(value))
-            elif (name, value) in (("groups", 1), ("bias", True), ("ceil", False),
-                                   ("crop", False), ("keepdim", False),
-                                   ("count_pad", True), ("gain", False), ("fixed", False),
-                                   ("mode", "constant")) and kind.name != "groupnorm" \
-                    and kind.defaults.get(name, value) == value:
+            elif (
+                (name, value)
+                in (
+                    ("groups", 1),
+                    ("bias", True),
+                    ("ceil", False),
+                    ("crop", False),
+                    ("keepdim", False),
+                    ("count_pad", True),
+                    ("gain", False),
+                    ("fixed", False),
+                    ("mode", "constant"),
+                )
+                and kind.name != "groupnorm"
+                and kind.defaults.get(name, value) == value
+            ):
                 continue
             else:
                 parts.append(f"{name}={_value_text(value)}")
@@ -179,8 +201,10 @@ def _ordered(values: dict, kind=None) -> tuple:
 
 # patterns as text, compiled by `re` on first use (and cached there): `cnnplan solve` never
 # parses a spec, and compiling them would cost its start-up
-_TOKEN = (r"\s*(?:(?P<arrow>->)|(?P<name>" + NAME + r")|"
-          r"(?P<int>[+-]?\d+)|(?P<punct>[(),=:\[\]]))")
+_TOKEN = (
+    r"\s*(?:(?P<arrow>->)|(?P<name>" + NAME + r")|"
+    r"(?P<int>[+-]?\d+)|(?P<punct>[(),=:\[\]]))"
+)
 
 
 def _tokens(text: str, what: str, offset: int = 0, stop_at_arrow: bool = True):
@@ -195,8 +219,9 @@ def _tokens(text: str, what: str, offset: int = 0, stop_at_arrow: bool = True):
             return out, None
         m = re.compile(_TOKEN).match(text, pos)
         if not m:
-            raise BadInput(f"{what} {text.strip()!r}: unexpected {text[pos]!r} at column "
-                           f"{pos + 1 + offset}")
+            raise BadInput(
+                f"{what} {text.strip()!r}: unexpected {text[pos]!r} at column {pos + 1 + offset}"
+            )
         assert m.lastgroup is not None  # every alternative of _TOKEN is a named group
         col = m.start(m.lastgroup) + 1 + offset
         if m.lastgroup == "arrow":
@@ -210,8 +235,9 @@ def _check_length(text, what):
     if not isinstance(text, str):
         raise BadInput(f"{what} {text!r} is not text")
     if len(text) > MAX_SPEC_LENGTH * 40:
-        raise BadInput(f"{what} is {len(text)} characters long; the limit is "
-                       f"{MAX_SPEC_LENGTH * 40}")
+        raise BadInput(
+            f"{what} is {len(text)} characters long; the limit is {MAX_SPEC_LENGTH * 40}"
+        )
 
 
 def parse_spec(text: str, what: str = "layer", allow_target: bool = False, offset: int = 0):
@@ -228,9 +254,11 @@ def parse_spec(text: str, what: str = "layer", allow_target: bool = False, offse
     target = None
     if rest is not None:
         if not allow_target:
-            raise BadInput(f"{what} {text!r}: a target '-> SHAPE' (column {rest[1]}) belongs in "
-                           "`cnnplan plan`, not here")
-        shape_text = text[rest[0]:].strip()
+            raise BadInput(
+                f"{what} {text!r}: a target '-> SHAPE' (column {rest[1]}) belongs in "
+                "`cnnplan plan`, not here"
+            )
+        shape_text = text[rest[0] :].strip()
         if not shape_text:
             raise BadInput(f"{what} {text!r}: '->' at column {rest[1]} needs a shape after it")
         target = parse_target(shape_text, f"{what} {text.strip()!r}: target")
@@ -252,7 +280,7 @@ def parse_layers(text: str, what: str = "layer"):
     offset = 0
     pieces = text.split(";")
     if len(pieces) > 1 and not pieces[-1].strip():
-        pieces.pop()                      # a trailing ';' is harmless
+        pieces.pop()  # a trailing ';' is harmless
     for piece in pieces:
         if len(out) >= MAX_LAYERS:
             raise BadInput(f"{what}: more than {MAX_LAYERS} layers")
@@ -264,8 +292,10 @@ def parse_layers(text: str, what: str = "layer"):
             body = piece[shift:]
             check_name(name, f"{what} {text.strip()!r}: name at column {offset + m.start(2) + 1}")
         if not body.strip():
-            raise BadInput(f"{what} {text.strip()!r}: an empty layer at column {offset + 1}"
-                           + (" (a ';' too many?)" if ";" in text else ""))
+            raise BadInput(
+                f"{what} {text.strip()!r}: an empty layer at column {offset + 1}"
+                + (" (a ';' too many?)" if ";" in text else "")
+            )
         spec, target = parse_spec(body, what, allow_target=True, offset=offset + shift)
         out.append((name, spec, target, body.strip()))
         offset += len(piece) + 1
@@ -275,8 +305,10 @@ def parse_layers(text: str, what: str = "layer"):
 def check_name(name, what: str) -> str:
     """A layer name: letters, digits, '_' and '.', starting with a letter or '_'; not 'input'."""
     if not isinstance(name, str) or not re.fullmatch(NAME, name) or len(name) > 200:
-        raise BadInput(f"{what}: layer name {name!r} must be letters, digits, '_' or '.', "
-                       "starting with a letter or '_'")
+        raise BadInput(
+            f"{what}: layer name {name!r} must be letters, digits, '_' or '.', "
+            "starting with a letter or '_'"
+        )
     if name == INPUT:
         raise BadInput(f"{what}: 'input' names the network input; choose another layer name")
     return name
@@ -308,7 +340,7 @@ class _Parser:
         return token
 
     def fail(self, message, col) -> NoReturn:
-        head, sep, hint = message.partition("; did you mean ")   # the suggestion goes last
+        head, sep, hint = message.partition("; did you mean ")  # the suggestion goes last
         raise BadInput(f"{self.what} {self.text.strip()!r}: {head} at column {col}{sep}{hint}")
 
     def expect(self, kind, value=None, wanted=""):
@@ -323,8 +355,9 @@ class _Parser:
         token = self.take()
         registry = kinds()
         if token[0] != "name":
-            self.fail(f"expected a layer kind ({', '.join(registry)}), found {_show(token)}",
-                      token[2])
+            self.fail(
+                f"expected a layer kind ({', '.join(registry)}), found {_show(token)}", token[2]
+            )
         kind = registry.lookup(token[1])
         if kind is None:
             self.fail(unknown_message("layer kind", token[1], registry.words(), registry), token[2])
@@ -349,8 +382,9 @@ class _Parser:
             refs = list(values.pop("from"))
         elif kind.join and len(refs) == 1:
             refs = [None, refs[0]]
-        return LayerSpec(kind.name, _ordered(values, kind), self.text.split("->")[0].strip(),
-                         tuple(refs))
+        return LayerSpec(
+            kind.name, _ordered(values, kind), self.text.split("->")[0].strip(), tuple(refs)
+        )
 
     def argument(self, kind, values: dict, refs: list):
         if len(values) + len(refs) >= MAX_ARGS:
@@ -362,8 +396,11 @@ class _Parser:
         if token[0] == "int" or token[1] == "(":
             name, col = kind.positional, token[2]
             if name is None:
-                self.fail(f"{kind.name} takes no positional value; write NAME=VALUE "
-                          f"({', '.join(kind.args) or 'no arguments'})", col)
+                self.fail(
+                    f"{kind.name} takes no positional value; write NAME=VALUE "
+                    f"({', '.join(kind.args) or 'no arguments'})",
+                    col,
+                )
             if name in values:
                 self.fail(f"{kind.name} takes one positional value ({name})", col)
             values[name] = self.value(kind, name, token)
@@ -425,8 +462,11 @@ class _Parser:
         elif token[0] == "name" and arg.words:
             raw = token[1]
         elif token[0] != "int":
-            self.fail(f"{name} must be {'a whole number' if not arg.words else arg.describe()}, "
-                      f"found {_show(token)}", token[2])
+            self.fail(
+                f"{name} must be {'a whole number' if not arg.words else arg.describe()}, "
+                f"found {_show(token)}",
+                token[2],
+            )
         else:
             raw = self._int(token, name)
         try:
@@ -443,8 +483,7 @@ class _Parser:
             if pairs and item[1] == "(":
                 items.append(self.numbers(name))
             elif item[0] != "int":
-                self.fail(f"{name} must be a tuple of whole numbers, found {_show(item)}",
-                          item[2])
+                self.fail(f"{name} must be a tuple of whole numbers, found {_show(item)}", item[2])
             else:
                 items.append(self._int(item, name))
             sep = self.take()
@@ -479,11 +518,12 @@ def spec_from_mapping(kind_text, values: dict, what: str) -> LayerSpec:
     from ..kinds.registry import kinds
 
     if not isinstance(kind_text, str):
-        raise BadInput(f"{what}: kind must be text such as \"conv\", not {kind_text!r}")
+        raise BadInput(f'{what}: kind must be text such as "conv", not {kind_text!r}')
     kind = kinds().lookup(kind_text.strip())
     if kind is None:
-        raise BadInput(f"{what}: " + unknown_message("layer kind", kind_text, kinds().words(),
-                                                     kinds()))
+        raise BadInput(
+            f"{what}: " + unknown_message("layer kind", kind_text, kinds().words(), kinds())
+        )
     checked: dict = {}
     for raw, value in values.items():
         low = raw.lower()
@@ -497,8 +537,11 @@ def spec_from_mapping(kind_text, values: dict, what: str) -> LayerSpec:
         arg = kind.args[name]
         if arg.boolean and not isinstance(value, bool):
             raise BadInput(f"{what}: {raw} must be true or false, not {value!r}")
-        if not arg.boolean and (isinstance(value, bool) or not isinstance(value, (int, str, tuple))
-                                or (isinstance(value, str) and not arg.words)):
+        if not arg.boolean and (
+            isinstance(value, bool)
+            or not isinstance(value, (int, str, tuple))
+            or (isinstance(value, str) and not arg.words)
+        ):
             raise BadInput(f"{what}: {raw} must be a whole number, not {value!r}")
         try:
             checked[name] = arg.check(name, value)

@@ -20,7 +20,7 @@ from ..platform.budget import charge
 from ..platform.errors import BadInput, nearest_word
 
 MAX_LENGTH = 500
-COMPILE_COST = 200   # work units of parsing one condition, plus one per character
+COMPILE_COST = 200  # work units of parsing one condition, plus one per character
 MAX_DEPTH = 40
 MAX_EXPONENT = 64
 MAX_BITS = 4096  # largest value (numerator and denominator for '/') a constraint may compute
@@ -109,11 +109,13 @@ class Condition(NamedTuple):
             return False
         except _TooLarge:
             at = ", ".join(f"{name}={env[name]}" for name in sorted(self.names))
-            raise BadInput(f"{self.what} {_quote(self.text)} computes a number larger than "
-                           f"2**{MAX_BITS} (at {at}); rewrite it with smaller numbers") from None
+            raise BadInput(
+                f"{self.what} {_quote(self.text)} computes a number larger than "
+                f"2**{MAX_BITS} (at {at}); rewrite it with smaller numbers"
+            ) from None
 
 
-_SINGLE_EQUALS = re.compile(r"(?<![=<>!:])=(?!=)")   # k = 3, meant as k == 3
+_SINGLE_EQUALS = re.compile(r"(?<![=<>!:])=(?!=)")  # k = 3, meant as k == 3
 
 
 def compile_condition(text: str, allowed: tuple[str, ...], what: str = "--where") -> Condition:
@@ -126,12 +128,16 @@ def compile_condition(text: str, allowed: tuple[str, ...], what: str = "--where"
 def _compile_condition(text, allowed, what) -> Condition:
     """Parse `text` into a Condition over the names in `allowed` (BadInput if it is not one)."""
     if len(text) > MAX_LENGTH:
-        raise BadInput(f"{what} expression is {len(text)} characters long; the limit is {MAX_LENGTH}")
+        raise BadInput(
+            f"{what} expression is {len(text)} characters long; the limit is {MAX_LENGTH}"
+        )
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:
-        raise BadInput(f"{what} {_quote(text)} holds a character that is not text (position "
-                       f"{exc.start + 1}: bytes that are not UTF-8?)") from None
+        raise BadInput(
+            f"{what} {_quote(text)} holds a character that is not text (position "
+            f"{exc.start + 1}: bytes that are not UTF-8?)"
+        ) from None
     if "\0" in text:
         raise BadInput(f"{what} {_quote(text)} holds a NUL character")
     try:
@@ -140,8 +146,10 @@ def _compile_condition(text, allowed, what) -> Condition:
         single = _SINGLE_EQUALS.search(text)
         if single:
             fixed = _SINGLE_EQUALS.sub("==", text)
-            raise BadInput(f"{what} {_quote(text)}: '=' at column {single.start() + 1} assigns; "
-                           f"use == to compare, e.g. {_quote(fixed)}") from None
+            raise BadInput(
+                f"{what} {_quote(text)}: '=' at column {single.start() + 1} assigns; "
+                f"use == to compare, e.g. {_quote(fixed)}"
+            ) from None
         col = f" at column {exc.offset}" if exc.offset else ""
         raise BadInput(f"{what} {_quote(text)} is not an expression{col}: {exc.msg}") from None
     except (RecursionError, MemoryError):
@@ -157,8 +165,9 @@ def _compile_condition(text, allowed, what) -> Condition:
             f"{what} {_quote(text)} is not a constraint; compare something, e.g. 'k % 2 == 1' or 's == k'"
         )
     test = _build(body, allowed, names, text, what, 0)
-    return Condition(text=text, names=frozenset(names), test=test, what=what,
-                     size=sum(1 for _ in ast.walk(body)))
+    return Condition(
+        text=text, names=frozenset(names), test=test, what=what, size=sum(1 for _ in ast.walk(body))
+    )
 
 
 def _build(node, allowed, names, text, what, depth):
@@ -221,9 +230,17 @@ def quote(text: str) -> str:
 
 _quote = quote
 _WORDS = {
-    ast.Is: "'is'", ast.IsNot: "'is not'", ast.In: "'in'", ast.NotIn: "'not in'",
-    ast.BitAnd: "'&'", ast.BitOr: "'|'", ast.BitXor: "'^'", ast.LShift: "'<<'",
-    ast.RShift: "'>>'", ast.MatMult: "'@'", ast.Invert: "'~'",
+    ast.Is: "'is'",
+    ast.IsNot: "'is not'",
+    ast.In: "'in'",
+    ast.NotIn: "'not in'",
+    ast.BitAnd: "'&'",
+    ast.BitOr: "'|'",
+    ast.BitXor: "'^'",
+    ast.LShift: "'<<'",
+    ast.RShift: "'>>'",
+    ast.MatMult: "'@'",
+    ast.Invert: "'~'",
 }
 
 
@@ -258,8 +275,10 @@ def parse_where(items, n_layers: int):
             n = int(m.group(1)) if len(m.group(1)) <= 9 else n_layers + 1
             if not 1 <= n <= n_layers:
                 number = m.group(1) if len(m.group(1)) <= 12 else quote(m.group(1))
-                raise BadInput(f"--where {quote(text)} names layer {number}; the plan has "
-                               f"layers 1 to {n_layers}")
+                raise BadInput(
+                    f"--where {quote(text)} names layer {number}; the plan has "
+                    f"layers 1 to {n_layers}"
+                )
             per_layer.setdefault(n, []).append(m.group(2).strip())
         else:
             everywhere.append(text)

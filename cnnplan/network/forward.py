@@ -35,7 +35,7 @@ class Step:
 
     index: int
     spec: LayerSpec
-    input: tuple                 # the (first) input shape
+    input: tuple  # the (first) input shape
     output: tuple
     weights: int
     params: int
@@ -44,12 +44,12 @@ class Step:
     jump: Fraction | int | None
     notes: tuple = ()
     name: str = ""
-    sources: tuple = ()          # names of the layers it reads ("input": the network input)
-    inputs: tuple = ()           # their shapes
-    field: tuple | None = None   # receptive field per tensor axis (see `step_field`)
+    sources: tuple = ()  # names of the layers it reads ("input": the network input)
+    inputs: tuple = ()  # their shapes
+    field: tuple | None = None  # receptive field per tensor axis (see `step_field`)
     exact_rf: bool = True
-    extents: tuple | None = None # receptive-field extent per input spatial axis
-    outputs: tuple = ()          # a layer with several outputs (split, chunk): their shapes
+    extents: tuple | None = None  # receptive-field extent per input spatial axis
+    outputs: tuple = ()  # a layer with several outputs (split, chunk): their shapes
 
     @property
     def rfs(self) -> tuple | None:
@@ -149,8 +149,9 @@ def store(values: dict, name: str, done, value=None, pieces=None):
     layer with several outputs each piece under `name[j]` too (`pieces`, or `value` for all)."""
     values[name] = done.output if value is None and pieces is None else value
     for j, shape in enumerate(done.outputs):
-        values[f"{name}[{j}]"] = (shape if value is None and pieces is None
-                                  else pieces[j] if pieces else value)
+        values[f"{name}[{j}]"] = (
+            shape if value is None and pieces is None else pieces[j] if pieces else value
+        )
 
 
 def read(values: dict, ref: str, where: str = "layer"):
@@ -160,8 +161,10 @@ def read(values: dict, ref: str, where: str = "layer"):
         return values[ref]
     base, _, index = ref.partition("[")
     count = sum(1 for key in values if key.startswith(base + "["))
-    raise BadInput(f"{where}: reads {ref}, but {base} has {count or 1} output"
-                   f"{'s' if count != 1 else ''} (0 to {max(count - 1, 0)})")
+    raise BadInput(
+        f"{where}: reads {ref}, but {base} has {count or 1} output"
+        f"{'s' if count != 1 else ''} (0 to {max(count - 1, 0)})"
+    )
 
 
 def label(index: int, spec: LayerSpec) -> str:
@@ -185,9 +188,9 @@ def apply_layer(spec: LayerSpec, shape: tuple, index: int):
 # attention over positions), or where positions are mixed in a way it cannot follow.
 
 MAX_FIELD_ENTRIES = 32
-LAYER_COST = 40          # work units of applying one layer in a forward pass
+LAYER_COST = 40  # work units of applying one layer in a forward pass
 START_PATHS = {(1, 0): 0}
-BROADCAST_STEP = RfStep(0, 0, 0)   # every output position reads the one input position
+BROADCAST_STEP = RfStep(0, 0, 0)  # every output position reads the one input position
 
 
 def start_field(shape):
@@ -249,16 +252,16 @@ def _layout_field(field, axes):
             out.append(None)
         elif isinstance(source, int):
             if source in used and field[source] is not None:
-                return None              # one spatial axis in two places
+                return None  # one spatial axis in two places
             used.add(source)
             out.append(field[source])
         else:
             if any(field[a] is not None for a in source):
-                return None              # positions merged with another axis
+                return None  # positions merged with another axis
             used.update(source)
             out.append(None)
     if any(entry is not None and a not in used for a, entry in enumerate(field)):
-        return None                      # a spatial axis dropped
+        return None  # a spatial axis dropped
     return tuple(out)
 
 
@@ -272,26 +275,32 @@ def join_fields(fields, offsets=(), axes=None, shapes=(), output=(), shape_only=
     fields = [(None,) * len(shapes[n]) if n in shape_only else f for n, f in enumerate(fields)]
     if any(f is None for f in fields) or not output:
         return None
-    charge(sum(len(entry[1]) for field in fields for entry in field if entry),
-           "receptive fields")
+    charge(sum(len(entry[1]) for field in fields for entry in field if entry), "receptive fields")
     if axes is None:
         rank = len(output)
-        axes = tuple(tuple((n, a - rank + len(shapes[n])) for n in range(len(fields))
-                           if a - rank + len(shapes[n]) >= 0) for a in range(rank))
+        axes = tuple(
+            tuple(
+                (n, a - rank + len(shapes[n]))
+                for n in range(len(fields))
+                if a - rank + len(shapes[n]) >= 0
+            )
+            for a in range(rank)
+        )
     read = {(n, a % len(shapes[n])) for pairs in axes for n, a in pairs}
     for n, field in enumerate(fields):
         if any(entry is not None and (n, a) not in read for a, entry in enumerate(field)):
-            return None                  # a spatial axis read whole
+            return None  # a spatial axis read whole
     out = []
     for a, pairs in enumerate(axes):
-        entries = [(n, fields[n][b % len(shapes[n])], shapes[n][b % len(shapes[n])])
-                   for n, b in pairs]
+        entries = [
+            (n, fields[n][b % len(shapes[n])], shapes[n][b % len(shapes[n])]) for n, b in pairs
+        ]
         spatial = [(n, e, size) for n, e, size in entries if e is not None]
         if not spatial:
             out.append(None)
             continue
         if len(spatial) != len(entries) or len({e[0] for _, e, _ in spatial}) != 1:
-            return None                  # mixes a position with features
+            return None  # mixes a position with features
         merged = {}
         for n, (_, paths), size in spatial:
             if size == 1 < output[a]:
@@ -314,8 +323,12 @@ def _trim(paths: dict) -> dict:
     keep: dict = {}
     for jump in {j for j, _ in paths}:
         group = [(key, e) for key, e in paths.items() if key[0] == jump]
-        keep.update([min(group, key=lambda kv: kv[0][1] - _half(kv[1])),
-                     max(group, key=lambda kv: kv[0][1] + _half(kv[1]))])
+        keep.update(
+            [
+                min(group, key=lambda kv: kv[0][1] - _half(kv[1])),
+                max(group, key=lambda kv: kv[0][1] + _half(kv[1])),
+            ]
+        )
     for key, e in sorted(paths.items(), key=lambda kv: -kv[1]):
         if len(keep) >= MAX_FIELD_ENTRIES:
             break
@@ -330,8 +343,10 @@ def _half(e):
 def path_bounds(paths: dict, x=0) -> tuple:
     """(first, last) input position output x depends on, over all paths: each path (J, c) -> E
     covers c + xJ -/+ E/2."""
-    return (min(c + x * j - _half(e) for (j, c), e in paths.items()),
-            max(c + x * j + _half(e) for (j, c), e in paths.items()))
+    return (
+        min(c + x * j - _half(e) for (j, c), e in paths.items()),
+        max(c + x * j + _half(e) for (j, c), e in paths.items()),
+    )
 
 
 def union_extent(paths: dict, size: int = 1):
@@ -397,8 +412,7 @@ def field_summary(field, output=()):
     jumps = [{j for paths in entries for j, _ in paths} for entries in found.values()]
     if all(len(j) == 1 for j in jumps):
         values = [next(iter(j)) for j in jumps]
-        jump = values[0] if len(set(values)) == 1 else "x".join(
-            str(format_jump(v)) for v in values)
+        jump = values[0] if len(set(values)) == 1 else "x".join(str(format_jump(v)) for v in values)
     else:
         jump = "mixed"
     return extents, jump
@@ -412,9 +426,13 @@ def misaligned(field) -> list:
         centres = sorted({c for paths in entries for _, c in paths})
         jumps = sorted({j for paths in entries for j, _ in paths})
         pads = sorted({_tidy(_half(e) - c) for paths in entries for (_, c), e in paths.items()})
-        why = ("centres of output 0 at " + ", ".join(str(format_jump(c)) for c in centres)
-               + "; effective padding per path " + ", ".join(str(format_jump(p)) for p in pads)
-               + "; rf and effective padding span the union")
+        why = (
+            "centres of output 0 at "
+            + ", ".join(str(format_jump(c)) for c in centres)
+            + "; effective padding per path "
+            + ", ".join(str(format_jump(p)) for p in pads)
+            + "; rf and effective padding span the union"
+        )
         if len(jumps) > 1:
             why = "jumps " + ", ".join(str(format_jump(j)) for j in jumps) + "; " + why
         if len(centres) > 1 or len(jumps) > 1:
@@ -423,6 +441,7 @@ def misaligned(field) -> list:
 
 
 # -- the graph --------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Node:
@@ -457,24 +476,37 @@ def build_nodes(items, what: str = "network", places=None) -> list:
             ref = previous if ref is None else ref
             ref, base = _reference(ref, where)
             if base in kind_of_node and (ref == base) == kind_of_node[base]:
-                raise BadInput(f"{where}: reads {ref}, but {base} " + (
-                    f"has several outputs; read one, as in {base}[0]" if ref == base else
-                    "has one output; read it as " + base))
+                raise BadInput(
+                    f"{where}: reads {ref}, but {base} "
+                    + (
+                        f"has several outputs; read one, as in {base}[0]"
+                        if ref == base
+                        else "has one output; read it as " + base
+                    )
+                )
             if base != INPUT and base not in seen:
                 if base in later or base == name:
-                    raise BadInput(f"{where}: reads {base!r}, which is not an earlier layer "
-                                   "(layers read only layers before them)")
-                raise BadInput(f"{where}: reads {base!r}, but no earlier layer is called that "
-                               f"(names: {', '.join(list(seen)[-8:]) or 'none yet'}; "
-                               "'input' is the network input)")
+                    raise BadInput(
+                        f"{where}: reads {base!r}, which is not an earlier layer "
+                        "(layers read only layers before them)"
+                    )
+                raise BadInput(
+                    f"{where}: reads {base!r}, but no earlier layer is called that "
+                    f"(names: {', '.join(list(seen)[-8:]) or 'none yet'}; "
+                    "'input' is the network input)"
+                )
             resolved.append(ref)
         join = spec.record.join
         if join and len(resolved) < 2:
-            raise BadInput(f"{where}: {spec.kind} joins two or more inputs; name them, as in "
-                           f"{spec.kind}(a, b), or one to join with the previous layer")
+            raise BadInput(
+                f"{where}: {spec.kind} joins two or more inputs; name them, as in "
+                f"{spec.kind}(a, b), or one to join with the previous layer"
+            )
         if not join and len(resolved) != 1:
-            raise BadInput(f"{where}: {spec.kind} reads one input, not {len(resolved)} "
-                           f"({', '.join(resolved)}); joins are add, mul, concat")
+            raise BadInput(
+                f"{where}: {spec.kind} reads one input, not {len(resolved)} "
+                f"({', '.join(resolved)}); joins are add, mul, concat"
+            )
         key = name or str(index)
         seen[key] = index
         kind_of_node[key] = bool(spec.record.outputs)
@@ -485,8 +517,10 @@ def build_nodes(items, what: str = "network", places=None) -> list:
 
 def plan_nodes(items) -> list:
     """The network's nodes (build_nodes) from a plan file's PlanLayers."""
-    return build_nodes([(item.name, item.spec, item.sources) for item in items],
-                       places=[item.origin for item in items])
+    return build_nodes(
+        [(item.name, item.spec, item.sources) for item in items],
+        places=[item.origin for item in items],
+    )
 
 
 _OUTPUT_REF = re.compile(r"(?P<base>[A-Za-z0-9_.]+)\[(?P<index>\d{1,4})\]")
@@ -500,8 +534,10 @@ def _reference(ref: str, where: str) -> tuple:
         return ref, ref
     match = _OUTPUT_REF.fullmatch(ref.replace(" ", ""))
     if match is None:
-        raise BadInput(f"{where}: {ref!r} is not a layer name or NAME[j] (output j of a layer "
-                       "with several outputs)")
+        raise BadInput(
+            f"{where}: {ref!r} is not a layer name or NAME[j] (output j of a layer "
+            "with several outputs)"
+        )
     base, index = match["base"], int(match["index"])
     return f"{base}[{index}]", base
 
@@ -529,12 +565,16 @@ def prepare(specs, complete: bool = True) -> list:
     return out
 
 
-def forward(input_shape, specs, complete: bool = True, output: str = "",
-            fields: bool = True) -> Network:
+def forward(
+    input_shape, specs, complete: bool = True, output: str = "", fields: bool = True
+) -> Network:
     """Apply a network to `input_shape` (tuple or text). `specs`: as for `prepare`, or its
     result. fields=False skips the receptive fields (shapes and costs only)."""
-    shape = input_shape if isinstance(input_shape, tuple) and all(
-        type(v) is int and v >= 1 for v in input_shape) else parse_shape(input_shape, "--in")
+    shape = (
+        input_shape
+        if isinstance(input_shape, tuple) and all(type(v) is int and v >= 1 for v in input_shape)
+        else parse_shape(input_shape, "--in")
+    )
     specs = list(specs)
     prepared = specs if specs and isinstance(specs[0], tuple) else prepare(specs, complete)
     shapes = {INPUT: shape}
@@ -547,34 +587,72 @@ def forward(input_shape, specs, complete: bool = True, output: str = "",
         done = record.apply(spec, inputs, where)
         store(shapes, node.name, done)
         if not fields:
-            steps.append(Step(node.index, spec, inputs[0], done.output, done.weights,
-                              done.params, done.macs, None, None, done.notes, node.name,
-                              node.sources, inputs, outputs=done.outputs))
+            steps.append(
+                Step(
+                    node.index,
+                    spec,
+                    inputs[0],
+                    done.output,
+                    done.weights,
+                    done.params,
+                    done.macs,
+                    None,
+                    None,
+                    done.notes,
+                    node.name,
+                    node.sources,
+                    inputs,
+                    outputs=done.outputs,
+                )
+            )
             continue
         notes = list(done.notes)
         sources = [read(field_of, s, where) for s in node.sources]
         if record.join:
-            field = join_fields(sources, done.offsets, done.axes, inputs, done.output,
-                                done.shape_only)
+            field = join_fields(
+                sources, done.offsets, done.axes, inputs, done.output, done.shape_only
+            )
             for axis, why in misaligned(field):
-                notes.append(f"{where}: its inputs' receptive fields are not aligned on axis "
-                             f"{axis} ({why})")
+                notes.append(
+                    f"{where}: its inputs' receptive fields are not aligned on axis {axis} ({why})"
+                )
         else:
             field = step_field(sources[0], done.steps, done.axes)
         if field is not None and len(field) != len(done.output):
-            field = None          # the rank changed, and the kind did not say how
+            field = None  # the rank changed, and the kind did not say how
         exact = done.exact_rf and all(read(exacts, s, where) for s in node.sources)
         extents, jump = field_summary(field, done.output)
         if mixed_jumps(field):
-            exact = False     # the union's extent changes along the axis: the largest given
-        store(field_of, node.name, done, field,
-              tuple(step_field(field, piece) for piece in done.pieces))
+            exact = False  # the union's extent changes along the axis: the largest given
+        store(
+            field_of,
+            node.name,
+            done,
+            field,
+            tuple(step_field(field, piece) for piece in done.pieces),
+        )
         store(exacts, node.name, done, exact)
-        steps.append(Step(node.index, spec, inputs[0], done.output, done.weights, done.params,
-                          done.macs, _tidy(max(extents)) if extents else None,
-                          _tidy(jump) if jump is not None else None,
-                          tuple(notes), node.name, node.sources, inputs, field, exact,
-                          extents, done.outputs))
+        steps.append(
+            Step(
+                node.index,
+                spec,
+                inputs[0],
+                done.output,
+                done.weights,
+                done.params,
+                done.macs,
+                _tidy(max(extents)) if extents else None,
+                _tidy(jump) if jump is not None else None,
+                tuple(notes),
+                node.name,
+                node.sources,
+                inputs,
+                field,
+                exact,
+                extents,
+                done.outputs,
+            )
+        )
     if output and output not in shapes:
         raise BadInput(f"output {output!r} names no layer")
     return Network(shape, tuple(steps), output)
@@ -603,7 +681,7 @@ def format_jump(jump) -> int | str | None:
     return jump if isinstance(jump, int) else f"{jump.numerator}/{jump.denominator}"
 
 
-BRIEF = 6      # names a table lists of a long `from` (JSON lists them all)
+BRIEF = 6  # names a table lists of a long `from` (JSON lists them all)
 
 
 def brief_names(names) -> str:
@@ -611,7 +689,7 @@ def brief_names(names) -> str:
     names = list(names)
     if len(names) <= BRIEF:
         return ", ".join(names)
-    return f"{', '.join(names[:BRIEF - 1])}, ... {names[-1]} ({len(names):,} inputs)"
+    return f"{', '.join(names[: BRIEF - 1])}, ... {names[-1]} ({len(names):,} inputs)"
 
 
 def layer_text(step) -> str:
@@ -623,8 +701,9 @@ def layer_text(step) -> str:
     return text
 
 
-def network_result(net: Network, targets=None, title_prefix: str = "network", mem=None,
-                   show_memory: bool = False) -> Result:
+def network_result(
+    net: Network, targets=None, title_prefix: str = "network", mem=None, show_memory: bool = False
+) -> Result:
     """The `cnnplan shapes` Result: one row per layer, totals, and target checks; with `mem`
     (network/memory.py) each layer's bytes and the memory totals (in the table too with
     `show_memory`)."""
@@ -632,8 +711,7 @@ def network_result(net: Network, targets=None, title_prefix: str = "network", me
 
     mem = memory(net) if mem is None else mem
     graph = net.graph
-    first = (0, "input", format_shape(net.input), size_of(net.input), None, None, None, 1, 1,
-             0)
+    first = (0, "input", format_shape(net.input), size_of(net.input), None, None, None, 1, 1, 0)
     rows = [_row(graph, INPUT, "", first)]
     layers = []
     notes = []
@@ -641,14 +719,33 @@ def network_result(net: Network, targets=None, title_prefix: str = "network", me
     for step in net.steps:
         rf = step.rf_value
         output = ", ".join(format_shape(o) for o in step.outputs or (step.output,))
-        cells = (step.index, layer_text(step), output, step.size, step.weights, step.params,
-                 step.macs, "x".join(map(str, rf)) if isinstance(rf, list) else rf,
-                 format_jump(step.jump), _pad_cell(step.eff_padding))
+        cells = (
+            step.index,
+            layer_text(step),
+            output,
+            step.size,
+            step.weights,
+            step.params,
+            step.macs,
+            "x".join(map(str, rf)) if isinstance(rf, list) else rf,
+            format_jump(step.jump),
+            _pad_cell(step.eff_padding),
+        )
         rows.append(_row(graph, step.name, brief_names(step.sources), cells))
-        entry = {"name": step.name, "from": list(step.sources), "spec": step.spec.canonical(),
-                 "kind": step.spec.kind, "output": list(step.output), "size": step.size,
-                 "weights": step.weights, "params": step.params, "macs": step.macs,
-                 "rf": rf, "jump": format_jump(step.jump), "eff_padding": step.eff_padding}
+        entry = {
+            "name": step.name,
+            "from": list(step.sources),
+            "spec": step.spec.canonical(),
+            "kind": step.spec.kind,
+            "output": list(step.output),
+            "size": step.size,
+            "weights": step.weights,
+            "params": step.params,
+            "macs": step.macs,
+            "rf": rf,
+            "jump": format_jump(step.jump),
+            "eff_padding": step.eff_padding,
+        }
         if step.outputs:
             entry["outputs"] = [list(o) for o in step.outputs]
         if step.field is not None and not step.exact_rf:
@@ -658,39 +755,78 @@ def network_result(net: Network, targets=None, title_prefix: str = "network", me
         entry["saved_bytes"] = mem.saved_bytes[step.index - 1]
         layers.append(entry)
         notes.extend(step.notes)
-    rows.append(_row(graph, "", "", (None, "total", format_shape(net.output), net.size,
-                                     net.weights, net.params, net.macs, None, None, None)))
+    rows.append(
+        _row(
+            graph,
+            "",
+            "",
+            (
+                None,
+                "total",
+                format_shape(net.output),
+                net.size,
+                net.weights,
+                net.params,
+                net.macs,
+                None,
+                None,
+                None,
+            ),
+        )
+    )
     if show_memory:
         rows = _memory_columns(rows, mem, net)
     mismatches = []
     for step in net.steps:
         target = (targets or {}).get(step.index)
         if target is not None and tuple(target) != step.output:
-            mismatches.append(f"layer {step.index} gives {format_shape(step.output)} but its "
-                              f"target is {format_shape(target)}")
+            mismatches.append(
+                f"layer {step.index} gives {format_shape(step.output)} but its "
+                f"target is {format_shape(target)}"
+            )
     n = len(net.steps)
-    title = (f"{title_prefix} {format_shape(net.input)} -> {format_shape(net.output)}: "
-             f"{n} layer{'s' if n != 1 else ''}")
-    facts = [("input", format_shape(net.input)), ("output", format_shape(net.output)),
-             ("size", net.size), ("weights", net.weights), ("params", net.params),
-             ("macs", net.macs)]
+    title = (
+        f"{title_prefix} {format_shape(net.input)} -> {format_shape(net.output)}: "
+        f"{n} layer{'s' if n != 1 else ''}"
+    )
+    facts = [
+        ("input", format_shape(net.input)),
+        ("output", format_shape(net.output)),
+        ("size", net.size),
+        ("weights", net.weights),
+        ("params", net.params),
+        ("macs", net.macs),
+    ]
     if graph and net.out_step is not None:
         facts.insert(2, ("output layer", net.out_step.name))
     notes = mismatches + notes
-    notes.append("weights exclude biases; params add biases and normalisation's scale and shift; "
-                 "MACs: conv = output elements x C_in/groups x k^n, convT on input positions, "
-                 "linear in x out, norms 1 per element, pooling, joins and activations 0")
+    notes.append(
+        "weights exclude biases; params add biases and normalisation's scale and shift; "
+        "MACs: conv = output elements x C_in/groups x k^n, convT on input positions, "
+        "linear in x out, norms 1 per element, pooling, joins and activations 0"
+    )
     if any(step.spec.kind in ("matmul", "attention", "mha") for step in net.steps):
-        notes.append("MACs of matrix products: rows x inner x columns per leading index; "
-                     "attention counts its projections, Q K^T and A V (softmax and scaling 0), "
-                     "as fvcore and torch.utils.flop_counter (FLOPs = 2 MACs)")
+        notes.append(
+            "MACs of matrix products: rows x inner x columns per leading index; "
+            "attention counts its projections, Q K^T and A V (softmax and scaling 0), "
+            "as fvcore and torch.utils.flop_counter (FLOPs = 2 MACs)"
+        )
     if bounds:
-        notes.append("rf after transposed convolutions, upsampling, adaptive pooling with "
-                     "uneven windows or joins of paths with different jumps is an upper bound "
-                     "(rf_exact false in JSON)")
-    data = {"input": list(net.input), "layers": layers, "output": list(net.output),
-            "size": net.size, "weights": net.weights, "params": net.params, "macs": net.macs,
-            **memory_data(mem)}
+        notes.append(
+            "rf after transposed convolutions, upsampling, adaptive pooling with "
+            "uneven windows or joins of paths with different jumps is an upper bound "
+            "(rf_exact false in JSON)"
+        )
+    data = {
+        "input": list(net.input),
+        "layers": layers,
+        "output": list(net.output),
+        "size": net.size,
+        "weights": net.weights,
+        "params": net.params,
+        "macs": net.macs,
+        **memory_data(mem),
+    }
     if show_memory:
         facts += memory_facts(mem)
         notes += memory_notes(mem)
@@ -698,15 +834,31 @@ def network_result(net: Network, targets=None, title_prefix: str = "network", me
         data["output_layer"] = net.out_step.name if net.out_step else INPUT
     if mismatches:
         data["mismatches"] = mismatches
-    columns: tuple[str, ...] = ("#", "layer", "output", "size", "weights", "params", "macs", "rf",
-                                "jump", "eff pad")
+    columns: tuple[str, ...] = (
+        "#",
+        "layer",
+        "output",
+        "size",
+        "weights",
+        "params",
+        "macs",
+        "rf",
+        "jump",
+        "eff pad",
+    )
     if show_memory:
         columns += ("out bytes", "saved")
     if graph:
         columns = ("#", "name", "from") + columns[1:]
-    return Result(title=title, facts=tuple(facts), tables=(Table(columns, tuple(rows)),),
-                  notes=tuple(notes), data=data, exit_code=1 if mismatches else 0,
-                  kind="shapes")
+    return Result(
+        title=title,
+        facts=tuple(facts),
+        tables=(Table(columns, tuple(rows)),),
+        notes=tuple(notes),
+        data=data,
+        exit_code=1 if mismatches else 0,
+        kind="shapes",
+    )
 
 
 def _memory_columns(rows, mem, net) -> list:
@@ -714,21 +866,29 @@ def _memory_columns(rows, mem, net) -> list:
     from .memory import human
 
     cells = [(human(mem.input_bytes), "")]
-    cells += [(human(out), human(saved) if saved else "")
-              for out, saved in zip(mem.out_bytes, mem.saved_bytes)]
+    cells += [
+        (human(out), human(saved) if saved else "")
+        for out, saved in zip(mem.out_bytes, mem.saved_bytes)
+    ]
     cells.append(("", human(mem.train_saved_bytes)))
     return [row + extra for row, extra in zip(rows, cells)]
 
 
 def memory_data(mem) -> dict:
     """The memory totals as JSON keys (docs/memory.md)."""
-    data = {"batch": mem.batch, "dtype": mem.dtype, "optimizer": mem.optimizer,
-            "device": mem.device, "param_bytes": mem.param_bytes, "grad_bytes": mem.grad_bytes,
-            "optimizer_bytes": mem.optimizer_bytes,
-            "inference_peak_bytes": mem.inference_peak_bytes,
-            "inference_total_bytes": mem.inference_total_bytes,
-            "train_saved_bytes": mem.train_saved_bytes,
-            "train_total_bytes": mem.train_total_bytes}
+    data = {
+        "batch": mem.batch,
+        "dtype": mem.dtype,
+        "optimizer": mem.optimizer,
+        "device": mem.device,
+        "param_bytes": mem.param_bytes,
+        "grad_bytes": mem.grad_bytes,
+        "optimizer_bytes": mem.optimizer_bytes,
+        "inference_peak_bytes": mem.inference_peak_bytes,
+        "inference_total_bytes": mem.inference_total_bytes,
+        "train_saved_bytes": mem.train_saved_bytes,
+        "train_total_bytes": mem.train_total_bytes,
+    }
     if mem.unknown:
         data["memory_unknown_kinds"] = list(mem.unknown)
     if mem.strided:
@@ -744,33 +904,42 @@ def _bytes(n) -> str:
 
 def memory_facts(mem) -> list:
     """Facts lines for the table: batch, dtype and the totals."""
-    return [("batch", mem.batch), ("dtype", mem.dtype),
-            ("param bytes", _bytes(mem.param_bytes)),
-            ("inference peak", _bytes(mem.inference_peak_bytes)),
-            ("train saved", _bytes(mem.train_saved_bytes)),
-            (f"train total ({mem.optimizer})", _bytes(mem.train_total_bytes))]
+    return [
+        ("batch", mem.batch),
+        ("dtype", mem.dtype),
+        ("param bytes", _bytes(mem.param_bytes)),
+        ("inference peak", _bytes(mem.inference_peak_bytes)),
+        ("train saved", _bytes(mem.train_saved_bytes)),
+        (f"train total ({mem.optimizer})", _bytes(mem.train_total_bytes)),
+    ]
 
 
 def memory_notes(mem) -> list:
     """What the memory numbers count and leave out (the table's footer)."""
     from .memory import EXCLUDED, OPTIMIZERS
 
-    notes = [f"memory at batch {mem.batch} in {mem.dtype}: inference peak = live tensors "
-             "running layers in order, each freed after its last use (input included); train "
-             "saved = what autograd keeps for backward, each storage once; train total = "
-             f"params + grads + {OPTIMIZERS[mem.optimizer]} x params ({mem.optimizer}) + "
-             f"saved; excluded: {EXCLUDED}"]
+    notes = [
+        f"memory at batch {mem.batch} in {mem.dtype}: inference peak = live tensors "
+        "running layers in order, each freed after its last use (input included); train "
+        "saved = what autograd keeps for backward, each storage once; train total = "
+        f"params + grads + {OPTIMIZERS[mem.optimizer]} x params ({mem.optimizer}) + "
+        f"saved; excluded: {EXCLUDED}"
+    ]
     if mem.dtype == "int8":
         notes.append("int8 is an inference dtype: training memory is not given")
     if mem.unknown:
-        notes.append("training memory is not given: layer kind(s) "
-                     f"{', '.join(mem.unknown)} do not say what they save (no saves rule); "
-                     "the inference peak takes them to allocate their output")
+        notes.append(
+            "training memory is not given: layer kind(s) "
+            f"{', '.join(mem.unknown)} do not say what they save (no saves rule); "
+            "the inference peak takes them to allocate their output"
+        )
     if mem.strided:
-        notes.append("training memory is not given: layer(s) "
-                     f"{', '.join(mem.strided)} read a view that may not be contiguous (after "
-                     "a permute, select, narrow, split or expand), where torch may copy it; the "
-                     "inference peak takes them to allocate their output")
+        notes.append(
+            "training memory is not given: layer(s) "
+            f"{', '.join(mem.strided)} read a view that may not be contiguous (after "
+            "a permute, select, narrow, split or expand), where torch may copy it; the "
+            "inference peak takes them to allocate their output"
+        )
     return notes
 
 
@@ -784,8 +953,18 @@ def _row(graph: bool, name: str, sources: str, cells: tuple) -> tuple:
 
 
 @budgeted
-def shapes(input=None, layers=(), plan_file=None, plan_text=None, batch=None, dtype=None,
-           optimizer=None, memory=None, inference=False, device=None) -> Result:
+def shapes(
+    input=None,
+    layers=(),
+    plan_file=None,
+    plan_text=None,
+    batch=None,
+    dtype=None,
+    optimizer=None,
+    memory=None,
+    inference=False,
+    device=None,
+) -> Result:
     """Shapes, sizes, weights, params, MACs, receptive field and jump of every layer, and its
     memory at `batch` (default 1) in `dtype` (default float32) with `optimizer` (adam): each
     layer's bytes and the totals of docs/memory.md, in the table too when any of these is
@@ -806,13 +985,15 @@ def shapes(input=None, layers=(), plan_file=None, plan_text=None, batch=None, dt
     from ..language.planfile import gather
     from ..language.where import compile_condition, parse_where
 
-    shape, items, options, title = gather(input, layers, plan_file, None, what="network",
-                                          plan_text=plan_text)
+    shape, items, options, title = gather(
+        input, layers, plan_file, None, what="network", plan_text=plan_text
+    )
     from .memory import check_options
 
     show = any(v is not None for v in (batch, dtype, optimizer, memory, device)) or inference
-    options_given = check_options(1 if batch is None else batch, dtype or "float32",
-                                  optimizer or "adam", device or "cuda")
+    options_given = check_options(
+        1 if batch is None else batch, dtype or "float32", optimizer or "adam", device or "cuda"
+    )
     net = forward(shape, plan_nodes(items), output=options.get("output_layer", ""))
     targets = {i: item.target for i, item in enumerate(items, start=1) if item.target}
     from .memory import memory as network_memory
@@ -825,8 +1006,10 @@ def shapes(input=None, layers=(), plan_file=None, plan_text=None, batch=None, dt
     everywhere, per_layer = parse_where(options.get("where", ()), len(items))
     for index in per_layer:
         if not net.steps[index - 1].spec.window:
-            raise BadInput(f"where names layer {index} {net.steps[index - 1].spec.describe()}, "
-                           "which has no k, s, p, d to constrain")
+            raise BadInput(
+                f"where names layer {index} {net.steps[index - 1].spec.describe()}, "
+                "which has no k, s, p, d to constrain"
+            )
     for step, item in zip(net.steps, items):
         if not step.spec.window:
             continue
@@ -835,13 +1018,14 @@ def shapes(input=None, layers=(), plan_file=None, plan_text=None, batch=None, dt
             continue
         env = dict(zip(VARIABLES, values))
         texts = (*per_layer.get(step.index, ()), *item.where)
-        conditions = everywhere + [compile_condition(text, VARIABLES,
-                                                     f"layer {step.index}: where")
-                                   for text in texts]
+        conditions = everywhere + [
+            compile_condition(text, VARIABLES, f"layer {step.index}: where") for text in texts
+        ]
         for condition in conditions:
             if not condition(env):
-                violations.append(f"layer {step.index} {step.spec.canonical()} breaks where "
-                                  f"{condition.text!r}")
+                violations.append(
+                    f"layer {step.index} {step.spec.canonical()} breaks where {condition.text!r}"
+                )
     if not violations:
         return result
     from dataclasses import replace
@@ -851,8 +1035,9 @@ def shapes(input=None, layers=(), plan_file=None, plan_text=None, batch=None, dt
     return replace(result, notes=tuple(violations) + result.notes, data=data, exit_code=1)
 
 
-def fit_result(result: Result, net: Network, budget, inference: bool, dtype: str,
-               optimizer: str, device: str) -> Result:
+def fit_result(
+    result: Result, net: Network, budget, inference: bool, dtype: str, optimizer: str, device: str
+) -> Result:
     """`result` with the largest batch whose training (or inference) total fits `budget`, and
     how that total splits; exit 1 when not even one sample fits."""
     from dataclasses import replace
@@ -866,27 +1051,47 @@ def fit_result(result: Result, net: Network, budget, inference: bool, dtype: str
     batch, mem = largest_batch(net, limit, inference, dtype, optimizer, device)
     if batch is None:
         why = [f"layer kinds {', '.join(mem.unknown)} have no saves rule"] if mem.unknown else []
-        why += [f"layers {', '.join(mem.strided)} read a non-contiguous view"] if mem.strided \
-            else []
-        raise BadInput(f"the training memory of this network is not known ({'; '.join(why)}): "
-                       "use --inference")
+        why += (
+            [f"layers {', '.join(mem.strided)} read a non-contiguous view"] if mem.strided else []
+        )
+        raise BadInput(
+            f"the training memory of this network is not known ({'; '.join(why)}): use --inference"
+        )
     if inference:
-        split = {"param_bytes": mem.param_bytes, "inference_peak_bytes": mem.inference_peak_bytes,
-                 "total_bytes": mem.inference_total_bytes}
+        split = {
+            "param_bytes": mem.param_bytes,
+            "inference_peak_bytes": mem.inference_peak_bytes,
+            "total_bytes": mem.inference_total_bytes,
+        }
     else:
-        split = {"param_bytes": mem.param_bytes, "grad_bytes": mem.grad_bytes,
-                 "optimizer_bytes": mem.optimizer_bytes,
-                 "train_saved_bytes": mem.train_saved_bytes,
-                 "total_bytes": mem.train_total_bytes}
-    data = {**result.data, "memory_budget": limit, "fit": what, "max_batch": batch,
-            "max_batch_split": {"batch": mem.batch, **split}}
-    parts = ", ".join(f"{key.removesuffix('_bytes').replace('_', ' ')} {_bytes(value)}"
-                      for key, value in split.items() if key != "total_bytes")
+        split = {
+            "param_bytes": mem.param_bytes,
+            "grad_bytes": mem.grad_bytes,
+            "optimizer_bytes": mem.optimizer_bytes,
+            "train_saved_bytes": mem.train_saved_bytes,
+            "total_bytes": mem.train_total_bytes,
+        }
+    data = {
+        **result.data,
+        "memory_budget": limit,
+        "fit": what,
+        "max_batch": batch,
+        "max_batch_split": {"batch": mem.batch, **split},
+    }
+    parts = ", ".join(
+        f"{key.removesuffix('_bytes').replace('_', ' ')} {_bytes(value)}"
+        for key, value in split.items()
+        if key != "total_bytes"
+    )
     facts = result.facts + ((f"max batch ({what} in {_bytes(limit)})", batch),)
     if batch:
-        note = (f"at batch {batch} {what} takes {_bytes(split['total_bytes'])} of "
-                f"{_bytes(limit)}: {parts}")
+        note = (
+            f"at batch {batch} {what} takes {_bytes(split['total_bytes'])} of "
+            f"{_bytes(limit)}: {parts}"
+        )
         return replace(result, facts=facts, data=data, notes=(note,) + result.notes)
-    note = (f"no batch fits: one sample's {what} takes {_bytes(split['total_bytes'])}, more "
-            f"than {_bytes(limit)} ({parts})")
+    note = (
+        f"no batch fits: one sample's {what} takes {_bytes(split['total_bytes'])}, more "
+        f"than {_bytes(limit)} ({parts})"
+    )
     return replace(result, facts=facts, data=data, notes=(note,) + result.notes, exit_code=1)

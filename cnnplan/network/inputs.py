@@ -14,10 +14,10 @@ from ..platform.budget import budgeted, charge
 from ..platform.errors import BadInput
 from ..platform.result import Result, Table
 
-_range = range              # `range` is also inputs()'s argument
-MAX_RANGE = 65_536          # sizes one question may try
-MAX_SIZE = 999_999_999      # the largest size a range may name
-MAX_RULE_TERMS = 8          # residue classes a readable rule may have
+_range = range  # `range` is also inputs()'s argument
+MAX_RANGE = 65_536  # sizes one question may try
+MAX_SIZE = 999_999_999  # the largest size a range may name
+MAX_RULE_TERMS = 8  # residue classes a readable rule may have
 
 
 def _short(text) -> str:
@@ -36,14 +36,17 @@ def parse_range(text) -> tuple[int, int]:
         if len(parts) != 2 or not all(p.isascii() and p.isdigit() for p in parts):
             raise BadInput(f"--range {_short(text)}: write LO..HI with whole numbers, e.g. 1..4096")
         if any(len(p) > 9 for p in parts):
-            raise BadInput(f"--range {_short(text)}: sizes go up to {MAX_SIZE:,}, and one "
-                           f"question tries at most {MAX_RANGE:,} of them")
+            raise BadInput(
+                f"--range {_short(text)}: sizes go up to {MAX_SIZE:,}, and one "
+                f"question tries at most {MAX_RANGE:,} of them"
+            )
         lo, hi = (int(p) for p in parts)
     if not 1 <= lo <= hi:
         raise BadInput(f"--range {lo}..{hi}: need 1 <= LO <= HI")
     if hi - lo + 1 > MAX_RANGE:
-        raise BadInput(f"--range {lo}..{hi} holds {hi - lo + 1:,} sizes; the limit is "
-                       f"{MAX_RANGE:,}")
+        raise BadInput(
+            f"--range {lo}..{hi} holds {hi - lo + 1:,} sizes; the limit is {MAX_RANGE:,}"
+        )
     return lo, hi
 
 
@@ -104,10 +107,10 @@ def rule_for(sizes: list[int], lo: int, hi: int) -> str:
             starts.setdefault(size % m, size)
         if len(starts) > MAX_RULE_TERMS:
             continue
-        if all(size in accepted for r, first in starts.items()
-               for size in range(first, hi + 1, m)):
-            return "; ".join(_term(m, r, first) for r, first in
-                             sorted(starts.items(), key=lambda kv: kv[1]))
+        if all(size in accepted for r, first in starts.items() for size in range(first, hi + 1, m)):
+            return "; ".join(
+                _term(m, r, first) for r, first in sorted(starts.items(), key=lambda kv: kv[1])
+            )
     return ""
 
 
@@ -120,9 +123,19 @@ def _term(m: int, r: int, first: int) -> str:
 
 
 @budgeted
-def inputs(input=None, layers=(), plan_file=None, range=(1, 4096), plan_text=None,
-           memory=None, batch=None, dtype=None, optimizer=None, inference=False,
-           device=None) -> Result:
+def inputs(
+    input=None,
+    layers=(),
+    plan_file=None,
+    range=(1, 4096),
+    plan_text=None,
+    memory=None,
+    batch=None,
+    dtype=None,
+    optimizer=None,
+    inference=False,
+    device=None,
+) -> Result:
     """Every square input size in `range` that the network accepts, with a rule and, for each
     refused size, the first layer or join that fails. With a `memory` budget ("24GiB"), also
     the largest accepted size whose training total (`inference`: inference total) at `batch`
@@ -134,8 +147,9 @@ def inputs(input=None, layers=(), plan_file=None, range=(1, 4096), plan_text=Non
     from ..language.planfile import gather
 
     lo, hi = parse_range(range)
-    shape, items, options, title = gather(input, layers, plan_file, None, what="network",
-                                          plan_text=plan_text)
+    shape, items, options, title = gather(
+        input, layers, plan_file, None, what="network", plan_text=plan_text
+    )
     from .forward import plan_nodes, prepare
 
     if "fixed_input" in options:
@@ -149,8 +163,10 @@ def inputs(input=None, layers=(), plan_file=None, range=(1, 4096), plan_text=Non
     channels, dims = shape[0], len(shape) - 1
     if dims < 1:
         raise BadInput("inputs asks about spatial sizes; give an input C x sizes, e.g. 3x64x64")
-    charge((hi - lo + 1) * sum(1 + len(node.sources) for node, _, _, _ in nodes),
-           f"trying {hi - lo + 1:,} sizes through {len(nodes):,} layers")
+    charge(
+        (hi - lo + 1) * sum(1 + len(node.sources) for node, _, _, _ in nodes),
+        f"trying {hi - lo + 1:,} sizes through {len(nodes):,} layers",
+    )
     sizes: list[int] = []
     refused = []
     for n in _range(lo, hi + 1):
@@ -161,47 +177,79 @@ def inputs(input=None, layers=(), plan_file=None, range=(1, 4096), plan_text=Non
             refused.append((n, reason))
     rule = rule_for(sizes, lo, hi)
     example = format_shape((channels, *(["n"] * dims)))
-    facts = [("input", example), ("range", f"{lo}..{hi}"), ("accepted", len(sizes)),
-             ("rule", rule or "no short rule (see the list)")]
+    facts = [
+        ("input", example),
+        ("range", f"{lo}..{hi}"),
+        ("accepted", len(sizes)),
+        ("rule", rule or "no short rule (see the list)"),
+    ]
     groups = _group_refusals(refused)
     rows = tuple((_ranges_text(ns, 4), reason) for reason, ns in groups)
     notes = []
     if sizes:
         notes.append("accepted: " + _ranges_text(sizes))
-    notes.append("sizes are tried on every spatial axis at once (square inputs); channels come "
-                 "from the network's input")
-    data = {"count": len(sizes), "sizes": sizes, "rule": rule, "range": [lo, hi],
-            "channels": channels, "spatial_axes": dims,
-            "refused": [{"sizes": ns, "reason": reason} for reason, ns in groups]}
+    notes.append(
+        "sizes are tried on every spatial axis at once (square inputs); channels come "
+        "from the network's input"
+    )
+    data = {
+        "count": len(sizes),
+        "sizes": sizes,
+        "rule": rule,
+        "range": [lo, hi],
+        "channels": channels,
+        "spatial_axes": dims,
+        "refused": [{"sizes": ns, "reason": reason} for reason, ns in groups],
+    }
     what = title or "network"
     exit_code = 0 if sizes else 1
     if memory is not None:
         from .memory import human
 
-        fit = largest_fitting(sizes, channels, dims, nodes, output, memory, batch, dtype,
-                              optimizer, inference, device)
+        fit = largest_fitting(
+            sizes, channels, dims, nodes, output, memory, batch, dtype, optimizer, inference, device
+        )
         notes.insert(0, fit.pop("note"))
         data.update(fit)
-        facts.append((f"largest {fit['fit']} size in {human(fit['memory_budget'])} at batch "
-                      f"{fit['batch']}", fit["largest_fitting"] or "none"))
+        facts.append(
+            (
+                f"largest {fit['fit']} size in {human(fit['memory_budget'])} at batch "
+                f"{fit['batch']}",
+                fit["largest_fitting"] or "none",
+            )
+        )
         exit_code = exit_code or (0 if fit["largest_fitting"] else 1)
-    return Result(title=f"{what}: {len(sizes)} of {hi - lo + 1} input sizes accepted",
-                  facts=tuple(facts),
-                  tables=(Table(("refused sizes", "first failure (at the first size listed)"),
-                                rows, "refused sizes, by reason"),) if rows else (),
-                  notes=tuple(notes), data=data, exit_code=exit_code, kind="inputs")
+    return Result(
+        title=f"{what}: {len(sizes)} of {hi - lo + 1} input sizes accepted",
+        facts=tuple(facts),
+        tables=(
+            Table(
+                ("refused sizes", "first failure (at the first size listed)"),
+                rows,
+                "refused sizes, by reason",
+            ),
+        )
+        if rows
+        else (),
+        notes=tuple(notes),
+        data=data,
+        exit_code=exit_code,
+        kind="inputs",
+    )
 
 
-def largest_fitting(sizes, channels, dims, nodes, output, budget, batch, dtype, optimizer,
-                    inference, device) -> dict:
+def largest_fitting(
+    sizes, channels, dims, nodes, output, budget, batch, dtype, optimizer, inference, device
+) -> dict:
     """The largest accepted size whose memory total fits `budget`, by bisection: every core
     kind's output grows (or stays) with its input, so the totals do too."""
     from .forward import forward
     from .memory import check_options, human, memory, parse_budget, total
 
     limit = parse_budget(budget)
-    batch, dtype, optimizer, device = check_options(batch or 1, dtype or "float32",
-                                                    optimizer or "adam", device or "cuda")
+    batch, dtype, optimizer, device = check_options(
+        batch or 1, dtype or "float32", optimizer or "adam", device or "cuda"
+    )
     what = "inference" if inference else "training"
     if dtype == "int8" and not inference:
         raise BadInput("int8 is an inference dtype: add --inference to fit --memory")
@@ -210,8 +258,10 @@ def largest_fitting(sizes, channels, dims, nodes, output, budget, batch, dtype, 
         net = forward((channels, *([n] * dims)), nodes, output=output, fields=False)
         value = total(memory(net, batch, dtype, optimizer, device), inference)
         if value is None:
-            raise BadInput("the training memory of this network is not known (a layer kind "
-                           "has no saves rule): use --inference")
+            raise BadInput(
+                "the training memory of this network is not known (a layer kind "
+                "has no saves rule): use --inference"
+            )
         return value
 
     lo, hi, best = 0, len(sizes) - 1, None
@@ -223,16 +273,27 @@ def largest_fitting(sizes, channels, dims, nodes, output, budget, batch, dtype, 
             hi = mid - 1
     found = sizes[best] if best is not None else None
     if found is not None:
-        note = (f"largest input that fits {human(limit)} for {what} at batch {batch} in "
-                f"{dtype}: {found} (needs {human(need(found))})")
+        note = (
+            f"largest input that fits {human(limit)} for {what} at batch {batch} in "
+            f"{dtype}: {found} (needs {human(need(found))})"
+        )
     elif sizes:
-        note = (f"no accepted size fits {human(limit)} for {what} at batch {batch}: the "
-                f"smallest, {sizes[0]}, needs {human(need(sizes[0]))}")
+        note = (
+            f"no accepted size fits {human(limit)} for {what} at batch {batch}: the "
+            f"smallest, {sizes[0]}, needs {human(need(sizes[0]))}"
+        )
     else:
         note = "no size is accepted, so none fits"
-    return {"memory_budget": limit, "fit": what, "batch": batch, "dtype": dtype,
-            "optimizer": optimizer, "largest_fitting": found,
-            "largest_fitting_bytes": need(found) if found is not None else None, "note": note}
+    return {
+        "memory_budget": limit,
+        "fit": what,
+        "batch": batch,
+        "dtype": dtype,
+        "optimizer": optimizer,
+        "largest_fitting": found,
+        "largest_fitting_bytes": need(found) if found is not None else None,
+        "note": note,
+    }
 
 
 def _group_refusals(refused):

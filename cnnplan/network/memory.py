@@ -18,12 +18,14 @@ from ..platform.errors import BadInput
 
 DTYPES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int8": 1}
 TORCH_DTYPES = {**DTYPES, "int64": 8, "int32": 4, "int16": 2, "uint8": 1, "bool": 1}
-OPTIMIZERS = {"sgd": 0, "momentum": 1, "adam": 2}   # optimizer state: parameter-sized tensors
+OPTIMIZERS = {"sgd": 0, "momentum": 1, "adam": 2}  # optimizer state: parameter-sized tensors
 DEVICES = ("cuda", "cpu")
-MAX_BATCH = 2 ** 40
-EXCLUDED = ("the framework's workspace (cuDNN, im2col), the allocator's rounding and caching, "
-            "the CUDA context, batch norm's running statistics (module buffers), the loss and "
-            "the gradients of activations during backward")
+MAX_BATCH = 2**40
+EXCLUDED = (
+    "the framework's workspace (cuDNN, im2col), the allocator's rounding and caching, "
+    "the CUDA context, batch norm's running statistics (module buffers), the loss and "
+    "the gradients of activations during backward"
+)
 
 
 class Memory(NamedTuple):
@@ -33,15 +35,15 @@ class Memory(NamedTuple):
     dtype: str
     optimizer: str
     device: str
-    out_bytes: tuple             # per layer: its output's bytes
-    new_bytes: tuple             # per layer: what running it allocates (0: a view or in place)
-    saved_bytes: tuple           # per layer: what it adds to the saved set (None: unknown)
+    out_bytes: tuple  # per layer: its output's bytes
+    new_bytes: tuple  # per layer: what running it allocates (0: a view or in place)
+    saved_bytes: tuple  # per layer: what it adds to the saved set (None: unknown)
     param_bytes: int
     inference_peak_bytes: int
-    train_saved_bytes: int | None   # None: int8, a kind without a saves rule, or `strided`
-    unknown: tuple = ()          # kinds without a saves rule
+    train_saved_bytes: int | None  # None: int8, a kind without a saves rule, or `strided`
+    unknown: tuple = ()  # kinds without a saves rule
     input_bytes: int = 0
-    strided: tuple = ()          # layers whose memory depends on a non-contiguous input's layout
+    strided: tuple = ()  # layers whose memory depends on a non-contiguous input's layout
 
     @property
     def grad_bytes(self) -> int:
@@ -67,9 +69,11 @@ def check_options(batch=1, dtype="float32", optimizer="adam", device="cuda"):
     if type(batch) is not int or not 1 <= batch <= MAX_BATCH:
         raise BadInput(f"--batch {batch!r} must be a whole number from 1 to {MAX_BATCH:,}")
     values = []
-    for name, value, choices in (("--dtype", dtype, DTYPES), ("--optimizer", optimizer,
-                                                               OPTIMIZERS),
-                                 ("--device", device, DEVICES)):
+    for name, value, choices in (
+        ("--dtype", dtype, DTYPES),
+        ("--optimizer", optimizer, OPTIMIZERS),
+        ("--device", device, DEVICES),
+    ):
         word = str(value).lower()
         if word not in choices:
             raise BadInput(f"{name} {value!r}: choose one of {', '.join(choices)}")
@@ -88,8 +92,10 @@ def element_bytes(dtype: str, kind: str, device: str) -> int:
         return 1 if device == "cuda" else DTYPES[dtype]
     if kind in TORCH_DTYPES:
         return TORCH_DTYPES[kind]
-    raise BadInput(f"a saves rule names the dtype {kind!r}; use like, stats, mask or one of "
-                   f"{', '.join(TORCH_DTYPES)}")
+    raise BadInput(
+        f"a saves rule names the dtype {kind!r}; use like, stats, mask or one of "
+        f"{', '.join(TORCH_DTYPES)}"
+    )
 
 
 def _batched(shape, batch) -> tuple:
@@ -120,7 +126,8 @@ def _rules(net, batch):
         run = record.saves(step.spec, inputs, output, None) if record.saves else None
         shape_only = train.shape_only if train is not None else ()
         grad[step.name] = step.params > 0 or any(
-            need for n, need in enumerate(needs) if n not in shape_only)
+            need for n, need in enumerate(needs) if n not in shape_only
+        )
         out.append((grad[step.name], train, run))
     return out
 
@@ -198,7 +205,7 @@ def inference_peak(net, storage, sizes, shape_only=None) -> int:
         for name in dict.fromkeys(s for j, s in enumerate(sources) if j in skip):
             if last_use[name] == n and name not in values:
                 release(name)
-                last_use[name] = -1      # released: not again below
+                last_use[name] = -1  # released: not again below
         sid = storage[step.name]
         if sid not in holders:
             holders[sid] = 0
@@ -224,8 +231,9 @@ def _saved(net, rules, storage, sizes, dtype, device):
                 if sid not in saved:
                     saved.add(sid)
                     added += sizes[sid]
-            added += sum(elements * element_bytes(dtype, kind, device)
-                         for elements, kind in train.extra)
+            added += sum(
+                elements * element_bytes(dtype, kind, device) for elements, kind in train.extra
+            )
         saved_bytes.append(added)
     return tuple(saved_bytes), saved
 
@@ -247,11 +255,12 @@ def edge_costs(net, rank, batch=1, dtype="float32", optimizer="adam", device="cu
     rules = _rules(net, batch)
     if rank == "peak":
         return [_peak_cost(batch * width, bool(run and run.alias)) for _, _, run in rules]
-    if dtype == "int8" or any(train is None for _, train, _ in rules) or \
-            strided_layers(net, rules):
-        raise BadInput("--rank train: the training memory of this plan is not known (int8, a "
-                       "layer kind without a saves rule, or a layer reading a non-contiguous "
-                       "view); use --rank peak")
+    if dtype == "int8" or any(train is None for _, train, _ in rules) or strided_layers(net, rules):
+        raise BadInput(
+            "--rank train: the training memory of this plan is not known (int8, a "
+            "layer kind without a saves rule, or a layer reading a non-contiguous "
+            "view); use --rank peak"
+        )
     zeros = (0,) * len(net.steps)
     storage, sizes = _storages(net, [train.alias for _, train, _ in rules], 0, zeros)
     _, saved = _saved(net, rules, storage, sizes, dtype, device)
@@ -276,6 +285,7 @@ def _train_cost(spec, batch, width, dtype, device, needs, keeps):
             rule = spec.record.saves(spec, ((batch, *u),), (batch, *v), needs or (False,))
             total += sum(e * element_bytes(dtype, kind, device) for e, kind in rule.extra)
         return 1, total
+
     return cost
 
 
@@ -286,31 +296,68 @@ def memory(net, batch=1, dtype="float32", optimizer="adam", device="cuda") -> Me
     rules = _rules(net, batch)
     input_bytes = batch * size_of(net.input) * width
     out_bytes = tuple(batch * step.size * width for step in net.steps)
-    unknown = tuple(dict.fromkeys(step.spec.kind for step, (_, train, _) in
-                                  zip(net.steps, rules) if train is None))
+    unknown = tuple(
+        dict.fromkeys(
+            step.spec.kind for step, (_, train, _) in zip(net.steps, rules) if train is None
+        )
+    )
     strided = strided_layers(net, rules)
     copies = strided_layers(net, rules, 2)
     # a layer reading a non-contiguous view may copy it (reshape): taken to allocate
-    storage, sizes = _storages(net, [bool(run and run.alias) and step.name not in copies
-                                     for step, (_, _, run) in zip(net.steps, rules)],
-                               input_bytes, out_bytes)
-    peak = inference_peak(net, storage, sizes,
-                          [run.shape_only if run else () for _, _, run in rules])
+    storage, sizes = _storages(
+        net,
+        [
+            bool(run and run.alias) and step.name not in copies
+            for step, (_, _, run) in zip(net.steps, rules)
+        ],
+        input_bytes,
+        out_bytes,
+    )
+    peak = inference_peak(
+        net, storage, sizes, [run.shape_only if run else () for _, _, run in rules]
+    )
     new_bytes = tuple(sizes.get(n, 0) for n in range(1, len(net.steps) + 1))
-    storage, sizes = _storages(net, [bool(train and train.alias) for _, train, _ in rules],
-                               input_bytes, out_bytes)
+    storage, sizes = _storages(
+        net, [bool(train and train.alias) for _, train, _ in rules], input_bytes, out_bytes
+    )
     exact = dtype != "int8"
-    saved_bytes, _ = _saved(net, rules, storage, sizes, dtype, device) if exact else \
-        ((0,) * len(net.steps), set())
+    saved_bytes, _ = (
+        _saved(net, rules, storage, sizes, dtype, device)
+        if exact
+        else ((0,) * len(net.steps), set())
+    )
     total = sum(saved_bytes) if exact and not unknown and not strided else None
-    return Memory(batch, dtype, optimizer, device, out_bytes, new_bytes, tuple(saved_bytes),
-                  net.params * width, peak, total, unknown, input_bytes, strided)
+    return Memory(
+        batch,
+        dtype,
+        optimizer,
+        device,
+        out_bytes,
+        new_bytes,
+        tuple(saved_bytes),
+        net.params * width,
+        peak,
+        total,
+        unknown,
+        input_bytes,
+        strided,
+    )
 
 
 # -- budgets -----------------------------------------------------------------------------------
 
-UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
-         "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+UNITS = {
+    "": 1,
+    "b": 1,
+    "kb": 10**3,
+    "mb": 10**6,
+    "gb": 10**9,
+    "tb": 10**12,
+    "kib": 2**10,
+    "mib": 2**20,
+    "gib": 2**30,
+    "tib": 2**40,
+}
 BUDGET = re.compile(r"^\s*(\d{1,15})(?:\.(\d{1,6}))?\s*([kmgt]i?b|b)?\s*$", re.IGNORECASE)
 
 
@@ -334,8 +381,9 @@ def total(mem: Memory, inference: bool) -> int | None:
     return mem.inference_total_bytes if inference else mem.train_total_bytes
 
 
-def largest_batch(net, budget: int, inference=False, dtype="float32", optimizer="adam",
-                  device="cuda"):
+def largest_batch(
+    net, budget: int, inference=False, dtype="float32", optimizer="adam", device="cuda"
+):
     """(largest batch whose total fits `budget`, its Memory), or (0, Memory at batch 1) when
     not even one sample fits. Every total is affine in the batch (activations scale with it;
     parameters and batch norm's per-channel statistics do not), so two totals give the line;
@@ -346,6 +394,7 @@ def largest_batch(net, budget: int, inference=False, dtype="float32", optimizer=
         return None, one
     if first > budget:
         return 0, one
+
     def at(batch: int) -> int:
         return total(memory(net, batch, dtype, optimizer, device), inference) or 0
 
@@ -354,7 +403,7 @@ def largest_batch(net, budget: int, inference=False, dtype="float32", optimizer=
         raise BadInput("the network's memory does not grow with the batch; no largest batch")
     batch = min(1 + (budget - first) // slope, MAX_BATCH)
     while batch > 1 and at(batch) > budget:
-        batch -= 1      # not reached while totals are affine; kept as the exact check
+        batch -= 1  # not reached while totals are affine; kept as the exact check
     while batch < MAX_BATCH and at(batch + 1) <= budget:
         batch += 1
     return batch, memory(net, batch, dtype, optimizer, device)
@@ -369,4 +418,4 @@ def human(n: int | None) -> str:
     exponent = 0
     while n >= 1024 ** (exponent + 1) and exponent < 4:
         exponent += 1
-    return f"{n / 1024 ** exponent:.4g} {('KiB', 'MiB', 'GiB', 'TiB')[exponent - 1]}"
+    return f"{n / 1024**exponent:.4g} {('KiB', 'MiB', 'GiB', 'TiB')[exponent - 1]}"

@@ -29,8 +29,9 @@ def render_svg(result: Result, animate: bool = False) -> str:
 
         return render_solve(result.data, animate)
     if animate:
-        raise BadInput("svg-animated draws solve results only (cnnplan solve ...); use --format "
-                       "svg")
+        raise BadInput(
+            "svg-animated draws solve results only (cnnplan solve ...); use --format svg"
+        )
     if kind == "network":
         from .network import render_network
 
@@ -43,8 +44,10 @@ def render_svg(result: Result, animate: bool = False) -> str:
         from .graph import render_graph
 
         return render_graph(result.data)
-    raise BadInput("the svg format draws solve, shapes, plan and ad results; choose another "
-                   "--format (html shows any result)")
+    raise BadInput(
+        "the svg format draws solve, shapes, plan and ad results; choose another "
+        "--format (html shows any result)"
+    )
 
 
 def render_svg_animated(result: Result) -> str:

@@ -10,9 +10,11 @@ from .svg import along, document, edge, rect, text
 COLUMN_GAP = 150
 ROW_GAP = 26
 LINE = 15
-STYLE = (".node{fill:#eef3fa;stroke:#1f5fa8}.input{fill:#fff7e6;stroke:#e07b00}"
-         ".output{fill:#e8f5e4;stroke:#2e8b2e}.edge{fill:none;stroke:#666;stroke-width:1.2}"
-         ".partial{font-size:10px;fill:#a33}")
+STYLE = (
+    ".node{fill:#eef3fa;stroke:#1f5fa8}.input{fill:#fff7e6;stroke:#e07b00}"
+    ".output{fill:#e8f5e4;stroke:#2e8b2e}.edge{fill:none;stroke:#666;stroke-width:1.2}"
+    ".partial{font-size:10px;fill:#a33}"
+)
 
 
 def _number(value, decimals: int) -> str:
@@ -34,7 +36,7 @@ def render_graph(data: dict) -> str:
     decimals = int(data.get("decimals", 4))
     tangent = {e["of"]: e for e in data.get("tangent", [])}
     adjoint: dict = {}
-    for entry in data.get("adjoint", []):   # the first line of a name is its final value
+    for entry in data.get("adjoint", []):  # the first line of a name is its final value
         adjoint.setdefault(entry["of"], entry)
     entries = data["primal"]
     depth: dict[str, int] = {}
@@ -70,14 +72,23 @@ def render_graph(data: dict) -> str:
             if partial is not None:
                 label = f"∂{entry['name']}/∂{operand} = {_number(partial, decimals)}"
                 lx, ly = along(a, b, 0.3)
-                body.append(text(lx, ly - 4, label, text_anchor="middle",
-                                 class_="partial", data_to=entry["name"]))
+                body.append(
+                    text(
+                        lx,
+                        ly - 4,
+                        label,
+                        text_anchor="middle",
+                        class_="partial",
+                        data_to=entry["name"],
+                    )
+                )
     for entry in entries:
         x, y, w, h = place[entry["name"]]
         kind = entry.get("op") if entry.get("op") in ("input", "output") else "node"
         body.append(rect(x, y, w, h, rx=6, class_=kind, data_name=entry["name"]))
-        body += [text(x + 6, y + 15 + LINE * n, line) for n, line in enumerate(boxes[entry["name"]])]
+        body += [
+            text(x + 6, y + 15 + LINE * n, line) for n, line in enumerate(boxes[entry["name"]])
+        ]
     width = max((px + pw for px, _, pw, _ in place.values()), default=300) + 10
     height = max(heights.values(), default=60) + 10
-    return document(width, height, body, f"computational graph of y = {data['expression']}",
-                    STYLE)
+    return document(width, height, body, f"computational graph of y = {data['expression']}", STYLE)

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-SWEEPS = 8          # down-and-up barycentre sweeps (the best order seen is kept)
-PLACEMENT = 8       # down-and-up placement sweeps
-LANE = 14.0         # pixels between an edge's lane and its neighbour in a row
-GAP = 26.0          # pixels between boxes in a row
-PORT = 14.0         # at most this many pixels between the ports of one box side
-STRAIGHT = 24.0     # a hop moving sideways by more gets a horizontal track of its own
-TRACK, TRACK_MARGIN = 6.0, 12.0   # pixels between tracks, and from the rows to the tracks
+SWEEPS = 8  # down-and-up barycentre sweeps (the best order seen is kept)
+PLACEMENT = 8  # down-and-up placement sweeps
+LANE = 14.0  # pixels between an edge's lane and its neighbour in a row
+GAP = 26.0  # pixels between boxes in a row
+PORT = 14.0  # at most this many pixels between the ports of one box side
+STRAIGHT = 24.0  # a hop moving sideways by more gets a horizontal track of its own
+TRACK, TRACK_MARGIN = 6.0, 12.0  # pixels between tracks, and from the rows to the tracks
 
 
 @dataclass
@@ -40,8 +40,8 @@ class Placed:
 
 @dataclass
 class Layout:
-    boxes: dict          # name -> Placed
-    routes: list         # per input edge: its points, from the source's port to the target's
+    boxes: dict  # name -> Placed
+    routes: list  # per input edge: its points, from the source's port to the target's
     width: float
     height: float
 
@@ -99,14 +99,19 @@ def _order(rows: list[list[int]], up: dict, down: dict) -> list[list[int]]:
                 keys = {}
                 for v in row:
                     others = near[v]
-                    keys[v] = (pos[others[0]] if len(others) == 1 else
-                               sum(pos[u] for u in others) / len(others) if others else pos[v])
+                    keys[v] = (
+                        pos[others[0]]
+                        if len(others) == 1
+                        else sum(pos[u] for u in others) / len(others)
+                        if others
+                        else pos[v]
+                    )
                 row.sort(key=keys.__getitem__)
                 pos.update((v, i) for i, v in enumerate(row))
         now = total()
         if now < best:
             best, best_rows, before = now, [list(r) for r in rows], best
-        if now > before * 0.98:           # less than 2 % fewer crossings: good enough
+        if now > before * 0.98:  # less than 2 % fewer crossings: good enough
             break
     return best_rows
 
@@ -117,7 +122,7 @@ def _pack(desired: list[float], weights: list[float], gaps: list[float]) -> list
     offsets = [0.0]
     for gap in gaps:
         offsets.append(offsets[-1] + gap)
-    ws: list[float] = []        # the pooled blocks: weight, weighted sum, count
+    ws: list[float] = []  # the pooled blocks: weight, weighted sum, count
     sums: list[float] = []
     counts: list[int] = []
     for d, w, o in zip(desired, weights, offsets):
@@ -138,19 +143,27 @@ def _pack(desired: list[float], weights: list[float], gaps: list[float]) -> list
 def _place(rows, up, down, width, dummy) -> dict[int, float]:
     """Centre x of every node: rows packed, then pulled towards their neighbours until a
     down-and-up sweep moves no node by a pixel more than the others."""
+
     def weight(a, b):
         return 8.0 if dummy[a] and dummy[b] else 0.1 if dummy[a] or dummy[b] else 4.0
 
-    gaps = [[(width[a] + width[b]) / 2 + (LANE if dummy[a] or dummy[b] else GAP)
-             for a, b in zip(row, row[1:])] for row in rows]
+    gaps = [
+        [
+            (width[a] + width[b]) / 2 + (LANE if dummy[a] or dummy[b] else GAP)
+            for a, b in zip(row, row[1:])
+        ]
+        for row in rows
+    ]
     x: dict[int, float] = {}
     for row, gap in zip(rows, gaps):
         x.update(zip(row, _pack([0.0] * len(row), [1.0] * len(row), gap)))
     weighted = [{v: [(u, weight(u, v)) for u in near[v]] for v in x} for near in (up, down)]
     for _ in range(PLACEMENT):
         before = dict(x)
-        for sweep, near in ((range(1, len(rows)), weighted[0]),
-                            (range(len(rows) - 2, -1, -1), weighted[1])):
+        for sweep, near in (
+            (range(1, len(rows)), weighted[0]),
+            (range(len(rows) - 2, -1, -1), weighted[1]),
+        ):
             for r in sweep:
                 row = rows[r]
                 desired, weights = [], []
@@ -163,13 +176,18 @@ def _place(rows, up, down, width, dummy) -> dict[int, float]:
                     weights.append(total or 0.05)
                 x.update(zip(row, _pack(desired, weights, gaps[r])))
         moved = [x[v] - before[v] for v in x]
-        if max(moved) - min(moved) < 1.0:       # the sweeps agree (up to a shift of all)
+        if max(moved) - min(moved) < 1.0:  # the sweeps agree (up to a shift of all)
             break
     return x
 
 
-def layered(nodes: list[str], edges: list[tuple[str, str]], sizes: dict,
-            gaps: list[float] | None = None, margin: float = 10.0) -> Layout:
+def layered(
+    nodes: list[str],
+    edges: list[tuple[str, str]],
+    sizes: dict,
+    gaps: list[float] | None = None,
+    margin: float = 10.0,
+) -> Layout:
     """Lay out `nodes` (sources before what reads them) joined by `edges` (source, target;
     repeats allowed), each node `sizes[name] = (width, height)`. `gaps[r]` is the space
     between row r and row r + 1 (default GAP * 1.4). Coordinates start at `margin`."""
@@ -181,7 +199,7 @@ def layered(nodes: list[str], edges: list[tuple[str, str]], sizes: dict,
     node_rank = {ids[n]: r for n, r in rank.items()}
     up: dict[int, list[int]] = {i: [] for i in ids.values()}
     down: dict[int, list[int]] = {i: [] for i in ids.values()}
-    chains = []                                # per edge: the node ids it passes, in order
+    chains = []  # per edge: the node ids it passes, in order
     key = {i: float(i) for i in ids.values()}  # the first order: written order
     for a, b in edges:
         chain = [ids[a]]
@@ -204,8 +222,7 @@ def layered(nodes: list[str], edges: list[tuple[str, str]], sizes: dict,
     left = min(x[v] - width[v] / 2 for v in x)
     x = {v: at - left + margin for v, at in x.items()}
 
-    heights = [max((sizes[nodes[v]][1] for v in row if not dummy[v]), default=0.0)
-               for row in rows]
+    heights = [max((sizes[nodes[v]][1] for v in row if not dummy[v]), default=0.0) for row in rows]
 
     # ports: a box's edges leave (and arrive) in the left-to-right order of their other ends
     out_port: dict[tuple[int, int], float] = {}
@@ -224,13 +241,15 @@ def layered(nodes: list[str], edges: list[tuple[str, str]], sizes: dict,
 
     # each edge's x in every row it passes; a hop that moves far sideways between two rows
     # gets its own horizontal track in the gap, so that no two such hops run together
-    xs = [[out_port[(c[0], e)], *(x[d] for d in c[1:-1]), in_port[(c[-1], e)]]
-          for e, c in enumerate(chains)]
+    xs = [
+        [out_port[(c[0], e)], *(x[d] for d in c[1:-1]), in_port[(c[-1], e)]]
+        for e, c in enumerate(chains)
+    ]
     sideways: dict[int, list[tuple[int, float, int, int]]] = {}
     for e, (c, at) in enumerate(zip(chains, xs)):
         for k, (x1, x2) in enumerate(zip(at, at[1:])):
             if abs(x2 - x1) > STRAIGHT:
-                order = (0, x1) if x2 < x1 else (1, -x1)   # fewest crossings among tracks
+                order = (0, x1) if x2 < x1 else (1, -x1)  # fewest crossings among tracks
                 sideways.setdefault(node_rank[c[0]] + k, []).append((*order, e, k))
     track: dict[tuple[int, int], int] = {}
     for hops in sideways.values():

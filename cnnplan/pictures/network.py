@@ -17,26 +17,30 @@ from ..platform.errors import BadInput
 from .layout import layered, ranks_of
 from .svg import document, esc, num, rect, route, text
 
-WIDTH = 210.0      # a box's width
-PAD = 8.0          # text inset in a box
+WIDTH = 210.0  # a box's width
+PAD = 8.0  # text inset in a box
 NAME_LINE, LINE = 15.0, 14.0
 JOINS = {"add": "+", "concat": "‖", "mul": "×"}
 GROUPS = {"conv": ("conv", "convT", "linear", "dwconv"), "pool": ("maxpool", "avgpool")}
-LABEL, FRAME = 17.0, 8.0      # a frame's label band and its inset per nesting level
+LABEL, FRAME = 17.0, 8.0  # a frame's label band and its inset per nesting level
 ROW_GAP = 30.0
-MAX_LANES = 100_000   # rows passed by edges, summed: DenseNet-121 needs 26,794 (about 3 s)
-STYLE = (".block>rect{fill:#eef3fa;stroke:#1f5fa8}.n-conv>rect{fill:#cfe0f5}"
-         ".n-pool>rect{fill:#f8e3c6;stroke:#b86e00}.n-join>rect{fill:#fff;stroke:#333;"
-         "stroke-width:1.5}.n-input>rect{fill:#fff7d6;stroke:#b08800}.n-group>rect{fill:#e9e2f5;"
-         "stroke:#5b3d99;stroke-width:1.5}.n-flat>rect{fill:#d8efd2;stroke:#2e7d32}"
-         ".edge{fill:none;stroke:#555;stroke-width:1.3}.edge.long{stroke:#c05a00}"
-         ".frame>rect{fill:#f6f6f9;fill-opacity:.6;stroke:#8a8aa6;stroke-dasharray:4 3}"
-         ".frame>text{font-size:11px;fill:#55557a;font-weight:bold}"
-         ".small{font-size:11px;fill:#555}.n-spec{font-size:11px}"
-         ".n-name{font-size:12px;font-weight:bold}.n-caption{font-size:14px;font-weight:bold}")
+MAX_LANES = 100_000  # rows passed by edges, summed: DenseNet-121 needs 26,794 (about 3 s)
+STYLE = (
+    ".block>rect{fill:#eef3fa;stroke:#1f5fa8}.n-conv>rect{fill:#cfe0f5}"
+    ".n-pool>rect{fill:#f8e3c6;stroke:#b86e00}.n-join>rect{fill:#fff;stroke:#333;"
+    "stroke-width:1.5}.n-input>rect{fill:#fff7d6;stroke:#b08800}.n-group>rect{fill:#e9e2f5;"
+    "stroke:#5b3d99;stroke-width:1.5}.n-flat>rect{fill:#d8efd2;stroke:#2e7d32}"
+    ".edge{fill:none;stroke:#555;stroke-width:1.3}.edge.long{stroke:#c05a00}"
+    ".frame>rect{fill:#f6f6f9;fill-opacity:.6;stroke:#8a8aa6;stroke-dasharray:4 3}"
+    ".frame>text{font-size:11px;fill:#55557a;font-weight:bold}"
+    ".small{font-size:11px;fill:#555}.n-spec{font-size:11px}"
+    ".n-name{font-size:12px;font-weight:bold}.n-caption{font-size:14px;font-weight:bold}"
+)
 CLASSES = {"name": "n-name", "spec": "n-spec", "small": "small"}
-ARROW = ('<defs><marker id="net-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
-         'markerHeight="7" orient="auto"><path d="M0 1L10 5L0 9z" fill="#555"/></marker></defs>')
+ARROW = (
+    '<defs><marker id="net-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
+    'markerHeight="7" orient="auto"><path d="M0 1L10 5L0 9z" fill="#555"/></marker></defs>'
+)
 
 
 @dataclass
@@ -50,7 +54,7 @@ class Node:
     sources: list
     params: int = 0
     label: str = ""
-    members: list = field(default_factory=list)   # collapsed groups: their layers' kinds
+    members: list = field(default_factory=list)  # collapsed groups: their layers' kinds
 
 
 def nodes_of(data: dict) -> list[Node]:
@@ -61,10 +65,17 @@ def nodes_of(data: dict) -> list[Node]:
         name = str(layer.get("name") or n)
         # output j of a layer with several outputs (NAME[j]) is drawn from that layer
         sources = [str(s).split("[")[0] for s in layer.get("from") or [previous]]
-        nodes.append(Node(name, str(layer.get("kind", "")),
-                          str(layer.get("spec", layer.get("kind", ""))),
-                          list(layer.get("output", [])), sources, int(layer.get("params") or 0),
-                          label=f"#{name}" if name == str(n) else name))
+        nodes.append(
+            Node(
+                name,
+                str(layer.get("kind", "")),
+                str(layer.get("spec", layer.get("kind", ""))),
+                list(layer.get("output", [])),
+                sources,
+                int(layer.get("params") or 0),
+                label=f"#{name}" if name == str(n) else name,
+            )
+        )
         previous = name
     return nodes
 
@@ -90,7 +101,7 @@ def collapse(nodes: list[Node], depth: int | None) -> list[Node]:
     out: dict[str, Node] = {}
     for node in nodes:
         name = group_of(node.name, depth)
-        if sizes[name] == 1 or node.name == "input":     # a group of one stays that layer
+        if sizes[name] == 1 or node.name == "input":  # a group of one stays that layer
             name = node.name
         group = out.get(name)
         if group is None and name == node.name:
@@ -98,23 +109,36 @@ def collapse(nodes: list[Node], depth: int | None) -> list[Node]:
             continue
         if group is None:
             group = out[name] = Node(name, "group", "", [], [], label=name)
-        elif group.kind != "group":     # a layer named like the group it heads joins it
-            group = out[name] = Node(name, "group", "", group.shape, group.sources,
-                                     group.params, label=name, members=[group.kind])
+        elif group.kind != "group":  # a layer named like the group it heads joins it
+            group = out[name] = Node(
+                name,
+                "group",
+                "",
+                group.shape,
+                group.sources,
+                group.params,
+                label=name,
+                members=[group.kind],
+            )
         group.members.append(node.kind)
         group.shape, group.params = node.shape, group.params + node.params
         group.sources += [s for s in node.sources if group_of(s, depth) != name]
     for node in out.values():
-        sources = [group_of(s, depth) if sizes.get(group_of(s, depth), 0) > 1 else s
-                   for s in node.sources]
-        if node.kind not in JOINS:      # a join shows each input; other boxes each source once
+        sources = [
+            group_of(s, depth) if sizes.get(group_of(s, depth), 0) > 1 else s for s in node.sources
+        ]
+        if node.kind not in JOINS:  # a join shows each input; other boxes each source once
             sources = list(dict.fromkeys(sources))
         node.sources = sources
     return list(out.values())
 
 
-EM = {**dict.fromkeys("il.,:;'|!()[]{} fjtr-·", 0.42), **dict.fromkeys("mwMW@%…", 1.0),
-      **dict.fromkeys("=+<>~", 0.84), **dict.fromkeys("ABCDEFGHIJKLNOPQRSTUVXYZ", 0.78)}
+EM = {
+    **dict.fromkeys("il.,:;'|!()[]{} fjtr-·", 0.42),
+    **dict.fromkeys("mwMW@%…", 1.0),
+    **dict.fromkeys("=+<>~", 0.84),
+    **dict.fromkeys("ABCDEFGHIJKLNOPQRSTUVXYZ", 0.78),
+}
 
 
 def text_width(content: str, size: float, bold: bool = False) -> float:
@@ -123,8 +147,14 @@ def text_width(content: str, size: float, bold: bool = False) -> float:
     return sum(EM.get(c, 0.64) for c in content) * size * (1.1 if bold else 1.0)
 
 
-def wrap(content: str, room: float, size: float, bold: bool = False, lines: int = 2,
-         breaks: str = r"(?<=[.,_ ])") -> list[str]:
+def wrap(
+    content: str,
+    room: float,
+    size: float,
+    bold: bool = False,
+    lines: int = 2,
+    breaks: str = r"(?<=[.,_ ])",
+) -> list[str]:
     """`content` in at most `lines` lines that fit `room` pixels, broken only after the
     characters `breaks` allows; what does not fit ends in '…' (the whole text is in the
     box's <title>)."""
@@ -141,7 +171,7 @@ def wrap(content: str, room: float, size: float, bold: bool = False, lines: int 
     cut = len(out) > lines
     out = out[:lines]
     for i, line in enumerate(out):
-        if text_width(line, size, bold) > room:      # one token wider than the box
+        if text_width(line, size, bold) > room:  # one token wider than the box
             while text_width(line + "…", size, bold) > room:
                 line = line[:-1]
             out[i], cut = line + "…", False
@@ -190,8 +220,11 @@ def box_lines(node: Node) -> list[tuple]:
         lines: list[tuple] = [("name+spec", (node.label, what))]
     else:
         lines = [("name", t) for t in wrap(node.label, room, 12, True, 3, r"(?<=[._])")]
-        lines += [("spec", t) for t in wrap(what, room, 11, lines=2 if node.kind != "group"
-                                            else 3)] if what else []
+        lines += (
+            [("spec", t) for t in wrap(what, room, 11, lines=2 if node.kind != "group" else 3)]
+            if what
+            else []
+        )
     lines += [("small", t) for t in wrap(info, room, 11, lines=2, breaks=r"(?<= )")]
     return lines
 
@@ -202,21 +235,33 @@ def box_height(lines) -> float:
 
 def tooltip(node: Node) -> str:
     what = _what(node)
-    return "\n".join(part for part in (node.name, what, f"output {_shape(node.shape)}",
-                                       f"{node.params:,} params" if node.params else "") if part)
+    return "\n".join(
+        part
+        for part in (
+            node.name,
+            what,
+            f"output {_shape(node.shape)}",
+            f"{node.params:,} params" if node.params else "",
+        )
+        if part
+    )
 
 
 def _box(node: Node, lines, x: float, y: float, h: float) -> list[str]:
-    out = [f'<g class="block {_kind_class(node)}" data-name="{esc(node.name)}">',
-           f"<title>{esc(tooltip(node))}</title>",
-           rect(x, y, WIDTH, h, rx=10 if node.kind in JOINS else 3)]
+    out = [
+        f'<g class="block {_kind_class(node)}" data-name="{esc(node.name)}">',
+        f"<title>{esc(tooltip(node))}</title>",
+        rect(x, y, WIDTH, h, rx=10 if node.kind in JOINS else 3),
+    ]
     at = y + 4
     for cls, content in lines:
         at += NAME_LINE if cls.startswith("name") else LINE
         if cls == "name+spec":
             name, what = content
-            out.append(f'<text x="{num(x + PAD)}" y="{num(at - 3)}"><tspan class="n-name">'
-                       f'{esc(name)}</tspan><tspan class="n-spec">  {esc(what)}</tspan></text>')
+            out.append(
+                f'<text x="{num(x + PAD)}" y="{num(at - 3)}"><tspan class="n-name">'
+                f'{esc(name)}</tspan><tspan class="n-spec">  {esc(what)}</tspan></text>'
+            )
         else:
             out.append(text(x + PAD, at - 3, content, class_=CLASSES[cls]))
     out.append("</g>")
@@ -252,8 +297,7 @@ def frames_of(nodes: list[Node], ranks: dict) -> list[Frame]:
         inner = [f for f in frames if f.name.startswith(frame.name + ".")]
         frame.side = FRAME + max((f.side for f in inner), default=0)
         frame.top = LABEL + max((f.top for f in inner if f.first == frame.first), default=0)
-        frame.bottom = FRAME + max((f.bottom for f in inner if f.last == frame.last),
-                                   default=0)
+        frame.bottom = FRAME + max((f.bottom for f in inner if f.last == frame.last), default=0)
     return frames
 
 
@@ -270,9 +314,11 @@ def render_network(data: dict, title: str = "", collapse_depth: int | None = Non
     ranks = ranks_of(list(by_name), edges)
     lanes = sum(ranks[b] - ranks[a] - 1 for a, b in edges)
     if lanes > MAX_LANES:
-        raise BadInput(f"the picture would need {lanes:,} edge lanes (at most {MAX_LANES:,}: "
-                       "each edge has its own in every row it passes); draw it with --collapse "
-                       "DEPTH, or choose another --format")
+        raise BadInput(
+            f"the picture would need {lanes:,} edge lanes (at most {MAX_LANES:,}: "
+            "each edge has its own in every row it passes); draw it with --collapse "
+            "DEPTH, or choose another --format"
+        )
     frames = frames_of(nodes, ranks)
     gaps = [ROW_GAP] * max(ranks.values())
     for r in range(len(gaps)):
@@ -293,34 +339,58 @@ def render_network(data: dict, title: str = "", collapse_depth: int | None = Non
     for (_, target), points in zip(edges, lay.routes):
         into.setdefault(target, []).append(points)
     rects: dict[str, list[float]] = {}
-    for frame in sorted(frames, key=lambda f: -f.name.count(".")):   # innermost first
+    for frame in sorted(frames, key=lambda f: -f.name.count(".")):  # innermost first
         boxes = [lay.boxes[m] for m in frame.members]
         y0 = min(p.y for p in boxes if p.rank == frame.first) - frame.top
         y1 = max(p.y + p.h for p in boxes if p.rank == frame.last) + frame.bottom
         xs = [x for p in boxes for x in (p.x - p.w / 2 - frame.side, p.x + p.w / 2 + frame.side)]
         # lanes of edges into the frame widen it too
-        xs += [px + sign * FRAME for m in frame.members for points in into.get(m, ())
-               for px, py in points if y0 < py < y1 for sign in (-1, 1)]
-        xs += [x + sign * FRAME for name, (a, _, b, _) in rects.items()
-               if name.startswith(frame.name + ".") for x, sign in ((a, -1), (b, 1))]
+        xs += [
+            px + sign * FRAME
+            for m in frame.members
+            for points in into.get(m, ())
+            for px, py in points
+            if y0 < py < y1
+            for sign in (-1, 1)
+        ]
+        xs += [
+            x + sign * FRAME
+            for name, (a, _, b, _) in rects.items()
+            if name.startswith(frame.name + ".")
+            for x, sign in ((a, -1), (b, 1))
+        ]
         rects[frame.name] = [min(xs), y0, max(xs), y1]
-    for name in sorted(rects, key=lambda n: n.count(".")):          # outermost first
+    for name in sorted(rects, key=lambda n: n.count(".")):  # outermost first
         x0, y0, x1, y1 = rects[name]
-        body += [f'<g class="frame" data-name="{esc(name)}">',
-                 rect(x0 + dx, y0 + dy, x1 - x0, y1 - y0, rx=6),
-                 text(x0 + dx + 6, y0 + dy + 12, name), "</g>"]
+        body += [
+            f'<g class="frame" data-name="{esc(name)}">',
+            rect(x0 + dx, y0 + dy, x1 - x0, y1 - y0, rx=6),
+            text(x0 + dx + 6, y0 + dy + 12, name),
+            "</g>",
+        ]
     for (source, target), points in zip(edges, lay.routes):
         long = ranks[target] - ranks[source] > 1
-        body.append(route([(px + dx, py + dy) for px, py in points], source, target,
-                          class_="edge long" if long else "edge", marker_end="url(#net-arrow)"))
+        body.append(
+            route(
+                [(px + dx, py + dy) for px, py in points],
+                source,
+                target,
+                class_="edge long" if long else "edge",
+                marker_end="url(#net-arrow)",
+            )
+        )
     for name, p in lay.boxes.items():
         body += _box(by_name[name], lines[name], p.x - p.w / 2 + dx, p.y + dy, p.h)
     bottom = lay.height + dy + max((f.bottom for f in frames), default=0)
     field, values = _receptive_field(data)
     if field:
         body.append(text(10, bottom + 12, field, class_="small rf", **values))
-    width = max(lay.width + 2 * dx, 20 + text_width(summary, 11),
-                20 + text_width(caption, 14, True), 20 + text_width(field, 11))
+    width = max(
+        lay.width + 2 * dx,
+        20 + text_width(summary, 11),
+        20 + text_width(caption, 14, True),
+        20 + text_width(field, 11),
+    )
     return document(width, bottom + 30, body, caption, STYLE)
 
 
@@ -340,8 +410,10 @@ def _receptive_field(data: dict) -> tuple[str, dict]:
         pad = _per_axis(pad, ", ")
         said.append(f"effective padding {pad}{per}")
     said.append(f"input {_shape(sizes)}")
-    return (f"receptive field of the last layer that has one: {rf} ({'; '.join(said)})",
-            {"data_rf": rf, "data_jump": jump, "data_eff_padding": pad})
+    return (
+        f"receptive field of the last layer that has one: {rf} ({'; '.join(said)})",
+        {"data_rf": rf, "data_jump": jump, "data_eff_padding": pad},
+    )
 
 
 def _per_axis(value, sep: str):
@@ -353,12 +425,15 @@ def render_plan(data: dict, title: str = "") -> str:
     """A `plan` result's best chain as a network (the first of its ranked chains)."""
     chains = data.get("chains") or []
     if not chains:
-        return document(400, 40, [text(8, 20, f"{title or 'plan'}: no chain to draw")],
-                        title or "plan", STYLE)
+        return document(
+            400, 40, [text(8, 20, f"{title or 'plan'}: no chain to draw")], title or "plan", STYLE
+        )
     best = chains[0]
     layers = [dict(layer) for layer in best["layers"]]
     if layers and best.get("rf"):
         layers[-1]["rf"] = best["rf"]
-    caption = (f"{title or 'plan'}: the best chain (1 of {data.get('count', len(chains))}"
-               f"{', by ' + str(data['rank']) if data.get('rank') else ''})")
+    caption = (
+        f"{title or 'plan'}: the best chain (1 of {data.get('count', len(chains))}"
+        f"{', by ' + str(data['rank']) if data.get('rank') else ''})"
+    )
     return render_network({"input": data["input"], "layers": layers}, caption)

@@ -42,16 +42,18 @@ def text(x, y, content, **more) -> str:
 
 
 def line(x1, y1, x2, y2, **more) -> str:
-    return (f"<line{attrs(x1=float(x1), y1=float(y1), x2=float(x2), y2=float(y2), **more)}/>")
+    return f"<line{attrs(x1=float(x1), y1=float(y1), x2=float(x2), y2=float(y2), **more)}/>"
 
 
 def edge(a: tuple, b: tuple, source: str, target: str) -> str:
     """A left-to-right curve from point a to point b (control points at the middle x), with
     data-from/data-to naming what it joins."""
     mid = (a[0] + b[0]) / 2
-    return (f'<path class="edge"{attrs(data_from=source, data_to=target)} d="M{num(a[0])} '
-            f'{num(a[1])}C{num(mid)} {num(a[1])} {num(mid)} {num(b[1])} {num(b[0])} '
-            f'{num(b[1])}"/>')
+    return (
+        f'<path class="edge"{attrs(data_from=source, data_to=target)} d="M{num(a[0])} '
+        f"{num(a[1])}C{num(mid)} {num(a[1])} {num(mid)} {num(b[1])} {num(b[0])} "
+        f'{num(b[1])}"/>'
+    )
 
 
 def route(points: list, source: str, target: str, class_: str = "edge", **more) -> str:
@@ -67,8 +69,10 @@ def route(points: list, source: str, target: str, class_: str = "edge", **more) 
         else:
             mid = (y1 + y2) / 2
             parts.append(f"C{num(x1)} {num(mid)} {num(x2)} {num(mid)} {num(x2)} {num(y2)}")
-    return (f'<path{attrs(class_=class_, data_from=source, data_to=target, **more)} '
-            f'd="M{num(x0)} {num(y0)}{"".join(parts)}"/>')
+    return (
+        f"<path{attrs(class_=class_, data_from=source, data_to=target, **more)} "
+        f'd="M{num(x0)} {num(y0)}{"".join(parts)}"/>'
+    )
 
 
 def along(a: tuple, b: tuple, t: float) -> tuple[float, float]:
@@ -88,11 +92,24 @@ def stylesheet(style: str) -> str:
 
 def document(width: float, height: float, body: list[str], title: str, style: str = "") -> str:
     """A standalone SVG document (with the XML declaration) of the given size."""
-    head = (f'<svg xmlns="http://www.w3.org/2000/svg"{attrs(width=float(width), height=float(height))}'
-            f' viewBox="0 0 {num(width)} {num(height)}" role="img">')
+    head = (
+        f'<svg xmlns="http://www.w3.org/2000/svg"{attrs(width=float(width), height=float(height))}'
+        f' viewBox="0 0 {num(width)} {num(height)}" role="img">'
+    )
     css = f"<style>{stylesheet(style)}</style>"
-    return "\n".join(['<?xml version="1.0" encoding="UTF-8"?>', head,
-                      f"<title>{esc(title)}</title>", css, *body, "</svg>"]) + "\n"
+    return (
+        "\n".join(
+            [
+                '<?xml version="1.0" encoding="UTF-8"?>',
+                head,
+                f"<title>{esc(title)}</title>",
+                css,
+                *body,
+                "</svg>",
+            ]
+        )
+        + "\n"
+    )
 
 
 def strip_declaration(svg: str) -> str:

@@ -43,10 +43,16 @@ class FixedLayer:
     """A layer without free values (activations, bn, flatten, linear): one transition."""
 
     def __init__(self, index, spec, target, rank):
-        self.index, self.spec, self.kind, self.target, self.rank = index, spec, spec.kind, target, rank
+        self.index, self.spec, self.kind, self.target, self.rank = (
+            index,
+            spec,
+            spec.kind,
+            target,
+            rank,
+        )
         self.free = self.conditions = ()
         self.work = 0
-        self.edge_cost = None     # --rank peak|train: (u, v) -> (b, alpha) (memory.edge_costs)
+        self.edge_cost = None  # --rank peak|train: (u, v) -> (b, alpha) (memory.edge_costs)
 
     def transitions(self, u, target=None):
         v, _, params, macs, _ = apply_layer(self.spec, u, self.index)
@@ -92,12 +98,12 @@ class Outcome:
     input: tuple
     layers: list
     count: int = 0
-    chains: list = field(default_factory=list)        # [(cost, [cfg per layer])]
-    live: list = field(default_factory=list)          # live shapes per boundary
-    choices: list = field(default_factory=list)       # configurations on live edges per layer
-    sets: dict = field(default_factory=dict)          # layer index -> (u, v, [cfg])
+    chains: list = field(default_factory=list)  # [(cost, [cfg per layer])]
+    live: list = field(default_factory=list)  # live shapes per boundary
+    choices: list = field(default_factory=list)  # configurations on live edges per layer
+    sets: dict = field(default_factory=dict)  # layer index -> (u, v, [cfg])
     failure: dict | None = None
-    other_mode: dict | None = None                    # floor's answer when exact has none
+    other_mode: dict | None = None  # floor's answer when exact has none
 
 
 # -- building the chain ---------------------------------------------------------------------
@@ -120,34 +126,55 @@ def build_layers(input_shape, plan_layers, mode, maxima, where_all, rank):
         out_dims = 0 if spec.kind in ("flatten", "linear") else dims
         if target is not None and len(target) != out_dims + 1:
             want = "a flat size such as 10" if out_dims == 0 else f"C plus {out_dims} size(s)"
-            raise BadInput(f"{name}: target {format_shape(target)} does not fit; this layer "
-                           f"gives {want}")
+            raise BadInput(
+                f"{name}: target {format_shape(target)} does not fit; this layer gives {want}"
+            )
         if kind.window:
             if dims == 0:
-                raise BadInput(f"{name}: {spec.kind} needs a C x sizes input, but an earlier "
-                               "flatten or linear made it flat")
+                raise BadInput(
+                    f"{name}: {spec.kind} needs a C x sizes input, but an earlier "
+                    "flatten or linear made it flat"
+                )
             if kind.window.channels:
                 c_out = spec.get("channels")
                 if c_out is None:
                     if target is None:
-                        raise BadInput(f"{name}: give the output channels, as in "
-                                       f"{spec.kind}(64), or a target '-> 64x...'")
+                        raise BadInput(
+                            f"{name}: give the output channels, as in "
+                            f"{spec.kind}(64), or a target '-> 64x...'"
+                        )
                     c_out = target[0]
                 elif target is not None and target[0] != c_out:
-                    raise BadInput(f"{name}: {c_out} output channels but the target "
-                                   f"{format_shape(target)} has {target[0]}")
+                    raise BadInput(
+                        f"{name}: {c_out} output channels but the target "
+                        f"{format_shape(target)} has {target[0]}"
+                    )
                 groups = spec.get("groups", 1)
                 for what, value in (("input", channels), ("output", c_out)):
                     if value % groups:
-                        raise BadInput(f"{name}: groups={groups} must divide the {what} "
-                                       f"channels {value}")
+                        raise BadInput(
+                            f"{name}: groups={groups} must divide the {what} channels {value}"
+                        )
             else:
                 c_out = channels
                 if target is not None and target[0] != channels:
-                    raise BadInput(f"{name}: pooling keeps the {channels} channels but the "
-                                   f"target {format_shape(target)} has {target[0]}")
-            layer = WindowLayer(index, spec, channels, c_out, dims, target,
-                                list(where_all) + conditions, mode, maxima, rank, shared)
+                    raise BadInput(
+                        f"{name}: pooling keeps the {channels} channels but the "
+                        f"target {format_shape(target)} has {target[0]}"
+                    )
+            layer = WindowLayer(
+                index,
+                spec,
+                channels,
+                c_out,
+                dims,
+                target,
+                list(where_all) + conditions,
+                mode,
+                maxima,
+                rank,
+                shared,
+            )
             channels = c_out
         else:
             complete = spec.complete(name)
@@ -157,8 +184,9 @@ def build_layers(input_shape, plan_layers, mode, maxima, where_all, rank):
                 dims = 0
                 channels = complete.get("features") if spec.kind == "linear" else None
                 if spec.kind == "linear" and target is not None and target[0] != channels:
-                    raise BadInput(f"{name}: linear gives {channels} features but the target "
-                                   f"is {target[0]}")
+                    raise BadInput(
+                        f"{name}: linear gives {channels} features but the target is {target[0]}"
+                    )
             layer = FixedLayer(index, complete, target, rank)
         layer.target = target
         layer.origin = name
@@ -190,8 +218,10 @@ def run(input_shape, layers, top: int = DEFAULT_TOP, progress=None) -> Outcome:
     work = 0
     for j, layer in enumerate(layers):
         if progress:
-            progress(f"layer {j + 1}/{n_layers}: {len(reach)} reachable input shape"
-                     f"{'s' if len(reach) != 1 else ''}")
+            progress(
+                f"layer {j + 1}/{n_layers}: {len(reach)} reachable input shape"
+                f"{'s' if len(reach) != 1 else ''}"
+            )
         step: dict = {}
         nxt: set = set()
         _check_work(work + len(reach) * _transitions_per_input(layer, reach[0]), layer)
@@ -205,8 +235,10 @@ def run(input_shape, layers, top: int = DEFAULT_TOP, progress=None) -> Outcome:
                 for t in found:
                     nxt.add(t.output)
             if len(nxt) > MAX_STATES:
-                raise BadInput(f"{layer.origin}: more than {MAX_STATES:,} reachable shapes; "
-                               "give targets for intermediate layers or smaller --max bounds")
+                raise BadInput(
+                    f"{layer.origin}: more than {MAX_STATES:,} reachable shapes; "
+                    "give targets for intermediate layers or smaller --max bounds"
+                )
         work += layer.work
         layer.work = 0
         _check_work(work, layer)
@@ -254,8 +286,10 @@ def run(input_shape, layers, top: int = DEFAULT_TOP, progress=None) -> Outcome:
     for j, layer in enumerate(layers):
         if layer.free and len(live[j]) == 1 and len(live[j + 1]) == 1:
             u, v = live[j][0], live[j + 1][0]
-            cfgs = sorted((r.cfg for t in edges[j][u] if t.output == v for r in t.ranked),
-                          key=lambda c: (c[3], c[2], c[0], c[1]))
+            cfgs = sorted(
+                (r.cfg for t in edges[j][u] if t.output == v for r in t.ranked),
+                key=lambda c: (c[3], c[2], c[0], c[1]),
+            )
             outcome.sets[j] = (u, v, cfgs)
     return outcome
 
@@ -271,9 +305,11 @@ def _transitions_per_input(layer, u) -> int:
 def _check_work(work: int, layer) -> None:
     """Refuse a plan once its transitions (done or about to be done) pass WORK_LIMIT."""
     if work > WORK_LIMIT:
-        raise BadInput(f"the plan is too large (over {WORK_LIMIT:,} transitions by "
-                       f"{layer.origin}); give targets for intermediate layers or smaller "
-                       "--max bounds")
+        raise BadInput(
+            f"the plan is too large (over {WORK_LIMIT:,} transitions by "
+            f"{layer.origin}); give targets for intermediate layers or smaller "
+            "--max bounds"
+        )
 
 
 def compose(t, w, rest):
@@ -288,8 +324,7 @@ def _merge(kept, best, top):
     heap = []
     for gi, t in enumerate(kept):
         first = t.ranked[0]
-        heap.append(Candidate(compose(t, first.w, best[t.output][0].cost), first.simple,
-                              0, gi, 0))
+        heap.append(Candidate(compose(t, first.w, best[t.output][0].cost), first.simple, 0, gi, 0))
     heapq.heapify(heap)
     out = []
     while heap and len(out) < top:
@@ -299,8 +334,10 @@ def _merge(kept, best, top):
         out.append(Best(c.cost, c.simple, c.ei, t.ranked[c.ci].cfg, t.output))
         if c.ei == 0 and c.ci + 1 < len(t.ranked):
             after = t.ranked[c.ci + 1]
-            heapq.heappush(heap, Candidate(compose(t, after.w, suffix[0].cost),
-                                           after.simple, 0, c.gi, c.ci + 1))
+            heapq.heappush(
+                heap,
+                Candidate(compose(t, after.w, suffix[0].cost), after.simple, 0, c.gi, c.ci + 1),
+            )
         if c.ei + 1 < len(suffix):
             cost = compose(t, t.ranked[c.ci].w, suffix[c.ei + 1].cost)
             heapq.heappush(heap, Candidate(cost, c.simple, c.ei + 1, c.gi, c.ci))
@@ -310,10 +347,16 @@ def _merge(kept, best, top):
 def diagnose(j, layer, reach) -> dict:
     """Why layer j has no way forward: its target is unreachable, or it cannot apply at all."""
     target = layer.target
-    info = {"layer": j + 1, "spec": layer.spec.describe(), "origin": layer.origin,
-            "target": list(target) if target is not None else None,
-            "inputs": [list(u) for u in reach[:20]], "n_inputs": len(reach), "nearest": [],
-            "near": Nearest()}
+    info = {
+        "layer": j + 1,
+        "spec": layer.spec.describe(),
+        "origin": layer.origin,
+        "target": list(target) if target is not None else None,
+        "inputs": [list(u) for u in reach[:20]],
+        "n_inputs": len(reach),
+        "nearest": [],
+        "near": Nearest(),
+    }
     if target is None:
         return info
     until = deadline()
@@ -325,7 +368,7 @@ def diagnose(j, layer, reach) -> dict:
         try:
             if isinstance(layer, FixedLayer):
                 found.add(u, layer.transitions(u)[0].output)
-            elif layer.rule == "same":   # p=same_upper / same_lower: ceil(i/s) for each s
+            elif layer.rule == "same":  # p=same_upper / same_lower: ceil(i/s) for each s
                 for v in {t.output for t in layer.transitions(u)}:
                     found.add(u, v)
             else:

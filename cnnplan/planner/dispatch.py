@@ -19,13 +19,27 @@ from .chain import DEFAULT_TOP, MAX_TOP, build_layers, run
 from .graph import is_graph, plan_graph
 from .report import plan_result
 
-MEMORY_RANKS = ("peak", "train")   # chains only (network/memory.py edge_costs)
+MEMORY_RANKS = ("peak", "train")  # chains only (network/memory.py edge_costs)
 
 
 @budgeted
-def plan(input=None, layers=(), plan_file=None, out=None, max=None, mode=None, where=(),
-         rank=None, top=None, limit=None, progress=None, batch=None, dtype=None,
-         optimizer=None, device=None) -> Result:
+def plan(
+    input=None,
+    layers=(),
+    plan_file=None,
+    out=None,
+    max=None,
+    mode=None,
+    where=(),
+    rank=None,
+    top=None,
+    limit=None,
+    progress=None,
+    batch=None,
+    dtype=None,
+    optimizer=None,
+    device=None,
+) -> Result:
     """Count and rank every chain of configurations that satisfies the plan's targets; each
     chain's memory at `batch` in `dtype` (docs/memory.md), and with rank "peak" or "train"
     the chains ordered by their inference peak or training total.
@@ -39,7 +53,7 @@ def plan(input=None, layers=(), plan_file=None, out=None, max=None, mode=None, w
         arguments.choice(value, name)
     shape, items, options, title = gather(input, layers, plan_file, out)
     if any(item.name for item in items):
-        plan_nodes(items)   # names unique, every `from` an earlier layer (a chain plan's too)
+        plan_nodes(items)  # names unique, every `from` an earlier layer (a chain plan's too)
     mode = str(mode or options.get("mode", "floor")).lower()
     rank = str(rank or options.get("rank", "params")).lower()
     top = options.get("top", DEFAULT_TOP) if top is None else top
@@ -59,28 +73,40 @@ def plan(input=None, layers=(), plan_file=None, out=None, max=None, mode=None, w
     maxima = parse_assignments(maxima, VARIABLES, "--max")
     resolve_bounds((1,), {}, maxima)  # checks the --max values
     where_texts = list(options.get("where", ())) + list(
-        [where] if isinstance(where, str) else where or ())
+        [where] if isinstance(where, str) else where or ()
+    )
     everywhere, per_layer = parse_where(where_texts, len(items))
     for n, texts in per_layer.items():
         item = items[n - 1]
-        items[n - 1] = PlanLayer(item.spec, item.target, tuple(item.where) + tuple(texts),
-                                 item.origin, item.name, item.sources)
+        items[n - 1] = PlanLayer(
+            item.spec,
+            item.target,
+            tuple(item.where) + tuple(texts),
+            item.origin,
+            item.name,
+            item.sources,
+        )
 
     if is_graph(items, options):
         if rank in MEMORY_RANKS:
-            raise BadInput(f"--rank {rank} ranks chains; this plan is a graph (rank it by "
-                           "params, macs or rf, then ask `cnnplan shapes --batch` of a network)")
-        return plan_graph(shape, items, options, mode, rank, top, limit, maxima, everywhere,
-                          title, progress)
+            raise BadInput(
+                f"--rank {rank} ranks chains; this plan is a graph (rank it by "
+                "params, macs or rf, then ask `cnnplan shapes --batch` of a network)"
+            )
+        return plan_graph(
+            shape, items, options, mode, rank, top, limit, maxima, everywhere, title, progress
+        )
     if rank in MEMORY_RANKS:
-        outcome = rank_by_memory(shape, items, mode, maxima, everywhere, rank, top, memory,
-                                 progress)
+        outcome = rank_by_memory(
+            shape, items, mode, maxima, everywhere, rank, top, memory, progress
+        )
     else:
         layers = build_layers(shape, items, mode, maxima, everywhere, rank)
         outcome = run(shape, layers, top, progress)
     if outcome.failure and mode == "exact":
-        outcome.other_mode = _floor_answer(shape, items, maxima, everywhere, rank,
-                                           outcome.failure["layer"])
+        outcome.other_mode = _floor_answer(
+            shape, items, maxima, everywhere, rank, outcome.failure["layer"]
+        )
     if progress:
         progress(f"writing the answer ({len(outcome.chains)} chains)")
     return plan_result(outcome, mode, rank, maxima, everywhere, title, limit, memory)
@@ -112,7 +138,9 @@ def _floor_answer(shape, items, maxima, everywhere, rank, failed: int) -> dict |
         return None
     if not outcome.count:
         return None
-    return {"mode": "floor", "count": outcome.count, "layer": failed,
-            "choices": outcome.choices[failed - 1]}
-
-
+    return {
+        "mode": "floor",
+        "count": outcome.count,
+        "layer": failed,
+        "choices": outcome.choices[failed - 1],
+    }

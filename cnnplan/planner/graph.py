@@ -27,15 +27,16 @@ from ..solver.windows import WindowLayer, simple_key
 from .chain import MAX_STATES, WORK_LIMIT, FixedLayer, compile_conditions, diagnose
 from .report import cfg_row, describe_bounds, window_values
 
-NODE_COST = 400     # work units of setting up one node of a graph plan (measured)
-STATE_COST = 4      # per live-shape state and transition (and per kept best entry)
+NODE_COST = 400  # work units of setting up one node of a graph plan (measured)
+STATE_COST = 4  # per live-shape state and transition (and per kept best entry)
 RF_RANK_LIMIT = 20_000
 
 
 def is_graph(items, options) -> bool:
     """Does this plan use names, `from` or joins (else the chain planner answers it)?"""
     return bool(options.get("output_layer")) or any(
-        item.sources or item.spec.refs or item.spec.record.join for item in items)
+        item.sources or item.spec.refs or item.spec.record.join for item in items
+    )
 
 
 @dataclass(order=True)
@@ -76,21 +77,36 @@ class Node:
                 c_out = spec.get("channels") if channels else c_in
                 if c_out is None:
                     if self.target is None:
-                        raise BadInput(f"{self.origin}: give the output channels, as in "
-                                       f"{spec.kind}(64), or a target '-> 64x...'")
+                        raise BadInput(
+                            f"{self.origin}: give the output channels, as in "
+                            f"{spec.kind}(64), or a target '-> 64x...'"
+                        )
                     c_out = self.target[0]
                 if u is not None and channels:
                     groups = spec.get("groups", 1)
                     for what, value in (("input", c_in), ("output", c_out)):
                         if value % groups:
-                            raise BadInput(f"{self.origin}: groups={groups} must divide the "
-                                           f"{what} channels {value}")
+                            raise BadInput(
+                                f"{self.origin}: groups={groups} must divide the "
+                                f"{what} channels {value}"
+                            )
                 if dims < 1:
-                    raise BadInput(f"{self.origin}: {spec.kind} needs a C x sizes input, but "
-                                   "its input is flat")
-                layer = WindowLayer(index, spec, c_in, c_out, dims, self.target,
-                                    self.conditions, self.mode, self.maxima, self.rank,
-                                    self.shared)
+                    raise BadInput(
+                        f"{self.origin}: {spec.kind} needs a C x sizes input, but its input is flat"
+                    )
+                layer = WindowLayer(
+                    index,
+                    spec,
+                    c_in,
+                    c_out,
+                    dims,
+                    self.target,
+                    self.conditions,
+                    self.mode,
+                    self.maxima,
+                    self.rank,
+                    self.shared,
+                )
             else:
                 layer = FixedLayer(index, spec.complete(self.origin), self.target, self.rank)
             layer.origin = self.origin
@@ -130,27 +146,29 @@ def _liveness(nodes, output: str) -> list:
             last[source] = j
     last[output] = len(nodes)
     order = [INPUT] + [node.name for node in nodes]
-    return [tuple(t for t in order[:j + 2] if last[t] > j) for j in range(len(nodes))]
+    return [tuple(t for t in order[: j + 2] if last[t] > j) for j in range(len(nodes))]
 
 
-def plan_graph(shape, items, options, mode, rank, top, limit, maxima, everywhere, title,
-               progress=None) -> Result:
+def plan_graph(
+    shape, items, options, mode, rank, top, limit, maxima, everywhere, title, progress=None
+) -> Result:
     """Count and rank every configuration of a graph plan (see the module docstring)."""
 
     nodes = plan_nodes(items)
     for node in nodes:
         if node.spec.record.outputs:
-            raise BadInput(f"layer {node.index} {node.spec.describe()}: cnnplan plan does not "
-                           "search through layers with several outputs (split, chunk, unbind); "
-                           "cnnplan shapes and inputs read them")
+            raise BadInput(
+                f"layer {node.index} {node.spec.describe()}: cnnplan plan does not "
+                "search through layers with several outputs (split, chunk, unbind); "
+                "cnnplan shapes and inputs read them"
+            )
     output = options.get("output_layer") or nodes[-1].name
     shared: dict = {}
     planned = []
     for node, item in zip(nodes, items):
         charge(NODE_COST + len(node.sources))
         conditions = compile_conditions(item, item.origin or f"layer {node.index}")
-        planned.append(Node(node, item, rank, mode, maxima, list(everywhere) + conditions,
-                            shared))
+        planned.append(Node(node, item, rank, mode, maxima, list(everywhere) + conditions, shared))
     live = _liveness(nodes, output)
     keep_best = rank in ("params", "macs") and top
     # a state: tuple of shapes of the live tensors; value: [count, best entries]
@@ -181,9 +199,11 @@ def plan_graph(shape, items, options, mode, rank, top, limit, maxima, everywhere
                 slot = nxt.get(new_state)
                 if slot is None:
                     if len(nxt) >= MAX_STATES:
-                        raise BadInput(f"{plan_node.origin}: more than {MAX_STATES:,} "
-                                       "combinations of live shapes; give targets for "
-                                       "intermediate layers or smaller --max bounds")
+                        raise BadInput(
+                            f"{plan_node.origin}: more than {MAX_STATES:,} "
+                            "combinations of live shapes; give targets for "
+                            "intermediate layers or smaller --max bounds"
+                        )
                     slot = nxt[new_state] = [0, []]
                 slot[0] += count * len(ranked)
                 if keep_best:
@@ -191,8 +211,10 @@ def plan_graph(shape, items, options, mode, rank, top, limit, maxima, everywhere
         work += plan_node.work
         plan_node.work = 0
         if work > WORK_LIMIT:
-            raise BadInput(f"the plan is too large (over {WORK_LIMIT:,} transitions by "
-                           f"{plan_node.origin}); give targets or smaller --max bounds")
+            raise BadInput(
+                f"the plan is too large (over {WORK_LIMIT:,} transitions by "
+                f"{plan_node.origin}); give targets or smaller --max bounds"
+            )
         seen_inputs.append(sorted(seen))
         if not nxt:
             return _failure(shape, nodes, planned, j, seen, mode, maxima, title)
@@ -202,12 +224,12 @@ def plan_graph(shape, items, options, mode, rank, top, limit, maxima, everywhere
         entries = heapq.nsmallest(top, (e for slot in states.values() for e in slot[1]))
         networks = [_network(shape, nodes, planned, e.cfgs, output) for e in entries]
     elif rank == "rf" and top:
-        networks = _rank_by_rf(shape, nodes, planned, output, count, top, mode, maxima,
-                               everywhere)
+        networks = _rank_by_rf(shape, nodes, planned, output, count, top, mode, maxima, everywhere)
     else:
         networks = []
-    return _result(shape, nodes, planned, count, networks, states, names, output, mode, rank,
-                   maxima, title)
+    return _result(
+        shape, nodes, planned, count, networks, states, names, output, mode, rank, maxima, title
+    )
 
 
 def _best(current, best, alpha, ranked, top):
@@ -215,8 +237,9 @@ def _best(current, best, alpha, ranked, top):
     candidates = list(current)
     for entry in best[:top]:
         for w, simple, cfg in ranked[:top]:
-            candidates.append(Entry(entry.cost + alpha * w, entry.simple + (simple,),
-                                    entry.cfgs + (cfg,)))
+            candidates.append(
+                Entry(entry.cost + alpha * w, entry.simple + (simple,), entry.cfgs + (cfg,))
+            )
     return heapq.nsmallest(top, candidates)
 
 
@@ -228,17 +251,21 @@ def _network(shape, nodes, planned, cfgs, output):
         u = shapes[node.sources[0]]
         spec = plan_node.resolve(cfg, u)
         specs.append((node.name if node.named else None, spec, node.sources))
-        shapes[node.name] = spec.record.apply(spec, tuple(shapes[s] for s in node.sources),
-                                              "").output
-    return forward(tuple(shape), build_nodes(specs), output=output if output != nodes[-1].name
-                   else "")
+        shapes[node.name] = spec.record.apply(
+            spec, tuple(shapes[s] for s in node.sources), ""
+        ).output
+    return forward(
+        tuple(shape), build_nodes(specs), output=output if output != nodes[-1].name else ""
+    )
 
 
 def _rank_by_rf(shape, nodes, planned, output, count, top, mode, maxima, everywhere):
     """Every network, ranked by receptive field (only when there are few)."""
     if count > RF_RANK_LIMIT:
-        raise BadInput(f"--rank rf over a graph ranks every network, and this plan has {count:,}"
-                       f" (the limit is {RF_RANK_LIMIT:,}); rank by params or macs, or narrow it")
+        raise BadInput(
+            f"--rank rf over a graph ranks every network, and this plan has {count:,}"
+            f" (the limit is {RF_RANK_LIMIT:,}); rank by params or macs, or narrow it"
+        )
     everything = _enumerate(shape, nodes, planned)
     scored = []
     for cfgs in everything:
@@ -272,29 +299,54 @@ def _failure(shape, nodes, planned, j, seen, mode, maxima, title) -> Result:
     more = f" (and {len(seen) - 3} more)" if len(seen) > 3 else ""
     near = None
     if node.spec.record.join:
-        note = (f"no network: {plan_node.origin} never lines up; its inputs "
-                f"({', '.join(node.sources)}) reach {shown}{more}")
+        note = (
+            f"no network: {plan_node.origin} never lines up; its inputs "
+            f"({', '.join(node.sources)}) reach {shown}{more}"
+        )
     elif plan_node.target is not None:
-        note = (f"no network: {plan_node.origin} cannot give its target "
-                f"{format_shape(plan_node.target)} from {shown}{more}")
+        note = (
+            f"no network: {plan_node.origin} cannot give its target "
+            f"{format_shape(plan_node.target)} from {shown}{more}"
+        )
         near = _nearest(plan_node, seen)
     else:
-        note = (f"no network: {plan_node.origin} has no valid configuration within the bounds "
-                f"for {shown}{more}")
-    data = {"input": list(shape), "mode": mode, "count": 0, "chains": [],
-            "unreachable": {"layer": node.index, "name": node.name,
-                            "spec": node.spec.describe(),
-                            "target": list(plan_node.target) if plan_node.target else None,
-                            "inputs": [[list(s) for s in inputs] for inputs in examples]}}
+        note = (
+            f"no network: {plan_node.origin} has no valid configuration within the bounds "
+            f"for {shown}{more}"
+        )
+    data = {
+        "input": list(shape),
+        "mode": mode,
+        "count": 0,
+        "chains": [],
+        "unreachable": {
+            "layer": node.index,
+            "name": node.name,
+            "spec": node.spec.describe(),
+            "target": list(plan_node.target) if plan_node.target else None,
+            "inputs": [[list(s) for s in inputs] for inputs in examples],
+        },
+    }
     notes = [note]
     if near is not None:
         notes += near.notes(" there", "configuration")
-        data["unreachable"].update(nearest=near.as_data(), distance=near.distance,
-                                   complete=near.complete)
-    facts = (("input", format_shape(shape)), ("layers", len(nodes)),
-             ("bounds", describe_bounds(maxima)), ("networks", 0))
-    return Result(title=f"{title or 'plan'} {format_shape(shape)}: 0 networks", facts=facts,
-                  notes=tuple(notes), data=data, exit_code=1, kind="plan")
+        data["unreachable"].update(
+            nearest=near.as_data(), distance=near.distance, complete=near.complete
+        )
+    facts = (
+        ("input", format_shape(shape)),
+        ("layers", len(nodes)),
+        ("bounds", describe_bounds(maxima)),
+        ("networks", 0),
+    )
+    return Result(
+        title=f"{title or 'plan'} {format_shape(shape)}: 0 networks",
+        facts=facts,
+        notes=tuple(notes),
+        data=data,
+        exit_code=1,
+        kind="plan",
+    )
 
 
 def _nearest(plan_node, seen):
@@ -305,41 +357,89 @@ def _nearest(plan_node, seen):
     return diagnose(plan_node.node.index - 1, plan_node.layer_for(reach[0]), reach)["near"]
 
 
-def _result(shape, nodes, planned, count, networks, states, names, output, mode, rank, maxima,
-            title) -> Result:
+def _result(
+    shape, nodes, planned, count, networks, states, names, output, mode, rank, maxima, title
+) -> Result:
     outputs = sorted({state[names.index(output)] for state in states})
     goal = format_shape(outputs[0]) if len(outputs) == 1 else f"{len(outputs)} output shapes"
-    facts = [("input", format_shape(shape)), ("layers", len(nodes)),
-             ("mode", "exact (s divides i + 2p - k')" if mode == "exact"
-              else "floor (PyTorch: o = floor((i + 2p - k')/s) + 1)"),
-             ("bounds", describe_bounds(maxima)), ("networks", count)]
-    free = [plan_node.origin for plan_node in planned
-            if plan_node.spec.window and plan_node.free]
+    facts = [
+        ("input", format_shape(shape)),
+        ("layers", len(nodes)),
+        (
+            "mode",
+            "exact (s divides i + 2p - k')"
+            if mode == "exact"
+            else "floor (PyTorch: o = floor((i + 2p - k')/s) + 1)",
+        ),
+        ("bounds", describe_bounds(maxima)),
+        ("networks", count),
+    ]
+    free = [plan_node.origin for plan_node in planned if plan_node.spec.window and plan_node.free]
     tables, chains = [], []
     for r, net in enumerate(networks, start=1):
         rows = []
         entries = []
         for step in net.steps:
-            rows.append((step.index, step.name, brief_names(step.sources), layer_text(step),
-                         format_shape(step.output)))
+            rows.append(
+                (
+                    step.index,
+                    step.name,
+                    brief_names(step.sources),
+                    layer_text(step),
+                    format_shape(step.output),
+                )
+            )
             cfg = cfg_row(window_values(step.spec) if step.spec.window else None)
-            entries.append({"name": step.name, "from": list(step.sources),
-                            "spec": step.spec.canonical(), "kind": step.spec.kind, **cfg,
-                            "output": list(step.output)})
-        chains.append({"layers": entries, "params": net.params, "macs": net.macs,
-                       "rf": net.rf, "weights": net.weights})
-        tables.append(Table(("#", "name", "from", "layer", "output"), tuple(rows),
-                            f"network {r}: params {net.params}, macs {net.macs}, rf {net.rf}"))
+            entries.append(
+                {
+                    "name": step.name,
+                    "from": list(step.sources),
+                    "spec": step.spec.canonical(),
+                    "kind": step.spec.kind,
+                    **cfg,
+                    "output": list(step.output),
+                }
+            )
+        chains.append(
+            {
+                "layers": entries,
+                "params": net.params,
+                "macs": net.macs,
+                "rf": net.rf,
+                "weights": net.weights,
+            }
+        )
+        tables.append(
+            Table(
+                ("#", "name", "from", "layer", "output"),
+                tuple(rows),
+                f"network {r}: params {net.params}, macs {net.macs}, rf {net.rf}",
+            )
+        )
     notes = []
     if networks:
-        notes.append(f"networks ranked by {rank}, ties simplest first (earlier layers first, "
-                     "each by d, p, k, s)")
+        notes.append(
+            f"networks ranked by {rank}, ties simplest first (earlier layers first, "
+            "each by d, p, k, s)"
+        )
     if free:
         notes.append("free layers: " + "; ".join(free))
-    data = {"input": list(shape), "output": [list(o) for o in outputs] if len(outputs) > 1
-            else list(outputs[0]), "mode": mode, "rank": rank, "count": count, "graph": True,
-            "output_layer": output, "chains": chains}
-    return Result(title=f"{title or 'plan'} {format_shape(shape)} -> {goal}: {count} network"
-                        f"{'s' if count != 1 else ''}",
-                  facts=tuple(facts), tables=tuple(tables), notes=tuple(notes), data=data,
-                  kind="plan")
+    data = {
+        "input": list(shape),
+        "output": [list(o) for o in outputs] if len(outputs) > 1 else list(outputs[0]),
+        "mode": mode,
+        "rank": rank,
+        "count": count,
+        "graph": True,
+        "output_layer": output,
+        "chains": chains,
+    }
+    return Result(
+        title=f"{title or 'plan'} {format_shape(shape)} -> {goal}: {count} network"
+        f"{'s' if count != 1 else ''}",
+        facts=tuple(facts),
+        tables=tuple(tables),
+        notes=tuple(notes),
+        data=data,
+        kind="plan",
+    )

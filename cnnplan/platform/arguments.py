@@ -19,9 +19,14 @@ def texts(value, name: str) -> tuple:
         return (value,)
     if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
         return tuple(value)
-    raise TypeError(f"{name} must be text or a list of texts, not {_kind(value)}"
-                    + (f" holding {_kind(next(v for v in value if not isinstance(v, str)))}"
-                       if isinstance(value, (list, tuple)) else ""))
+    raise TypeError(
+        f"{name} must be text or a list of texts, not {_kind(value)}"
+        + (
+            f" holding {_kind(next(v for v in value if not isinstance(v, str)))}"
+            if isinstance(value, (list, tuple))
+            else ""
+        )
+    )
 
 
 def whole(value, name: str, minimum: int = 0, optional: bool = True):
@@ -41,8 +46,10 @@ def shape(value, name: str):
         return value
     if isinstance(value, (tuple, list)) and value and all(type(v) is int for v in value):
         return value
-    raise TypeError(f"{name} must be a shape as text such as '3x64x64' or a tuple of whole "
-                    f"numbers, not {_kind(value)}")
+    raise TypeError(
+        f"{name} must be a shape as text such as '3x64x64' or a tuple of whole "
+        f"numbers, not {_kind(value)}"
+    )
 
 
 def assignments(value, name: str):

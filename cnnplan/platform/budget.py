@@ -19,18 +19,20 @@ from contextvars import ContextVar
 
 from .errors import BadInput
 
-COMMAND_WORK = 4_000_000     # units of work one command may spend (about two seconds)
-COMMAND_SECONDS = 4.0        # processor time one command may use (the backstop)
-CHECK_EVERY = 20_000         # units between two looks at the clock
+COMMAND_WORK = 4_000_000  # units of work one command may spend (about two seconds)
+COMMAND_SECONDS = 4.0  # processor time one command may use (the backstop)
+CHECK_EVERY = 20_000  # units between two looks at the clock
 
 
 class WorkTooLarge(BadInput):
     """A question whose parts together need more than the command's work budget (exit 2)."""
 
     def __init__(self, limit: int, what: str = ""):
-        super().__init__(f"the question is too large (over {limit:,} steps of work"
-                         f"{' in ' + what if what else ''}); narrow it (--fix, --max, --where, "
-                         "--range, fewer layers)")
+        super().__init__(
+            f"the question is too large (over {limit:,} steps of work"
+            f"{' in ' + what if what else ''}); narrow it (--fix, --max, --where, "
+            "--range, fewer layers)"
+        )
 
 
 class CommandBudget:
@@ -49,8 +51,10 @@ class CommandBudget:
         if self.used >= self.next_check:
             self.next_check = self.used + CHECK_EVERY
             if self.clock() > self.deadline:
-                raise BadInput(f"the question needs more than {self.seconds:g} s of processor "
-                               "time; narrow it (--fix, --max, --where, --range, fewer layers)")
+                raise BadInput(
+                    f"the question needs more than {self.seconds:g} s of processor "
+                    "time; narrow it (--fix, --max, --where, --range, fewer layers)"
+                )
 
 
 _CURRENT: ContextVar[CommandBudget | None] = ContextVar("cnnplan_command_budget", default=None)

@@ -40,8 +40,7 @@ def installed_paths() -> list[str]:
     interactive session put first: a *.dist-info lying in the folder where cnnplan happens
     to run is not an installed distribution, so it never loads a plugin."""
     here = os.path.realpath(os.getcwd())
-    return [folder for folder in sys.path
-            if folder and os.path.realpath(folder) != here]
+    return [folder for folder in sys.path if folder and os.path.realpath(folder) != here]
 
 
 def entry_points(group: str, paths=None) -> list[EntryPoint]:

@@ -32,8 +32,10 @@ def number_error(exc: ValueError) -> str:
 
     text = str(exc)
     if "integer string conversion" in text:
-        return (f"a number has more than {sys.get_int_max_str_digits():,} digits, the most "
-                "cnnplan reads")
+        return (
+            f"a number has more than {sys.get_int_max_str_digits():,} digits, the most "
+            "cnnplan reads"
+        )
     return text.splitlines()[0] if text else type(exc).__name__
 
 

@@ -90,12 +90,11 @@ def _check_target(path: str, name: str) -> None:
         if not os.path.isdir(folder):
             raise CannotWrite(f"cannot write {name}: its folder does not exist") from None
         return
-    except (OSError, ValueError) as exc:     # a name too long, a NUL, a loop of links
+    except (OSError, ValueError) as exc:  # a name too long, a NUL, a loop of links
         raise CannotWrite(f"cannot write {name}: {_reason(exc)}") from None
     if not stat.S_ISREG(info.st_mode):
         kind = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"
-        raise CannotWrite(f"cannot write {name}: it is {kind} (give a regular file or a new "
-                          "name)")
+        raise CannotWrite(f"cannot write {name}: it is {kind} (give a regular file or a new name)")
 
 
 def check_output(path) -> None:

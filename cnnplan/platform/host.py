@@ -30,8 +30,7 @@ class PluginInfo:
     """One plugin: its name, distribution, version, hooks, and what went wrong with it (a plain
     class: a dataclass costs more to create than cnnplan's whole start-up may spend on it)."""
 
-    def __init__(self, name: str, distribution: str = "", version: str = "",
-                 default: bool = False):
+    def __init__(self, name: str, distribution: str = "", version: str = "", default: bool = False):
         self.name, self.distribution, self.version = name, distribution, version
         self.default = default
         self.hooks: list[str] = []
@@ -92,8 +91,11 @@ class PluginHost:
         `only`: the names to load (default: CNNPLAN_LOAD_PLUGINS, or all)."""
         from .entrypoints import entry_points, normalize
 
-        wanted = _wanted() if only is _FROM_ENV else (
-            None if only is None else {normalize(name) for name in only})
+        wanted = (
+            _wanted()
+            if only is _FROM_ENV
+            else (None if only is None else {normalize(name) for name in only})
+        )
         matched: set[str] = set()
         for ep in entry_points(ENTRY_POINT_GROUP, paths):
             names = {normalize(ep.name), normalize(ep.distribution)}
@@ -124,8 +126,9 @@ class PluginHost:
         for module_name in DEFAULT_PLUGINS:
             if not self.pm.has_plugin(module_name):
                 self.pm.register(importlib.import_module(module_name), name=module_name)
-                self.infos[module_name] = PluginInfo(module_name, "cnnplan", __version__,
-                                                     default=True)
+                self.infos[module_name] = PluginInfo(
+                    module_name, "cnnplan", __version__, default=True
+                )
         self._changed()
 
     def register(self, plugin, name: str):
@@ -186,8 +189,11 @@ class PluginHost:
     def failed(self, provider: str, what: str, exc: BaseException):
         """Report a plugin's failure once on stderr (or raise PluginFailure when strict)."""
         info = self.infos.setdefault(provider, PluginInfo(provider))
-        message = f"{what}: {type(exc).__name__}: {exc}" if not isinstance(
-            exc, RegistrationError) else str(exc).removeprefix(f"{provider} ")
+        message = (
+            f"{what}: {type(exc).__name__}: {exc}"
+            if not isinstance(exc, RegistrationError)
+            else str(exc).removeprefix(f"{provider} ")
+        )
         if strict():
             raise PluginFailure(f"plugin {info.label} {message}") from exc
         info.errors.append(message)
@@ -202,11 +208,17 @@ class PluginHost:
             self.failed(taken.provider, "", taken)
         elif self._preference(taken.holder) < len(self._prefer()):
             self.infos[taken.provider].shadowed.append(
-                f"{taken.kind} {taken.name!r} shadowed by {taken.holder} (CNNPLAN_PREFER)")
+                f"{taken.kind} {taken.name!r} shadowed by {taken.holder} (CNNPLAN_PREFER)"
+            )
         else:
-            self.failed(taken.provider, "", RegistrationError(
-                f"{taken}; {taken.holder} keeps it (set CNNPLAN_PREFER={taken.provider} to "
-                f"choose {taken.provider})"))
+            self.failed(
+                taken.provider,
+                "",
+                RegistrationError(
+                    f"{taken}; {taken.holder} keeps it (set CNNPLAN_PREFER={taken.provider} to "
+                    f"choose {taken.provider})"
+                ),
+            )
 
     @staticmethod
     def _prefer() -> list[str]:
@@ -219,8 +231,11 @@ class PluginHost:
 
         prefer = self._prefer()
         info = self.infos.get(name, PluginInfo(name))
-        ranks = [prefer.index(n) for n in (normalize(info.name), normalize(info.distribution))
-                 if n in prefer]
+        ranks = [
+            prefer.index(n)
+            for n in (normalize(info.name), normalize(info.distribution))
+            if n in prefer
+        ]
         return min(ranks, default=len(prefer))
 
     def implementations(self, hook_name: str):
@@ -229,9 +244,14 @@ class PluginHost:
         rest in the order they were loaded."""
         impls = getattr(self.pm.hook, hook_name).get_hookimpls()
         order = {name: n for n, name in enumerate(self.infos)}
-        return sorted(((i.plugin_name, i.function) for i in impls),
-                      key=lambda pair: (pair[0] not in DEFAULT_PLUGINS,
-                                        self._preference(pair[0]), order.get(pair[0], 0)))
+        return sorted(
+            ((i.plugin_name, i.function) for i in impls),
+            key=lambda pair: (
+                pair[0] not in DEFAULT_PLUGINS,
+                self._preference(pair[0]),
+                order.get(pair[0], 0),
+            ),
+        )
 
     def collect(self, hook_name: str, kind: str, record_type, registry_type=Registry):
         """The registry of what the implementations of `hook_name` registered (built once per
@@ -311,5 +331,15 @@ def isolated_host(*plugins, names=()) -> PluginHost:
     return host
 
 
-__all__ = ["NameTaken", "PluginFailure", "PluginHost", "PluginInfo", "RegistrationError",
-           "get_host", "isolated_host", "strict", "use_host", "warn"]
+__all__ = [
+    "NameTaken",
+    "PluginFailure",
+    "PluginHost",
+    "PluginInfo",
+    "RegistrationError",
+    "get_host",
+    "isolated_host",
+    "strict",
+    "use_host",
+    "warn",
+]

@@ -11,6 +11,7 @@ from .result import Result
 # Names and references are checked with string methods, not regular expressions, which would
 # cost start-up time to compile.
 
+
 def ascii_name(text: str, others: str = "_", longest: int = 40) -> bool:
     """An ASCII letter, then ASCII letters, digits and the characters in `others`, at most
     `longest` characters in all (a layer kind's name: `others="_"`)."""
@@ -24,8 +25,11 @@ def ascii_name(text: str, others: str = "_", longest: int = 40) -> bool:
 def _reference_part(text: str, dots: bool) -> bool:
     """A letter or '_' first, then letters, digits and '_' (and '.' with `dots`)."""
     body = text.replace("_", "a").replace(".", "a" if dots else "_")
-    return bool(text) and (text[0] == "_" or (text[0].isascii() and text[0].isalpha())) \
+    return (
+        bool(text)
+        and (text[0] == "_" or (text[0].isascii() and text[0].isalpha()))
         and body.isalnum()
+    )
 
 
 def resolve(target):
@@ -118,8 +122,10 @@ def cannot_render(reporters, reporter: Reporter, kinds) -> BadInput:
     `reporters` that can."""
     able = [name for name, other in reporters.items() if any(map(other.can_render, kinds))]
     what = " or ".join(f"{kind!r}" for kind in kinds) if any(kinds) else "unnamed"
-    return BadInput(f"format {reporter.name!r} cannot render {what} results (it renders "
-                    f"{', '.join(map(repr, reporter.kinds))}); choose one of: {', '.join(able)}")
+    return BadInput(
+        f"format {reporter.name!r} cannot render {what} results (it renders "
+        f"{', '.join(map(repr, reporter.kinds))}); choose one of: {', '.join(able)}"
+    )
 
 
 class RegistrationError(Exception):
@@ -189,15 +195,21 @@ class Registry(Mapping):
             )
         target = getattr(record, "function", getattr(record, "render", None))
         if not callable(target) and not is_reference(target):
-            raise RegistrationError(f"{provider} registered {self.kind} {record.name!r} with "
-                                    f"{target!r}: give a callable or 'module:function'")
+            raise RegistrationError(
+                f"{provider} registered {self.kind} {record.name!r} with "
+                f"{target!r}: give a callable or 'module:function'"
+            )
         kinds = getattr(record, "kinds", ())
         if not isinstance(kinds, (tuple, list, frozenset)) or not all(
-                isinstance(kind, str) for kind in kinds):
-            raise RegistrationError(f"{provider} registered {self.kind} {record.name!r} with "
-                                    f"kinds={kinds!r}: give a tuple of kind names, e.g. ('ad',)")
+            isinstance(kind, str) for kind in kinds
+        ):
+            raise RegistrationError(
+                f"{provider} registered {self.kind} {record.name!r} with "
+                f"kinds={kinds!r}: give a tuple of kind names, e.g. ('ad',)"
+            )
         if not isinstance(record.name, str) or not (
-                ascii_name(record.name, "_-") and record.name.islower()):
+            ascii_name(record.name, "_-") and record.name.islower()
+        ):
             raise RegistrationError(
                 f"{provider} registered {self.kind} name {record.name!r}; names are lowercase "
                 "letters, digits, '-' and '_', starting with a letter, at most 40 characters"

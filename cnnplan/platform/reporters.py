@@ -31,7 +31,7 @@ def format_value(value: Any) -> str:
 
 def _is_number(value: Any) -> bool:
     """Numbers align right: int, float, and Decimal (printed as it is, trailing zeros kept)."""
-    if type(value) in (int, float):   # the common case, without the slow ABC check
+    if type(value) in (int, float):  # the common case, without the slow ABC check
         return True
     return isinstance(value, numbers.Number) and not isinstance(value, bool)
 
@@ -47,7 +47,7 @@ def terminal_width() -> int | None:
         return max(int(columns), 40)
     if not sys.stdout.isatty():
         return None
-    try:             # shutil.get_terminal_size's answer, without importing shutil (slow)
+    try:  # shutil.get_terminal_size's answer, without importing shutil (slow)
         return max(os.get_terminal_size(sys.stdout.fileno()).columns, 40)
     except (OSError, ValueError):
         return 80
@@ -66,8 +66,9 @@ def wrap_note(note: str, width: int | None) -> list[str]:
 
     lines = []
     for line in note.split("\n"):
-        lines += textwrap.wrap(line, width, subsequent_indent="  ", break_long_words=False,
-                               break_on_hyphens=False) or [""]
+        lines += textwrap.wrap(
+            line, width, subsequent_indent="  ", break_long_words=False, break_on_hyphens=False
+        ) or [""]
     return lines
 
 
@@ -77,7 +78,9 @@ def render_table(result: Result, width: int | None = None) -> str:
     escapes, so no text can move the cursor or reorder a line."""
     lines = [result.title] if result.title else []
     labels = max((len(label) for label, _ in result.facts), default=0)
-    lines += [f"  {label + ':':<{labels + 1}} {format_value(value)}" for label, value in result.facts]
+    lines += [
+        f"  {label + ':':<{labels + 1}} {format_value(value)}" for label, value in result.facts
+    ]
     for table in result.tables:
         lines.append("")
         if table.title:
@@ -109,18 +112,18 @@ def _pad(text: str, width: int, right: bool) -> str:
     return fill + text if right else text + fill
 
 
-TABLE_WIDTH = 100   # a table with `wrap` columns is fitted to this many terminal columns
-MIN_WRAP = 16       # narrowest a wrapped column becomes
+TABLE_WIDTH = 100  # a table with `wrap` columns is fitted to this many terminal columns
+MIN_WRAP = 16  # narrowest a wrapped column becomes
 
 
-MAX_CELL = 120      # characters of a cell the text table shows (longer: cut, marked '...')
+MAX_CELL = 120  # characters of a cell the text table shows (longer: cut, marked '...')
 
 
 def _cell(value, wrap: bool) -> str:
     text = format_value(value)
     if wrap or len(text) <= MAX_CELL:
         return text
-    return text[:MAX_CELL - 3] + "..."
+    return text[: MAX_CELL - 3] + "..."
 
 
 def _aligned(table: Table) -> list[str]:
@@ -164,8 +167,10 @@ def _wrapped(row: list[str], widths: list[int]) -> list[list[str]]:
         return [row]
     import textwrap
 
-    pieces = [textwrap.wrap(c, w, break_on_hyphens=False) or [""] if _width(c) > w else [c]
-              for c, w in zip(row, widths)]
+    pieces = [
+        textwrap.wrap(c, w, break_on_hyphens=False) or [""] if _width(c) > w else [c]
+        for c, w in zip(row, widths)
+    ]
     height = max(len(p) for p in pieces)
     return [[p[n] if n < len(p) else "" for p in pieces] for n in range(height)]
 
@@ -176,15 +181,19 @@ def render_json(result: Result) -> str:
     JSON has no infinities or NaN: a float that is not finite is written as the string "inf",
     "-inf" or "nan" (never as the non-standard Infinity/NaN).
     """
-    doc = result.data if result.data is not None else {
-        "title": result.title,
-        "facts": dict(result.facts),
-        "tables": [
-            {"title": t.title, "columns": list(t.columns), "rows": [list(r) for r in t.rows]}
-            for t in result.tables
-        ],
-        "notes": list(result.notes),
-    }
+    doc = (
+        result.data
+        if result.data is not None
+        else {
+            "title": result.title,
+            "facts": dict(result.facts),
+            "tables": [
+                {"title": t.title, "columns": list(t.columns), "rows": [list(r) for r in t.rows]}
+                for t in result.tables
+            ],
+            "notes": list(result.notes),
+        }
+    )
     try:
         return to_json(doc)
     except ValueError:  # a non-finite float somewhere: spell it as text
@@ -205,7 +214,7 @@ def json_safe(value):
 
 
 _ENCODER = None  # json.JSONEncoder, made on first use
-_STRING = None   # json's C string encoder, imported on first use
+_STRING = None  # json's C string encoder, imported on first use
 
 
 def to_json(value, indent: str = "") -> str:
@@ -229,17 +238,20 @@ def to_json(value, indent: str = "") -> str:
         return _STRING(value)
     if kind is dict and value:
         inner = indent + "  "
-        items = [f"{inner}{_STRING(k if type(k) is str else str(k))}: "
-                 f"{int.__repr__(v) if type(v) is int else to_json(v, inner)}"
-                 for k, v in value.items()]
+        items = [
+            f"{inner}{_STRING(k if type(k) is str else str(k))}: "
+            f"{int.__repr__(v) if type(v) is int else to_json(v, inner)}"
+            for k, v in value.items()
+        ]
         return "{\n" + ",\n".join(items) + "\n" + indent + "}"
     if kind in (list, tuple):
         if all(type(v) is int for v in value):
             return "[" + ", ".join(map(int.__repr__, value)) + "]"
         if any(isinstance(v, (dict, list, tuple)) for v in value):
             inner = indent + "  "
-            return ("[\n" + ",\n".join(inner + to_json(v, inner) for v in value) + "\n"
-                    + indent + "]")
+            return (
+                "[\n" + ",\n".join(inner + to_json(v, inner) for v in value) + "\n" + indent + "]"
+            )
     return _ENCODER.encode(value)
 
 
@@ -283,8 +295,11 @@ def render_markdown(result: Result) -> str:
             lines += [f"**{_md_text(table.title)}**", ""]
         lines.append("| " + " | ".join(_md_cell(c) for c in table.columns) + " |")
         lines.append(
-            "|" + "|".join("---:" if _numeric_column(table, j) else "---"
-                           for j in range(len(table.columns))) + "|"
+            "|"
+            + "|".join(
+                "---:" if _numeric_column(table, j) else "---" for j in range(len(table.columns))
+            )
+            + "|"
         )
         lines += ["| " + " | ".join(_md_cell(v) for v in row) + " |" for row in table.rows]
     if result.notes:
@@ -298,8 +313,16 @@ def _numeric_column(table: Table, j: int) -> bool:
 
 
 _LATEX_SPECIAL = {
-    "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-    "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
     "`": r"\textasciigrave{}",
 }
 
@@ -333,7 +356,9 @@ def render_latex(result: Result) -> str:
         ]
         lines.append(r"\end{description}")
     for table in result.tables:
-        align = "".join("r" if _numeric_column(table, j) else "l" for j in range(len(table.columns)))
+        align = "".join(
+            "r" if _numeric_column(table, j) else "l" for j in range(len(table.columns))
+        )
         if table.title:
             lines += [r"\begin{table}[h]", r"\centering"]
         lines.append(rf"\begin{{tabular}}{{{align}}}")

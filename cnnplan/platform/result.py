@@ -21,8 +21,13 @@ class Table(Frozen):
 
     _fields = ("columns", "rows", "title", "wrap")
 
-    def __init__(self, columns: tuple[str, ...], rows: tuple[tuple[Any, ...], ...],
-                 title: str = "", wrap: tuple[str, ...] = ()):
+    def __init__(
+        self,
+        columns: tuple[str, ...],
+        rows: tuple[tuple[Any, ...], ...],
+        title: str = "",
+        wrap: tuple[str, ...] = (),
+    ):
         self._set(columns, rows, title, wrap)
 
 
@@ -47,9 +52,16 @@ class Result(Frozen):
 
     _fields = ("title", "facts", "tables", "notes", "data", "exit_code", "kind")
 
-    def __init__(self, title: str, facts: tuple[tuple[str, Any], ...] = (),
-                 tables: tuple[Table, ...] = (), notes: tuple[str, ...] = (), data: Any = None,
-                 exit_code: int = 0, kind: str = ""):
+    def __init__(
+        self,
+        title: str,
+        facts: tuple[tuple[str, Any], ...] = (),
+        tables: tuple[Table, ...] = (),
+        notes: tuple[str, ...] = (),
+        data: Any = None,
+        exit_code: int = 0,
+        kind: str = "",
+    ):
         self._set(title, facts, tables, notes, data, exit_code, kind)
 
     def fact(self, label: str, default=None):

@@ -17,9 +17,11 @@ from .errors import BadInput
 
 # tab and newline are not in CONTROL: contexts that allow them (a multi-line description, a
 # table cell) keep them; one-line contexts escape them with `visible(text, one_line=True)`
-CONTROL_CHARACTERS = ("[\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f"
-                      "\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb"
-                      "\ud800-\udfff]")
+CONTROL_CHARACTERS = (
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f"
+    "\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb"
+    "\ud800-\udfff]"
+)
 MAX_DEPTH = 64
 
 
@@ -30,8 +32,9 @@ def _plain(text: str, one_line: bool) -> bool:
     """Printable ASCII (with tabs and newlines unless `one_line`): nothing to find, so no
     pattern is compiled (the character class costs a few milliseconds, which start-up would
     pay)."""
-    return text.isascii() and (text.isprintable() or (
-        not one_line and text.translate(_BREAKS).isprintable()))
+    return text.isascii() and (
+        text.isprintable() or (not one_line and text.translate(_BREAKS).isprintable())
+    )
 
 
 @functools.cache
@@ -61,8 +64,10 @@ def check_text(text: str, what: str, multiline: bool = False) -> str:
     found = None if _plain(text, not multiline) else _pattern(not multiline).search(text)
     if found:
         code = ord(found.group())
-        raise BadInput(f"{what} holds the control character U+{code:04X} at character "
-                       f"{found.start() + 1}; write plain text")
+        raise BadInput(
+            f"{what} holds the control character U+{code:04X} at character "
+            f"{found.start() + 1}; write plain text"
+        )
     return text
 
 

@@ -7,9 +7,9 @@ from ..platform.errors import BadInput
 from .search import VARIABLES
 
 LOWER = {"k": 1, "s": 1, "p": 0, "d": 1}
-MAX_BOUND = 10_000          # largest --max accepted for any variable
-DEFAULT_CAP = 256           # default bounds follow the input size, up to this
-MAX_SOLUTIONS = 250_000     # solutions one layer question may enumerate
+MAX_BOUND = 10_000  # largest --max accepted for any variable
+DEFAULT_CAP = 256  # default bounds follow the input size, up to this
+MAX_SOLUTIONS = 250_000  # solutions one layer question may enumerate
 
 
 def default_bounds(inputs: tuple[int, ...]) -> dict[str, int]:
@@ -18,7 +18,9 @@ def default_bounds(inputs: tuple[int, ...]) -> dict[str, int]:
     return {"k": top, "s": top, "p": top, "d": top}
 
 
-def resolve_bounds(inputs, fixed: dict[str, int], maxima: dict[str, int]) -> dict[str, tuple[int, int]]:
+def resolve_bounds(
+    inputs, fixed: dict[str, int], maxima: dict[str, int]
+) -> dict[str, tuple[int, int]]:
     """Inclusive (lo, hi) per variable: defaults, then --max, then room for --fix values."""
     bounds = {}
     defaults = default_bounds(inputs)
@@ -38,8 +40,9 @@ def resolve_bounds(inputs, fixed: dict[str, int], maxima: dict[str, int]) -> dic
 def check_value(option: str, name: str, value: int) -> int:
     """A --max or --fix value within [LOWER, MAX_BOUND]."""
     if value < LOWER[name]:
-        raise BadInput(f"{option} {name}={value} is below {LOWER[name]}; "
-                       f"{name} needs >= {LOWER[name]}")
+        raise BadInput(
+            f"{option} {name}={value} is below {LOWER[name]}; {name} needs >= {LOWER[name]}"
+        )
     if value > MAX_BOUND:
         raise BadInput(f"{option} {name}={value} is above the limit {MAX_BOUND}")
     return value

@@ -21,15 +21,27 @@ from .search import VARIABLES, Geometry, SearchTooLarge, solutions
 if TYPE_CHECKING:
     from ..kinds.records import Window
 
-MAX_OUTER = 2_000_000       # (d, p) pairs the search may visit
-MAX_ROWS = 20_000           # rows a listing may print without --limit (about a second)
+MAX_OUTER = 2_000_000  # (d, p) pairs the search may visit
+MAX_ROWS = 20_000  # rows a listing may print without --limit (about a second)
 SORTS = ("simple", "weights", "params", "macs")  # simple: d, then p, k, s ascending
 
 
 @budgeted
-def solve(input, output, layer: str = "conv", fix=None, max=None, mode: str = "floor",
-          where=(), sort: str = "simple", limit: int | None = None, explain: bool = False,
-          per_axis: bool = False, ceil: bool = False, padding: str = "torch") -> Result:
+def solve(
+    input,
+    output,
+    layer: str = "conv",
+    fix=None,
+    max=None,
+    mode: str = "floor",
+    where=(),
+    sort: str = "simple",
+    limit: int | None = None,
+    explain: bool = False,
+    per_axis: bool = False,
+    ceil: bool = False,
+    padding: str = "torch",
+) -> Result:
     """Every (k, s, p, d) (and for convT the output padding op) for which a `layer` (conv,
     convT, maxpool or avgpool, pool = maxpool, or a plugin's window kind: any registered kind
     with a cnnplan.kinds.Window) maps `input` onto `output` (see README.md,
@@ -63,8 +75,9 @@ def solve(input, output, layer: str = "conv", fix=None, max=None, mode: str = "f
     if ceil and not window.ceil:
         raise BadInput(f"--ceil is pooling's ceil_mode; --layer {kind} has none")
     if not window.channels and shape_in[0] != shape_out[0]:
-        raise BadInput(f"{window.what} keeps the channels: --in has {shape_in[0]}, --out has "
-                       f"{shape_out[0]}")
+        raise BadInput(
+            f"{window.what} keeps the channels: --in has {shape_in[0]}, --out has {shape_out[0]}"
+        )
     convT = window.rule == "convT"
     fixed = parse_assignments(fix, VARIABLES + (("op",) if convT else ()), "--fix")
     op = fixed.pop("op", None)
@@ -89,9 +102,10 @@ def solve(input, output, layer: str = "conv", fix=None, max=None, mode: str = "f
     padding = _choice(padding, {p: p for p in PADDINGS}, "padding")
     if padding != "torch":
         if "p" in fixed or per_axis or sort != "simple":
-            raise BadInput(f"--padding {padding} sets the padding: leave out "
-                           + ("--fix p" if "p" in fixed else "--per-axis" if per_axis
-                              else "--sort"))
+            raise BadInput(
+                f"--padding {padding} sets the padding: leave out "
+                + ("--fix p" if "p" in fixed else "--per-axis" if per_axis else "--sort")
+            )
         from .padded import solve_padded
 
         return solve_padded(question, padding, bounds, conditions, limit)
@@ -118,18 +132,22 @@ def check_alias_dims(word: str, kind: str, shape) -> None:
     if lower[-2:] in ("1d", "2d", "3d") and lower != kind.lower():
         n = int(lower[-2])
         if len(shape) - 1 != n:
-            raise BadInput(f"--layer {word} takes {n}-D inputs (C x {n} size{'s' * (n > 1)}), "
-                           f"but --in {format_shape(shape)} has {len(shape) - 1} spatial axes; "
-                           f"--layer {kind} takes any")
+            raise BadInput(
+                f"--layer {word} takes {n}-D inputs (C x {n} size{'s' * (n > 1)}), "
+                f"but --in {format_shape(shape)} has {len(shape) - 1} spatial axes; "
+                f"--layer {kind} takes any"
+            )
 
 
 def check_rows(n: int, limit: int | None, what: str = "this question") -> None:
     """Refuse to print more than MAX_ROWS rows unless --limit says how many (the count of
     solutions is reported either way)."""
     if limit is None and n > MAX_ROWS:
-        raise BadInput(f"{what} has {n:,} solutions, more rows than the {MAX_ROWS:,} shown "
-                       "without --limit; add --limit N (the count is always reported) or "
-                       "narrow it with --fix, --max or --where")
+        raise BadInput(
+            f"{what} has {n:,} solutions, more rows than the {MAX_ROWS:,} shown "
+            "without --limit; add --limit N (the count is always reported) or "
+            "narrow it with --fix, --max or --where"
+        )
 
 
 def _choice(value: str, choices: dict, what: str) -> str:
@@ -160,8 +178,16 @@ class Question:
         self._costs: dict = {}
 
     def with_mode(self, mode: str) -> Question:
-        return Question(self.kind, self.ceil, mode, self.shape_in, self.shape_out, self.domains,
-                        self.conditions, self.op)
+        return Question(
+            self.kind,
+            self.ceil,
+            mode,
+            self.shape_in,
+            self.shape_out,
+            self.domains,
+            self.conditions,
+            self.op,
+        )
 
     def _layers(self):
         """The planner's window layers (windows.py) this question enumerates, one per op."""
@@ -174,12 +200,26 @@ class Question:
         else:
             ops = [0]
         c_in, c_out = self.shape_in[0], self.shape_out[0]
-        shared: dict = {}    # one search budget for every op
+        shared: dict = {}  # one search budget for every op
         for op in ops:
             values = {"op": op} if self.convT else {"ceil": True} if self.ceil else {}
             spec = LayerSpec(self.kind).with_values(**values)
-            yield op, WindowLayer(1, spec, c_in, c_out, len(self.shape_in) - 1, None,
-                                  self.conditions, self.mode, {}, "params", shared)
+            yield (
+                op,
+                WindowLayer(
+                    1,
+                    spec,
+                    c_in,
+                    c_out,
+                    len(self.shape_in) - 1,
+                    None,
+                    self.conditions,
+                    self.mode,
+                    {},
+                    "params",
+                    shared,
+                ),
+            )
 
     def rows(self, inputs, outputs) -> list[tuple]:
         """Every (k, s, p, d, op) mapping the spatial sizes `inputs` onto `outputs`, simplest
@@ -192,8 +232,10 @@ class Question:
                     continue
                 found.append(row)
                 if len(found) > MAX_SOLUTIONS:
-                    raise BadInput(f"more than {MAX_SOLUTIONS:,} solutions; narrow the search "
-                                   "with --fix, --max or --where")
+                    raise BadInput(
+                        f"more than {MAX_SOLUTIONS:,} solutions; narrow the search "
+                        "with --fix, --max or --where"
+                    )
         found.sort(key=simple_key)
         return found
 
@@ -204,8 +246,9 @@ class Question:
         if not self.convT and not self.ceil and not self.input_ge_k:
             # equal axes (a square question) constrain alike: each distinct one is checked once
             axes = tuple(dict.fromkeys(zip(inputs, outputs)))
-            geometry = Geometry(self.window.rule, self.mode, tuple(i for i, _ in axes),
-                                tuple(o for _, o in axes))
+            geometry = Geometry(
+                self.window.rule, self.mode, tuple(i for i, _ in axes), tuple(o for _, o in axes)
+            )
             yield 0, solutions(geometry, self.domains, self.conditions)
             return
         for op, layer in self._layers():
@@ -232,11 +275,15 @@ class Question:
         if found is None:
             from ..language.specs import LayerSpec
 
-            spec = LayerSpec(self.kind).with_window(k=k, s=s, p=p, d=d, op=op, ceil=self.ceil,
-                                                    channels=self.shape_out[0])
+            spec = LayerSpec(self.kind).with_window(
+                k=k, s=s, p=p, d=d, op=op, ceil=self.ceil, channels=self.shape_out[0]
+            )
             applied = spec.record.apply(spec, (self.shape_in,), "--layer")
-            found = self._costs[k] = {"weights": applied.weights, "params": applied.params,
-                                      "macs": applied.macs}
+            found = self._costs[k] = {
+                "weights": applied.weights,
+                "params": applied.params,
+                "macs": applied.macs,
+            }
         return found
 
     def solution(self, row) -> dict:
@@ -244,8 +291,12 @@ class Question:
         values = {"k": k, "s": s, "p": p, "d": d}
         if self.convT:
             values["op"] = op
-        return {**values, "unused": self.unused(row), "output": list(self.shape_out),
-                **self.costs(row)}
+        return {
+            **values,
+            "unused": self.unused(row),
+            "output": list(self.shape_out),
+            **self.costs(row),
+        }
 
     def nearest(self):
         """The reachable outputs nearest to the asked one (same fixes, bounds, mode), by the
@@ -268,8 +319,16 @@ class Question:
 
     def axis(self, i: int, o: int) -> Question:
         """The same question along one spatial axis of sizes i -> o."""
-        return Question(self.kind, self.ceil, self.mode, (self.shape_in[0], i),
-                        (self.shape_out[0], o), self.domains, self.conditions, self.op)
+        return Question(
+            self.kind,
+            self.ceil,
+            self.mode,
+            (self.shape_in[0], i),
+            (self.shape_out[0], o),
+            self.domains,
+            self.conditions,
+            self.op,
+        )
 
 
 def _conditions(where) -> list:
@@ -336,19 +395,27 @@ def _result(question, bounds, fixed, sort, n, shown, explain) -> Result:
     table_rows = []
     for row in shown:
         cells = [row[c] for c in _columns(question)[:-1]] + [
-            _unused_cell(row["unused"]), format_shape(row["output"]), row["weights"],
-            row["params"], row["macs"]]
+            _unused_cell(row["unused"]),
+            format_shape(row["output"]),
+            row["weights"],
+            row["params"],
+            row["macs"],
+        ]
         if explain:
-            cells.append(_explain(question, (row["k"], row["s"], row["p"], row["d"],
-                                             row.get("op", 0))))
+            cells.append(
+                _explain(question, (row["k"], row["s"], row["p"], row["d"], row.get("op", 0)))
+            )
         table_rows.append(tuple(cells))
     if explain:
         columns.append(_check_header(question))
     data = {
-        "layer": question.kind, "rule": question.window.rule, "mode": question.mode,
+        "layer": question.kind,
+        "rule": question.window.rule,
+        "mode": question.mode,
         "input": list(question.shape_in),
         "output": list(question.shape_out),
-        "bounds": {name: list(b) for name, b in bounds.items()}, "count": n,
+        "bounds": {name: list(b) for name, b in bounds.items()},
+        "count": n,
         "solutions": shown,
     }
     if question.window.ceil:
@@ -364,35 +431,51 @@ def _result(question, bounds, fixed, sort, n, shown, explain) -> Result:
         other = _other_mode(question)
         if other:
             data["other_mode"] = {"mode": other[0], "count": other[1]}
-            notes.append(f"0 solutions in {question.mode} mode, {other[1]:,} in {other[0]} mode"
-                         f" (PyTorch's rule): add --mode {other[0]}")
+            notes.append(
+                f"0 solutions in {question.mode} mode, {other[1]:,} in {other[0]} mode"
+                f" (PyTorch's rule): add --mode {other[0]}"
+            )
         else:
             notes += _same_padding_hint(question, fixed)
     notes += _shape_hints(question, n)
-    return Result(title=_title(question, f": {n} solution{'s' if n != 1 else ''}"),
-                  facts=tuple(facts),
-                  tables=(Table(tuple(columns), tuple(table_rows)),) if n else (),
-                  notes=tuple(notes), data=data, exit_code=0 if n else 1, kind="solve")
+    return Result(
+        title=_title(question, f": {n} solution{'s' if n != 1 else ''}"),
+        facts=tuple(facts),
+        tables=(Table(tuple(columns), tuple(table_rows)),) if n else (),
+        notes=tuple(notes),
+        data=data,
+        exit_code=0 if n else 1,
+        kind="solve",
+    )
 
 
 def _answer_notes(question, shown) -> list[str]:
     notes = []
     if question.convT:
-        notes.append("op is output_padding (PyTorch: op < max(s, d)), the extra output rows: "
-                     "unused = op (0: the exact transpose of a convolution, what --mode exact "
-                     "keeps)")
+        notes.append(
+            "op is output_padding (PyTorch: op < max(s, d)), the extra output rows: "
+            "unused = op (0: the exact transpose of a convolution, what --mode exact "
+            "keeps)"
+        )
     elif question.mode == "floor":
-        notes.append("unused: padded rows after the last window, which PyTorch's floor drops "
-                     "(0 = exact; --mode exact keeps only those)"
-                     + ("; negative: the last window overhangs the padded input (ceil_mode)"
-                        if question.ceil else ""))
+        notes.append(
+            "unused: padded rows after the last window, which PyTorch's floor drops "
+            "(0 = exact; --mode exact keeps only those)"
+            + (
+                "; negative: the last window overhangs the padded input (ceil_mode)"
+                if question.ceil
+                else ""
+            )
+        )
     biases = shown[0]["params"] - shown[0]["weights"] if shown else 0
     if biases:
         notes.append(f"weights exclude biases; params add {biases} biases")
     if question.kind == "avgpool" and any(row["p"] for row in shown):
-        notes.append("avgpool with p > 0: PyTorch's default count_include_pad=True divides "
-                     "every window by k^n, padded zeros included; count_include_pad=False "
-                     "divides by the real inputs only (same shapes)")
+        notes.append(
+            "avgpool with p > 0: PyTorch's default count_include_pad=True divides "
+            "every window by k^n, padded zeros included; count_include_pad=False "
+            "divides by the real inputs only (same shapes)"
+        )
     return notes
 
 
@@ -422,32 +505,48 @@ def _same_padding_hint(question, fixed) -> list[str]:
             continue
         sides = [(t // 2, t - t // 2) for t in totals]
         pad = ", ".join(f"{a}, {b}" for a, b in reversed(sides))
-        same = ("PyTorch's padding='same' does it (it pads "
-                + ", ".join(f"{a} before and {b} after" for a, b in sorted(set(sides)))
-                + "), or " if s == 1 else "")
+        same = (
+            "PyTorch's padding='same' does it (it pads "
+            + ", ".join(f"{a} before and {b} after" for a, b in sorted(set(sides)))
+            + "), or "
+            if s == 1
+            else ""
+        )
         need = ", ".join(map(str, sorted(set(totals))))
-        return [f"o = ceil(i/s) with k={k}, d={d}, s={s} needs {need} padded rows per axis, "
-                "an odd number, so no symmetric p gives it: "
-                f"{same}pad asymmetrically, x = F.pad(x, ({pad})), then use p=0"]
+        return [
+            f"o = ceil(i/s) with k={k}, d={d}, s={s} needs {need} padded rows per axis, "
+            "an odd number, so no symmetric p gives it: "
+            f"{same}pad asymmetrically, x = F.pad(x, ({pad})), then use p=0"
+        ]
     return []
 
 
 def _shape_hints(question, n: int) -> list[str]:
     """Shapes that look channels-last (64x64x3), batched (1x3x64x64) or 2-D images written
     without channels."""
-    return [hint for option, shape in (("--in", question.shape_in), ("--out", question.shape_out))
-            for hint in layout_hints(option, shape, flat=not n)]
+    return [
+        hint
+        for option, shape in (("--in", question.shape_in), ("--out", question.shape_out))
+        for hint in layout_hints(option, shape, flat=not n)
+    ]
 
 
 def _question_facts(question, bounds, fixed) -> list[tuple]:
     """The facts that restate the question: mode, bounds searched, fixes, conditions."""
     if question.convT:
-        mode = ("exact (op = 0)" if question.mode == "exact"
-                else "floor (PyTorch: any output padding op < max(s, d))")
+        mode = (
+            "exact (op = 0)"
+            if question.mode == "exact"
+            else "floor (PyTorch: any output padding op < max(s, d))"
+        )
     else:
-        mode = ("exact (s divides i + 2p - k')" if question.mode == "exact"
-                else "floor (PyTorch with ceil_mode: o = ceil((i + 2p - k')/s) + 1)"
-                if question.ceil else "floor (PyTorch: o = floor((i + 2p - k')/s) + 1)")
+        mode = (
+            "exact (s divides i + 2p - k')"
+            if question.mode == "exact"
+            else "floor (PyTorch with ceil_mode: o = ceil((i + 2p - k')/s) + 1)"
+            if question.ceil
+            else "floor (PyTorch: o = floor((i + 2p - k')/s) + 1)"
+        )
     facts = [("mode", mode), ("searched", format_ranges(bounds))]
     shown_fixed = dict(fixed, **({"op": question.op} if question.op is not None else {}))
     if shown_fixed:
@@ -469,47 +568,69 @@ def _per_axis(question, bounds, fixed, limit) -> Result:
         solutions = []
         for row in shown:
             solution = one.solution(row)
-            solutions.append({c: solution[c] if c != "unused" else solution[c][0]
-                              for c in columns})
-        axes.append({"axis": n, "input": i, "output": o, "count": len(rows),
-                     "solutions": solutions})
+            solutions.append({c: solution[c] if c != "unused" else solution[c][0] for c in columns})
+        axes.append(
+            {"axis": n, "input": i, "output": o, "count": len(rows), "solutions": solutions}
+        )
         if rows:
             firsts.append(rows[0])
-            tables.append(Table(tuple(columns), tuple(tuple(s.values()) for s in solutions),
-                                title=f"axis {n}: {i} -> {o} ({len(rows)} solution"
-                                      f"{'s' if len(rows) != 1 else ''})"))
+            tables.append(
+                Table(
+                    tuple(columns),
+                    tuple(tuple(s.values()) for s in solutions),
+                    title=f"axis {n}: {i} -> {o} ({len(rows)} solution"
+                    f"{'s' if len(rows) != 1 else ''})",
+                )
+            )
         total *= len(rows)
         if not rows:
             from .nearest import CUT_SHORT
 
             near = one.nearest()
-            notes.append(f"axis {n} ({i} -> {o}) has no solution; nearest reachable sizes: "
-                         + (", ".join(str(v[1]) for v, _ in near.outputs) or "none")
-                         + ("" if near.complete else f" ({CUT_SHORT})"))
+            notes.append(
+                f"axis {n} ({i} -> {o}) has no solution; nearest reachable sizes: "
+                + (", ".join(str(v[1]) for v, _ in near.outputs) or "none")
+                + ("" if near.complete else f" ({CUT_SHORT})")
+            )
     if total:
         names = [("kernel_size", 0), ("stride", 1), ("padding", 2), ("dilation", 3)]
         if question.convT:
             names.append(("output_padding", 4))
-        notes.append("a layer takes one row from each axis; the simplest: " + ", ".join(
-            f"{name}=({', '.join(str(r[j]) for r in firsts)})" for name, j in names))
+        notes.append(
+            "a layer takes one row from each axis; the simplest: "
+            + ", ".join(f"{name}=({', '.join(str(r[j]) for r in firsts)})" for name, j in names)
+        )
         if not kinds()[question.kind].args["k"].tuples:
-            notes.append(f"{question.kind} takes one k, s, p, d for every axis: only a row "
-                         "found on every axis fits it")
+            notes.append(
+                f"{question.kind} takes one k, s, p, d for every axis: only a row "
+                "found on every axis fits it"
+            )
         if question.kind in ("conv", "convT"):
             ks = " x ".join(f"k{n}" for n in range(1, len(axes) + 1))
             c_in, c_out = question.shape_in[0], question.shape_out[0]
             notes.append(f"weights = {c_in} x {c_out} x {ks}, params add {c_out} biases")
     facts = (*_question_facts(question, bounds, fixed), ("combinations", total))
-    data = {"layer": question.kind, "rule": question.window.rule, "mode": question.mode,
-            "input": list(question.shape_in),
-            "output": list(question.shape_out),
-            "bounds": {name: list(b) for name, b in bounds.items()}, "count": total,
-            "axes": axes}
+    data = {
+        "layer": question.kind,
+        "rule": question.window.rule,
+        "mode": question.mode,
+        "input": list(question.shape_in),
+        "output": list(question.shape_out),
+        "bounds": {name: list(b) for name, b in bounds.items()},
+        "count": total,
+        "axes": axes,
+    }
     return Result(
-        title=_title(question, f", each axis on its own: {total} combination"
-                               f"{'s' if total != 1 else ''}"),
-        facts=facts, tables=tuple(tables), notes=tuple(notes), data=data,
-        exit_code=0 if total else 1, kind="solve-per-axis")
+        title=_title(
+            question, f", each axis on its own: {total} combination{'s' if total != 1 else ''}"
+        ),
+        facts=facts,
+        tables=tuple(tables),
+        notes=tuple(notes),
+        data=data,
+        exit_code=0 if total else 1,
+        kind="solve-per-axis",
+    )
 
 
 def _no_solution_notes(question, nearest) -> list[str]:

@@ -35,10 +35,12 @@ from ..kinds.arithmetic import (
 from .search import Geometry, count
 
 NEAREST_SECONDS = 2.0  # of processor time: answers do not depend on the machine's load
-CANDIDATES = 4096      # distinct candidate outputs kept (those nearest the target)
-CHUNK = 1 << 19        # (key, s) cells evaluated at once
-CUT_SHORT = (f"the search for nearby outputs was cut short (after {NEAREST_SECONDS:g} s of "
-             f"processor time or {CANDIDATES} candidates); nearer ones may exist")
+CANDIDATES = 4096  # distinct candidate outputs kept (those nearest the target)
+CHUNK = 1 << 19  # (key, s) cells evaluated at once
+CUT_SHORT = (
+    f"the search for nearby outputs was cut short (after {NEAREST_SECONDS:g} s of "
+    f"processor time or {CANDIDATES} candidates); nearer ones may exist"
+)
 
 
 def clock() -> float:
@@ -54,10 +56,10 @@ def deadline() -> float:
 class Sweep:
     """What decides a window layer's output sizes."""
 
-    layer: str = "conv"       # conv | convT | pool (or maxpool, avgpool): the padding rule
-    mode: str = "floor"       # floor | exact
-    ceil: bool = False        # ceil-mode pooling
-    op: int = 0               # transposed convolution's output padding
+    layer: str = "conv"  # conv | convT | pool (or maxpool, avgpool): the padding rule
+    mode: str = "floor"  # floor | exact
+    ceil: bool = False  # ceil-mode pooling
+    op: int = 0  # transposed convolution's output padding
     input_ge_k: bool = False  # 3-D average pooling: every input size must be >= k
 
 
@@ -67,7 +69,7 @@ class Nearest:
 
     outputs: tuple = ()
     distance: int | None = None
-    complete: bool = True     # False: the time or candidate limit cut the search short
+    complete: bool = True  # False: the time or candidate limit cut the search short
 
     def as_data(self) -> list[dict]:
         return [{"output": list(v), "count": n} for v, n in self.outputs]
@@ -79,8 +81,10 @@ class Nearest:
 
         notes = []
         if self.outputs:
-            listed = ", ".join(f"{format_shape(v)} ({n} {noun}{'s' if n != 1 else ''})"
-                               for v, n in self.outputs[:shown])
+            listed = ", ".join(
+                f"{format_shape(v)} ({n} {noun}{'s' if n != 1 else ''})"
+                for v, n in self.outputs[:shown]
+            )
             more = len(self.outputs) - shown
             if more > 0:
                 listed += f" and {more} more at the same distance (--format json lists all)"
@@ -109,9 +113,9 @@ class Candidates:
     """Outputs (with the input u they come from) nearest a target, complete up to `cut`."""
 
     target: tuple
-    items: list = field(default_factory=list)   # (distance, u, v, configurations)
-    cut: int | None = None                      # every candidate at distance <= cut is here
-    truncated: bool = False                     # the deadline stopped the collection
+    items: list = field(default_factory=list)  # (distance, u, v, configurations)
+    cut: int | None = None  # every candidate at distance <= cut is here
+    truncated: bool = False  # the deadline stopped the collection
 
     def add(self, u, v, n: int = 1):
         """A candidate output shape v from input u, by n configurations."""
@@ -143,9 +147,12 @@ class Candidates:
                 kth = int(np.partition(dist[keep], CANDIDATES - 1)[CANDIDATES - 1])
                 self.cut = kth if self.cut is None else min(self.cut, kth)
                 keep &= dist <= kth
-            self.items.extend((n, tuple(u), (channels, *row), c) for n, row, c in
-                              zip(dist[keep].tolist(), rows[keep].tolist(),
-                                  counts[keep].tolist()))
+            self.items.extend(
+                (n, tuple(u), (channels, *row), c)
+                for n, row, c in zip(
+                    dist[keep].tolist(), rows[keep].tolist(), counts[keep].tolist()
+                )
+            )
             self._trim()
 
     def _trim(self):
@@ -187,8 +194,9 @@ def nearest_outputs(geometry: Geometry, shape_in, shape_out, domains, conditions
     """`solve`'s nearest reachable outputs for the same layer, mode, fixes, bounds and --where."""
     until = deadline()
     found = Candidates(tuple(shape_out))
-    found.add_sweep(Sweep(geometry.layer, geometry.mode), tuple(shape_in), shape_out[0], domains,
-                    until)
+    found.add_sweep(
+        Sweep(geometry.layer, geometry.mode), tuple(shape_in), shape_out[0], domains, until
+    )
 
     def counter(u, v):
         return count(Geometry(geometry.layer, geometry.mode, u[1:], v[1:]), domains, conditions)
@@ -227,22 +235,22 @@ def _sweep_rows(sweep: Sweep, sizes: tuple, domains: dict):
     s = strides[None, :]
     distinct = sorted(set(sizes))
     for start in range(0, len(keys), step):
-        key = keys[start:start + step]
-        weight = mult[start:start + step][:, None] * per_stride[None, :]
+        key = keys[start : start + step]
+        weight = mult[start : start + step][:, None] * per_stride[None, :]
         outs, ok = {}, np.ones((len(key), len(strides)), dtype=bool)
         for i in distinct:
-            if sweep.layer == "convT":   # o = (i-1)s + e + op + 1, op < max(s, d)
+            if sweep.layer == "convT":  # o = (i-1)s + e + op + 1, op < max(s, d)
                 e, big_d = key[:, :1], key[:, 1:2].astype(bool)
                 o = (i - 1) * s + e + sweep.op + 1
                 ok &= (o >= 1) & (big_d | np.vectorize(output_padding_valid)(sweep.op, s, 1))
-            elif sweep.ceil:             # o = ceil(n/s) + 1, less one if the last window starts
+            elif sweep.ceil:  # o = ceil(n/s) + 1, less one if the last window starts
                 n, p = i + key[:, :1], key[:, 1:2]  # at or past i + p
                 o = -(-n // s) + 1
                 o = o - ((o >= 2) & ((o - 1) * s >= i + p))
                 ok &= o >= 1
                 if sweep.mode == "exact":
                     ok &= n % s == 0
-            else:                        # o = floor(n/s) + 1 with n = i + 2p - k' >= 0
+            else:  # o = floor(n/s) + 1 with n = i + 2p - k' >= 0
                 n = i + key[:, :1]
                 o = n // s + 1
                 if sweep.mode == "exact":
@@ -279,12 +287,12 @@ def _window_keys(sweep: Sweep, sizes, domains):
     seen = np.zeros(2 * p_hi + base + 1, dtype=np.int64)  # at c + base for c in [-base, 2 p_hi]
     for d, kernels in _dilated_kernels(sweep, sizes, domains):
         for k, ke in kernels:
-            lo = max(p_lo, -(-(ke - m) // 2))       # i + 2p - k' >= 0 on every axis
+            lo = max(p_lo, -(-(ke - m) // 2))  # i + 2p - k' >= 0 on every axis
             if lo > p_hi:
-                break                               # k' only grows with k
+                break  # k' only grows with k
             top = min(p_hi, max_padding(k, d, sweep.layer))
             if lo <= top:
-                seen[2 * lo - ke + base:2 * top - ke + base + 1:2] += 1
+                seen[2 * lo - ke + base : 2 * top - ke + base + 1 : 2] += 1
     where = np.nonzero(seen)[0]
     return (where - base)[:, None], seen[where]
 
@@ -306,7 +314,7 @@ def _transposed_keys(sweep: Sweep, domains):
             top = min(p_hi, max_padding(k, d, "convT"))
             if p_lo <= top:
                 lo_e, hi_e = ke - 1 - 2 * top, ke - 1 - 2 * p_lo
-                seen[big, lo_e + ke_top:hi_e + ke_top + 1:2] += 1
+                seen[big, lo_e + ke_top : hi_e + ke_top + 1 : 2] += 1
     rows, e = np.nonzero(seen)
     return np.stack([e - ke_top, rows], axis=1), seen[rows, e]
 
@@ -328,5 +336,7 @@ def _ceil_keys(sweep: Sweep, sizes, domains):
             for p in range(lo, min(p_hi, max_padding(k, d, POOLS[0])) + 1):
                 found[2 * p - ke, p] = found.get((2 * p - ke, p), 0) + 1
     keys = sorted(found)
-    return (np.array(keys, dtype=np.int64).reshape(-1, 2),
-            np.array([found[key] for key in keys], dtype=np.int64))
+    return (
+        np.array(keys, dtype=np.int64).reshape(-1, 2),
+        np.array([found[key] for key in keys], dtype=np.int64),
+    )

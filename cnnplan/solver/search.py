@@ -39,8 +39,10 @@ class SearchTooLarge(BadInput):
     """A search that would spend more than its work budget (exit 2)."""
 
     def __init__(self, limit: int):
-        super().__init__(f"the search is too large (over {limit:,} steps of trying k, s, p, d); "
-                         "narrow it with --fix, --max or --where")
+        super().__init__(
+            f"the search is too large (over {limit:,} steps of trying k, s, p, d); "
+            "narrow it with --fix, --max or --where"
+        )
 
 
 class WorkBudget:
@@ -54,6 +56,8 @@ class WorkBudget:
         if self.used > self.limit:
             raise SearchTooLarge(self.limit)
         charge(units)
+
+
 LEVEL = {"d": 0, "p": 1, "k": 2, "s": 3}  # the order ShapeSolver assigns variables in
 
 
@@ -78,8 +82,9 @@ class Geometry(NamedTuple):
         [s_lo, s_hi]: exact needs n = s(o-1), floor s(o-1) <= n <= s*o - 1."""
         return s_lo * (o - 1), s_hi * (o - 1) if self.mode == "exact" else s_hi * o - 1
 
-    def kernel_range(self, p: int, d: int, s_lo: int = 1, s_hi: int | None = None
-                     ) -> tuple[int, int | None]:
+    def kernel_range(
+        self, p: int, d: int, s_lo: int = 1, s_hi: int | None = None
+    ) -> tuple[int, int | None]:
         """Inclusive (lo, hi) of kernel sizes that can still work for this p and d and strides
         in [s_lo, s_hi] (s_hi None: unbounded) (may be empty)."""
         lo = min_kernel(p, d, self.layer)
@@ -124,9 +129,7 @@ class Geometry(NamedTuple):
                 return None
         return lo, hi
 
-
-    def strides_for_kernels(self, p: int, d: int, k_lo: int, k_hi: int
-                            ) -> tuple[int, int | None]:
+    def strides_for_kernels(self, p: int, d: int, k_lo: int, k_hi: int) -> tuple[int, int | None]:
         """An inclusive range holding every stride that works for this p, d and some kernel
         in [k_lo, k_hi] (hi None: unbounded; empty when lo > hi)."""
         lo, hi = 1, None
@@ -226,7 +229,7 @@ class ShapeSolver(constraint.Solver):
             return True
 
         if not any(checks):
-            ok = always     # no --where: nothing to check past the shape rule
+            ok = always  # no --where: nothing to check past the shape rule
 
         if not all(dom.values()):
             return
@@ -256,8 +259,13 @@ class ShapeSolver(constraint.Solver):
                     if k_hi < k_lo or not ok(1, assignment):
                         continue
                     kernels = _in_domain(dom["k"], k_lo, k_hi)
-                    strides = _in_domain(dom["s"], *geometry.strides_for_kernels(
-                        p, d, kernels[0], kernels[-1])) if kernels else []
+                    strides = (
+                        _in_domain(
+                            dom["s"], *geometry.strides_for_kernels(p, d, kernels[0], kernels[-1])
+                        )
+                        if kernels
+                        else []
+                    )
                     if not strides:
                         continue
                     if len(strides) < len(kernels):  # kernels outside k_set are skipped below
@@ -278,8 +286,11 @@ class ShapeSolver(constraint.Solver):
                             last_k = k
                             assignment["k"] = k
                             assignment.pop("s", None)
-                            k_ok = ((k_set is None or k in k_set)
-                                    and p <= max_padding(k, d, geometry.layer) and ok(2, assignment))
+                            k_ok = (
+                                (k_set is None or k in k_set)
+                                and p <= max_padding(k, d, geometry.layer)
+                                and ok(2, assignment)
+                            )
                         if k_ok:
                             assignment["s"] = s
                             if ok(3, assignment):
@@ -328,8 +339,12 @@ def _by_stride(geometry: Geometry, p: int, d: int, k_lo: int, k_hi: int, strides
             heapq.heappop(heap)
 
 
-def build_problem(geometry: Geometry, domains: dict[str, list[int]], conditions=(),
-                  solver: constraint.Solver | None = None) -> constraint.Problem:
+def build_problem(
+    geometry: Geometry,
+    domains: dict[str, list[int]],
+    conditions=(),
+    solver: constraint.Solver | None = None,
+) -> constraint.Problem:
     """The layer question as a python-constraint Problem (ShapeSolver unless told otherwise)."""
     problem = constraint.Problem(solver or ShapeSolver())
     for v in VARIABLES:
@@ -350,15 +365,25 @@ def _as_function(condition, names):
     return function
 
 
-def solutions(geometry: Geometry, domains: dict[str, list[int]], conditions=(),
-              budget: WorkBudget | None = None):
+def solutions(
+    geometry: Geometry,
+    domains: dict[str, list[int]],
+    conditions=(),
+    budget: WorkBudget | None = None,
+):
     """Iterate over the solutions as (k, s, p, d) tuples, simplest first (d, p, k, s), within
     `budget` (by default a fresh one of MAX_WORK units; SearchTooLarge when it runs out)."""
     budget = budget or WorkBudget()
     # setting the problem up copies the domains and checks one-name conditions on every value
-    budget.spend(STEP_COST["setup"] + sum(len(domains[v]) for v in VARIABLES) // 8 + sum(
-        len(domains[next(iter(c.names))]) * (2 + getattr(c, "size", 8) // 4)
-        for c in conditions if len(getattr(c, "names", ())) == 1))
+    budget.spend(
+        STEP_COST["setup"]
+        + sum(len(domains[v]) for v in VARIABLES) // 8
+        + sum(
+            len(domains[next(iter(c.names))]) * (2 + getattr(c, "size", 8) // 4)
+            for c in conditions
+            if len(getattr(c, "names", ())) == 1
+        )
+    )
     problem = build_problem(geometry, domains, conditions, ShapeSolver(budget))
     for sol in problem.getSolutionIter():
         yield sol["k"], sol["s"], sol["p"], sol["d"]

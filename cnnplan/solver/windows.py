@@ -49,7 +49,7 @@ from .bounds import MAX_SOLUTIONS, make_domains, resolve_bounds
 from .nearest import Sweep
 from .search import Geometry, WorkBudget, solutions
 
-CONVT_K_COST = 30   # work units of one kernel size tried for a transposed layer (measured)
+CONVT_K_COST = 30  # work units of one kernel size tried for a transposed layer (measured)
 
 TEMPLATE_LIMIT = 200_000  # k x s x p x d combinations a free-output layer may enumerate
 RANKS = ("params", "macs", "rf")
@@ -124,7 +124,7 @@ class SameGroup(NamedTuple):
 
     def output(self, i: int, layer) -> int | None:
         if layer.mode == "exact" and i % self.s:
-            return None   # the last window reads padding the others do not: not exact
+            return None  # the last window reads padding the others do not: not exact
         return -(-i // self.s)
 
 
@@ -137,8 +137,20 @@ class WindowLayer:
     """One window layer of a plan (a kind with a cnnplan.kinds.Window: conv, convT, maxpool,
     avgpool or a plugin's), with its free variables."""
 
-    def __init__(self, index: int, spec: LayerSpec, c_in: int, c_out: int, dims: int,
-                 target, conditions, mode: str, maxima: dict, rank: str, shared=None):
+    def __init__(
+        self,
+        index: int,
+        spec: LayerSpec,
+        c_in: int,
+        c_out: int,
+        dims: int,
+        target,
+        conditions,
+        mode: str,
+        maxima: dict,
+        rank: str,
+        shared=None,
+    ):
         self.index, self.spec, self.kind = index, spec, spec.kind
         self.c_in, self.c_out, self.dims = c_in, c_out, dims
         self.target, self.conditions, self.mode = target, tuple(conditions), mode
@@ -153,36 +165,55 @@ class WindowLayer:
         self.rule = "convT" if window.rule == "convT" else "ceil" if self.ceil else "window"
         if self.fixed.get("p") in SAME_RULES:
             if self.rule != "window":
-                raise BadInput(f"layer {index} {spec.describe()}: p={self.fixed['p']} is for "
-                               "convolutions and pooling without ceil mode")
+                raise BadInput(
+                    f"layer {index} {spec.describe()}: p={self.fixed['p']} is for "
+                    "convolutions and pooling without ceil mode"
+                )
             if any("p" in c.names for c in self.conditions):
-                raise BadInput(f"layer {index} {spec.describe()}: where over p, but "
-                               f"p={self.fixed['p']} is not a number")
+                raise BadInput(
+                    f"layer {index} {spec.describe()}: where over p, but "
+                    f"p={self.fixed['p']} is not a number"
+                )
             self.rule = "same"
         elif isinstance(self.fixed.get("p"), tuple):
-            raise BadInput(f"layer {index} {spec.describe()}: plan searches symmetric or "
-                           "same_upper/same_lower padding; fix k, s and d with explicit pairs "
-                           "(or use cnnplan solve --padding explicit)")
-        self.pad_rule = window.rule     # conv | pool | convT (convT pads as conv does)
+            raise BadInput(
+                f"layer {index} {spec.describe()}: plan searches symmetric or "
+                "same_upper/same_lower padding; fix k, s and d with explicit pairs "
+                "(or use cnnplan solve --padding explicit)"
+            )
+        self.pad_rule = window.rule  # conv | pool | convT (convT pads as conv does)
         # e.g. PyTorch's avg_pool3d also needs every unpadded input size >= k
         self.input_ge_k = dims == window.input_ge_k
         self.sweep = Sweep(window.rule, mode, self.ceil, self.op, self.input_ge_k)
         if window.rule == "convT" and mode == "exact" and self.op:
-            raise BadInput(f"layer {index} {spec.describe()}: op={self.op} adds output rows "
-                           "no input row reaches, which --mode exact excludes; use op=0 or "
-                           "--mode floor")
+            raise BadInput(
+                f"layer {index} {spec.describe()}: op={self.op} adds output rows "
+                "no input row reaches, which --mode exact excludes; use op=0 or "
+                "--mode floor"
+            )
         self.work = 0
-        self.edge_cost = None     # plan --rank peak|train: (u, v) -> (b, alpha)
+        self.edge_cost = None  # plan --rank peak|train: (u, v) -> (b, alpha)
         self._domains: dict = {}
-        self._costs: dict = {}    # k -> kernel_cost(k)
+        self._costs: dict = {}  # k -> kernel_cost(k)
         # layers that agree on everything templates depend on share them (long chains), and
         # all layers of a plan share one budget for their closed-form searches
         self._shared = {} if shared is None else shared
         self.budget = self._shared.setdefault("budget", WorkBudget())
-        self.signature = (self.kind, tuple(sorted(self.fixed.items())),
-                          tuple(c.text for c in self.conditions), mode, c_in, c_out, dims,
-                          self.groups, self.bias, self.op, self.ceil, rank,
-                          tuple(sorted(maxima.items())))
+        self.signature = (
+            self.kind,
+            tuple(sorted(self.fixed.items())),
+            tuple(c.text for c in self.conditions),
+            mode,
+            c_in,
+            c_out,
+            dims,
+            self.groups,
+            self.bias,
+            self.op,
+            self.ceil,
+            rank,
+            tuple(sorted(maxima.items())),
+        )
 
     # -- configurations -----------------------------------------------------------------
 
@@ -199,8 +230,11 @@ class WindowLayer:
         doms = self._domains.get(top)
         if doms is None:
             bounds = resolve_bounds((top,), {}, self.maxima)
-            key = ("domains", self.signature,
-                   tuple((name, self.fixed.get(name, bounds[name])) for name in WINDOW_VARS))
+            key = (
+                "domains",
+                self.signature,
+                tuple((name, self.fixed.get(name, bounds[name])) for name in WINDOW_VARS),
+            )
             doms = self._shared.get(key)
             if doms is None:
                 doms = self._shared[key] = make_domains(bounds, self.fixed)
@@ -306,8 +340,7 @@ class WindowLayer:
                         else:
                             group = CeilGroup(ke, p, s)
                         groups.setdefault(group, []).append((k, s, p, d))
-        found = [(group, cfgs[0][1], self._ranked(cfgs))
-                 for group, cfgs in sorted(groups.items())]
+        found = [(group, cfgs[0][1], self._ranked(cfgs)) for group, cfgs in sorted(groups.items())]
         self._shared[cache_key] = found
         return found
 
@@ -324,7 +357,8 @@ class WindowLayer:
                 f"layer {self.index} {self.spec.describe()}: its output is free and k, s, p, d "
                 f"range over {' x '.join(str(len(doms[v])) for v in WINDOW_VARS)} values from "
                 f"input {format_shape(u)}; give --max bounds (e.g. --max k=11,s=4,p=5,d=3), "
-                "fix values in the spec, or give this layer a target")
+                "fix values in the spec, or give this layer a target"
+            )
         sizes = u[1:]
         distinct = sorted(set(sizes))
         out = []
@@ -369,8 +403,10 @@ class WindowLayer:
         return self._pinned_ceil(u_sizes, v_sizes, doms)
 
     def _too_many(self):
-        raise BadInput(f"layer {self.index} {self.spec.describe()}: more than {MAX_SOLUTIONS:,} "
-                       "configurations for one input and output; narrow it with --max or --where")
+        raise BadInput(
+            f"layer {self.index} {self.spec.describe()}: more than {MAX_SOLUTIONS:,} "
+            "configurations for one input and output; narrow it with --max or --where"
+        )
 
     def _pinned_same(self, u_sizes, v_sizes, doms) -> list:
         from .padded import same_strides
@@ -378,8 +414,9 @@ class WindowLayer:
         found = []
         p = doms["p"][0]
         for s in same_strides(u_sizes, v_sizes, doms["s"][-1]):
-            if s < doms["s"][0] or any(SameGroup(s).output(i, self) != o
-                                       for i, o in zip(u_sizes, v_sizes)):
+            if s < doms["s"][0] or any(
+                SameGroup(s).output(i, self) != o for i, o in zip(u_sizes, v_sizes)
+            ):
                 continue
             for d, k in itertools.product(doms["d"], doms["k"]):
                 self.budget.spend(1)
@@ -399,7 +436,7 @@ class WindowLayer:
             for s in doms["s"]:
                 self.budget.spend(2)
                 # p = ((i-1)s + k' + op - o) / 2 within [0, p_hi]
-                base = o - self.op - (i - 1) * s     # k' - 2p
+                base = o - self.op - (i - 1) * s  # k' - 2p
                 if base > d * (k_hi - 1) + 1:
                     continue
                 if i > 1 and (i - 1) * s > o - self.op + 2 * p_hi:
@@ -412,8 +449,10 @@ class WindowLayer:
                     p = transposed_padding(i, o, k, s, d, self.op)
                     if p is None or p not in dom_p or not self.valid(k, s, p, d):
                         continue
-                    if all(transposed_output(a, k, s, p, d, self.op) == b
-                           for a, b in zip(u_sizes, v_sizes)):
+                    if all(
+                        transposed_output(a, k, s, p, d, self.op) == b
+                        for a, b in zip(u_sizes, v_sizes)
+                    ):
                         found.append((k, s, p, d))
                         if len(found) > MAX_SOLUTIONS:
                             self._too_many()
@@ -428,8 +467,9 @@ class WindowLayer:
                 self.budget.spend(4)
                 k_from = max(doms["k"][0], min_kernel(p, d, "pool"))
                 # n = i + 2p - k' >= o - 1 on every axis; for o = 1 it may be down to 1 - s
-                ke_top = min(i + 2 * p - (o - 1) if o > 1 else i + 2 * p + s_hi - 1
-                             for i, o in axes)
+                ke_top = min(
+                    i + 2 * p - (o - 1) if o > 1 else i + 2 * p + s_hi - 1 for i, o in axes
+                )
                 k_to = min(doms["k"][-1], (ke_top - 1) // d + 1) if ke_top >= 1 else 0
                 if k_from > doms["k"][-1]:
                     break  # min_kernel only grows with p

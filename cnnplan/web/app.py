@@ -33,15 +33,21 @@ WALL_SECONDS = 30.0
 CPU_SECONDS = 30
 MEMORY_BYTES = 4 << 30
 MAX_BODY = 1 << 20
-MAX_RESPONSE = 8_000_000          # characters of one answer
-POOL_SIZE = 4                     # workers kept free for fast questions
-MAX_WORKERS = 8                   # with spares started while slow questions run
+MAX_RESPONSE = 8_000_000  # characters of one answer
+POOL_SIZE = 4  # workers kept free for fast questions
+MAX_WORKERS = 8  # with spares started while slow questions run
 LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
-MEDIA = {"json": "application/json", "svg": "image/svg+xml", "svg-animated": "image/svg+xml",
-         "html": "text/html; charset=utf-8"}
-ASSETS = {"/": ("index.html", "text/html; charset=utf-8"),
-          "/app.js": ("app.js", "text/javascript; charset=utf-8"),
-          "/style.css": ("style.css", "text/css; charset=utf-8")}
+MEDIA = {
+    "json": "application/json",
+    "svg": "image/svg+xml",
+    "svg-animated": "image/svg+xml",
+    "html": "text/html; charset=utf-8",
+}
+ASSETS = {
+    "/": ("index.html", "text/html; charset=utf-8"),
+    "/app.js": ("app.js", "text/javascript; charset=utf-8"),
+    "/style.css": ("style.css", "text/css; charset=utf-8"),
+}
 
 
 def picture_styles() -> str:
@@ -53,21 +59,29 @@ def picture_styles() -> str:
     from ..pictures import layer, network
     from ..pictures.svg import stylesheet
 
-    return " ".join("'sha256-" + base64.b64encode(hashlib.sha256(
-        stylesheet(m.STYLE).encode("utf-8")).digest()).decode("ascii") + "'"
-        for m in (layer, network))
+    return " ".join(
+        "'sha256-"
+        + base64.b64encode(hashlib.sha256(stylesheet(m.STYLE).encode("utf-8")).digest()).decode(
+            "ascii"
+        )
+        + "'"
+        for m in (layer, network)
+    )
 
 
-HEADERS = {"Content-Security-Policy": "default-src 'self'; img-src 'self' blob: data:; "
-                                      f"style-src 'self' {picture_styles()}; "
-                                      "object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
-           "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
+HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' blob: data:; "
+    f"style-src 'self' {picture_styles()}; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "no-store",
+}
 OVERRUNS = {
     "time": f"the question took longer than {WALL_SECONDS:g} s; narrow it (--fix, --max, --where)",
     "cpu": f"the question used more than {CPU_SECONDS} s of CPU; narrow it (--fix, --max, --where)",
     "memory": f"the question needs more than {MEMORY_BYTES >> 30} GiB of memory; narrow it",
     "output": f"the answer is longer than {MAX_RESPONSE:,} characters; narrow the question "
-              "(--limit, --top) or run the command",
+    "(--limit, --top) or run the command",
     "busy": "the server is busy; try again in a moment",
 }
 
@@ -99,15 +113,18 @@ class Guard:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         if not self.host_ok(scope):
-            return await error("this server answers only requests for "
-                               f"{', '.join(sorted(self.hosts))} (the Host header differs)",
-                               400)(scope, receive, send)
+            return await error(
+                "this server answers only requests for "
+                f"{', '.join(sorted(self.hosts))} (the Host header differs)",
+                400,
+            )(scope, receive, send)
 
         async def with_headers(message):
             if message["type"] == "http.response.start":
                 present = {k.lower() for k, _ in message.get("headers", ())}
                 message["headers"] = list(message.get("headers", ())) + [
-                    (k, v) for k, v in self.raw if k not in present]
+                    (k, v) for k, v in self.raw if k not in present
+                ]
             await send(message)
 
         await self.app(scope, receive, with_headers)
@@ -135,7 +152,7 @@ async def _client_gone(receive):
 def _one_line(stderr: str) -> str:
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]
     text = lines[-1] if lines else "the command failed"
-    return text[len("Error: "):] if text.startswith("Error: ") else text
+    return text[len("Error: ") :] if text.startswith("Error: ") else text
 
 
 def build_app(hosts=LOOPBACK, pool_size: int = POOL_SIZE, max_workers: int = MAX_WORKERS):
@@ -159,15 +176,19 @@ def build_app(hosts=LOOPBACK, pool_size: int = POOL_SIZE, max_workers: int = MAX
                 raise QueryError(f"/api/{command} takes no body")
         except QueryError as exc:
             return error(str(exc))
-        task = {"argv": argv, "body": base64.b64encode(body).decode() if body else None,
-                "cpu_seconds": CPU_SECONDS, "max_output": MAX_RESPONSE}
+        task = {
+            "argv": argv,
+            "body": base64.b64encode(body).decode() if body else None,
+            "cpu_seconds": CPU_SECONDS,
+            "max_output": MAX_RESPONSE,
+        }
         run = asyncio.ensure_future(pool.run(task, WALL_SECONDS))
         gone = asyncio.ensure_future(_client_gone(request.receive))
         try:
             await asyncio.wait({run, gone}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             gone.cancel()
-            if not run.done():          # the client hung up: stop its work
+            if not run.done():  # the client hung up: stop its work
                 run.cancel()
                 with contextlib.suppress(BaseException):
                     await run
@@ -179,9 +200,11 @@ def build_app(hosts=LOOPBACK, pool_size: int = POOL_SIZE, max_workers: int = MAX
             return error(OVERRUNS[exc.reason], 503)
         code = answer["code"]
         if code in (0, 1):
-            return Response(answer["out"].rstrip("\n") + "\n",
-                            headers={**HEADERS, "X-Cnnplan-Exit": str(code)},
-                            media_type=MEDIA.get(fmt, "text/plain; charset=utf-8"))
+            return Response(
+                answer["out"].rstrip("\n") + "\n",
+                headers={**HEADERS, "X-Cnnplan-Exit": str(code)},
+                media_type=MEDIA.get(fmt, "text/plain; charset=utf-8"),
+            )
         if code == 2:
             return error(_one_line(answer["err"]))
         return error(f"internal error: {_one_line(answer['err'])}", 500)
@@ -189,14 +212,25 @@ def build_app(hosts=LOOPBACK, pool_size: int = POOL_SIZE, max_workers: int = MAX
     async def health(request: Request) -> Response:
         from ..platform import VERSION as __version__
 
-        return JSONResponse({"cnnplan": __version__, "api": list(COMMANDS), "options": describe(),
-                             "pool": dict(pool.stats, workers=pool.live, slow=pool.slow)},
-                            headers=HEADERS)
+        return JSONResponse(
+            {
+                "cnnplan": __version__,
+                "api": list(COMMANDS),
+                "options": describe(),
+                "pool": dict(pool.stats, workers=pool.live, slow=pool.slow),
+            },
+            headers=HEADERS,
+        )
 
     async def http_error(request: Request, exc: HTTPException) -> Response:
-        detail = exc.detail if exc.status_code == 413 else {
-            404: f"no page at {request.url.path[:200]!r}",
-            405: f"{request.method} is not allowed here"}.get(exc.status_code, exc.detail)
+        detail = (
+            exc.detail
+            if exc.status_code == 413
+            else {
+                404: f"no page at {request.url.path[:200]!r}",
+                405: f"{request.method} is not allowed here",
+            }.get(exc.status_code, exc.detail)
+        )
         return error(detail, exc.status_code)
 
     async def crash(request: Request, exc: Exception) -> Response:
@@ -211,11 +245,15 @@ def build_app(hosts=LOOPBACK, pool_size: int = POOL_SIZE, max_workers: int = MAX
             await pool.close()
 
     routes = [Route(path, asset) for path in ASSETS]
-    routes += [Route("/api/{command}", api, methods=["GET", "POST"]),
-               Route("/api", health)]
-    app = Starlette(routes=routes, lifespan=lifespan,
-                    exception_handlers={HTTPException: http_error,  # type: ignore[dict-item]  # starlette's handler type is narrower than its use
-                                        Exception: crash})
+    routes += [Route("/api/{command}", api, methods=["GET", "POST"]), Route("/api", health)]
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={
+            HTTPException: http_error,  # type: ignore[dict-item]  # starlette's handler type is narrower than its use
+            Exception: crash,
+        },
+    )
     return Guard(app, hosts, pool)
 
 
@@ -223,6 +261,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, sock=None, hosts=LOOPBACK) 
     """Run the page with uvicorn until interrupted (on `sock` if given, already bound)."""
     import uvicorn
 
-    server = uvicorn.Server(uvicorn.Config(build_app(hosts), host=host, port=port,
-                                           log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(build_app(hosts), host=host, port=port, log_level="warning")
+    )
     server.run(sockets=[sock] if sock is not None else None)

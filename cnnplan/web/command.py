@@ -21,8 +21,9 @@ def listen(host: str, port: int):
     import socket
 
     try:
-        infos = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM,
-                                   flags=socket.AI_PASSIVE)
+        infos = socket.getaddrinfo(
+            host.strip("[]"), port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )
         family, kind, proto, _, address = infos[0]
         sock = socket.socket(family, kind, proto)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -35,13 +36,27 @@ def listen(host: str, port: int):
 
 
 @click.command()
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to listen on (the default is reachable from this machine only).")
-@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
-              help="Port to listen on.")
-@click.option("--allow-host", "allowed", multiple=True, metavar="NAME",
-              help="Another host name the page may be opened as (repeatable); requests for "
-                   "any other name are refused.")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on (the default is reachable from this machine only).",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8000,
+    show_default=True,
+    help="Port to listen on.",
+)
+@click.option(
+    "--allow-host",
+    "allowed",
+    multiple=True,
+    metavar="NAME",
+    help="Another host name the page may be opened as (repeatable); requests for "
+    "any other name are refused.",
+)
 def serve(host, port, allowed):
     """A local web page: solve as you type, see the diagrams; a network tab for specs and plans.
 
@@ -52,8 +67,9 @@ def serve(host, port, allowed):
         import starlette  # noqa: F401
         import uvicorn  # noqa: F401
     except ImportError:
-        raise click.ClickException("cnnplan serve needs Starlette and uvicorn: "
-                                   "pip install 'cnnplan[web]'") from None
+        raise click.ClickException(
+            "cnnplan serve needs Starlette and uvicorn: pip install 'cnnplan[web]'"
+        ) from None
     from .app import LOOPBACK
     from .app import serve as run
 
@@ -61,7 +77,10 @@ def serve(host, port, allowed):
     port = sock.getsockname()[1]
     hosts = (*LOOPBACK, *allowed) + (() if host in ("0.0.0.0", "::") else (host,))
     if not _is_loopback(host):
-        click.echo(f"cnnplan: warning: --host {host} opens the page to the network: anyone who "
-                   "can reach this machine can run questions on it", err=True)
+        click.echo(
+            f"cnnplan: warning: --host {host} opens the page to the network: anyone who "
+            "can reach this machine can run questions on it",
+            err=True,
+        )
     click.echo(f"cnnplan: serving http://{host}:{port}/ (Ctrl-C stops)", err=True)
     run(host, port, sock=sock, hosts=hosts)

@@ -20,7 +20,7 @@ import os
 import sys
 from collections import deque
 
-STREAM_LIMIT = 64 << 20     # the longest answer line a worker may send (JSON of the output)
+STREAM_LIMIT = 64 << 20  # the longest answer line a worker may send (JSON of the output)
 
 
 class Overrun(Exception):
@@ -41,14 +41,27 @@ class Worker:
 
     @classmethod
     async def start(cls, memory_bytes: int) -> "Worker":
-        env = dict(os.environ, CNNPLAN_WORKER_MEMORY=str(memory_bytes), CNNPLAN_DEBUG="",
-                   OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+        env = dict(
+            os.environ,
+            CNNPLAN_WORKER_MEMORY=str(memory_bytes),
+            CNNPLAN_DEBUG="",
+            OPENBLAS_NUM_THREADS="1",
+            OMP_NUM_THREADS="1",
+            MKL_NUM_THREADS="1",
+        )
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "cnnplan.web.worker", stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL, env=env,
-            limit=STREAM_LIMIT, start_new_session=True)
+            sys.executable,
+            "-m",
+            "cnnplan.web.worker",
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL,
+            env=env,
+            limit=STREAM_LIMIT,
+            start_new_session=True,
+        )
         worker = cls(proc)
-        assert proc.stdout is not None      # stdout=PIPE above
+        assert proc.stdout is not None  # stdout=PIPE above
         line = await proc.stdout.readline()
         if not line.startswith(b'{"ready"'):
             worker.kill()
@@ -83,14 +96,20 @@ class Worker:
 
 
 class Pool:
-    def __init__(self, size: int = 4, max_workers: int = 8, memory_bytes: int = 4 << 30,
-                 slow_after: float = 0.5, max_waiting: int = 1000):
+    def __init__(
+        self,
+        size: int = 4,
+        max_workers: int = 8,
+        memory_bytes: int = 4 << 30,
+        slow_after: float = 0.5,
+        max_waiting: int = 1000,
+    ):
         self.size, self.max_workers, self.memory_bytes = size, max_workers, memory_bytes
         self.slow_after, self.max_waiting = slow_after, max_waiting
         self.idle: deque[Worker] = deque()
         self.waiting: deque[asyncio.Future] = deque()
-        self.live = 0        # workers started or starting
-        self.slow = 0        # of those, running a slow task
+        self.live = 0  # workers started or starting
+        self.slow = 0  # of those, running a slow task
         self.stats = {"tasks": 0, "replaced": 0, "cancelled": 0, "slow": 0, "overruns": 0}
         self.closed = False
         self._starting: set[asyncio.Task] = set()
@@ -110,7 +129,9 @@ class Pool:
 
     def _top_up(self):
         """Start workers until `size` are not busy with slow tasks (at most max_workers)."""
-        while not self.closed and self.live - self.slow < self.size and self.live < self.max_workers:
+        while (
+            not self.closed and self.live - self.slow < self.size and self.live < self.max_workers
+        ):
             self.live += 1
             task = asyncio.ensure_future(self._spawn())
             self._starting.add(task)
@@ -156,7 +177,7 @@ class Pool:
             return await waiter
         except asyncio.CancelledError:
             if waiter.done() and not waiter.cancelled():
-                self._release(waiter.result())   # handed over just as the client left
+                self._release(waiter.result())  # handed over just as the client left
             raise
         finally:
             with contextlib.suppress(ValueError):
@@ -183,7 +204,7 @@ class Pool:
             self.stats["overruns"] += 1
             self._retire(worker)
             raise Overrun("cpu") from None
-        except BaseException:       # cancelled (the client left) or a broken answer
+        except BaseException:  # cancelled (the client left) or a broken answer
             self.stats["cancelled"] += 1
             self._retire(worker)
             raise

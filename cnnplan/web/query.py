@@ -10,8 +10,8 @@ request carries (a plan file comes as the POST body). The command itself then ch
 from __future__ import annotations
 
 COMMANDS = ("solve", "shapes", "plan", "inputs")
-MAX_QUERY = 20_000       # characters of all keys and values together
-MAX_ITEMS = 200          # key=value pairs
+MAX_QUERY = 20_000  # characters of all keys and values together
+MAX_ITEMS = 200  # key=value pairs
 TRUE, FALSE = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
 
 
@@ -39,19 +39,22 @@ def options_of(command: str) -> dict:
 def argv_for(command: str, items: list[tuple[str, str]]) -> tuple[list[str], str]:
     """(argv after `cnnplan`, the output format) for the query `items` of `command`."""
     if len(items) > MAX_ITEMS or sum(len(k) + len(v) for k, v in items) > MAX_QUERY:
-        raise QueryError(f"the query is too long (at most {MAX_ITEMS} values and "
-                         f"{MAX_QUERY:,} characters)")
+        raise QueryError(
+            f"the query is too long (at most {MAX_ITEMS} values and {MAX_QUERY:,} characters)"
+        )
     params = options_of(command)
     argv, specs, fmt, seen = [command], [], "json", set()
     for key, value in items:
         if key not in params:
-            raise QueryError(f"unknown parameter {key!r} for {command}; choose from "
-                             f"{', '.join(sorted(params))}")
+            raise QueryError(
+                f"unknown parameter {key!r} for {command}; choose from {', '.join(sorted(params))}"
+            )
         if "\x00" in value:
             raise QueryError(f"parameter {key!r} contains a NUL character (%00)")
         if key == "spec" and value.strip().lower().endswith(".toml"):
-            raise QueryError("the API reads no file of the server's: POST the plan file as "
-                             "the request body")
+            raise QueryError(
+                "the API reads no file of the server's: POST the plan file as the request body"
+            )
         param = params[key]
         if key in seen and not (getattr(param, "multiple", False) or key == "spec"):
             raise QueryError(f"parameter {key!r} is given twice")
@@ -77,7 +80,9 @@ def describe() -> dict:
 
     about = {}
     for command in COMMANDS:
-        about[command] = {key: {"choices": list(param.type.choices), "default": param.default}
-                          for key, param in options_of(command).items()
-                          if isinstance(param.type, click.Choice)}
+        about[command] = {
+            key: {"choices": list(param.type.choices), "default": param.default}
+            for key, param in options_of(command).items()
+            if isinstance(param.type, click.Choice)
+        }
     return about

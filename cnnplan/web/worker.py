@@ -22,8 +22,10 @@ import shutil
 import sys
 import tempfile
 
-WARM_UP = (["solve", "--in", "1x4", "--out", "1x2", "--format", "json"],
-           ["shapes", "--in", "1x4", "conv(1, k=3)", "--format", "json"])
+WARM_UP = (
+    ["solve", "--in", "1x4", "--out", "1x2", "--format", "json"],
+    ["shapes", "--in", "1x4", "conv(1, k=3)", "--format", "json"],
+)
 
 
 class CappedText(io.StringIO):
@@ -80,8 +82,12 @@ def run_task(task: dict, main) -> dict:
         shutil.rmtree(folder, ignore_errors=True)
     if out.overflowed:
         overrun = "output"
-    return {"code": code, "out": out.getvalue() if not overrun else "",
-            "err": err.getvalue(), "overrun": overrun}
+    return {
+        "code": code,
+        "out": out.getvalue() if not overrun else "",
+        "err": err.getvalue(),
+        "overrun": overrun,
+    }
 
 
 def serve_tasks(tasks, answers) -> None:

@@ -20,8 +20,7 @@ class _Builder:
         self.nodes, self.inits = [], []
 
     def weight(self, name, shape, fill=None):
-        data = (self.rng.standard_normal(shape) * 0.1 if fill is None
-                else self.np.full(shape, fill))
+        data = self.rng.standard_normal(shape) * 0.1 if fill is None else self.np.full(shape, fill)
         self.inits.append(self.numpy_helper.from_array(data.astype(self.np.float32), name))
         return name
 
@@ -31,13 +30,15 @@ class _Builder:
         return self.node("Constant", [], name, value=self.numpy_helper.from_array(data, name))
 
     def ints(self, name, values):
-        self.inits.append(self.numpy_helper.from_array(self.np.asarray(values, self.np.int64),
-                                                       name))
+        self.inits.append(
+            self.numpy_helper.from_array(self.np.asarray(values, self.np.int64), name)
+        )
         return name
 
     def node(self, op, inputs, output, **attributes):
-        self.nodes.append(self.helper.make_node(op, list(inputs), [output], name=output,
-                                                **attributes))
+        self.nodes.append(
+            self.helper.make_node(op, list(inputs), [output], name=output, **attributes)
+        )
         return output
 
 
@@ -60,8 +61,16 @@ def _window(b, step, x, out):
         c_in, c_out, g = step.input[0], step.output[0], spec.get("groups", 1)
         w = b.weight(f"{out}.weight", (c_in, c_out // g, *ks))
         inputs = [x, w] + ([b.weight(f"{out}.bias", (c_out,))] if spec.get("bias") else [])
-        return b.node("ConvTranspose", inputs, out, pads=ps + ps, dilations=ds, group=g,
-                      output_padding=_axes(spec, "op", n, 0), **attrs)
+        return b.node(
+            "ConvTranspose",
+            inputs,
+            out,
+            pads=ps + ps,
+            dilations=ds,
+            group=g,
+            output_padding=_axes(spec, "op", n, 0),
+            **attrs,
+        )
     befores, afters = pads_of(spec, sizes, ks, ss, ds, "export")
     attrs["pads"] = list(befores) + list(afters)
     if spec.kind == "conv":
@@ -69,8 +78,11 @@ def _window(b, step, x, out):
         shape = (c_out, c_in // g, *ks)
         # fixed=true: the kernel is a buffer (a Constant, no parameter); gain=true: the kernel
         # times a learned gain per output channel, a parameter of its own
-        w = b.constant(f"{out}.weight", shape) if spec.get("fixed") else \
-            b.weight(f"{out}.weight", shape)
+        w = (
+            b.constant(f"{out}.weight", shape)
+            if spec.get("fixed")
+            else b.weight(f"{out}.weight", shape)
+        )
         if spec.get("gain"):
             gain = b.weight(f"{out}.gain", (c_out, *[1] * (n + 1)))
             w = b.node("Mul", [w, gain], f"{out}.gained_weight")
@@ -79,12 +91,20 @@ def _window(b, step, x, out):
     attrs["ceil_mode"] = int(bool(spec.get("ceil", False)))
     if spec.kind == "maxpool":
         return b.node("MaxPool", [x], out, dilations=ds, **attrs)
-    return b.node("AveragePool", [x], out, count_include_pad=int(spec.get("count_pad", True)),
-                  **attrs)
+    return b.node(
+        "AveragePool", [x], out, count_include_pad=int(spec.get("count_pad", True)), **attrs
+    )
 
 
-_UNARY = {"relu": "Relu", "sigmoid": "Sigmoid", "tanh": "Tanh", "hardswish": "HardSwish",
-          "dropout": "Identity", "identity": "Identity", "flatten": "Flatten"}
+_UNARY = {
+    "relu": "Relu",
+    "sigmoid": "Sigmoid",
+    "tanh": "Tanh",
+    "hardswish": "HardSwish",
+    "dropout": "Identity",
+    "identity": "Identity",
+    "flatten": "Flatten",
+}
 
 
 def _layer(b, step, names, out):
@@ -107,8 +127,10 @@ def _layer(b, step, names, out):
         return b.node("Softmax", [x], out, axis=1)
     if kind == "bn":
         c = step.input[0]
-        params = [b.weight(f"{out}.{p}", (c,), v)
-                  for p, v in (("scale", 1.0), ("bias", 0.0), ("mean", 0.0), ("var", 1.0))]
+        params = [
+            b.weight(f"{out}.{p}", (c,), v)
+            for p, v in (("scale", 1.0), ("bias", 0.0), ("mean", 0.0), ("var", 1.0))
+        ]
         return b.node("BatchNormalization", [x, *params], out)
     if kind == "linear":
         f_in, f_out = step.input[0], step.output[0]
@@ -119,44 +141,73 @@ def _layer(b, step, names, out):
     if kind in ("adaptiveavgpool", "adaptivemaxpool"):
         outs = _axes(spec, "out", n)
         if all(o == 1 for o in outs):
-            return b.node("GlobalAveragePool" if kind == "adaptiveavgpool" else "GlobalMaxPool",
-                          [x], out)
+            return b.node(
+                "GlobalAveragePool" if kind == "adaptiveavgpool" else "GlobalMaxPool", [x], out
+            )
         if any(i % o for i, o in zip(step.input[1:], outs)):
-            raise BadInput(f"layer {step.index} {spec.describe()}: uneven adaptive pooling "
-                           "has no ONNX operator")
+            raise BadInput(
+                f"layer {step.index} {spec.describe()}: uneven adaptive pooling "
+                "has no ONNX operator"
+            )
         k = [i // o for i, o in zip(step.input[1:], outs)]
-        return b.node("AveragePool" if kind == "adaptiveavgpool" else "MaxPool", [x], out,
-                      kernel_shape=k, strides=k)
+        return b.node(
+            "AveragePool" if kind == "adaptiveavgpool" else "MaxPool",
+            [x],
+            out,
+            kernel_shape=k,
+            strides=k,
+        )
     if kind == "mean":
-        return b.node("ReduceMean", [x], out, axes=list(range(2, n + 2)),
-                      keepdims=int(bool(spec.get("keepdim"))))
+        return b.node(
+            "ReduceMean",
+            [x],
+            out,
+            axes=list(range(2, n + 2)),
+            keepdims=int(bool(spec.get("keepdim"))),
+        )
     if kind == "layernorm":
         dims = spec.get("dims", len(step.input))
-        shape = step.input[len(step.input) - dims:]
-        return b.node("LayerNormalization", [x, b.weight(f"{out}.scale", shape, 1.0),
-                                             b.weight(f"{out}.bias", shape, 0.0)], out,
-                      axis=-dims)
+        shape = step.input[len(step.input) - dims :]
+        return b.node(
+            "LayerNormalization",
+            [x, b.weight(f"{out}.scale", shape, 1.0), b.weight(f"{out}.bias", shape, 0.0)],
+            out,
+            axis=-dims,
+        )
     if kind == "upsample":
         sizes = b.ints(f"{out}.sizes", [1, *step.output])
         mode = spec.get("mode", "nearest")
         if mode == "nearest":
-            return b.node("Resize", [x, "", "", sizes], out, mode="nearest",
-                          coordinate_transformation_mode="asymmetric", nearest_mode="floor")
-        return b.node("Resize", [x, "", "", sizes], out, mode="linear",
-                      coordinate_transformation_mode="pytorch_half_pixel")
+            return b.node(
+                "Resize",
+                [x, "", "", sizes],
+                out,
+                mode="nearest",
+                coordinate_transformation_mode="asymmetric",
+                nearest_mode="floor",
+            )
+        return b.node(
+            "Resize",
+            [x, "", "", sizes],
+            out,
+            mode="linear",
+            coordinate_transformation_mode="pytorch_half_pixel",
+        )
     if kind == "pixelshuffle":
         return b.node("DepthToSpace", [x], out, blocksize=spec.get("r"), mode="CRD")
     if kind == "pad":
         from ...kinds.core import pad_amounts
 
         pairs = pad_amounts(spec, n, "export")
-        pads = b.ints(f"{out}.pads", [0, 0, *(a for a, _ in pairs), 0, 0,
-                                      *(c for _, c in pairs)])
+        pads = b.ints(f"{out}.pads", [0, 0, *(a for a, _ in pairs), 0, 0, *(c for _, c in pairs)])
         mode = {"constant": "constant", "reflect": "reflect", "replicate": "edge"}.get(
-            spec.get("mode", "constant"))
-        if mode is None:      # circular is ONNX's "wrap", from opset 19 on
-            raise BadInput(f"layer {step.index} {spec.describe()}: --format onnx writes opset "
-                           f"{OPSET}, whose Pad has no circular mode")
+            spec.get("mode", "constant")
+        )
+        if mode is None:  # circular is ONNX's "wrap", from opset 19 on
+            raise BadInput(
+                f"layer {step.index} {spec.describe()}: --format onnx writes opset "
+                f"{OPSET}, whose Pad has no circular mode"
+            )
         return b.node("Pad", [x, pads], out, mode=mode)
     if kind in ("add", "mul"):
         op = "Add" if kind == "add" else "Mul"
@@ -166,8 +217,10 @@ def _layer(b, step, names, out):
         return total
     if kind == "concat" and not spec.get("crop"):
         return b.node("Concat", xs, out, axis=1)
-    raise BadInput(f"layer {step.index} {spec.describe()}: --format onnx has no operator for "
-                   f"{kind}" + (" with crop=true" if kind == "concat" else ""))
+    raise BadInput(
+        f"layer {step.index} {spec.describe()}: --format onnx has no operator for "
+        f"{kind}" + (" with crop=true" if kind == "concat" else "")
+    )
 
 
 def network_model(net, title: str = "cnnplan"):
@@ -176,24 +229,28 @@ def network_model(net, title: str = "cnnplan"):
         import numpy
         from onnx import TensorProto, helper
     except ImportError:
-        raise BadInput('--format onnx needs the onnx package: pip install "cnnplan[onnx]"') \
-            from None
+        raise BadInput(
+            '--format onnx needs the onnx package: pip install "cnnplan[onnx]"'
+        ) from None
     b = _Builder(numpy)
     names = {"input": "input"}
     for step in net.steps:
         names[step.name] = _layer(b, step, names, f"layer.{step.name}")
     final = names[net.out_step.name] if net.steps else "input"
-    if b.nodes and b.nodes[-1].output[0] == final:     # the last layer writes "output"
+    if b.nodes and b.nodes[-1].output[0] == final:  # the last layer writes "output"
         b.nodes[-1].output[0] = "output"
     else:
         b.nodes.append(helper.make_node("Identity", [final], ["output"], name="output"))
     graph = helper.make_graph(
-        b.nodes, title[:200],
+        b.nodes,
+        title[:200],
         [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, *net.input])],
         [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, *net.output])],
-        b.inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
-                              producer_name="cnnplan")
+        b.inits,
+    )
+    model = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="cnnplan"
+    )
     model.ir_version = 8
     return model
 

@@ -33,8 +33,9 @@ def require_onnx():
     try:
         import onnx
     except ImportError:
-        raise BadInput('importing ONNX models needs the onnx package: pip install '
-                       '"cnnplan[onnx]"') from None
+        raise BadInput(
+            'importing ONNX models needs the onnx package: pip install "cnnplan[onnx]"'
+        ) from None
     return onnx
 
 
@@ -52,8 +53,7 @@ def _dims(value_info):
     t = value_info.type.tensor_type
     if not t.HasField("shape"):
         return None
-    return [d.dim_value if d.HasField("dim_value") else (d.dim_param or None)
-            for d in t.shape.dim]
+    return [d.dim_value if d.HasField("dim_value") else (d.dim_param or None) for d in t.shape.dim]
 
 
 def _name(text: str, taken: set) -> str:
@@ -81,12 +81,15 @@ def _input_shape(graph, initializers, given):
     if given is not None:
         shape = parse_shape(given, "--in")
         if len(shape) != len(dims) - 1:
-            raise BadInput(f"--in {format_shape(shape)} has {len(shape)} axes; the model's input "
-                           f"has {len(dims) - 1} besides the batch")
+            raise BadInput(
+                f"--in {format_shape(shape)} has {len(shape)} axes; the model's input "
+                f"has {len(dims) - 1} besides the batch"
+            )
         for n, (want, got) in enumerate(zip(dims[1:], shape), start=1):
             if isinstance(want, int) and want and want != got:
-                raise BadInput(f"--in {format_shape(shape)}: axis {n} of the model's input is "
-                               f"fixed at {want}")
+                raise BadInput(
+                    f"--in {format_shape(shape)}: axis {n} of the model's input is fixed at {want}"
+                )
         return inputs[0].name, shape
     if not all(isinstance(d, int) and d for d in dims[1:]):
         raise BadInput(f"the model's input {dims} has dynamic dimensions; give --in SHAPE")
@@ -103,14 +106,14 @@ def import_onnx(path: str, input=None, command: str = "") -> Result:
         model = onnx.load(path)
     except FileNotFoundError:
         raise BadInput(f"no ONNX file {path!r}") from None
-    except Exception as exc:   # onnx raises DecodeError and others for a file it cannot read
+    except Exception as exc:  # onnx raises DecodeError and others for a file it cannot read
         raise BadInput(f"{path!r} is not an ONNX model ({type(exc).__name__})") from None
     graph = model.graph
     if len(graph.node) > MAX_NODES:
         raise BadInput(f"{len(graph.node)} nodes; the limit is {MAX_NODES}")
     constants = {init.name: numpy_helper.to_array(init) for init in graph.initializer}
     input_name, shape = _input_shape(graph, constants, input)
-    for value in graph.input:               # fix the input's dimensions, then infer
+    for value in graph.input:  # fix the input's dimensions, then infer
         if value.name == input_name:
             dims = value.type.tensor_type.shape.dim
             for dim, size in zip(dims, (1, *shape)):
@@ -122,28 +125,38 @@ def import_onnx(path: str, input=None, command: str = "") -> Result:
     layers: list = []
     taken: set = set()
     made, params = {input_name: "input"}, 0
-    tensors_of: dict = {}           # layer name -> the ONNX tensor it stands for
+    tensors_of: dict = {}  # layer name -> the ONNX tensor it stands for
     for node in inferred.graph.node:
         if _fold(node, constants, shapes, opset):
             continue
         label = node.name or node.output[0]
         if node.op_type not in OPS:
-            raise ImportFailed(f"ONNX node {label!r} ({node.op_type}): no cnnplan layer kind "
-                               f"(covered: {', '.join(sorted(OPS))}); nothing written")
+            raise ImportFailed(
+                f"ONNX node {label!r} ({node.op_type}): no cnnplan layer kind "
+                f"(covered: {', '.join(sorted(OPS))}); nothing written"
+            )
         tensors = [n for n in node.input if n and n not in constants]
         missing = [n for n in tensors if n not in made]
         if missing:
-            raise ImportFailed(f"ONNX node {label!r} ({node.op_type}) reads {missing[0]!r}, "
-                               "which no layer makes; nothing written")
+            raise ImportFailed(
+                f"ONNX node {label!r} ({node.op_type}) reads {missing[0]!r}, "
+                "which no layer makes; nothing written"
+            )
         out = shapes.get(node.output[0])
         if out is None:
-            raise ImportFailed(f"ONNX node {label!r}: onnx.shape_inference gives no shape for "
-                               f"{node.output[0]!r}; nothing written")
-        view = Node(node.op_type, label, _attributes(node),
-                    [shapes[n][1:] if n in made else None for n in node.input],
-                    [constants.get(n) for n in node.input],
-                    [shapes[o][1:] if o in shapes else None for o in node.output if o],
-                    out[0] if out else None)
+            raise ImportFailed(
+                f"ONNX node {label!r}: onnx.shape_inference gives no shape for "
+                f"{node.output[0]!r}; nothing written"
+            )
+        view = Node(
+            node.op_type,
+            label,
+            _attributes(node),
+            [shapes[n][1:] if n in made else None for n in node.input],
+            [constants.get(n) for n in node.input],
+            [shapes[o][1:] if o in shapes else None for o in node.output if o],
+            out[0] if out else None,
+        )
         folded = _fold_bias(node, view, layers, made, constants)
         if folded:
             params += folded
@@ -163,7 +176,7 @@ def import_onnx(path: str, input=None, command: str = "") -> Result:
         layers.append(Layer(name, spec, sources, label, out[1:], _printable(comment)))
         tensors_of[name] = node.output[0]
         outs = [o for o in node.output if o]
-        for j, tensor in enumerate(outs):     # several outputs (Split): NAME[j]
+        for j, tensor in enumerate(outs):  # several outputs (Split): NAME[j]
             made[tensor] = name if len(outs) == 1 else f"{name}[{j}]"
         params += int(used)
     outputs = [o.name for o in graph.output]
@@ -173,28 +186,42 @@ def import_onnx(path: str, input=None, command: str = "") -> Result:
     output_shape = shapes[outputs[0]][1:]
     from ...platform import VERSION
 
-    header = [f"Imported by cnnplan {VERSION} (onnx {onnx.__version__}):",
-              f"  {command or 'cnnplan.import_onnx(' + repr(path) + ')'}",
-              "One layer per ONNX node, named after it. Checked on import: every layer's shape "
-              f"for input {format_shape(shape)}",
-              "equals onnx.shape_inference's, and the parameters equal the initializers the "
-              f"layers consume ({params:,})."]
+    header = [
+        f"Imported by cnnplan {VERSION} (onnx {onnx.__version__}):",
+        f"  {command or 'cnnplan.import_onnx(' + repr(path) + ')'}",
+        "One layer per ONNX node, named after it. Checked on import: every layer's shape "
+        f"for input {format_shape(shape)}",
+        "equals onnx.shape_inference's, and the parameters equal the initializers the "
+        f"layers consume ({params:,}).",
+    ]
     title = _printable(graph.name or "onnx model")[:80]
     text = render_plan(layers, shape, output, header, title)
     check_plan(text, layers, params, 0, output_shape)
     return Result(
         title=f"imported {path}: {len(layers)} layers, {params:,} parameters",
-        facts=(("source", path), ("input", format_shape(shape)),
-               ("output", format_shape(output_shape)), ("layers", len(layers)),
-               ("params", params)),
-        data={"plan": text, "source": path, "input": list(shape), "output": list(output_shape),
-              "layers": len(layers), "params": params, "placeholders": [],
-              "tensors": tensors_of},
-        kind="import")
+        facts=(
+            ("source", path),
+            ("input", format_shape(shape)),
+            ("output", format_shape(output_shape)),
+            ("layers", len(layers)),
+            ("params", params),
+        ),
+        data={
+            "plan": text,
+            "source": path,
+            "input": list(shape),
+            "output": list(output_shape),
+            "layers": len(layers),
+            "params": params,
+            "placeholders": [],
+            "tensors": tensors_of,
+        },
+        kind="import",
+    )
 
 
-MAX_FOLDED = 1 << 26      # elements a folded node may read
-MAX_ROUNDS = 8            # rounds of shape inference with the constants folded in
+MAX_FOLDED = 1 << 26  # elements a folded node may read
+MAX_ROUNDS = 8  # rounds of shape inference with the constants folded in
 
 
 def _infer(model, input_name: str, shape: tuple, opset: int):
@@ -216,19 +243,23 @@ def _infer(model, input_name: str, shape: tuple, opset: int):
         constants = {i.name: numpy_helper.to_array(i) for i in inferred.graph.initializer}
         nodes = list(inferred.graph.node)
         folded = [node for node in nodes if _fold(node, constants, shapes, opset)]
-        unknown = [o for node in nodes for o in node.output
-                   if o and o not in shapes and o not in constants]
+        unknown = [
+            o for node in nodes for o in node.output if o and o not in shapes and o not in constants
+        ]
         if not unknown or not folded:
             return inferred, shapes
         done = {o for node in folded for o in node.output}
         graph = inferred.graph
         gone = {id(node) for node in folded}
         rest = [node for node in nodes if id(node) not in gone]
-        inits = list(graph.initializer) + [numpy_helper.from_array(constants[o], o)
-                                           for o in sorted(done) if o in constants]
+        inits = list(graph.initializer) + [
+            numpy_helper.from_array(constants[o], o) for o in sorted(done) if o in constants
+        ]
         model = helper.make_model(
             helper.make_graph(rest, graph.name, graph.input, graph.output, inits),
-            opset_imports=inferred.opset_import, ir_version=inferred.ir_version)
+            opset_imports=inferred.opset_import,
+            ir_version=inferred.ir_version,
+        )
     return inferred, shapes
 
 
@@ -242,7 +273,7 @@ def _fold(node, constants: dict, shapes: dict, opset: int) -> bool:
     inputs = [n for n in node.input if n]
     if node.op_type == "Shape" and inputs and inputs[0] in shapes:
         attrs = _attributes(node)
-        dims = list(shapes[inputs[0]])[attrs.get("start", 0):attrs.get("end")]
+        dims = list(shapes[inputs[0]])[attrs.get("start", 0) : attrs.get("end")]
         constants[node.output[0]] = numpy.asarray(dims, numpy.int64)
         return True
     if (not inputs and node.op_type != "Constant") or any(n not in constants for n in inputs):
@@ -256,11 +287,13 @@ def _fold(node, constants: dict, shapes: dict, opset: int) -> bool:
 
     try:
         values = ReferenceEvaluator(node, opsets={"": opset}).run(
-            None, {n: constants[n] for n in inputs})
-    except Exception as exc:   # the reference evaluator raises many kinds
-        raise ImportFailed(f"ONNX node {node.name or node.output[0]!r} ({node.op_type}) on "
-                           f"constants: onnx.reference cannot evaluate it ({type(exc).__name__})"
-                           ) from None
+            None, {n: constants[n] for n in inputs}
+        )
+    except Exception as exc:  # the reference evaluator raises many kinds
+        raise ImportFailed(
+            f"ONNX node {node.name or node.output[0]!r} ({node.op_type}) on "
+            f"constants: onnx.reference cannot evaluate it ({type(exc).__name__})"
+        ) from None
     for name, value in zip(node.output, values):
         if name:
             constants[name] = numpy.asarray(value)
@@ -280,9 +313,15 @@ def _fold_bias(node, view, layers, made, constants) -> int:
     tensors = [n for n in node.input if n not in constants]
     consts = [constants[n] for n in node.input if n in constants]
     last = layers[-1]
-    if (len(tensors) == 1 and len(consts) == 1 and made.get(tensors[0]) == last.name
-            and last.spec.startswith("linear(") and last.spec.endswith("bias=false)")
-            and consts[0].ndim and consts[0].size == last.shape[-1] == consts[0].shape[-1]):
+    if (
+        len(tensors) == 1
+        and len(consts) == 1
+        and made.get(tensors[0]) == last.name
+        and last.spec.startswith("linear(")
+        and last.spec.endswith("bias=false)")
+        and consts[0].ndim
+        and consts[0].size == last.shape[-1] == consts[0].shape[-1]
+    ):
         last.spec = last.spec.replace("bias=false)", "bias=true)")
         return int(consts[0].size)
     return 0

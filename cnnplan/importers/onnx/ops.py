@@ -59,8 +59,11 @@ def _window(node, n, with_dilation=True) -> str:
     kernel = node.get("kernel_shape")
     if kernel is None:
         node.fail("no kernel_shape attribute")
-    parts = [f"k={_axes_value(kernel)}", f"s={_axes_value(node.get('strides', [1] * n))}",
-             f"p={_pads(node, n)}"]
+    parts = [
+        f"k={_axes_value(kernel)}",
+        f"s={_axes_value(node.get('strides', [1] * n))}",
+        f"p={_pads(node, n)}",
+    ]
     dilations = node.get("dilations", [1] * n)
     if with_dilation:
         parts.append(f"d={_axes_value(dilations)}")
@@ -78,8 +81,10 @@ def conv(node):
     bias = node.constant(2) is not None
     if len(node.shapes) > 2 and node.constant(2) is None:
         node.fail("the bias is not a constant")
-    text = (f"conv({weight.shape[0]}, {_window(node, n)}, groups={node.get('group', 1)}, "
-            f"bias={'true' if bias else 'false'})")
+    text = (
+        f"conv({weight.shape[0]}, {_window(node, n)}, groups={node.get('group', 1)}, "
+        f"bias={'true' if bias else 'false'})"
+    )
     return text, weight.size + (node.constant(2).size if bias else 0)
 
 
@@ -99,17 +104,25 @@ def conv_transpose(node):
     sizes = node.shapes[0][1:]
     auto = node.get("auto_pad", "NOTSET")
     if auto in ("SAME_UPPER", "SAME_LOWER") and any(ops) and node.get("output_shape") is None:
-        node.fail(f"auto_pad {auto} with output_padding {ops}: onnx.shape_inference adds the "
-                  "output padding to i * s, onnxruntime does not (onnx 1.23, onnxruntime 1.32)")
+        node.fail(
+            f"auto_pad {auto} with output_padding {ops}: onnx.shape_inference adds the "
+            "output padding to i * s, onnxruntime does not (onnx 1.23, onnxruntime 1.32)"
+        )
     if node.get("output_shape") is not None or auto in ("SAME_UPPER", "SAME_LOWER"):
-        wanted = ([int(v) for v in node.get("output_shape")][-n:]
-                  if node.get("output_shape") is not None
-                  else [i * s for i, s in zip(sizes, strides)])
-        totals = [(i - 1) * s + op + d * (k - 1) + 1 - o
-                  for i, s, op, d, k, o in zip(sizes, strides, ops, dilations, kernel, wanted)]
+        wanted = (
+            [int(v) for v in node.get("output_shape")][-n:]
+            if node.get("output_shape") is not None
+            else [i * s for i, s in zip(sizes, strides)]
+        )
+        totals = [
+            (i - 1) * s + op + d * (k - 1) + 1 - o
+            for i, s, op, d, k, o in zip(sizes, strides, ops, dilations, kernel, wanted)
+        ]
         if any(t < 0 for t in totals):
-            node.fail(f"output_shape / auto_pad needs negative padding {totals} (onnxruntime "
-                      "and onnx.shape_inference disagree on its output size)")
+            node.fail(
+                f"output_shape / auto_pad needs negative padding {totals} (onnxruntime "
+                "and onnx.shape_inference disagree on its output size)"
+            )
         # the ONNX specification: SAME_UPPER crops the odd row at the end, else at the start
         before = [t // 2 if auto == "SAME_UPPER" else t - t // 2 for t in totals]
         pads = before + [t - b for t, b in zip(totals, before)]
@@ -119,13 +132,17 @@ def conv_transpose(node):
     torch_ops = [op + b - e for op, b, e in zip(ops, before, after)]
     for b, e, op, s, d, t in zip(before, after, ops, strides, dilations, torch_ops):
         if t < 0 or not output_padding_valid(t, s, d):
-            node.fail(f"pads ({b}, {e}) with output_padding {op}: cnnplan's transposed "
-                      f"convolution crops p before and p - op after with 0 <= op < max(s, d) "
-                      f"= {max(s, d)}, and this needs op = {t}")
+            node.fail(
+                f"pads ({b}, {e}) with output_padding {op}: cnnplan's transposed "
+                f"convolution crops p before and p - op after with 0 <= op < max(s, d) "
+                f"= {max(s, d)}, and this needs op = {t}"
+            )
     bias = node.constant(2) is not None
-    text = (f"convT({weight.shape[1] * group}, k={_axes_value(kernel)}, "
-            f"s={_axes_value(strides)}, p={_axes_value(before)}, d={_axes_value(dilations)}, "
-            f"op={_axes_value(torch_ops)}, groups={group}, bias={'true' if bias else 'false'})")
+    text = (
+        f"convT({weight.shape[1] * group}, k={_axes_value(kernel)}, "
+        f"s={_axes_value(strides)}, p={_axes_value(before)}, d={_axes_value(dilations)}, "
+        f"op={_axes_value(torch_ops)}, groups={group}, bias={'true' if bias else 'false'})"
+    )
     return text, weight.size + (node.constant(2).size if bias else 0)
 
 
@@ -158,8 +175,10 @@ def gemm(node):
     bias = node.constant(2)
     if len(node.shapes) > 2 and (bias is None or bias.size != out):
         node.fail("the bias is not a constant of the output size")
-    return (f"linear({out}, bias={'true' if bias is not None else 'false'})",
-            weight.size + (bias.size if bias is not None else 0))
+    return (
+        f"linear({out}, bias={'true' if bias is not None else 'false'})",
+        weight.size + (bias.size if bias is not None else 0),
+    )
 
 
 def matmul(node):
@@ -174,8 +193,10 @@ def matmul(node):
         return f"linear({weight.shape[1]}, {last}bias=false)", weight.size
     if b is not None and len(a) == len(b) >= 2:
         return "matmul", 0
-    node.fail("only a tensor times a constant matrix (a linear layer) or two tensors of the "
-              "same rank with the batch first (matmul)")
+    node.fail(
+        "only a tensor times a constant matrix (a linear layer) or two tensors of the "
+        "same rank with the batch first (matmul)"
+    )
 
 
 def clip(node):
@@ -213,8 +234,10 @@ def _same_batch(node):
     """The node's output keeps the batch as its first axis (1 on import: a per-sample view)."""
     out = node.outputs[0]
     if out is None or node.batch != 1:
-        node.fail(f"the output's first axis is {node.batch}, not the batch (1): it mixes the "
-                  "batch with other axes")
+        node.fail(
+            f"the output's first axis is {node.batch}, not the batch (1): it mixes the "
+            "batch with other axes"
+        )
     if not out:
         node.fail("the output has no axis besides the batch")
     return out
@@ -242,8 +265,7 @@ def squeeze(node):
     if axes is None or any(a % rank == 0 for a in axes):
         node.fail("without axes, or on the batch axis")
     out = _same_batch(node)
-    return ("flatten", 0) if len(out) == 1 else \
-        (f"reshape(shape=({', '.join(map(str, out))}))", 0)
+    return ("flatten", 0) if len(out) == 1 else (f"reshape(shape=({', '.join(map(str, out))}))", 0)
 
 
 def transpose(node):
@@ -302,14 +324,13 @@ def split(node):
     sizes = [o[axis] for o in node.outputs]
     if len(sizes) == 1:
         return "identity", 0, "Split into one piece"
-    return f"split(sizes=({', '.join(map(str, sizes))}), " \
-           f"dim={axis})", 0
+    return f"split(sizes=({', '.join(map(str, sizes))}), dim={axis})", 0
 
 
 def concat(node):
     if any(shape is None for shape in node.shapes):
         node.fail("a constant operand")
-    if len(node.shapes) == 1:       # DenseNet's torch.cat([x], 1)
+    if len(node.shapes) == 1:  # DenseNet's torch.cat([x], 1)
         return "identity", 0, "Concat of one tensor"
     axis = _axis(node, node.get("axis"), len(node.shapes[0]) + 1)
     return ("concat", 0) if axis == 0 else (f"concat(dim={axis})", 0)
@@ -324,13 +345,18 @@ def resize(node):
         node.fail(f"mode {mode!r}")
     word = "nearest" if mode == "nearest" else "bilinear"
     if word == "bilinear" and node.get("coordinate_transformation_mode", "half_pixel") not in (
-            "half_pixel", "pytorch_half_pixel"):
+        "half_pixel",
+        "pytorch_half_pixel",
+    ):
         node.fail("linear resizing with corners aligned")
     if out is None or out[0] != shape[0]:
         node.fail("resizing the channels")
     if all(o % i == 0 for i, o in zip(shape[1:], out[1:])):
-        return f"upsample(scale={_axes_value(o // i for i, o in zip(shape[1:], out[1:]))}, " \
-               f"mode={word})", 0
+        return (
+            f"upsample(scale={_axes_value(o // i for i, o in zip(shape[1:], out[1:]))}, "
+            f"mode={word})",
+            0,
+        )
     return f"upsample(size={_axes_value(out[1:])}, mode={word})", 0
 
 
@@ -348,9 +374,13 @@ def pad(node):
     if begin[:2] != [0, 0] or end[:2] != [0, 0] or min(pads) < 0:
         node.fail("padding the batch or channel axes, or cropping")
     pairs = [v for a in reversed(range(2, rank)) for v in (begin[a], end[a])]
-    fill = (f"{mode} padding" if mode != "constant" else
-            f"padding with {float(value.flatten()[0]):g}"
-            if value is not None and value.size and float(value.flatten()[0]) != 0.0 else "")
+    fill = (
+        f"{mode} padding"
+        if mode != "constant"
+        else f"padding with {float(value.flatten()[0]):g}"
+        if value is not None and value.size and float(value.flatten()[0]) != 0.0
+        else ""
+    )
     text = f"pad(p=({', '.join(map(str, pairs))}))"
     if fill:
         return text, 0, f"{fill}; cnnplan's pad pads with zeros, with the same shapes and fields"
@@ -360,6 +390,7 @@ def pad(node):
 def reduce(kind):
     """ReduceMean / ReduceSum / ReduceL2 over axes other than the batch: mean (plain over
     the spatial axes), sum or norm with dims=."""
+
     def mapped(node):
         axes = _ints(node, 1, "axes")
         rank = len(node.shapes[0]) + 1
@@ -371,6 +402,7 @@ def reduce(kind):
             return f"mean(keepdim={keep})", 0
         text = str(dims[0]) if len(dims) == 1 else f"({', '.join(map(str, dims))})"
         return f"{kind}(dims={text}, keepdim={keep})", 0
+
     return mapped
 
 
@@ -379,6 +411,7 @@ def binary(kind):
     or scale, the constant's elements counted as parameters when there are more than one (a
     learned bias, layer scale or embedding; ONNX does not tell a learned tensor from a
     constant, so a single number counts as a constant)."""
+
     def mapped(node):
         tensors = [s for s in node.shapes if s is not None]
         if len(tensors) == 2:
@@ -387,8 +420,9 @@ def binary(kind):
             node.fail(f"{node.op} of {len(tensors)} tensors")
         value = next(c for c in node.constants if c is not None)
         if node.outputs[0] != tensors[0] or node.batch != 1:
-            node.fail(f"a constant of shape {list(value.shape)} broadcasts the input to a "
-                      "larger shape")
+            node.fail(
+                f"a constant of shape {list(value.shape)} broadcasts the input to a larger shape"
+            )
         if node.op == "Div" and node.shapes[0] is None:
             node.fail("divides by a layer's output")
         word = "scale" if node.op in ("Mul", "Div") else "shift"
@@ -403,6 +437,7 @@ def binary(kind):
         shape = shape or [1]
         param = str(shape[0]) if len(shape) == 1 else f"({', '.join(map(str, shape))})"
         return f"{word}(param={param})", value.size, f"{node.op} by a constant{reversed_}"
+
     return mapped
 
 
@@ -417,27 +452,69 @@ def layer_norm(node):
 def _plain(kind, comment=""):
     def mapped(node):
         return (kind, 0, comment) if comment else (kind, 0)
+
     return mapped
 
 
 SHAPE_ONLY = "shape-preserving, no cnnplan kind of its own"
 
 OPS = {
-    "Conv": conv, "ConvTranspose": conv_transpose, "MaxPool": max_pool,
-    "AveragePool": average_pool, "GlobalAveragePool": _plain("adaptiveavgpool(1)"),
-    "GlobalMaxPool": _plain("adaptivemaxpool(1)"), "BatchNormalization": batch_norm,
-    "LayerNormalization": layer_norm, "Gemm": gemm, "MatMul": matmul, "Clip": clip,
-    "Relu": _plain("relu"), "Sigmoid": _plain("sigmoid"), "Tanh": _plain("tanh"),
-    "HardSwish": _plain("hardswish"), "HardSigmoid": _plain("hardsigmoid"),
-    "LeakyRelu": _plain("leakyrelu"), "Elu": _plain("elu"), "Gelu": _plain("gelu"),
-    "Mish": _plain("mish"), "Softplus": _plain("softplus"),
-    "Softmax": softmax, "Flatten": flatten, "Reshape": reshape, "Concat": concat,
-    "Transpose": transpose, "Squeeze": squeeze, "Unsqueeze": squeeze, "Slice": slice_,
-    "Split": split, "Resize": resize, "Upsample": resize, "Pad": pad,
-    "Dropout": _plain("dropout"), "Identity": _plain("identity"), "ReduceMean": reduce("mean"),
-    "ReduceSum": reduce("sum"), "ReduceL2": reduce("norm"),
-    "Mul": binary("mul"), "Add": binary("add"), "Sub": binary("sub"), "Div": binary("div"),
-    **{op: _plain("identity", f"{op}: {SHAPE_ONLY}")
-       for op in ("Erf", "Sqrt", "Exp", "Neg", "Abs", "Reciprocal", "Sign", "Floor", "Ceil",
-                  "Round", "Cast")},
+    "Conv": conv,
+    "ConvTranspose": conv_transpose,
+    "MaxPool": max_pool,
+    "AveragePool": average_pool,
+    "GlobalAveragePool": _plain("adaptiveavgpool(1)"),
+    "GlobalMaxPool": _plain("adaptivemaxpool(1)"),
+    "BatchNormalization": batch_norm,
+    "LayerNormalization": layer_norm,
+    "Gemm": gemm,
+    "MatMul": matmul,
+    "Clip": clip,
+    "Relu": _plain("relu"),
+    "Sigmoid": _plain("sigmoid"),
+    "Tanh": _plain("tanh"),
+    "HardSwish": _plain("hardswish"),
+    "HardSigmoid": _plain("hardsigmoid"),
+    "LeakyRelu": _plain("leakyrelu"),
+    "Elu": _plain("elu"),
+    "Gelu": _plain("gelu"),
+    "Mish": _plain("mish"),
+    "Softplus": _plain("softplus"),
+    "Softmax": softmax,
+    "Flatten": flatten,
+    "Reshape": reshape,
+    "Concat": concat,
+    "Transpose": transpose,
+    "Squeeze": squeeze,
+    "Unsqueeze": squeeze,
+    "Slice": slice_,
+    "Split": split,
+    "Resize": resize,
+    "Upsample": resize,
+    "Pad": pad,
+    "Dropout": _plain("dropout"),
+    "Identity": _plain("identity"),
+    "ReduceMean": reduce("mean"),
+    "ReduceSum": reduce("sum"),
+    "ReduceL2": reduce("norm"),
+    "Mul": binary("mul"),
+    "Add": binary("add"),
+    "Sub": binary("sub"),
+    "Div": binary("div"),
+    **{
+        op: _plain("identity", f"{op}: {SHAPE_ONLY}")
+        for op in (
+            "Erf",
+            "Sqrt",
+            "Exp",
+            "Neg",
+            "Abs",
+            "Reciprocal",
+            "Sign",
+            "Floor",
+            "Ceil",
+            "Round",
+            "Cast",
+        )
+    },
 }

@@ -28,6 +28,7 @@ class Importer:
 
 # -- plugins' importers ---------------------------------------------------------------------
 
+
 def plugin_importers() -> list[Importer]:
     """Every Importer registered through the `register_importers` hook (a plugin whose hook
     fails is reported once and skipped)."""
@@ -64,6 +65,8 @@ def claims_by_type(importers) -> list[tuple[type, Importer]]:
         try:
             claims.append((resolve_claim(record.module), record))
         except Exception as exc:
-            raise BadInput(f"importer {record.name!r} ({record.provider}): cannot load "
-                           f"{record.module!r}: {type(exc).__name__}: {first_line(exc)}") from None
+            raise BadInput(
+                f"importer {record.name!r} ({record.provider}): cannot load "
+                f"{record.module!r}: {type(exc).__name__}: {first_line(exc)}"
+            ) from None
     return claims

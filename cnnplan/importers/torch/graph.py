@@ -33,9 +33,9 @@ class Layer:
 
     name: str
     spec: str
-    sources: tuple          # names of the layers (or "input") it reads
-    node: str               # the fx node it came from
-    shape: tuple            # torch's output shape, without the batch
+    sources: tuple  # names of the layers (or "input") it reads
+    node: str  # the fx node it came from
+    shape: tuple  # torch's output shape, without the batch
     comment: str = ""
     placeholder: bool = False
 
@@ -46,7 +46,7 @@ class _Crop:
 
     source: object
     shape: tuple
-    slice: tuple | None = None      # (spec, sources, comment) as a slice layer, if it is one
+    slice: tuple | None = None  # (spec, sources, comment) as a slice layer, if it is one
 
 
 @dataclass
@@ -55,17 +55,18 @@ class _Graph:
 
     layers: list = field(default_factory=list)
     names: set = field(default_factory=lambda: {"input"})
-    of: dict = field(default_factory=dict)         # fx node -> layer name, or _Crop
-    calls: dict = field(default_factory=dict)      # module name -> times called
+    of: dict = field(default_factory=dict)  # fx node -> layer name, or _Crop
+    calls: dict = field(default_factory=dict)  # module name -> times called
     skipped_params: int = 0
-    dependent: set = field(default_factory=set)    # nodes computed from the input
-    params: dict = field(default_factory=dict)     # constant node -> {parameter name: size}
-    counted: set = field(default_factory=set)      # parameter names that a layer holds
-    tied: list = field(default_factory=list)       # layers with sizes from a tensor's shape
-    batched: set = field(default_factory=set)      # constants expanded over the batch
+    dependent: set = field(default_factory=set)  # nodes computed from the input
+    params: dict = field(default_factory=dict)  # constant node -> {parameter name: size}
+    counted: set = field(default_factory=set)  # parameter names that a layer holds
+    tied: list = field(default_factory=list)  # layers with sizes from a tensor's shape
+    batched: set = field(default_factory=set)  # constants expanded over the batch
 
 
 # -- the graph ------------------------------------------------------------------------------
+
 
 def _layer_name(node, graph: _Graph, owner: str | None = None) -> str:
     """The module's qualified name for a module call, or for a function whose weights a module
@@ -85,7 +86,7 @@ def _layer_name(node, graph: _Graph, owner: str | None = None) -> str:
         base = f"{owner}.{op}" if owner else op
     base = re.sub(r"[^A-Za-z0-9_.]", "_", base)
     if not MODULE_NAME.fullmatch(base):
-        base = "_" + base        # a top-level nn.Sequential's children are 0, 1, ...
+        base = "_" + base  # a top-level nn.Sequential's children are 0, 1, ...
     name, n = base, 0
     while name in graph.names:
         n += 1
@@ -99,8 +100,10 @@ def _source(node) -> str:
     stack = node.meta.get("nn_module_stack") or {}
     if stack:
         path, cls = list(stack.values())[-1]
-        return f"module {path or '(root)'} ({LOADED_FILES.get(cls.__module__, cls.__module__)}:" \
-               f"{cls.__qualname__})"
+        return (
+            f"module {path or '(root)'} ({LOADED_FILES.get(cls.__module__, cls.__module__)}:"
+            f"{cls.__qualname__})"
+        )
     return "the model's own forward"
 
 
@@ -141,8 +144,10 @@ def pick_output(output, key=None):
             return output[keys[0]]
         if key is None or key not in output:
             said = "" if key is None else f"--output-key {key!r}: "
-            raise BadInput(f"{said}the model returns a dict with keys "
-                           f"{', '.join(map(repr, keys))}; choose one with --output-key KEY")
+            raise BadInput(
+                f"{said}the model returns a dict with keys "
+                f"{', '.join(map(repr, keys))}; choose one with --output-key KEY"
+            )
         return output[key]
     if isinstance(output, (tuple, list)):
         if key is None and len(output) == 1:
@@ -150,9 +155,11 @@ def pick_output(output, key=None):
         index = int(key) if isinstance(key, int) or str(key).isdigit() else None
         if index is None or index >= len(output):
             said = "" if key is None else f"--output-key {key!r}: "
-            raise BadInput(f"{said}the model returns {len(output)} outputs (a "
-                           f"{type(output).__name__}); choose one with --output-key "
-                           f"0..{len(output) - 1}")
+            raise BadInput(
+                f"{said}the model returns {len(output)} outputs (a "
+                f"{type(output).__name__}); choose one with --output-key "
+                f"0..{len(output) - 1}"
+            )
         return output[index]
     if key is not None:
         raise BadInput(f"--output-key {key!r}: the model returns one tensor, not a dict or tuple")
@@ -176,8 +183,10 @@ def map_graph(gm, values: dict, claims=(), skip_unknown: bool = False, output_ke
         value = values.get(node)
         if node.op == "placeholder":
             if graph.of:
-                raise BadInput(f"the model's forward takes a second tensor ({node.name}); a "
-                               "cnnplan network has one input")
+                raise BadInput(
+                    f"the model's forward takes a second tensor ({node.name}); a "
+                    "cnnplan network has one input"
+                )
             graph.of[node] = "input"
             graph.dependent.add(node)
             continue
@@ -185,67 +194,91 @@ def map_graph(gm, values: dict, claims=(), skip_unknown: bool = False, output_ke
             output = node.args[0]
             continue
         sources = node.all_input_nodes
-        if (node.op == "get_attr" or not any(n in graph.dependent for n in sources)
-                or _batch_broadcast(node, graph)):
-            graph.params[node] = ({node.target: value.numel()}
-                                  if isinstance(value, torch.nn.Parameter) else
-                                  _params_of(graph, sources))
-            continue        # a constant, from parameters and buffers only
+        if (
+            node.op == "get_attr"
+            or not any(n in graph.dependent for n in sources)
+            or _batch_broadcast(node, graph)
+        ):
+            graph.params[node] = (
+                {node.target: value.numel()}
+                if isinstance(value, torch.nn.Parameter)
+                else _params_of(graph, sources)
+            )
+            continue  # a constant, from parameters and buffers only
         graph.dependent.add(node)
         if not isinstance(value, torch.Tensor) and not several(value):
             if node.target is torch._assert and _checks_sizes(node, graph):
-                graph.tied.append(f"{describe_node(node)} checks a size read from a tensor's "
-                                  "shape")
-            continue        # sizes, shapes and other values: not layers
+                graph.tied.append(f"{describe_node(node)} checks a size read from a tensor's shape")
+            continue  # sizes, shapes and other values: not layers
         inputs = [n for n in _tensor_args(node) if n in graph.of]
         try:
             mapped = _map_node(node, inputs, values, modules, functions, claims, graph)
         except Unmappable as exc:
             if not skip_unknown or not inputs:
-                raise BadInput(f"cannot import {describe_node(node)}: {exc}"
-                               + ("" if skip_unknown else "; --skip-unknown puts a "
-                                  "shape-preserving placeholder in its place")) from None
-            mapped = ("identity", [inputs[0]],
-                      f"PLACEHOLDER for {_op_text(node)}{_constants(node, values)}: {exc}")
+                raise BadInput(
+                    f"cannot import {describe_node(node)}: {exc}"
+                    + (
+                        ""
+                        if skip_unknown
+                        else "; --skip-unknown puts a shape-preserving placeholder in its place"
+                    )
+                ) from None
+            mapped = (
+                "identity",
+                [inputs[0]],
+                f"PLACEHOLDER for {_op_text(node)}{_constants(node, values)}: {exc}",
+            )
             if node.op == "call_module":
                 graph.skipped_params += sum(p.numel() for p in modules[node.target].parameters())
-            held = {k: v for k, v in _params_of(graph, sources).items()
-                    if k not in graph.counted}
+            held = {k: v for k, v in _params_of(graph, sources).items() if k not in graph.counted}
             graph.skipped_params += sum(held.values())
             graph.counted |= set(held)
-        if isinstance(mapped, (str, _Crop)):      # an alias of an input, or a crop of it
+        if isinstance(mapped, (str, _Crop)):  # an alias of an input, or a crop of it
             graph.of[node] = mapped
             continue
         spec, sources, comment, *base = mapped
         names = []
         for source in sources:
             if isinstance(graph.of[source], _Crop) and graph.of[source].slice is not None:
-                _slice_layer(source, graph, values)     # not read by torch.cat: a layer
+                _slice_layer(source, graph, values)  # not read by torch.cat: a layer
             if isinstance(graph.of[source], _Crop):
-                raise BadInput(f"cannot import {describe_node(node)}: it reads a slice of "
-                               f"{graph.of[source].source!r}; cnnplan knows centre crops only "
-                               "as inputs of torch.cat (concat(crop=true))")
+                raise BadInput(
+                    f"cannot import {describe_node(node)}: it reads a slice of "
+                    f"{graph.of[source].source!r}; cnnplan knows centre crops only "
+                    "as inputs of torch.cat (concat(crop=true))"
+                )
             names.append(graph.of[source])
-        if isinstance(spec, list):          # x[..., ::2, 1::2]: one slice layer per axis
+        if isinstance(spec, list):  # x[..., ::2, 1::2]: one slice layer per axis
             names, spec = _chain(node, spec, names, graph), spec[-1][0]
         name = _layer_name(node, graph, base[0] if base else None)
-        if SIZE_DEPENDENT in comment or (spec.split("(")[0] not in SIZE_GENERAL
-                                          and _reads_sizes(node, graph)):
+        if SIZE_DEPENDENT in comment or (
+            spec.split("(")[0] not in SIZE_GENERAL and _reads_sizes(node, graph)
+        ):
             graph.tied.append(f"{name} ({spec}) uses sizes computed from a tensor's shape")
-        assert value is not None       # the shape run recorded every node that reaches here
-        first = value[0] if several(value) else value      # split, chunk: output 0
-        graph.layers.append(Layer(name, spec, tuple(names), node.name,
-                                  tuple(first.shape[1:]), comment,
-                                  comment.startswith("PLACEHOLDER")))
+        assert value is not None  # the shape run recorded every node that reaches here
+        first = value[0] if several(value) else value  # split, chunk: output 0
+        graph.layers.append(
+            Layer(
+                name,
+                spec,
+                tuple(names),
+                node.name,
+                tuple(first.shape[1:]),
+                comment,
+                comment.startswith("PLACEHOLDER"),
+            )
+        )
         graph.of[node] = name
     output = pick_output(output, output_key)
     crop = graph.of.get(output) if isinstance(output, torch.fx.Node) else None
     if isinstance(crop, _Crop) and crop.slice is not None:
-        _slice_layer(output, graph, values)      # the output is a centre crop: a layer
+        _slice_layer(output, graph, values)  # the output is a centre crop: a layer
     out = graph.of.get(output) if isinstance(output, torch.fx.Node) else None
     if not isinstance(out, str) or out == "input":
-        raise BadInput("the model's output is not one tensor computed by its layers "
-                       f"({output!r}); cnnplan networks have one output")
+        raise BadInput(
+            "the model's output is not one tensor computed by its layers "
+            f"({output!r}); cnnplan networks have one output"
+        )
     return graph.layers, out, graph.skipped_params, graph.tied
 
 
@@ -261,8 +294,13 @@ def _reads_sizes(node, graph) -> bool:
     """Whether the node reads a number the model computed from a tensor's shape."""
     import torch
 
-    return any(n in graph.dependent and n not in graph.of and n.meta.get("type") is not
-               torch.Tensor and not _batch_size(n) for n in node.all_input_nodes)
+    return any(
+        n in graph.dependent
+        and n not in graph.of
+        and n.meta.get("type") is not torch.Tensor
+        and not _batch_size(n)
+        for n in node.all_input_nodes
+    )
 
 
 def _batch_size(node) -> bool:
@@ -277,7 +315,8 @@ def _batch_size(node) -> bool:
     shape = node.args[0]
     return getattr(shape, "op", None) in ("call_function", "call_method") and (
         (shape.target == "size" and len(shape.args) == 1 and not shape.kwargs)
-        or (shape.target is getattr and shape.args[1:] == ("shape",)))
+        or (shape.target is getattr and shape.args[1:] == ("shape",))
+    )
 
 
 def _batch_broadcast(node, graph) -> bool:
@@ -289,8 +328,12 @@ def _batch_broadcast(node, graph) -> bool:
     source, *sizes = node.args
     if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
         sizes = list(sizes[0])
-    if (source not in graph.params or not sizes or not _batch_size(sizes[0])
-            or not all(isinstance(size, int) for size in sizes[1:])):
+    if (
+        source not in graph.params
+        or not sizes
+        or not _batch_size(sizes[0])
+        or not all(isinstance(size, int) for size in sizes[1:])
+    ):
         return False
     graph.batched.add(node)
     return True
@@ -307,7 +350,8 @@ def _checks_sizes(node, graph) -> bool:
             continue
         seen.add(n)
         if (n.op == "call_method" and n.target in ("size", "numel")) or (
-                n.op == "call_function" and n.target is getattr and n.args[1:] == ("shape",)):
+            n.op == "call_function" and n.target is getattr and n.args[1:] == ("shape",)
+        ):
             return True
         todo += n.all_input_nodes
     return False
@@ -322,8 +366,10 @@ def _claim(graph, held: dict):
     """Count `held` parameters for one layer; Unmappable when another layer holds one."""
     shared = sorted(set(held) & graph.counted)
     if shared:
-        raise Unmappable(f"parameter {shared[0]} is used by another layer too (shared "
-                          "weights count once in the model, once per layer in a plan)")
+        raise Unmappable(
+            f"parameter {shared[0]} is used by another layer too (shared "
+            "weights count once in the model, once per layer in a plan)"
+        )
     graph.counted |= set(held)
 
 
@@ -331,12 +377,14 @@ def _map_node(node, inputs, values, modules, functions, claims, graph):
     """(spec, source nodes, comment), or the name / _Crop the node aliases."""
     import torch
 
-    mapped = map_layout(node, inputs, values, modules, graph)   # layouts and attention first
+    mapped = map_layout(node, inputs, values, modules, graph)  # layouts and attention first
     if mapped is not None:
         return mapped
     if several(values[node]):
-        raise Unmappable(f"gives {len(values[node])} values (a {type(values[node]).__name__}); "
-                          "cnnplan's layers with several outputs are chunk, split and unbind")
+        raise Unmappable(
+            f"gives {len(values[node])} values (a {type(values[node]).__name__}); "
+            "cnnplan's layers with several outputs are chunk, split and unbind"
+        )
     ins = [tuple(values[n].shape[1:]) for n in inputs]
     out = tuple(values[node].shape[1:])
     args_kwargs = concrete(node, values)
@@ -380,18 +428,21 @@ def _map_node(node, inputs, values, modules, functions, claims, graph):
         if like is not None:
             args, kwargs = args_kwargs
             mode = named_arguments(OPS[op][1], args[1:], kwargs).get("mode", "nearest")
-            OPS["upsample"][0]({"mode": mode, "scale_factor": 1}, ins, out)   # its refusals
-            return spec_text("resize", mode=mode, defaults={"mode": "nearest"}), \
-                [inputs[0], like], ""
+            OPS["upsample"][0]({"mode": mode, "scale_factor": 1}, ins, out)  # its refusals
+            return (
+                spec_text("resize", mode=mode, defaults={"mode": "nearest"}),
+                [inputs[0], like],
+                "",
+            )
     if target in (torch.cat, torch.concat, torch.concatenate):
         return _cat(node, inputs, values, graph)
     if target is __import__("operator").getitem:
         try:
             crop = _crop(node, inputs, values, graph)
-            crop.slice = tensor_index(node, inputs, values)     # if not read by torch.cat
+            crop.slice = tensor_index(node, inputs, values)  # if not read by torch.cat
             return crop
         except Unmappable:
-            mapped = tensor_index(node, inputs, values)   # x[:, 0], x[:, 1:]
+            mapped = tensor_index(node, inputs, values)  # x[:, 0], x[:, 1:]
             if mapped is None:
                 raise
             return mapped
@@ -414,7 +465,7 @@ def _arithmetic(node, op, inputs, values, graph):
     second = node.args[1] if len(node.args) > 1 else node.kwargs.get("other")
     layers = [a for a in (first, second) if a in graph.of]
     if len(layers) == 2:
-        if op in ("sub", "div"):          # a - b, a / b: broadcast joins, as mul
+        if op in ("sub", "div"):  # a - b, a / b: broadcast joins, as mul
             return op, layers, ""
         ins = [tuple(values[n].shape[1:]) for n in layers]
         return OPS[op][0]({}, ins, None), layers, ""
@@ -429,15 +480,19 @@ def _arithmetic(node, op, inputs, values, graph):
     if not isinstance(value, torch.Tensor):
         return kind, [x], f"{_op_text(node)} by {_short(value)} in the model (same shape)"
     if tuple(values[node].shape) != tuple(values[x].shape):
-        raise Unmappable(f"{op} with a stored tensor of shape {tuple(value.shape)} broadcasts "
-                          f"the input {tuple(values[x].shape)} to a larger shape")
+        raise Unmappable(
+            f"{op} with a stored tensor of shape {tuple(value.shape)} broadcasts "
+            f"the input {tuple(values[x].shape)} to a larger shape"
+        )
     shape = _stored_shape(op, value, values[x])
     held = _params_of(graph, [other])
     if not held:
         return kind, [x], f"{_op_text(node)} by a stored constant (a buffer) in the model"
     if sum(held.values()) != math.prod(shape):
-        raise Unmappable(f"{op} with a {format_shape(shape)} tensor computed from "
-                          f"{sum(held.values()):,} parameters")
+        raise Unmappable(
+            f"{op} with a {format_shape(shape)} tensor computed from "
+            f"{sum(held.values()):,} parameters"
+        )
     _claim(graph, held)
     name = next(iter(held)) if len(held) == 1 else None
     return spec_text(kind, param=shape or (1,)), [x], "", name
@@ -449,8 +504,9 @@ def _stored_shape(op, value, x) -> tuple:
     shape = tuple(value.shape)
     while len(shape) >= x.dim():
         if shape[0] != 1:
-            raise Unmappable(f"{op} with a stored tensor of shape {tuple(value.shape)}, "
-                              "which has a batch axis")
+            raise Unmappable(
+                f"{op} with a stored tensor of shape {tuple(value.shape)}, which has a batch axis"
+            )
         shape = shape[1:]
     return shape
 
@@ -468,16 +524,21 @@ def _addcmul(node, inputs, values, graph):
     x = layers[0]
     w = t2 if x is t1 else t1
     if tuple(values[node].shape) != tuple(values[x].shape):
-        raise Unmappable(f"addcmul with stored tensors broadcasts the input "
-                          f"{tuple(values[x].shape)} to a larger shape")
+        raise Unmappable(
+            f"addcmul with stored tensors broadcasts the input "
+            f"{tuple(values[x].shape)} to a larger shape"
+        )
     shape = _stored_shape("addcmul", values[w], values[x])
     if _stored_shape("addcmul", values[b], values[x]) != shape:
         raise Unmappable("addcmul with a bias and a weight of different shapes")
     held_w, held_b = _params_of(graph, [w]), _params_of(graph, [b])
-    if (sum(held_w.values()), sum(held_b.values())) != (math.prod(shape),) * 2 or set(
-            held_w) & set(held_b):
-        raise Unmappable(f"addcmul with a {format_shape(shape)} weight and bias that are not "
-                          "two parameters of that size")
+    if (sum(held_w.values()), sum(held_b.values())) != (math.prod(shape),) * 2 or set(held_w) & set(
+        held_b
+    ):
+        raise Unmappable(
+            f"addcmul with a {format_shape(shape)} weight and bias that are not "
+            "two parameters of that size"
+        )
     _claim(graph, {**held_w, **held_b})
     value = a.get("value", 1)
     comment = "" if value == 1 else f"addcmul value={_short(value)} in the model (same shape)"
@@ -494,14 +555,18 @@ def _weighted(node, op, inputs, values, graph):
     with weights stored in the model (parameters, or computed from them: weight
     standardisation): the layer of the module they stand for, named after the weights' owner."""
     if len(inputs) != 1:
-        raise Unmappable(f"{op} reading {len(inputs)} layers (its weights must be stored "
-                          "in the model)")
+        raise Unmappable(
+            f"{op} reading {len(inputs)} layers (its weights must be stored in the model)"
+        )
     names = OPS[op][1]
     raw = named_arguments(names, node.args[1:], node.kwargs)
     args, kwargs = concrete(node, values)
     a = named_arguments(names, args[1:], kwargs)
-    stored = [raw[k] for k in ("weight", "bias", "running_mean", "running_var")
-              if isinstance(raw.get(k), __import__("torch").fx.Node)]
+    stored = [
+        raw[k]
+        for k in ("weight", "bias", "running_mean", "running_var")
+        if isinstance(raw.get(k), __import__("torch").fx.Node)
+    ]
     held = _params_of(graph, stored)
     learnable = sum(a[k].numel() for k in ("weight", "bias") if a.get(k) is not None)
     ins = [tuple(values[inputs[0]].shape[1:])]
@@ -535,20 +600,26 @@ def _computed_weights(op, held: dict, learnable: int, a) -> str:
     gain per output channel, all of one module: weight standardisation, weight norm); else
     Unmappable."""
     total = sum(held.values())
-    said = (f"its weight and bias hold {learnable:,} values, computed from {total:,} "
-            "parameters of the model")
+    said = (
+        f"its weight and bias hold {learnable:,} values, computed from {total:,} "
+        "parameters of the model"
+    )
     if op != "conv_fn" or 0 < total < learnable:
         raise Unmappable(said)
     if not held:
         return "fixed=true"
     owners = {k.rsplit(".", 1)[0] if "." in k else "" for k in held}
     if len(owners) != 1:
-        raise Unmappable(f"{said} of {len(owners)} modules ({', '.join(sorted(owners))}); a "
-                          "conv's computed kernel is read from parameters of its own module")
+        raise Unmappable(
+            f"{said} of {len(owners)} modules ({', '.join(sorted(owners))}); a "
+            "conv's computed kernel is read from parameters of its own module"
+        )
     c_out = a["weight"].shape[0]
     if total - learnable != c_out:
-        raise Unmappable(f"{said}: {total - learnable:,} more, not one gain per output "
-                          f"channel ({c_out}); cnnplan's conv(..., gain=true) has those only")
+        raise Unmappable(
+            f"{said}: {total - learnable:,} more, not one gain per output "
+            f"channel ({c_out}); cnnplan's conv(..., gain=true) has those only"
+        )
     return "gain=true"
 
 
@@ -578,8 +649,11 @@ def _like(node, graph, values):
         else:
             todo += n.all_input_nodes
     sizes = tuple(values[node].shape[2:])
-    matches = {graph.of[n]: n for n in found if tuple(values[n].shape[2:]) == sizes
-               and isinstance(graph.of[n], str)}
+    matches = {
+        graph.of[n]: n
+        for n in found
+        if tuple(values[n].shape[2:]) == sizes and isinstance(graph.of[n], str)
+    }
     return next(iter(matches.values())) if len(matches) == 1 else None
 
 
@@ -599,11 +673,14 @@ def _claimed(importer: Importer, module, ins) -> str:
     try:
         spec = resolve_claim(importer.function)(module, ins)
     except Exception as exc:
-        raise Unmappable(f"importer {importer.name!r} ({importer.provider}) failed: "
-                          f"{type(exc).__name__}: {first_line(exc)}") from None
+        raise Unmappable(
+            f"importer {importer.name!r} ({importer.provider}) failed: "
+            f"{type(exc).__name__}: {first_line(exc)}"
+        ) from None
     if not isinstance(spec, str):
-        raise Unmappable(f"importer {importer.name!r} ({importer.provider}) gave {spec!r}, "
-                          "not spec text")
+        raise Unmappable(
+            f"importer {importer.name!r} ({importer.provider}) gave {spec!r}, not spec text"
+        )
     return spec
 
 
@@ -614,8 +691,9 @@ def _slice_layer(node, graph, values):
     if isinstance(spec, list):
         names, spec = _chain(node, spec, names, graph), spec[-1][0]
     name = _layer_name(node, graph)
-    graph.layers.append(Layer(name, spec, tuple(names), node.name,
-                              tuple(values[node].shape[1:]), comment))
+    graph.layers.append(
+        Layer(name, spec, tuple(names), node.name, tuple(values[node].shape[1:]), comment)
+    )
     graph.of[node] = name
 
 
@@ -637,16 +715,22 @@ def _crop(node, inputs, values, graph):
     index = concrete(node, values)[0][1]
     index = index if isinstance(index, tuple) else (index,)
     shape_in, shape_out = tuple(values[source].shape), tuple(values[node].shape)
-    if (len(index) > len(shape_in) or not all(isinstance(i, slice) for i in index)
-            or len(shape_in) != len(shape_out) or shape_in[:2] != shape_out[:2]
-            or shape_in == shape_out):
+    if (
+        len(index) > len(shape_in)
+        or not all(isinstance(i, slice) for i in index)
+        or len(shape_in) != len(shape_out)
+        or shape_in[:2] != shape_out[:2]
+        or shape_in == shape_out
+    ):
         raise Unmappable("indexing other than a slice of the spatial axes")
     for axis, piece in enumerate(index):
         start, _, step = piece.indices(shape_in[axis])
         diff = shape_in[axis] - shape_out[axis]
         if step != 1 or start not in (diff // 2, (diff + 1) // 2):
-            raise Unmappable(f"a slice that is not a centre crop (axis {axis}: start {start}, "
-                              f"{shape_out[axis]} of {shape_in[axis]})")
+            raise Unmappable(
+                f"a slice that is not a centre crop (axis {axis}: start {start}, "
+                f"{shape_out[axis]} of {shape_in[axis]})"
+            )
     inner = graph.of[source]
     if isinstance(inner, _Crop):
         raise Unmappable("a crop of a crop")
@@ -668,12 +752,14 @@ def _cat(node, inputs, values, graph):
         raise Unmappable("concatenates a tensor stored in the model")
     parts = [graph.of[t] for t in tensors]
     if len(parts) == 1:
-        return parts[0]          # torch.cat([x]) is x
+        return parts[0]  # torch.cat([x]) is x
     if not any(isinstance(p, _Crop) for p in parts):
         return "concat", list(tensors), ""
-    sizes = [tuple(values[t].shape[2:]) for t in tensors]          # after the crops
-    full = [tuple(values[t.args[0]].shape[2:]) if isinstance(graph.of[t], _Crop) else size
-            for t, size in zip(tensors, sizes)]
+    sizes = [tuple(values[t].shape[2:]) for t in tensors]  # after the crops
+    full = [
+        tuple(values[t.args[0]].shape[2:]) if isinstance(graph.of[t], _Crop) else size
+        for t, size in zip(tensors, sizes)
+    ]
     smallest = tuple(min(axis) for axis in zip(*full))
     if any(size != smallest for size in sizes):
         raise Unmappable("crops its inputs to a size other than the smallest input's")
@@ -690,8 +776,10 @@ def _tokens(node, tensors, axis, values, graph):
     at = [i for i, t in enumerate(tensors) if t in graph.of]
     stored = [t for t in tensors if t not in graph.of]
     if len(at) != 1 or axis < 0 or not all(t in graph.batched for t in stored):
-        raise Unmappable("concatenates a tensor stored in the model (cnnplan's token joins one "
-                          "layer and parameters expanded over the batch: p.expand(n, -1, -1))")
+        raise Unmappable(
+            "concatenates a tensor stored in the model (cnnplan's token joins one "
+            "layer and parameters expanded over the batch: p.expand(n, -1, -1))"
+        )
     if 0 < at[0] < len(tensors) - 1:
         raise Unmappable("learned tokens on both sides of a layer")
     x = tensors[at[0]]
@@ -699,8 +787,10 @@ def _tokens(node, tensors, axis, values, graph):
     shape[axis] -= values[x].shape[axis + 1]
     held = _params_of(graph, stored)
     if sum(held.values()) != math.prod(shape) or not held:
-        raise Unmappable(f"concatenates {format_shape(tuple(shape))} tokens computed from "
-                          f"{sum(held.values()):,} parameters")
+        raise Unmappable(
+            f"concatenates {format_shape(tuple(shape))} tokens computed from "
+            f"{sum(held.values()):,} parameters"
+        )
     _claim(graph, held)
     name = next(iter(held)) if len(held) == 1 else None
     end = ", end=true" if at[0] == 0 else ""

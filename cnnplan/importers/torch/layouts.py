@@ -29,8 +29,7 @@ def several(value) -> bool:
     """True for the tuple of tensors that chunk, split, unbind and MultiheadAttention give."""
     import torch
 
-    return isinstance(value, (tuple, list)) and bool(value) and isinstance(value[0],
-                                                                             torch.Tensor)
+    return isinstance(value, (tuple, list)) and bool(value) and isinstance(value[0], torch.Tensor)
 
 
 def _unmappable(text):
@@ -64,11 +63,10 @@ def reshape_spec(before: tuple, after: tuple) -> str:
     while head < min(len(before), len(after)) and before[head] == after[head]:
         head += 1
     tail = 0
-    while (tail < min(len(before), len(after)) - head
-           and before[-1 - tail] == after[-1 - tail]):
+    while tail < min(len(before), len(after)) - head and before[-1 - tail] == after[-1 - tail]:
         tail += 1
-    middle_in = before[head:len(before) - tail]
-    middle_out = after[head:len(after) - tail]
+    middle_in = before[head : len(before) - tail]
+    middle_out = after[head : len(after) - tail]
     if len(middle_out) == 1 and len(middle_in) > 1:
         return f"flatten(start={head}, end={head + len(middle_in) - 1})"
     if len(middle_in) == 1 and len(middle_out) > 1:
@@ -77,6 +75,7 @@ def reshape_spec(before: tuple, after: tuple) -> str:
 
 
 # -- the op handlers: (arguments after the input, keyword arguments, input shapes, output) ------
+
 
 def _permute(args, kwargs, ins, out):
     rank = len(ins[0]) + 1
@@ -112,7 +111,7 @@ def _flatten(args, kwargs, ins, out):
 
 
 def _unflatten(args, kwargs, ins, out):
-    _axis(args[0] if args else kwargs.get("dim"), len(ins[0]) + 1)     # not the batch
+    _axis(args[0] if args else kwargs.get("dim"), len(ins[0]) + 1)  # not the batch
     return reshape_spec(ins[0], out)
 
 
@@ -142,20 +141,25 @@ def _pieces(kind):
         if kind == "unbind":
             dim = args[0] if args else kwargs.get("dim", 0)
             return f"unbind(dim={_axis(dim, rank)})"
-        first = args[0] if args else kwargs.get("chunks" if kind == "chunk" else
-                                                 "split_size_or_sections")
+        first = (
+            args[0]
+            if args
+            else kwargs.get("chunks" if kind == "chunk" else "split_size_or_sections")
+        )
         dim = args[1] if len(args) > 1 else kwargs.get("dim", 0)
         axis = _axis(dim, rank)
         if kind == "chunk":
             return f"chunk({first}, dim={axis})"
         sizes = tuple(first) if isinstance(first, (tuple, list)) else first
         return f"split(sizes={_text(sizes)}, dim={axis})"
+
     return handler
 
 
 def _reduce(kind):
     """x.sum(dim, keepdim), x.mean(dim, keepdim) (over other axes than all spatial ones: those
     stay ops.py's mean), x.norm(p=2, dim, keepdim), torch.linalg.vector_norm(x, 2, dim)."""
+
     def handler(args, kwargs, ins, out):
         rank = len(ins[0]) + 1
         names = ("p", "dim", "keepdim") if kind == "norm" else ("dim", "keepdim")
@@ -171,18 +175,30 @@ def _reduce(kind):
             raise _unmappable(f"{kind} over every axis, the batch's too")
         axes = tuple(_axis(d, rank) for d in dims)
         if kind == "mean" and sorted(d % rank for d in dims) == list(range(2, rank)):
-            return None                    # over all spatial axes: ops.py's mean
+            return None  # over all spatial axes: ops.py's mean
         return f"{kind}(dims={_text(axes if len(axes) > 1 else axes[0])}" + (
-            ", keepdim=true)" if a.get("keepdim") else ")")
+            ", keepdim=true)" if a.get("keepdim") else ")"
+        )
+
     return handler
 
 
 METHODS = {
-    "permute": _permute, "transpose": _transpose, "swapaxes": _transpose,
-    "view": _reshape, "reshape": _reshape, "flatten": _flatten, "unflatten": _unflatten,
-    "expand": _expand, "softmax": _softmax, "chunk": _pieces("chunk"),
-    "split": _pieces("split"), "unbind": _pieces("unbind"),
-    "sum": _reduce("sum"), "mean": _reduce("mean"), "norm": _reduce("norm"),
+    "permute": _permute,
+    "transpose": _transpose,
+    "swapaxes": _transpose,
+    "view": _reshape,
+    "reshape": _reshape,
+    "flatten": _flatten,
+    "unflatten": _unflatten,
+    "expand": _expand,
+    "softmax": _softmax,
+    "chunk": _pieces("chunk"),
+    "split": _pieces("split"),
+    "unbind": _pieces("unbind"),
+    "sum": _reduce("sum"),
+    "mean": _reduce("mean"),
+    "norm": _reduce("norm"),
 }
 
 
@@ -190,23 +206,39 @@ def _functions() -> dict:
     import torch
     import torch.nn.functional as F
 
-    return {torch.permute: _permute, torch.transpose: _transpose, torch.swapaxes: _transpose,
-            torch.reshape: _reshape, torch.flatten: _flatten, torch.unflatten: _unflatten,
-            torch.softmax: _softmax, F.softmax: _softmax, torch.chunk: _pieces("chunk"),
-            torch.split: _pieces("split"), torch.unbind: _pieces("unbind"),
-            torch.sum: _reduce("sum"), torch.mean: _reduce("mean"), torch.norm: _reduce("norm"),
-            torch.linalg.vector_norm: _reduce("norm")}
+    return {
+        torch.permute: _permute,
+        torch.transpose: _transpose,
+        torch.swapaxes: _transpose,
+        torch.reshape: _reshape,
+        torch.flatten: _flatten,
+        torch.unflatten: _unflatten,
+        torch.softmax: _softmax,
+        F.softmax: _softmax,
+        torch.chunk: _pieces("chunk"),
+        torch.split: _pieces("split"),
+        torch.unbind: _pieces("unbind"),
+        torch.sum: _reduce("sum"),
+        torch.mean: _reduce("mean"),
+        torch.norm: _reduce("norm"),
+        torch.linalg.vector_norm: _reduce("norm"),
+    }
 
 
 def _joins() -> dict:
     import torch
     import torch.nn.functional as F
 
-    return {torch.matmul: "matmul", torch.bmm: "matmul", operator.matmul: "matmul",
-            F.scaled_dot_product_attention: "attention"}
+    return {
+        torch.matmul: "matmul",
+        torch.bmm: "matmul",
+        operator.matmul: "matmul",
+        F.scaled_dot_product_attention: "attention",
+    }
 
 
 # -- nodes ------------------------------------------------------------------------------------
+
 
 def map_layout(node, inputs, values, modules, graph):
     """What `node` becomes (see the module docstring), or None if it is not a layout op."""
@@ -242,16 +274,20 @@ def map_layout(node, inputs, values, modules, graph):
     args, kwargs = concrete(node, values)
     args = args[1:]
     if handler is _softmax and (args[0] if args else kwargs.get("dim")) in (1, 1 - len(out) - 1):
-        return None                   # the channels: ops.py's own mapping
+        return None  # the channels: ops.py's own mapping
     if handler is _flatten and out == (size_of(ins[0]),):
         return None
-    if value is not None and hasattr(value, "shape") and value.shape[:1] != values[
-            inputs[0]].shape[:1]:
-        raise _unmappable(f"changes the batch axis ({tuple(values[inputs[0]].shape)} -> "
-                          f"{tuple(value.shape)})")
+    if (
+        value is not None
+        and hasattr(value, "shape")
+        and value.shape[:1] != values[inputs[0]].shape[:1]
+    ):
+        raise _unmappable(
+            f"changes the batch axis ({tuple(values[inputs[0]].shape)} -> {tuple(value.shape)})"
+        )
     if handler is _expand:
         like = shape_source(node, inputs, values, graph)
-        if like is not None:          # x.expand(y.shape), x.expand(y.size()): expandas(x, y)
+        if like is not None:  # x.expand(y.shape), x.expand(y.size()): expandas(x, y)
             return "expandas", [inputs[0], like], ""
         spec = _expand(args, kwargs, ins, out, values[inputs[0]].shape[0])
     else:
@@ -288,8 +324,7 @@ def shape_source(node, inputs, values, graph):
         else:
             todo += n.all_input_nodes
     shape = tuple(values[node].shape)
-    matches = [n for n in found if tuple(values[n].shape) == shape
-               and isinstance(graph.of[n], str)]
+    matches = [n for n in found if tuple(values[n].shape) == shape and isinstance(graph.of[n], str)]
     return matches[0] if len(matches) == 1 else None
 
 
@@ -323,15 +358,17 @@ def _cat(node, inputs, values):
     rank = len(values[node].shape)
     tensors = node.args[0] if node.args else node.kwargs.get("tensors")
     if dim % rank in (0, 1) or any(t not in inputs for t in tensors):
-        return None                   # graph.py: over the channels, or learned tokens
+        return None  # graph.py: over the channels, or learned tokens
     return f"concat(dim={_axis(dim, rank)})", list(tensors), ""
 
 
 def _join(kind, node, inputs, values):
     """matmul(a, b), or attention(q, k, v) for F.scaled_dot_product_attention."""
     names = ("query", "key", "value", "attn_mask") if kind == "attention" else ("input", "other")
-    operands = [node.args[i] if i < len(node.args) else node.kwargs.get(name)
-                for i, name in enumerate(names)]
+    operands = [
+        node.args[i] if i < len(node.args) else node.kwargs.get(name)
+        for i, name in enumerate(names)
+    ]
     if kind == "attention":
         if operands.pop() is not None:
             raise _unmappable("an attention mask (cnnplan's attention has none)")
@@ -349,8 +386,13 @@ def _module(module, node, inputs, values):
     if isinstance(module, nn.MultiheadAttention):
         return _mha(module, node, inputs)
     if isinstance(module, nn.Linear) and ins and len(ins[0]) > 1:
-        return (f"linear({module.out_features}, last=true"
-                + (", bias=false" if module.bias is None else "") + ")", inputs, "")
+        return (
+            f"linear({module.out_features}, last=true"
+            + (", bias=false" if module.bias is None else "")
+            + ")",
+            inputs,
+            "",
+        )
     if isinstance(module, nn.Softmax) and module.dim not in (None, 1):
         return _softmax((module.dim,), {}, ins, None), inputs, ""
     if isinstance(module, nn.Flatten) and (module.start_dim, module.end_dim) != (1, -1):
@@ -364,11 +406,11 @@ def _module(module, node, inputs, values):
 def _mha(module, node, inputs):
     """Self-attention (query, key and value one tensor), batch first, as mha(heads)."""
     if not module.batch_first:
-        raise _unmappable("batch_first=False puts the batch second; cnnplan's layers keep it "
-                          "first")
+        raise _unmappable("batch_first=False puts the batch second; cnnplan's layers keep it first")
     if len(set(node.args[:3])) != 1 or len(inputs) != 3:
-        raise _unmappable("attention whose query, key and value differ (cnnplan's mha is "
-                          "self-attention)")
+        raise _unmappable(
+            "attention whose query, key and value differ (cnnplan's mha is self-attention)"
+        )
     if module.bias_k is not None or module.add_zero_attn or not module._qkv_same_embed_dim:
         raise _unmappable("add_bias_kv, add_zero_attn or kdim/vdim (cnnplan's mha has none)")
     bias = module.in_proj_bias is not None
@@ -405,10 +447,9 @@ def tensor_index(node, inputs, values):
     index = concrete(node, values)[0][1]
     index = index if isinstance(index, tuple) else (index,)
     shape = tuple(values[source].shape)
-    if Ellipsis in index:           # x[..., ::2]: the axes it stands for, whole
+    if Ellipsis in index:  # x[..., ::2]: the axes it stands for, whole
         at = index.index(Ellipsis)
-        index = (*index[:at], *(slice(None),) * (len(shape) - len(index) + 1),
-                 *index[at + 1:])
+        index = (*index[:at], *(slice(None),) * (len(shape) - len(index) + 1), *index[at + 1 :])
     if len(inputs) != 1 or source is not inputs[0] or Ellipsis in index or None in index:
         return None
     if not index or index[0] != slice(None) or len(index) > len(shape):
@@ -417,7 +458,7 @@ def tensor_index(node, inputs, values):
     if not changed:
         return None
     steps, done = [], [slice(None)] * len(index)
-    for axis, part in reversed(changed):       # from the last axis: a select drops its axis
+    for axis, part in reversed(changed):  # from the last axis: a select drops its axis
         spec = _index_spec(axis, part)
         if spec is None:
             return None
@@ -434,12 +475,17 @@ def _index_spec(axis, part):
         return None
     if isinstance(part, int) and not isinstance(part, bool):
         return f"select(dim={axis - 1}, index={part})"
-    if isinstance(part, slice) and all(isinstance(v, (int, type(None))) and not isinstance(
-            v, bool) for v in (part.start, part.stop, part.step)):
+    if isinstance(part, slice) and all(
+        isinstance(v, (int, type(None))) and not isinstance(v, bool)
+        for v in (part.start, part.stop, part.step)
+    ):
         if (part.step or 1) < 1:
             raise _unmappable(f"a slice with step {part.step} (torch's steps are positive)")
-        bounds = {"start": part.start or None, "stop": part.stop,
-                  "step": part.step if part.step != 1 else None}
+        bounds = {
+            "start": part.start or None,
+            "stop": part.stop,
+            "step": part.step if part.step != 1 else None,
+        }
         named = ", ".join(f"{k}={v}" for k, v in bounds.items() if v is not None)
         return f"slice(dim={axis - 1}{', ' + named if named else ''})"
     return None

@@ -13,12 +13,14 @@ MAX_ARGS = 32
 MAX_ARG_TEXT = 1000
 MODULE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
 _TARGET = re.compile(r"(?P<where>[^:]+):(?P<name>[A-Za-z_][A-Za-z0-9_]*)")
-TORCH_MISSING = ("cnnplan import needs PyTorch: pip install \"cnnplan[torch]\" (or pip install "
-                 "torch); nothing else in cnnplan needs it")
-
+TORCH_MISSING = (
+    'cnnplan import needs PyTorch: pip install "cnnplan[torch]" (or pip install '
+    "torch); nothing else in cnnplan needs it"
+)
 
 
 # -- the command's inputs -------------------------------------------------------------------
+
 
 def parse_args(items) -> dict:
     """`["width=8", "blocks=(2, 2)"]` -> {"width": 8, "blocks": (2, 2)}: Python literals only
@@ -39,8 +41,10 @@ def parse_args(items) -> dict:
         try:
             kwargs[name] = ast.literal_eval(text.strip())
         except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-            raise BadInput(f"--arg {name}={text.strip()!r} is not a Python literal (a number, "
-                           "string, True/False/None, or a tuple, list or dict of them)") from None
+            raise BadInput(
+                f"--arg {name}={text.strip()!r} is not a Python literal (a number, "
+                "string, True/False/None, or a tuple, list or dict of them)"
+            ) from None
     return kwargs
 
 
@@ -65,7 +69,7 @@ def check_target(target) -> tuple[str, str]:
     return match["where"], match["name"]
 
 
-LOADED_FILES: dict = {}     # module name given to a loaded model file -> the file as typed
+LOADED_FILES: dict = {}  # module name given to a loaded model file -> the file as typed
 
 
 def load_target(target: str):
@@ -76,7 +80,7 @@ def load_target(target: str):
 
     where, name = check_target(target)
     folder = os.path.dirname(os.path.abspath(where)) if where.endswith(".py") else os.getcwd()
-    sys.path.insert(0, folder)   # sibling modules of the model file import as they would
+    sys.path.insert(0, folder)  # sibling modules of the model file import as they would
     try:
         if where.endswith(".py"):
             module_name = "cnnplan_import_" + re.sub(r"\W", "_", os.path.abspath(where))
@@ -93,12 +97,15 @@ def load_target(target: str):
     except ModuleNotFoundError as exc:
         raise BadInput(f"import target {target!r}: no module named {exc.name!r}") from None
     except SystemExit as exc:
-        raise BadInput(f"import target {target!r}: loading {where} calls sys.exit({exc.code!r}); "
-                       "put the script part of the file under if __name__ == \"__main__\":"
-                       ) from None
+        raise BadInput(
+            f"import target {target!r}: loading {where} calls sys.exit({exc.code!r}); "
+            'put the script part of the file under if __name__ == "__main__":'
+        ) from None
     except Exception as exc:
-        raise BadInput(f"import target {target!r}: loading {where} failed: "
-                       f"{type(exc).__name__}: {first_line(exc)}") from None
+        raise BadInput(
+            f"import target {target!r}: loading {where} failed: "
+            f"{type(exc).__name__}: {first_line(exc)}"
+        ) from None
     finally:
         sys.path.remove(folder)
     if not hasattr(module, name):
@@ -110,26 +117,32 @@ def build_model(target: str, kwargs: dict):
     """The nn.Module that TARGET builds with `kwargs` (in eval mode)."""
     torch = require_torch()
     factory = load_target(target)
-    if isinstance(factory, torch.nn.Module):     # a model built in the file: taken as it is
+    if isinstance(factory, torch.nn.Module):  # a model built in the file: taken as it is
         if kwargs:
-            raise BadInput(f"import target {target!r} is a {type(factory).__name__} instance, "
-                           "already built: --arg applies to a class or function; drop --arg or "
-                           f"name {type(factory).__name__} itself")
+            raise BadInput(
+                f"import target {target!r} is a {type(factory).__name__} instance, "
+                "already built: --arg applies to a class or function; drop --arg or "
+                f"name {type(factory).__name__} itself"
+            )
         return factory.eval()
     if not callable(factory):
         raise BadInput(f"import target {target!r} is not a class or function")
     try:
         model = factory(**kwargs)
     except TypeError as exc:
-        raise BadInput(f"import target {target!r} cannot be built with "
-                       f"{call_text(kwargs)}: {first_line(exc)} (give arguments with "
-                       "--arg name=value)") from None
+        raise BadInput(
+            f"import target {target!r} cannot be built with "
+            f"{call_text(kwargs)}: {first_line(exc)} (give arguments with "
+            "--arg name=value)"
+        ) from None
     except (Exception, SystemExit) as exc:
-        raise BadInput(f"building {target!r} failed: {type(exc).__name__}: "
-                       f"{first_line(exc)}") from None
+        raise BadInput(
+            f"building {target!r} failed: {type(exc).__name__}: {first_line(exc)}"
+        ) from None
     if not isinstance(model, torch.nn.Module):
-        raise BadInput(f"import target {target!r} gives a {type(model).__name__}, not a "
-                       "torch.nn.Module")
+        raise BadInput(
+            f"import target {target!r} gives a {type(model).__name__}, not a torch.nn.Module"
+        )
     return model.eval()
 
 

@@ -8,10 +8,11 @@ from .graph import describe_node
 from .load import first_line, require_torch
 from .ops import LEAF_FUNCTIONS, external_functions, torch_layer
 
-BATCH = 2     # the batch of the shape run: a literal view(1, -1) cannot pass for a flatten
+BATCH = 2  # the batch of the shape run: a literal view(1, -1) cannot pass for a flatten
 
 
 # -- tracing and the shape run --------------------------------------------------------------
+
 
 def materialise(model, input_shape: tuple):
     """Run `model` once on zeros when it holds Lazy* modules, so their parameters get shapes."""
@@ -23,13 +24,14 @@ def materialise(model, input_shape: tuple):
             with torch.no_grad():
                 model(torch.zeros(BATCH, *input_shape))
         except Exception as exc:
-            raise BadInput(f"the model's Lazy modules need one run to get their shapes, and it "
-                           f"failed on input {format_shape(input_shape)}: {type(exc).__name__}: "
-                           f"{first_line(exc)}") from None
+            raise BadInput(
+                f"the model's Lazy modules need one run to get their shapes, and it "
+                f"failed on input {format_shape(input_shape)}: {type(exc).__name__}: "
+                f"{first_line(exc)}"
+            ) from None
 
 
-
-CONTROL_FLOW = "cannot be used as inputs to control flow"    # fx's TraceError
+CONTROL_FLOW = "cannot be used as inputs to control flow"  # fx's TraceError
 
 
 def trace(model, claimed: tuple = (), input_shape: tuple | None = None):
@@ -48,11 +50,16 @@ def trace(model, claimed: tuple = (), input_shape: tuple | None = None):
         parameters = list(inspect.signature(model.forward).parameters.values())
     except (TypeError, ValueError):
         parameters = []
-    inputs = [p for p in parameters if p.default is p.empty
-              and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    inputs = [
+        p
+        for p in parameters
+        if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
     if len(inputs) > 1:
-        raise BadInput(f"{type(model).__name__}.forward takes {len(inputs)} inputs "
-                       f"({', '.join(p.name for p in inputs)}); a cnnplan network has one")
+        raise BadInput(
+            f"{type(model).__name__}.forward takes {len(inputs)} inputs "
+            f"({', '.join(p.name for p in inputs)}); a cnnplan network has one"
+        )
     concrete = {p.name: p.default for p in parameters if p.default is not p.empty}
     tracer = Tracer(autowrap_functions=tuple(external_functions(LEAF_FUNCTIONS)))
     try:
@@ -60,16 +67,21 @@ def trace(model, claimed: tuple = (), input_shape: tuple | None = None):
     except Exception as exc:
         if CONTROL_FLOW in str(exc) and input_shape is not None:
             return concrete_trace(model, Tracer, concrete, input_shape, exc)
-        raise BadInput(f"torch.fx cannot trace {type(model).__name__}: "
-                       f"{type(exc).__name__}: {first_line(exc)}") from None
+        raise BadInput(
+            f"torch.fx cannot trace {type(model).__name__}: {type(exc).__name__}: {first_line(exc)}"
+        ) from None
     return torch.fx.GraphModule(tracer.root, graph), []
 
 
 def _tracer_class(torch, claimed):
     class Tracer(torch.fx.Tracer):
         def is_leaf_module(self, module, name):
-            return (isinstance(module, claimed) or torch_layer(module) is not None
-                    or super().is_leaf_module(module, name))
+            return (
+                isinstance(module, claimed)
+                or torch_layer(module) is not None
+                or super().is_leaf_module(module, name)
+            )
+
     return Tracer
 
 
@@ -83,9 +95,10 @@ def concrete_trace(model, Tracer, concrete: dict, input_shape: tuple, first):
     import torch
     from torch.fx.node import map_aggregate
 
-    unpatched = getattr(torch.fx._symbolic_trace, "_maybe_revert_all_patches",
-                        contextlib.nullcontext)
-    model.to("meta")         # the shape run moves it there too
+    unpatched = getattr(
+        torch.fx._symbolic_trace, "_maybe_revert_all_patches", contextlib.nullcontext
+    )
+    model.to("meta")  # the shape run moves it there too
     values: dict = {}
     branches: list = []
 
@@ -101,7 +114,7 @@ def concrete_trace(model, Tracer, concrete: dict, input_shape: tuple, first):
         def _run(self, kind, target, args, kwargs):
             args, kwargs = map_aggregate(args, value_of), map_aggregate(kwargs, value_of)
             try:
-                with unpatched():     # run as plain torch, not recorded
+                with unpatched():  # run as plain torch, not recorded
                     return self._value(kind, target, args, kwargs)
             except Exception:
                 return _UNKNOWN
@@ -122,13 +135,18 @@ def concrete_trace(model, Tracer, concrete: dict, input_shape: tuple, first):
         def _concrete(self, obj, what):
             value = values.get(obj.node, _UNKNOWN)
             if value is _UNKNOWN or isinstance(value, torch.Tensor):
-                raise first       # data, or a value the meta device cannot give
+                raise first  # data, or a value the meta device cannot give
             where = next(reversed(self.module_stack), "") if self.module_stack else ""
             cls = self.module_stack[where][1] if where in self.module_stack else None
-            owner = f"{where or '(root)'} ({getattr(cls, '__name__', cls)})" if where \
+            owner = (
+                f"{where or '(root)'} ({getattr(cls, '__name__', cls)})"
+                if where
                 else "the model's forward"
-            branches.append(f"{owner} {what} a size computed from a tensor's shape "
-                            f"({obj.node.name} = {value!r} for this input)")
+            )
+            branches.append(
+                f"{owner} {what} a size computed from a tensor's shape "
+                f"({obj.node.name} = {value!r} for this input)"
+            )
             return value
 
         def to_bool(self, obj):
@@ -141,11 +159,13 @@ def concrete_trace(model, Tracer, concrete: dict, input_shape: tuple, first):
     try:
         graph = tracer.trace(model, concrete_args=concrete or None)
     except Exception as exc:
-        raise BadInput(f"torch.fx cannot trace {type(model).__name__}: {type(exc).__name__}: "
-                       f"{first_line(exc)} (branches on sizes are followed for --in "
-                       f"{format_shape(input_shape)}; this one reads the tensor's values or a "
-                       "value torch cannot work out on the meta device: make the branch a "
-                       "module of its own, or register an importer for it)") from None
+        raise BadInput(
+            f"torch.fx cannot trace {type(model).__name__}: {type(exc).__name__}: "
+            f"{first_line(exc)} (branches on sizes are followed for --in "
+            f"{format_shape(input_shape)}; this one reads the tensor's values or a "
+            "value torch cannot work out on the meta device: make the branch a "
+            "module of its own, or register an importer for it)"
+        ) from None
     return torch.fx.GraphModule(tracer.root, graph), list(dict.fromkeys(branches))
 
 
@@ -178,12 +198,14 @@ def shape_run(gm, input_shape: tuple) -> dict:
 
     gm.to("meta")
     try:
-        with contextlib.redirect_stderr(io.StringIO()):   # ShapeProp prints tracebacks
+        with contextlib.redirect_stderr(io.StringIO()):  # ShapeProp prints tracebacks
             Recorder(gm).propagate(torch.empty(BATCH, *input_shape, device="meta"))
     except Exception as exc:
         cause = exc.__cause__ or exc
         where = f" at {describe_node(current[0])}" if current else ""
-        raise BadInput(f"torch refuses input {format_shape(input_shape)}{where}: "
-                       f"{type(cause).__name__}: {first_line(cause)} (shapes are worked out on "
-                       "the meta device, without data)") from None
+        raise BadInput(
+            f"torch refuses input {format_shape(input_shape)}{where}: "
+            f"{type(cause).__name__}: {first_line(cause)} (shapes are worked out on "
+            "the meta device, without data)"
+        ) from None
     return values
