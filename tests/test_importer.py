@@ -616,3 +616,54 @@ def test_a_chain_keeps_its_module_names_in_the_round_trip(torch, tmp_path):
         assert torch.allclose(rebuilt(x), model(x), atol=1e-6)
     plain = cnnplan.render(cnnplan.shapes("3x16x16", ["conv(8, k=3)", "relu"]), "torch")
     assert "MODEL = nn.Sequential(" in plain
+
+
+def test_the_round_trip_loads_tensors_kept_outside_their_layers(torch, tmp_path):
+    """Parameters a module uses in its own forward (ConvNeXt's LayerNorm2d: F.layer_norm
+    between permutes; a layer scale; ViT's class token and position embedding) and
+    nn.MultiheadAttention: the plan's [state] says where the model keeps each, and the
+    `--format torch` export loads the original's state_dict strictly and computes the same
+    function. A [state] entry that names no layer, or is not a path, is refused in one line."""
+    nn, F = torch.nn, torch.nn.functional
+
+    class LayerNorm2d(nn.LayerNorm):
+        def forward(self, x):
+            x = x.permute(0, 2, 3, 1)
+            x = F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+            return x.permute(0, 3, 1, 2)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem = nn.Conv2d(3, 8, 4, stride=4)
+            self.norm = LayerNorm2d(8)
+            self.layer_scale = nn.Parameter(torch.rand(8, 1, 1))
+            self.class_token = nn.Parameter(torch.randn(1, 1, 8))
+            self.pos_embedding = nn.Parameter(torch.randn(1, 5, 8))
+            self.attention = nn.MultiheadAttention(8, 2, batch_first=True)
+            self.head = nn.Linear(8, 3)
+
+        def forward(self, x):
+            x = self.norm(self.stem(x)) * self.layer_scale
+            x = x.flatten(2).transpose(1, 2)
+            x = torch.cat([self.class_token.expand(x.shape[0], -1, -1), x], dim=1)
+            x = x + self.pos_embedding
+            x = self.attention(x, x, x, need_weights=False)[0]
+            return self.head(x[:, 0])
+
+    model = Net().eval()
+    text = imported(model, (3, 8, 8))
+    assert '"norm.layer_norm" = "norm"' in text and '"layer_scale" = "layer_scale"' in text
+    result = cnnplan.shapes(plan_text=text)
+    namespace = {"__name__": "cnnplan_round_trip"}
+    exec(compile(cnnplan.render(result, "torch"), "<round trip>", "exec"), namespace)
+    rebuilt = namespace["MODEL"].eval()
+    rebuilt.load_state_dict(model.state_dict(), strict=True)
+    x = torch.randn(2, 3, 8, 8)
+    with torch.no_grad():
+        assert torch.allclose(rebuilt(x), model(x), atol=1e-5)
+    for bad, message in (('"nowhere" = "norm"', "'nowhere', which is not a layer"),
+                         ('"norm.layer_norm" = "a b"', "'a b' is not a module or parameter")):
+        broken = text.replace('"norm.layer_norm" = "norm"', bad)
+        with pytest.raises(cnnplan.BadInput, match=message):
+            cnnplan.shapes(plan_text=broken)

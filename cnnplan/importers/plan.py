@@ -37,6 +37,14 @@ def render_plan(
         lines.append(f"fixed_input = {_toml_string(fixed_input)}")
     if layers and output != layers[-1].name:
         lines.append(f"output = {_toml_string(output)}")
+    state = [(layer.name, layer.state) for layer in layers if getattr(layer, "state", "")]
+    if state:
+        lines += [
+            "",
+            "[state]   # where the model keeps these layers' tensors (--format torch loads "
+            "its state_dict)",
+        ]
+        lines += [f"{_toml_string(name)} = {_toml_string(key)}" for name, key in state]
     previous = "input"
     for layer in layers:
         lines += ["", "[[layers]]"]

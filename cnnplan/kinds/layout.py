@@ -821,14 +821,14 @@ class Unbind(nn.Module):
         return torch.unbind(x, self.dim)
 """,
     "SelfAttention(": '''
-class SelfAttention(nn.Module):
-    """nn.MultiheadAttention on one input (query = key = value), its output only."""
+class SelfAttention(nn.MultiheadAttention):
+    """nn.MultiheadAttention on one input (query = key = value), its output only (its
+    parameters are the module's own, as in the model it was imported from)."""
 
     def __init__(self, width, heads, bias=True):
-        super().__init__()
-        self.attention = nn.MultiheadAttention(width, heads, bias=bias, batch_first=True)
+        super().__init__(width, heads, bias=bias, batch_first=True)
 
     def forward(self, x):
-        return self.attention(x, x, x, need_weights=False)[0]
+        return super().forward(x, x, x, need_weights=False)[0]
 ''',
 }

@@ -57,6 +57,7 @@ TOP_KEYS = (
     "where",
     "max",
     "fixed_input",
+    "state",
     "layers",
 )
 LAYER_KEYS = ("spec", "kind", "out", "where", "name", "from", "comment")
@@ -172,6 +173,8 @@ def parse_plan_document(doc: dict, path: str = "plan", lines: list[str] | None =
             if type(value) is not int:
                 raise BadInput(f"{at('max')}: max.{name} must be a whole number, not {value!r}")
         options["max"] = dict(doc["max"])
+    if "state" in doc:
+        options["state"] = _state(doc["state"], at("state"))
     layers_raw = doc.get("layers")
     if not isinstance(layers_raw, list) or not layers_raw:
         raise BadInput(f"{path}: a plan file needs layers: one [[layers]] table per layer")
@@ -199,6 +202,23 @@ def parse_plan_document(doc: dict, path: str = "plan", lines: list[str] | None =
     return PlanFile(
         path, input_shape, output, tuple(layers), options, title if isinstance(title, str) else ""
     )
+
+
+def _state(table, where: str) -> dict:
+    """[state]: layer name -> where the original model keeps that layer's tensors (a module's
+    path, or a parameter's); `--format torch` then loads the original's state_dict."""
+    if not isinstance(table, dict) or len(table) > MAX_LAYERS:
+        raise BadInput(
+            f"{where}: state must be a table of at most {MAX_LAYERS:,} entries such as "
+            '"features.0.1.layer_norm" = "features.0.1"'
+        )
+    for key, value in table.items():
+        for text in (key, value):
+            if not isinstance(text, str) or len(text) > 200 or not re.fullmatch(NAME, text):
+                raise BadInput(
+                    f"{where}: {text!r} is not a module or parameter path (names joined by dots)"
+                )
+    return dict(table)
 
 
 def _layer(table: dict, where: str) -> PlanLayer:

@@ -47,6 +47,28 @@ def _shapes(net) -> str:
 
 
 HELPERS = {
+    "original_names(": '''
+
+def original_names(state):
+    """A load_state_dict pre-hook: the original model's keys of the layers in `state` (path ->
+    where the original keeps the layer's tensors: a module, or the one parameter) become this
+    module's, so that load_state_dict(original.state_dict()) loads them (strict)."""
+
+    def hook(module, state_dict, prefix, *_):
+        for path, original in state.items():
+            layer = module.get_submodule(path)
+            own = [k for k in layer.state_dict(keep_vars=True) if "." not in k]
+            pairs = [("param", original)] if own == ["param"] else [
+                (k, f"{original}.{k}") for k in own]
+            for name, key in pairs:
+                if prefix + key in state_dict:
+                    value, mine = state_dict.pop(prefix + key), getattr(layer, name)
+                    if value.shape != mine.shape and value.numel() == mine.numel():
+                        value = value.reshape(mine.shape)   # (1, n, d) kept as (n, d)
+                    state_dict[f"{prefix}{path}.{name}"] = value
+
+    return hook
+''',
     "put(": '''
 
 def put(root, path, module):
@@ -165,8 +187,10 @@ def module_path(name: str) -> str:
     return re.sub(r"^_(\d+)(?=\.|$)", r"\1", name)
 
 
-def _graph_module(net, class_name: str = "Net") -> list[str]:
-    """A self-contained nn.Module class whose forward follows the graph."""
+def _graph_module(net, class_name: str = "Net", state=None) -> list[str]:
+    """A self-contained nn.Module class whose forward follows the graph; `state` (the plan's
+    [state]: layer name -> where the original model keeps its tensors) renames the original's
+    keys on load_state_dict."""
     names = {"input": "x"}
     init = [
         f"class {class_name}(nn.Module):",
@@ -195,6 +219,9 @@ def _graph_module(net, class_name: str = "Net") -> list[str]:
                 f"{module_code(step.spec, step.input, step.inputs)})  {comment}"
             )
             body.append(f"        {var} = self.get_submodule({path!r})({names[step.sources[0]]})")
+    if state:
+        paths = {module_path(name): original for name, original in state.items()}
+        init.append(f"        self.register_load_state_dict_pre_hook(original_names({paths!r}))")
     outputs = ", ".join(f"x{step.index}" + ("[0]" if step.outputs else "") for step in net.steps)
     body += [
         "        if trace is not None:",
@@ -313,11 +340,13 @@ def render_torch(result: Result) -> str:
     helpers = {**HELPERS, **LAYOUT_HELPERS}
     if any(net.graph for net, _ in nets) or (len(nets) == 1 and _named(nets[0][0])):
         code += "put("
+    if result.data.get("state") and len(nets) == 1:
+        code += "original_names("
     lines += [helpers[name].strip("\n") + "\n" for name in helpers if name in code]
     if len(nets) == 1 and (nets[0][0].graph or _named(nets[0][0])):
         net, comment = nets[0]
         lines.append(f"# {comment}")
-        lines += _graph_module(net)
+        lines += _graph_module(net, state=result.data.get("state"))
         lines += ["", "", "MODEL = Net()", f"OUTPUT_SHAPES = {_shapes(net)}"]
         lines.append(_GRAPH_CHECK)
         lines += ["", 'if __name__ == "__main__":', "    print(check())"]

@@ -1000,6 +1000,15 @@ def shapes(
 
     mem = network_memory(net, *options_given)
     result = network_result(net, targets, title or "network", mem, show)
+    state = options.get("state")
+    if state:
+        names = {step.name for step in net.steps}
+        unknown = sorted(set(state) - names)
+        if unknown:
+            raise BadInput(f"state names {unknown[0]!r}, which is not a layer of this network")
+        from dataclasses import replace
+
+        result = replace(result, data={**result.data, "state": state})
     if memory is not None:
         result = fit_result(result, net, memory, inference, *options_given[1:])
     violations = []

@@ -38,6 +38,7 @@ class Layer:
     shape: tuple  # torch's output shape, without the batch
     comment: str = ""
     placeholder: bool = False
+    state: str = ""  # where the model keeps its tensors, when not at `name` (plan's [state])
 
 
 @dataclass
@@ -251,6 +252,7 @@ def map_graph(gm, values: dict, claims=(), skip_unknown: bool = False, output_ke
         if isinstance(spec, list):  # x[..., ::2, 1::2]: one slice layer per axis
             names, spec = _chain(node, spec, names, graph), spec[-1][0]
         name = _layer_name(node, graph, base[0] if base else None)
+        state = base[1] if len(base) > 1 and base[1] else ""
         if SIZE_DEPENDENT in comment or (
             spec.split("(")[0] not in SIZE_GENERAL and _reads_sizes(node, graph)
         ):
@@ -266,6 +268,7 @@ def map_graph(gm, values: dict, claims=(), skip_unknown: bool = False, output_ke
                 tuple(first.shape[1:]),
                 comment,
                 comment.startswith("PLACEHOLDER"),
+                state,
             )
         )
         graph.of[node] = name
@@ -495,7 +498,7 @@ def _arithmetic(node, op, inputs, values, graph):
         )
     _claim(graph, held)
     name = next(iter(held)) if len(held) == 1 else None
-    return spec_text(kind, param=shape or (1,)), [x], "", name
+    return spec_text(kind, param=shape or (1,)), [x], "", name, name
 
 
 def _stored_shape(op, value, x) -> tuple:
@@ -576,8 +579,10 @@ def _weighted(node, op, inputs, values, graph):
     _claim(graph, held)
     owners = {k.rsplit(".", 1)[0] for k in held or _stored(stored) if "." in k}
     owner = owners.pop() if len(owners) == 1 else None
-    # the owner's name only when this node gives the owner's output (LayerNorm2d permutes after)
-    return spec, inputs, "", owner if owner and not _inside(node.next, owner) else None
+    # the owner's name only when this node gives the owner's output (LayerNorm2d permutes after;
+    # then the plan's [state] says that the owner keeps the layer's tensors)
+    inside = bool(owner) and _inside(node.next, owner)
+    return spec, inputs, "", None if inside else owner, owner if inside else None
 
 
 def _stored(nodes) -> set:
@@ -794,4 +799,4 @@ def _tokens(node, tensors, axis, values, graph):
     _claim(graph, held)
     name = next(iter(held)) if len(held) == 1 else None
     end = ", end=true" if at[0] == 0 else ""
-    return f"token(param={_text(tuple(shape))}, dim={axis}{end})", [x], "", name
+    return f"token(param={_text(tuple(shape))}, dim={axis}{end})", [x], "", name, name
