@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from ...kinds.shape import format_shape
 from ...platform.errors import BadInput
 from .claims import Importer, resolve_claim
-from .layouts import concrete, map_layout, several, tensor_index
+from .layouts import concrete, layers_read, map_layout, several, tensor_index
 from .load import LOADED_FILES, MODULE_NAME, first_line
 from .ops import (
     ALIASES,
@@ -637,22 +637,10 @@ def _inside(node, path: str) -> bool:
 def _like(node, graph, values):
     """The layer whose spatial sizes F.interpolate's size= was read from (y.shape[-2:],
     y.size()[2:], (y.size(2), y.size(3))), when the output takes exactly them; else None."""
-    import torch
-
     size = named_arguments(OPS["upsample"][1], node.args[1:], node.kwargs).get("size")
-    todo = _tensor_args_of(size)
-    if not any(n in graph.dependent for n in todo):
+    found = layers_read(values, graph, _tensor_args_of(size))
+    if not found:
         return None
-    found, seen = set(), set()
-    while todo and len(seen) < 200:
-        n = todo.pop()
-        if n in seen:
-            continue
-        seen.add(n)
-        if n in graph.of and isinstance(values.get(n), torch.Tensor):
-            found.add(n)
-        else:
-            todo += n.all_input_nodes
     sizes = tuple(values[node].shape[2:])
     matches = {
         graph.of[n]: n

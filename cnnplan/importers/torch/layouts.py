@@ -306,14 +306,13 @@ def _expand_as(node, inputs, values):
     return "expandas", inputs, ""
 
 
-def shape_source(node, inputs, values, graph):
-    """The layer (not `node`'s input) whose whole shape `node`'s size arguments were read from
-    (x.expand(y.shape), x.expand(y.size(0), -1, y.size(2), y.size(3))) when the output has
-    exactly that shape; None otherwise."""
+def layers_read(values, graph, todo) -> set:
+    """The layers whose outputs the fx nodes `todo` read, through the sizes and arithmetic
+    computed from them (at most 200 nodes walked)."""
     import torch
 
     found, seen = set(), set()
-    todo = [n for n in node.all_input_nodes if n not in inputs]
+    todo = list(todo)
     while todo and len(seen) < 200:
         n = todo.pop()
         if n in seen or n not in graph.dependent:
@@ -323,6 +322,14 @@ def shape_source(node, inputs, values, graph):
             found.add(n)
         else:
             todo += n.all_input_nodes
+    return found
+
+
+def shape_source(node, inputs, values, graph):
+    """The layer (not `node`'s input) whose whole shape `node`'s size arguments were read from
+    (x.expand(y.shape), x.expand(y.size(0), -1, y.size(2), y.size(3))) when the output has
+    exactly that shape; None otherwise."""
+    found = layers_read(values, graph, [n for n in node.all_input_nodes if n not in inputs])
     shape = tuple(values[node].shape)
     matches = [n for n in found if tuple(values[n].shape) == shape and isinstance(graph.of[n], str)]
     return matches[0] if len(matches) == 1 else None
