@@ -206,19 +206,24 @@ def parse_plan_document(doc: dict, path: str = "plan", lines: list[str] | None =
 
 def _state(table, where: str) -> dict:
     """[state]: layer name -> where the original model keeps that layer's tensors (a module's
-    path, or a parameter's); `--format torch` then loads the original's state_dict."""
+    path, or a parameter's; a top-level nn.Sequential's children are 0, 1, ...);
+    `--format torch` then loads the original's state_dict."""
     if not isinstance(table, dict) or len(table) > MAX_LAYERS:
         raise BadInput(
             f"{where}: state must be a table of at most {MAX_LAYERS:,} entries such as "
             '"features.0.1.layer_norm" = "features.0.1"'
         )
     for key, value in table.items():
-        for text in (key, value):
-            if not isinstance(text, str) or len(text) > 200 or not re.fullmatch(NAME, text):
-                raise BadInput(
-                    f"{where}: {text!r} is not a module or parameter path (names joined by dots)"
-                )
+        if not re.fullmatch(NAME, key) or len(key) > 200:
+            raise BadInput(f"{where}: {key!r} is not a layer name")
+        if not isinstance(value, str) or len(value) > 200 or not re.fullmatch(_PATH, value):
+            raise BadInput(
+                f"{where}: {value!r} is not a module or parameter path (names joined by dots)"
+            )
     return dict(table)
+
+
+_PATH = r"[A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*"
 
 
 def _layer(table: dict, where: str) -> PlanLayer:

@@ -311,7 +311,8 @@ def layers_read(values, graph, todo) -> set:
     computed from them (at most 200 nodes walked)."""
     import torch
 
-    found, seen = set(), set()
+    found: set = set()
+    seen: set = set()
     todo = list(todo)
     while todo and len(seen) < 200:
         n = todo.pop()
