@@ -1138,3 +1138,8 @@ def test_tokens_on_both_sides_are_refused_in_one_line(torch, tmp_path, cnnplan_c
     shown = cnnplan_cmd("shapes", "--in", "196x768", "cls: token(param=(1, 768)); select(dim=0)")
     assert shown.returncode == 0 and "token(param=(1, 768), dim=0, end=false)  197x768" in \
         shown.stdout
+
+
+def test_a_fixed_kernel_with_a_gain_is_refused():
+    with pytest.raises(BadInput, match="a fixed kernel .* has no learned gain"):
+        cnnplan.shapes("4x8x8", ["conv(4, k=3, gain=true, fixed=true)"])

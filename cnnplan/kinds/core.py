@@ -157,14 +157,19 @@ def _conv_apply(spec, inputs, where):
     out = (c_out, *outs)
     weights = math.prod(ks) * (c_in // groups) * c_out
     macs = size_of(out) * (c_in // groups) * math.prod(ks)
-    weights, params = conv_params(spec, weights, c_out)
+    weights, params = conv_params(spec, weights, c_out, where)
     return Applied(out, weights, params, macs, tuple(dict.fromkeys(notes)), tuple(steps))
 
 
-def conv_params(spec, weights: int, c_out: int) -> tuple:
+def conv_params(spec, weights: int, c_out: int, where: str) -> tuple:
     """(weights, params) of a conv: the kernel, plus the bias and a learned per-output-channel
     gain on the kernel (gain=true: weight standardisation, weight norm's g); fixed=true: a
     kernel held in a buffer (a blur filter), nothing learned."""
+    if spec.get("fixed") and spec.get("gain"):
+        raise BadInput(
+            f"{_label(spec, where)}: a fixed kernel (a buffer) has no learned gain; "
+            "give gain=true or fixed=true, not both"
+        )
     if spec.get("fixed"):
         return 0, 0
     return weights, weights + (c_out if spec.get("bias") else 0) + (
