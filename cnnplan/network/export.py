@@ -338,15 +338,18 @@ def render_torch(result: Result) -> str:
     from ..kinds.layout import HELPERS as LAYOUT_HELPERS
 
     helpers = {**HELPERS, **LAYOUT_HELPERS}
-    if any(net.graph for net, _ in nets) or (len(nets) == 1 and _named(nets[0][0])):
+    # one network whose layers sit at their names (a graph, or a named chain): a module class
+    one_module = len(nets) == 1 and (first.graph or _named(first))
+    state = result.data.get("state") if one_module else None
+    if one_module or any(net.graph for net, _ in nets):
         code += "put("
-    if result.data.get("state") and len(nets) == 1:
+    if state:
         code += "original_names("
     lines += [helpers[name].strip("\n") + "\n" for name in helpers if name in code]
-    if len(nets) == 1 and (nets[0][0].graph or _named(nets[0][0])):
+    if one_module:
         net, comment = nets[0]
         lines.append(f"# {comment}")
-        lines += _graph_module(net, state=result.data.get("state"))
+        lines += _graph_module(net, state=state)
         lines += ["", "", "MODEL = Net()", f"OUTPUT_SHAPES = {_shapes(net)}"]
         lines.append(_GRAPH_CHECK)
         lines += ["", 'if __name__ == "__main__":', "    print(check())"]
